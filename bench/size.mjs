@@ -1,0 +1,22 @@
+// Widget bundle size: raw, gzip -9 and brotli (quality 11) of every file on the critical path
+// (loader, wasm-bindgen glue, wasm). Usage: node bench/size.mjs [dist/widget]
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
+
+const dir = process.argv[2] ?? "dist/widget";
+const rows = [];
+for (const name of readdirSync(dir).sort()) {
+  if (!/\.(js|wasm|css)$/.test(name)) continue;
+  const raw = readFileSync(join(dir, name));
+  const gzip = gzipSync(raw, { level: 9 }).length;
+  const brotli = brotliCompressSync(raw, {
+    params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: raw.length },
+  }).length;
+  rows.push({ name, raw: raw.length, gzip, brotli });
+}
+const total = rows.reduce((t, r) => ({ raw: t.raw + r.raw, gzip: t.gzip + r.gzip, brotli: t.brotli + r.brotli }), { raw: 0, gzip: 0, brotli: 0 });
+const kb = (n) => (n / 1024).toFixed(1);
+console.log("| file | raw KB | gzip KB | brotli KB |\n|---|---:|---:|---:|");
+for (const r of rows) console.log(`| ${r.name.replace(/-[0-9a-f]{16}/, "-<hash>")} | ${kb(r.raw)} | ${kb(r.gzip)} | ${kb(r.brotli)} |`);
+console.log(`| **total** | ${kb(total.raw)} | ${kb(total.gzip)} | ${kb(total.brotli)} |`);

@@ -1,0 +1,447 @@
+//! [`OfferDraft`]: an offer as loosely typed input, before validation.
+//!
+//! The same draft comes from a JSON body, a multipart or urlencoded form
+//! ([`OfferDraft::from_form_fields`]), the Studio's form, or a PATCH (a stored offer
+//! turned back into a draft with [`From<&OfferSpec>`], then [`OfferDraft::overlay`]).
+//! Every field is an optional JSON value; [`crate::validate()`] coerces and checks them.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use crate::error::FieldErrors;
+use crate::model::OfferSpec;
+use crate::time::format_timestamp;
+
+/// An offer's fields as received. A field absent from the input is `None`; a field sent
+/// as JSON `null` is `Some(Value::Null)` (so a PATCH can clear `endTime` or `pic`).
+/// Unknown fields are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfferDraft {
+    /// `template`: 10–14.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub template: Option<Value>,
+    /// `title`.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub title: Option<Value>,
+    /// `text`.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub text: Option<Value>,
+    /// `linkText`.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub link_text: Option<Value>,
+    /// `link`.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub link: Option<Value>,
+    /// `pic`.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pic: Option<Value>,
+    /// `templateData`: an object, or a string holding a JSON object.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub template_data: Option<Value>,
+    /// `viewType`.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub view_type: Option<Value>,
+    /// `startTime`.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub start_time: Option<Value>,
+    /// `endTime`.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub end_time: Option<Value>,
+    /// `showMultipleTimes`.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub show_multiple_times: Option<Value>,
+    /// `showFrerquency` (the documented spelling); `showFrequency` accepted on input.
+    #[serde(
+        default,
+        rename = "showFrerquency",
+        alias = "showFrequency",
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub show_frequency: Option<Value>,
+    /// `showDelayMS`.
+    #[serde(
+        default,
+        rename = "showDelayMS",
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub show_delay_ms: Option<Value>,
+    /// `type`: `GLOBAL`, `ROOM` or `USER`.
+    #[serde(
+        default,
+        rename = "type",
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub kind: Option<Value>,
+    /// `externalRoomIds`.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub external_room_ids: Option<Value>,
+    /// `externalUserIds`.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub external_user_ids: Option<Value>,
+}
+
+/// A field that is present is `Some`, even when it is `null`.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+/// The wire names of a draft's fields, in documentation order.
+pub const FIELD_NAMES: [&str; 16] = [
+    "template",
+    "title",
+    "text",
+    "linkText",
+    "link",
+    "pic",
+    "templateData",
+    "viewType",
+    "startTime",
+    "endTime",
+    "showMultipleTimes",
+    "showFrerquency",
+    "showDelayMS",
+    "type",
+    "externalRoomIds",
+    "externalUserIds",
+];
+
+impl OfferDraft {
+    /// An empty draft (every field absent).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The field with wire name `name` (`showFrequency` accepted for `showFrerquency`).
+    pub fn field(&self, name: &str) -> Option<&Option<Value>> {
+        Some(match name {
+            "template" => &self.template,
+            "title" => &self.title,
+            "text" => &self.text,
+            "linkText" => &self.link_text,
+            "link" => &self.link,
+            "pic" => &self.pic,
+            "templateData" => &self.template_data,
+            "viewType" => &self.view_type,
+            "startTime" => &self.start_time,
+            "endTime" => &self.end_time,
+            "showMultipleTimes" => &self.show_multiple_times,
+            "showFrerquency" | "showFrequency" => &self.show_frequency,
+            "showDelayMS" => &self.show_delay_ms,
+            "type" => &self.kind,
+            "externalRoomIds" => &self.external_room_ids,
+            "externalUserIds" => &self.external_user_ids,
+            _ => return None,
+        })
+    }
+
+    /// The field with wire name `name`, mutably (e.g. for the Studio's form inputs).
+    pub fn field_mut(&mut self, name: &str) -> Option<&mut Option<Value>> {
+        Some(match name {
+            "template" => &mut self.template,
+            "title" => &mut self.title,
+            "text" => &mut self.text,
+            "linkText" => &mut self.link_text,
+            "link" => &mut self.link,
+            "pic" => &mut self.pic,
+            "templateData" => &mut self.template_data,
+            "viewType" => &mut self.view_type,
+            "startTime" => &mut self.start_time,
+            "endTime" => &mut self.end_time,
+            "showMultipleTimes" => &mut self.show_multiple_times,
+            "showFrerquency" | "showFrequency" => &mut self.show_frequency,
+            "showDelayMS" => &mut self.show_delay_ms,
+            "type" => &mut self.kind,
+            "externalRoomIds" => &mut self.external_room_ids,
+            "externalUserIds" => &mut self.external_user_ids,
+            _ => return None,
+        })
+    }
+
+    /// `self` with every field present in `patch` replaced by the patch's value
+    /// (including `null`, which clears an optional field).
+    #[must_use]
+    pub fn overlay(self, patch: OfferDraft) -> OfferDraft {
+        OfferDraft {
+            template: patch.template.or(self.template),
+            title: patch.title.or(self.title),
+            text: patch.text.or(self.text),
+            link_text: patch.link_text.or(self.link_text),
+            link: patch.link.or(self.link),
+            pic: patch.pic.or(self.pic),
+            template_data: patch.template_data.or(self.template_data),
+            view_type: patch.view_type.or(self.view_type),
+            start_time: patch.start_time.or(self.start_time),
+            end_time: patch.end_time.or(self.end_time),
+            show_multiple_times: patch.show_multiple_times.or(self.show_multiple_times),
+            show_frequency: patch.show_frequency.or(self.show_frequency),
+            show_delay_ms: patch.show_delay_ms.or(self.show_delay_ms),
+            kind: patch.kind.or(self.kind),
+            external_room_ids: patch.external_room_ids.or(self.external_room_ids),
+            external_user_ids: patch.external_user_ids.or(self.external_user_ids),
+        }
+    }
+
+    /// Builds a draft from multipart / urlencoded text parts (every value a string).
+    ///
+    /// `externalRoomIds` / `externalUserIds` (also `externalRoomIds[]` …) may be repeated:
+    /// one plain part stays a string (validation accepts a JSON array or comma-separated
+    /// text), several parts — or any `[]` part — become an array with one id per part.
+    /// Repeating a scalar field is an error for that field; unknown names are ignored.
+    pub fn from_form_fields<I>(fields: I) -> Result<OfferDraft, FieldErrors>
+    where
+        I: IntoIterator<Item = (String, String)>,
+    {
+        let mut draft = OfferDraft::default();
+        let mut errors = FieldErrors::new();
+        let mut rooms = IdParts::default();
+        let mut users = IdParts::default();
+        for (name, value) in fields {
+            match name.as_str() {
+                "externalRoomIds" => rooms.push(value, false),
+                "externalRoomIds[]" => rooms.push(value, true),
+                "externalUserIds" => users.push(value, false),
+                "externalUserIds[]" => users.push(value, true),
+                _ => {
+                    let key = canonical_name(&name);
+                    if let Some(slot) = draft.field_mut(&name) {
+                        if slot.is_some() {
+                            errors.insert(key, "given more than once");
+                        } else {
+                            *slot = Some(Value::String(value));
+                        }
+                    }
+                }
+            }
+        }
+        draft.external_room_ids = rooms.into_value();
+        draft.external_user_ids = users.into_value();
+        if errors.is_empty() {
+            Ok(draft)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// The wire name an accepted input name stands for.
+fn canonical_name(name: &str) -> &str {
+    match name {
+        "showFrequency" => "showFrerquency",
+        other => other,
+    }
+}
+
+/// The parts given for one id list.
+#[derive(Default)]
+struct IdParts {
+    parts: Vec<String>,
+    bracketed: bool,
+}
+
+impl IdParts {
+    fn push(&mut self, value: String, bracketed: bool) {
+        self.bracketed |= bracketed;
+        self.parts.push(value);
+    }
+
+    fn into_value(mut self) -> Option<Value> {
+        match self.parts.len() {
+            0 => None,
+            1 if !self.bracketed => self.parts.pop().map(Value::String),
+            _ => Some(Value::Array(
+                self.parts.into_iter().map(Value::String).collect(),
+            )),
+        }
+    }
+}
+
+impl From<&OfferSpec> for OfferDraft {
+    /// The draft that validates back to `spec` (used for PATCH: stored offer → draft →
+    /// overlay the patch → validate).
+    fn from(spec: &OfferSpec) -> Self {
+        let text = |s: &str| Value::String(s.to_owned());
+        let ids = |list: &[crate::model::ExternalId]| {
+            (!list.is_empty())
+                .then(|| Value::Array(list.iter().map(|id| text(id.as_str())).collect()))
+        };
+        OfferDraft {
+            template: Some(Value::from(spec.template.code())),
+            title: spec.title.as_ref().map(|t| text(t.as_str())),
+            text: spec.text.as_ref().map(|t| text(t.as_str())),
+            link_text: spec.link_text.as_ref().map(|t| text(t.as_str())),
+            link: Some(text(spec.link.as_str())),
+            pic: spec.pic.as_ref().map(|p| text(p.as_str())),
+            template_data: serde_json::to_value(&spec.template_data).ok(),
+            view_type: Some(text(spec.view_type.as_str())),
+            start_time: Some(Value::String(format_timestamp(&spec.start_time))),
+            end_time: spec.end_time.map(|t| Value::String(format_timestamp(&t))),
+            show_multiple_times: Some(Value::Bool(spec.show_multiple_times)),
+            show_frequency: Some(text(spec.show_frequency.as_str())),
+            show_delay_ms: Some(Value::from(spec.show_delay_ms)),
+            kind: Some(text(spec.audience.kind.as_str())),
+            external_room_ids: ids(&spec.audience.rooms),
+            external_user_ids: ids(&spec.audience.users),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn absent_null_and_unknown_fields() {
+        let draft: OfferDraft = serde_json::from_value(json!({
+            "title": "Hi", "endTime": null, "somethingElse": 1, "showFrequency": "DAILY"
+        }))
+        .unwrap();
+        assert_eq!(draft.title, Some(json!("Hi")));
+        assert_eq!(draft.end_time, Some(Value::Null));
+        assert_eq!(draft.text, None);
+        assert_eq!(draft.show_frequency, Some(json!("DAILY")));
+        assert_eq!(
+            serde_json::to_value(&draft).unwrap(),
+            json!({"title": "Hi", "endTime": null, "showFrerquency": "DAILY"})
+        );
+    }
+
+    #[test]
+    fn wire_names() {
+        let draft: OfferDraft = serde_json::from_value(json!({
+            "linkText": 1, "templateData": 2, "viewType": 3, "startTime": 4,
+            "showMultipleTimes": 5, "showFrerquency": 6, "showDelayMS": 7, "type": 8,
+            "externalRoomIds": 9, "externalUserIds": 10
+        }))
+        .unwrap();
+        for (i, name) in ["linkText", "templateData", "viewType", "startTime"]
+            .iter()
+            .enumerate()
+        {
+            assert_eq!(draft.field(name), Some(&Some(json!(i + 1))), "{name}");
+        }
+        assert_eq!(draft.kind, Some(json!(8)));
+        assert_eq!(draft.external_user_ids, Some(json!(10)));
+        assert_eq!(draft.field("nope"), None);
+        assert_eq!(FIELD_NAMES.len(), 16);
+        for name in FIELD_NAMES {
+            assert!(draft.field(name).is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn overlay_replaces_present_fields_only() {
+        let base = OfferDraft {
+            title: Some(json!("Old")),
+            text: Some(json!("Keep")),
+            end_time: Some(json!("2024-06-01T00:00:00.000Z")),
+            ..OfferDraft::default()
+        };
+        let patch = OfferDraft {
+            title: Some(json!("New")),
+            end_time: Some(Value::Null),
+            ..OfferDraft::default()
+        };
+        let merged = base.overlay(patch);
+        assert_eq!(merged.title, Some(json!("New")));
+        assert_eq!(merged.text, Some(json!("Keep")));
+        assert_eq!(merged.end_time, Some(Value::Null));
+    }
+
+    fn parts(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn form_fields_build_a_draft() {
+        let draft = OfferDraft::from_form_fields(parts(&[
+            ("template", "10"),
+            ("showFrequency", "DAILY"),
+            ("externalRoomIds", "r1"),
+            ("externalRoomIds", "r2"),
+            ("externalUserIds[]", "u1"),
+            ("unknown", "ignored"),
+        ]))
+        .unwrap();
+        assert_eq!(draft.template, Some(json!("10")));
+        assert_eq!(draft.show_frequency, Some(json!("DAILY")));
+        assert_eq!(draft.external_room_ids, Some(json!(["r1", "r2"])));
+        assert_eq!(draft.external_user_ids, Some(json!(["u1"])));
+
+        let single = OfferDraft::from_form_fields(parts(&[("externalRoomIds", "a,b")])).unwrap();
+        assert_eq!(single.external_room_ids, Some(json!("a,b")));
+    }
+
+    #[test]
+    fn repeated_scalar_form_field_is_an_error() {
+        let errors = OfferDraft::from_form_fields(parts(&[
+            ("title", "a"),
+            ("title", "b"),
+            ("showFrerquency", "DAILY"),
+            ("showFrequency", "ON_ENTRY"),
+            ("link", "https://a.example"),
+        ]))
+        .unwrap_err();
+        assert_eq!(errors.get("title"), Some("given more than once"));
+        assert_eq!(errors.get("showFrerquency"), Some("given more than once"));
+        assert_eq!(errors.len(), 2);
+    }
+}

@@ -1,0 +1,255 @@
+//! [`HttpUrl`]: an absolute `http`/`https` URL, safe to put in an `href` or `src`.
+//!
+//! A small strict hand-written parser: `scheme://host[:port][path][?query][#fragment]`,
+//! with the scheme `http` or `https` (any case), a host of letters, digits, `-` and `.`
+//! (non-ASCII letters allowed for internationalised names) or a bracketed IPv6 literal,
+//! and no whitespace, control characters, quotes, angle brackets, backslashes or
+//! backticks anywhere.
+
+use std::net::Ipv6Addr;
+
+use crate::newtype::string_newtype;
+use crate::text::{EMPTY, check_length};
+
+/// The longest URL accepted, in characters.
+pub const MAX_URL_CHARS: usize = 2048;
+
+/// The reason given for anything that is not an absolute `http(s)://` URL.
+pub const NOT_ABSOLUTE: &str = "must be an absolute http or https URL";
+const BAD_HOST: &str = "must have a valid host name";
+const BAD_PORT: &str = "port must be a number between 1 and 65535";
+const BAD_CHARS: &str =
+    "must not contain spaces, quotes, angle brackets, backslashes, backticks or control characters";
+const USER_INFO: &str = "must not contain a user name or password";
+
+/// An absolute `http://` or `https://` URL (stored as given, trimmed).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HttpUrl(String);
+
+impl HttpUrl {
+    /// Parses an absolute `http`/`https` URL. `javascript:`, `data:`, relative and
+    /// scheme-relative (`//host`) URLs are rejected.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let url = input.trim();
+        if url.is_empty() {
+            return Err(EMPTY.to_owned());
+        }
+        check_length(url, MAX_URL_CHARS)?;
+        let rest = strip_scheme(url).ok_or(NOT_ABSOLUTE)?;
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(authority_end);
+        check_authority(authority)?;
+        if tail.chars().any(is_forbidden) {
+            return Err(BAD_CHARS.to_owned());
+        }
+        Ok(Self(url.to_owned()))
+    }
+
+    /// `true` for an `https://` URL.
+    pub fn is_https(&self) -> bool {
+        self.0
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    }
+
+    /// The host (for an IPv6 literal, with its brackets).
+    pub fn host(&self) -> &str {
+        let rest = strip_scheme(&self.0).unwrap_or_default();
+        let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+        if authority.starts_with('[') {
+            match authority.find(']') {
+                Some(end) => &authority[..=end],
+                None => authority,
+            }
+        } else {
+            authority.split(':').next().unwrap_or_default()
+        }
+    }
+}
+
+string_newtype!(HttpUrl);
+
+/// The part after `http://` or `https://` (scheme matched case-insensitively).
+fn strip_scheme(url: &str) -> Option<&str> {
+    let (scheme, rest) = url.split_once("://")?;
+    (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")).then_some(rest)
+}
+
+fn is_forbidden(c: char) -> bool {
+    c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>' | '\\' | '`')
+}
+
+fn check_authority(authority: &str) -> Result<(), String> {
+    if authority.is_empty() {
+        return Err(NOT_ABSOLUTE.to_owned());
+    }
+    if authority.contains('@') {
+        return Err(USER_INFO.to_owned());
+    }
+    if authority.chars().any(is_forbidden) {
+        return Err(BAD_CHARS.to_owned());
+    }
+    let port = if let Some(bracketed) = authority.strip_prefix('[') {
+        let (literal, after) = bracketed.split_once(']').ok_or(BAD_HOST)?;
+        if literal.parse::<Ipv6Addr>().is_err() {
+            return Err(BAD_HOST.to_owned());
+        }
+        match after {
+            "" => None,
+            _ => Some(after.strip_prefix(':').ok_or(BAD_HOST)?),
+        }
+    } else {
+        let (host, port) = match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        };
+        check_host(host)?;
+        port
+    };
+    match port {
+        None => Ok(()),
+        Some(port) => check_port(port),
+    }
+}
+
+fn check_host(host: &str) -> Result<(), String> {
+    let valid_chars = host
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+    if host.is_empty() || !valid_chars || host.split('.').any(str::is_empty) {
+        return Err(BAD_HOST.to_owned());
+    }
+    Ok(())
+}
+
+fn check_port(port: &str) -> Result<(), String> {
+    let digits_only =
+        !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
+    match port.parse::<u32>() {
+        Ok(n) if digits_only && (1..=65_535).contains(&n) => Ok(()),
+        _ => Err(BAD_PORT.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_http_and_https() {
+        for ok in [
+            "https://www.watchers.io/",
+            "http://example.com",
+            "HTTPS://Example.COM/Path?q=1&r=2#frag",
+            "https://watchers.io/_next/static/media/hand-03.16265125.webp",
+            "https://example.com:8443/a/b",
+            "http://localhost:1",
+            "http://127.0.0.1:65535/",
+            "https://[::1]/x",
+            "https://[2001:db8::1]:8080",
+            "https://bücher.example/straße",
+            "https://example.com?only=query",
+            "https://example.com#only-fragment",
+            "https://example.com/%20encoded",
+        ] {
+            let url = HttpUrl::parse(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            assert_eq!(url.as_str(), ok);
+        }
+    }
+
+    #[test]
+    fn stores_trimmed_input() {
+        assert_eq!(
+            HttpUrl::parse("  https://a.example/  ").unwrap().as_str(),
+            "https://a.example/"
+        );
+    }
+
+    #[test]
+    fn rejects_other_schemes_and_relative_urls() {
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript://example.com/%0aalert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "ftp://example.com/",
+            "//example.com/path",
+            "/relative/path",
+            "example.com",
+            "https:/example.com",
+            "https:example.com",
+            "https://",
+            "http:///path",
+            "mailto:a@example.com",
+            "vbscript:msgbox",
+            " javascript:alert('http://x')",
+        ] {
+            assert_eq!(HttpUrl::parse(bad).unwrap_err(), NOT_ABSOLUTE, "{bad}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_hosts_ports_and_characters() {
+        assert_eq!(HttpUrl::parse("").unwrap_err(), "must not be empty");
+        assert_eq!(
+            HttpUrl::parse("https://exa_mple.com").unwrap_err(),
+            BAD_HOST
+        );
+        assert_eq!(
+            HttpUrl::parse("https://.example.com").unwrap_err(),
+            BAD_HOST
+        );
+        assert_eq!(HttpUrl::parse("https://a..b").unwrap_err(), BAD_HOST);
+        assert_eq!(HttpUrl::parse("https://[nothex]/").unwrap_err(), BAD_HOST);
+        assert_eq!(HttpUrl::parse("https://[::1/").unwrap_err(), BAD_HOST);
+        assert_eq!(HttpUrl::parse("https://[::1]x/").unwrap_err(), BAD_HOST);
+        assert_eq!(HttpUrl::parse("https://:80/").unwrap_err(), BAD_HOST);
+        assert_eq!(HttpUrl::parse("https://a.com:0/").unwrap_err(), BAD_PORT);
+        assert_eq!(
+            HttpUrl::parse("https://a.com:65536/").unwrap_err(),
+            BAD_PORT
+        );
+        assert_eq!(HttpUrl::parse("https://a.com:/").unwrap_err(), BAD_PORT);
+        assert_eq!(HttpUrl::parse("https://a.com:+80/").unwrap_err(), BAD_PORT);
+        assert_eq!(HttpUrl::parse("https://a.com:8a/").unwrap_err(), BAD_PORT);
+        assert_eq!(HttpUrl::parse("https://a.com:1:2/").unwrap_err(), BAD_PORT);
+        assert_eq!(
+            HttpUrl::parse("https://user:pw@a.com/").unwrap_err(),
+            USER_INFO
+        );
+        for bad in [
+            "https://a.com/a b",
+            "https://a.com/\"onmouseover=\"alert(1)",
+            "https://a.com/<script>",
+            "https://a.com/a\\b",
+            "https://a.com/`x`",
+            "https://a.com/\u{0}",
+            "https://a.com/x\ty",
+            "https://a .com/",
+            "https://a.com\\@evil.com/",
+        ] {
+            assert!(HttpUrl::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(HttpUrl::parse("https://a.com/a b").unwrap_err(), BAD_CHARS);
+    }
+
+    #[test]
+    fn length_limit() {
+        let base = "https://example.com/";
+        let ok = format!("{base}{}", "a".repeat(MAX_URL_CHARS - base.len()));
+        assert!(HttpUrl::parse(&ok).is_ok());
+        let too_long = format!("{ok}a");
+        assert_eq!(
+            HttpUrl::parse(&too_long).unwrap_err(),
+            "at most 2048 characters (got 2049)"
+        );
+    }
+
+    #[test]
+    fn accessors() {
+        let url = HttpUrl::parse("HTTPS://Example.com:8080/a").unwrap();
+        assert!(url.is_https());
+        assert_eq!(url.host(), "Example.com");
+        assert!(!HttpUrl::parse("http://a.b").unwrap().is_https());
+        assert_eq!(HttpUrl::parse("http://[::1]:80/").unwrap().host(), "[::1]");
+    }
+}

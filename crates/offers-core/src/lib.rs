@@ -1,0 +1,57 @@
+//! The Offers domain, shared by the API server, the embeddable widget and the Studio.
+//!
+//! Offers are marketing pop-ups (or in-feed cards) shown in web chats. This crate holds
+//! everything about an offer that does not need I/O, so the server (native) and the
+//! browser bundle (`wasm32-unknown-unknown`) run exactly the same rules:
+//!
+//! - [`model`]: the offer ([`OfferSpec`], [`Offer`]) built only from validated values, and
+//!   its two wire shapes ([`FeedOffer`] for the widget, [`PartnerOffer`] for the partner API);
+//! - [`text`], [`http_url`], [`color`]: "parse, don't validate" newtypes ([`Title`],
+//!   [`HttpUrl`], [`CssColor`], …) that cannot hold an invalid value, not even when
+//!   deserialized;
+//! - [`draft`] and [`mod@validate`]: loosely typed input (JSON, multipart form fields, a Studio
+//!   form, a PATCH body) and the one function turning it into an [`OfferSpec`] or into
+//!   every field error at once ([`FieldErrors`]);
+//! - [`targeting`]: who may see an offer and when it is live;
+//! - [`frequency`]: whether to show an offer now, given what the user has already seen;
+//! - [`csv_audience`]: user ids imported from a CSV file.
+//!
+//! Nothing here reads the clock, touches the network or storage, or panics on bad input:
+//! the current time is always a parameter.
+
+pub mod color;
+pub mod csv_audience;
+pub mod draft;
+pub mod error;
+pub mod fields;
+pub mod frequency;
+pub mod http_url;
+pub mod model;
+pub mod targeting;
+pub mod text;
+pub mod time;
+pub mod validate;
+pub mod wire;
+
+mod coerce;
+mod named_colors;
+mod newtype;
+
+pub use color::{CssColor, GradientDirection, Rgba};
+pub use csv_audience::{CsvAudience, CsvRowError, parse_user_ids};
+pub use draft::OfferDraft;
+pub use error::{FieldErrors, ParseError};
+pub use frequency::{
+    Decision, DisplayHistory, Schedule, SkipReason, decide, decide_feed, popup_order,
+    record_display,
+};
+pub use http_url::HttpUrl;
+pub use model::{
+    Alignment, Audience, AudienceType, Offer, OfferSpec, ShowFrequency, Template, TemplateData,
+    ViewType,
+};
+pub use targeting::{in_audience, is_live};
+pub use text::{BodyText, ButtonText, ExternalId, Title};
+pub use time::{format_timestamp, parse_timestamp};
+pub use validate::{validate, validate_field};
+pub use wire::{FeedOffer, PartnerOffer};

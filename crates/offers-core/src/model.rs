@@ -1,0 +1,517 @@
+//! The offer: enums, [`TemplateData`], [`Audience`], [`OfferSpec`] and [`Offer`].
+//!
+//! Every field is a validated type, so an `OfferSpec` that exists is a valid offer's
+//! content (apart from cross-field rules, which [`crate::validate()`] enforces when one is
+//! built from input). The wire shapes [`FeedOffer`] and [`PartnerOffer`] live in
+//! [`crate::wire`] and are re-exported here.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+pub use crate::color::{CssColor, GradientDirection};
+use crate::error::ParseError;
+pub use crate::http_url::HttpUrl;
+pub use crate::text::{BodyText, ButtonText, ExternalId, Title};
+pub use crate::wire::{FeedOffer, PartnerOffer};
+
+/// The reason given for a template code outside 10–14.
+pub const TEMPLATE_REASON: &str = "must be an integer between 10 and 14";
+
+/// An offer's layout. Serialized as its integer code.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Template {
+    /// 10: text only (title, text, button).
+    #[default]
+    Text,
+    /// 11: image only — a 600×240 banner; the whole banner is the link (no button).
+    Banner,
+    /// 12: image (600×400) above the text.
+    ImageAbove,
+    /// 13: image (600×400) beside the text.
+    ImageBeside,
+    /// 14: image (600×400) behind the text.
+    ImageBehind,
+}
+
+impl Template {
+    /// Every template, in code order.
+    pub const ALL: [Self; 5] = [
+        Self::Text,
+        Self::Banner,
+        Self::ImageAbove,
+        Self::ImageBeside,
+        Self::ImageBehind,
+    ];
+
+    /// The wire code, 10–14.
+    pub const fn code(self) -> u8 {
+        match self {
+            Self::Text => 10,
+            Self::Banner => 11,
+            Self::ImageAbove => 12,
+            Self::ImageBeside => 13,
+            Self::ImageBehind => 14,
+        }
+    }
+
+    /// The template with wire code `code`, if any.
+    pub const fn from_code(code: i64) -> Option<Self> {
+        match code {
+            10 => Some(Self::Text),
+            11 => Some(Self::Banner),
+            12 => Some(Self::ImageAbove),
+            13 => Some(Self::ImageBeside),
+            14 => Some(Self::ImageBehind),
+            _ => None,
+        }
+    }
+
+    /// Whether a title and a text are required (10, 12, 13, 14).
+    pub const fn needs_text(self) -> bool {
+        !matches!(self, Self::Banner)
+    }
+
+    /// Whether the offer has a button, so `linkText` is required (10, 12, 13, 14). The
+    /// banner (11) has no button: the whole banner is the link.
+    pub const fn has_button(self) -> bool {
+        !matches!(self, Self::Banner)
+    }
+
+    /// Whether a picture is required (11–14).
+    pub const fn needs_pic(self) -> bool {
+        !matches!(self, Self::Text)
+    }
+
+    /// The picture's proportions: 600×240 for the banner, 600×400 for text + picture.
+    pub const fn aspect_ratio(self) -> Option<(u32, u32)> {
+        match self {
+            Self::Text => None,
+            Self::Banner => Some((600, 240)),
+            Self::ImageAbove | Self::ImageBeside | Self::ImageBehind => Some((600, 400)),
+        }
+    }
+
+    /// A short English label, e.g. for the Studio's template picker.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Text => "Text",
+            Self::Banner => "Banner (image only)",
+            Self::ImageAbove => "Image above text",
+            Self::ImageBeside => "Image beside text",
+            Self::ImageBehind => "Image behind text",
+        }
+    }
+}
+
+impl fmt::Display for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
+impl FromStr for Template {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim()
+            .parse::<i64>()
+            .ok()
+            .and_then(Self::from_code)
+            .ok_or_else(|| ParseError::new(TEMPLATE_REASON))
+    }
+}
+
+impl Serialize for Template {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u8(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for Template {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = i64::deserialize(deserializer)?;
+        Self::from_code(code).ok_or_else(|| {
+            serde::de::Error::custom(format_args!("template {TEMPLATE_REASON} (got {code})"))
+        })
+    }
+}
+
+/// A string enum with serde wire names, case-insensitive `parse`, `as_str` and `ALL`.
+macro_rules! wire_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident, $reason:expr,
+        { $($(#[$vmeta:meta])* $variant:ident => $wire:literal),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $wire)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The wire name.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $wire),+
+                }
+            }
+
+            /// Parses the wire name (trimmed, case-insensitive).
+            pub fn parse(input: &str) -> Result<Self, String> {
+                let trimmed = input.trim();
+                $(
+                    if trimmed.eq_ignore_ascii_case($wire) {
+                        return Ok(Self::$variant);
+                    }
+                )+
+                Err($reason.to_owned())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ParseError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s).map_err(ParseError::from)
+            }
+        }
+    };
+}
+
+wire_enum! {
+    /// Horizontal alignment of everything in the offer.
+    Alignment, "must be left, center or right", {
+        Left => "left",
+        #[default]
+        Center => "center",
+        Right => "right",
+    }
+}
+
+wire_enum! {
+    /// Where the widget shows the offer.
+    ViewType, "must be POPUP or IN_FEED", {
+        /// Over the chat, one at a time, with a close button (the default).
+        #[default]
+        Popup => "POPUP",
+        /// Inline among the chat messages.
+        InFeed => "IN_FEED",
+    }
+}
+
+wire_enum! {
+    /// How often an offer shown several times (`showMultipleTimes`) may reappear.
+    ShowFrequency, "must be ON_ENTRY or DAILY", {
+        /// At most once each time the user enters a chat (the default).
+        #[default]
+        OnEntry => "ON_ENTRY",
+        /// At most once per local calendar day.
+        Daily => "DAILY",
+    }
+}
+
+wire_enum! {
+    /// Who an offer is for.
+    AudienceType, "must be GLOBAL, ROOM or USER", {
+        /// All users in all rooms (the default).
+        #[default]
+        Global => "GLOBAL",
+        /// All users in the listed rooms.
+        Room => "ROOM",
+        /// Only the listed users, in any room.
+        User => "USER",
+    }
+}
+
+/// The offer's colors and alignment (`templateData` on the wire).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TemplateData {
+    /// Alignment of all text and elements.
+    pub alignment: Alignment,
+    /// Background color.
+    pub bg_color: CssColor,
+    /// Button background color.
+    pub btn_color: CssColor,
+    /// Button text color.
+    pub btn_text_color: CssColor,
+    /// Text color.
+    pub text_color: CssColor,
+    /// Whether the background is a linear gradient (then the three gradient fields are set).
+    pub gradient: bool,
+    /// Gradient start color.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gradient_from: Option<CssColor>,
+    /// Gradient end color.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gradient_to: Option<CssColor>,
+    /// Gradient direction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gradient_direction: Option<GradientDirection>,
+}
+
+impl Default for TemplateData {
+    /// Centered, black text on white, a `#1890bf` button with white text, no gradient.
+    fn default() -> Self {
+        let color = CssColor::from_trusted;
+        Self {
+            alignment: Alignment::Center,
+            bg_color: color("#ffffff"),
+            btn_color: color("#1890bf"),
+            btn_text_color: color("#ffffff"),
+            text_color: color("#000000"),
+            gradient: false,
+            gradient_from: None,
+            gradient_to: None,
+            gradient_direction: None,
+        }
+    }
+}
+
+impl TemplateData {
+    /// The CSS `background` value: `linear-gradient(dir, from, to)` when the gradient is
+    /// on and complete, otherwise the background color. Safe to put in a style
+    /// attribute: every part is a validated value.
+    pub fn background_css(&self) -> String {
+        match (
+            self.gradient,
+            &self.gradient_direction,
+            &self.gradient_from,
+            &self.gradient_to,
+        ) {
+            (true, Some(direction), Some(from), Some(to)) => {
+                format!("linear-gradient({direction}, {from}, {to})")
+            }
+            _ => self.bg_color.as_str().to_owned(),
+        }
+    }
+}
+
+/// Who sees an offer: everyone, the users in some rooms, or some users anywhere.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Audience {
+    /// `GLOBAL`, `ROOM` or `USER` (`type` on the wire).
+    #[serde(rename = "type", default)]
+    pub kind: AudienceType,
+    /// The rooms of a `ROOM` offer (`externalRoomIds`); empty otherwise.
+    #[serde(rename = "externalRoomIds", default)]
+    pub rooms: Vec<ExternalId>,
+    /// The users of a `USER` offer (`externalUserIds`); empty otherwise.
+    #[serde(rename = "externalUserIds", default)]
+    pub users: Vec<ExternalId>,
+}
+
+impl Audience {
+    /// All users in all rooms.
+    pub fn global() -> Self {
+        Self::default()
+    }
+
+    /// All users in `rooms`.
+    pub fn rooms(rooms: Vec<ExternalId>) -> Self {
+        Self {
+            kind: AudienceType::Room,
+            rooms,
+            users: Vec::new(),
+        }
+    }
+
+    /// Only `users`, in any room.
+    pub fn users(users: Vec<ExternalId>) -> Self {
+        Self {
+            kind: AudienceType::User,
+            rooms: Vec::new(),
+            users,
+        }
+    }
+}
+
+/// A fully valid offer's content, without its id. Build one from input with
+/// [`crate::validate()`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfferSpec {
+    /// The layout.
+    pub template: Template,
+    /// The title (required for every template but the banner).
+    pub title: Option<Title>,
+    /// The body text (required for every template but the banner).
+    pub text: Option<BodyText>,
+    /// The button text (required where the template has a button).
+    pub link_text: Option<ButtonText>,
+    /// Where a click goes.
+    pub link: HttpUrl,
+    /// The picture (required for templates 11–14).
+    pub pic: Option<HttpUrl>,
+    /// Colors and alignment.
+    pub template_data: TemplateData,
+    /// Pop-up or in-feed.
+    pub view_type: ViewType,
+    /// Shown from this instant …
+    #[serde(with = "crate::time::rfc3339")]
+    pub start_time: DateTime<Utc>,
+    /// … until this instant (exclusive), or forever.
+    #[serde(with = "crate::time::rfc3339_opt", default)]
+    pub end_time: Option<DateTime<Utc>>,
+    /// `false`: at most once per user, ever.
+    pub show_multiple_times: bool,
+    /// When shown several times: once per entry or once per local day.
+    #[serde(rename = "showFrerquency", alias = "showFrequency")]
+    pub show_frequency: ShowFrequency,
+    /// Wait this long after entry before showing.
+    #[serde(rename = "showDelayMS")]
+    pub show_delay_ms: u64,
+    /// Who sees it.
+    pub audience: Audience,
+}
+
+/// A stored offer: its server-assigned id and its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    /// Server-assigned id.
+    pub id: i64,
+    /// The content.
+    #[serde(flatten)]
+    pub spec: OfferSpec,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_codes_and_capabilities() {
+        for (template, code) in Template::ALL.iter().zip(10u8..) {
+            assert_eq!(template.code(), code);
+            assert_eq!(Template::from_code(i64::from(code)), Some(*template));
+        }
+        assert_eq!(Template::from_code(9), None);
+        assert_eq!(Template::from_code(15), None);
+        assert_eq!(Template::from_code(-10), None);
+
+        assert!(Template::Text.needs_text() && Template::Text.has_button());
+        assert!(!Template::Text.needs_pic());
+        assert!(!Template::Banner.needs_text() && !Template::Banner.has_button());
+        assert!(Template::Banner.needs_pic());
+        for t in [
+            Template::ImageAbove,
+            Template::ImageBeside,
+            Template::ImageBehind,
+        ] {
+            assert!(t.needs_text() && t.has_button() && t.needs_pic());
+            assert_eq!(t.aspect_ratio(), Some((600, 400)));
+        }
+        assert_eq!(Template::Banner.aspect_ratio(), Some((600, 240)));
+        assert_eq!(Template::Text.aspect_ratio(), None);
+    }
+
+    #[test]
+    fn template_serde_is_an_integer() {
+        assert_eq!(serde_json::to_string(&Template::ImageBeside).unwrap(), "13");
+        assert_eq!(
+            serde_json::from_str::<Template>("11").unwrap(),
+            Template::Banner
+        );
+        assert!(serde_json::from_str::<Template>("15").is_err());
+        assert!(serde_json::from_str::<Template>("\"10\"").is_err());
+        assert_eq!("12".parse::<Template>().unwrap(), Template::ImageAbove);
+        assert_eq!(
+            "99".parse::<Template>().unwrap_err().reason(),
+            TEMPLATE_REASON
+        );
+    }
+
+    #[test]
+    fn string_enums() {
+        assert_eq!(
+            serde_json::to_string(&ViewType::InFeed).unwrap(),
+            "\"IN_FEED\""
+        );
+        assert_eq!(ViewType::default(), ViewType::Popup);
+        assert_eq!(ViewType::parse("in_feed"), Ok(ViewType::InFeed));
+        assert_eq!(
+            ViewType::parse("feed"),
+            Err("must be POPUP or IN_FEED".to_owned())
+        );
+        assert_eq!(
+            serde_json::to_string(&ShowFrequency::OnEntry).unwrap(),
+            "\"ON_ENTRY\""
+        );
+        assert_eq!(ShowFrequency::default(), ShowFrequency::OnEntry);
+        assert_eq!(ShowFrequency::parse(" daily "), Ok(ShowFrequency::Daily));
+        assert_eq!(
+            ShowFrequency::parse("GLOBAL"),
+            Err("must be ON_ENTRY or DAILY".to_owned())
+        );
+        assert_eq!(AudienceType::default(), AudienceType::Global);
+        assert_eq!(AudienceType::parse("user"), Ok(AudienceType::User));
+        assert_eq!(
+            AudienceType::parse("ALL"),
+            Err("must be GLOBAL, ROOM or USER".to_owned())
+        );
+        assert_eq!(serde_json::to_string(&Alignment::Left).unwrap(), "\"left\"");
+        assert_eq!(Alignment::default(), Alignment::Center);
+        assert_eq!(
+            Alignment::parse("middle"),
+            Err("must be left, center or right".to_owned())
+        );
+        assert_eq!("RIGHT".parse::<Alignment>().unwrap(), Alignment::Right);
+        assert_eq!(AudienceType::ALL.len(), 3);
+        assert_eq!(AudienceType::Room.to_string(), "ROOM");
+    }
+
+    #[test]
+    fn template_data_defaults_and_wire_names() {
+        let data = TemplateData::default();
+        assert_eq!(
+            serde_json::to_value(&data).unwrap(),
+            serde_json::json!({
+                "alignment": "center", "bgColor": "#ffffff", "btnColor": "#1890bf",
+                "btnTextColor": "#ffffff", "textColor": "#000000", "gradient": false
+            })
+        );
+        let partial: TemplateData = serde_json::from_str(r##"{"bgColor": "#000"}"##).unwrap();
+        assert_eq!(partial.bg_color.as_str(), "#000");
+        assert_eq!(partial.btn_color.as_str(), "#1890bf");
+        assert!(serde_json::from_str::<TemplateData>(r#"{"bgColor": "url(x)"}"#).is_err());
+        assert_eq!(data.background_css(), "#ffffff");
+        let gradient = TemplateData {
+            gradient: true,
+            gradient_from: Some(CssColor::parse("#60e753").unwrap()),
+            gradient_to: Some(CssColor::parse("#e4efe7").unwrap()),
+            gradient_direction: Some(GradientDirection::parse("135deg").unwrap()),
+            ..TemplateData::default()
+        };
+        assert_eq!(
+            gradient.background_css(),
+            "linear-gradient(135deg, #60e753, #e4efe7)"
+        );
+    }
+
+    #[test]
+    fn audience_constructors() {
+        let id = ExternalId::parse("r1").unwrap();
+        assert_eq!(Audience::global().kind, AudienceType::Global);
+        let rooms = Audience::rooms(vec![id.clone()]);
+        assert_eq!((rooms.kind, rooms.rooms.len()), (AudienceType::Room, 1));
+        let users = Audience::users(vec![id]);
+        assert_eq!((users.kind, users.users.len()), (AudienceType::User, 1));
+        assert_eq!(
+            serde_json::to_value(Audience::global()).unwrap(),
+            serde_json::json!({"type": "GLOBAL", "externalRoomIds": [], "externalUserIds": []})
+        );
+    }
+}

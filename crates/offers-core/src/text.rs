@@ -1,0 +1,241 @@
+//! Validated text fields: [`Title`], [`BodyText`], [`ButtonText`] and [`ExternalId`].
+//!
+//! Lengths are counted in Unicode scalar values (`chars()`), not bytes, so a 23-emoji
+//! title fits. Surrounding whitespace is trimmed; the trimmed text is what is stored.
+
+use crate::newtype::string_newtype;
+
+/// The most characters a [`Title`] may have.
+pub const TITLE_MAX_CHARS: usize = 23;
+/// The most characters a [`BodyText`] may have.
+pub const BODY_MAX_CHARS: usize = 180;
+/// The most characters a [`ButtonText`] may have.
+pub const BUTTON_MAX_CHARS: usize = 80;
+/// The most characters an [`ExternalId`] may have.
+pub const EXTERNAL_ID_MAX_CHARS: usize = 128;
+
+pub(crate) const EMPTY: &str = "must not be empty";
+
+/// Checks a trimmed single-line or multi-line text and returns it trimmed.
+fn checked_text(input: &str, max: usize, allow_newlines: bool) -> Result<String, String> {
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        return Err(EMPTY.to_owned());
+    }
+    if allow_newlines {
+        if trimmed.chars().any(|c| c.is_control() && c != '\n') {
+            return Err("must not contain control characters other than line breaks".to_owned());
+        }
+    } else if trimmed.chars().any(char::is_control) {
+        return Err("must not contain line breaks or control characters".to_owned());
+    }
+    check_length(trimmed, max)?;
+    Ok(trimmed.to_owned())
+}
+
+/// `Err("at most {max} characters (got {n})")` when `text` is too long.
+pub(crate) fn check_length(text: &str, max: usize) -> Result<(), String> {
+    let count = text.chars().count();
+    if count > max {
+        Err(format!("at most {max} characters (got {count})"))
+    } else {
+        Ok(())
+    }
+}
+
+/// An offer title: 1–23 characters, one line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Title(String);
+
+impl Title {
+    /// Parses a title: trimmed, not blank, at most 23 characters, no control characters.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        checked_text(input, TITLE_MAX_CHARS, false).map(Self)
+    }
+}
+
+string_newtype!(Title);
+
+/// An offer's body text: 1–180 characters; line breaks allowed.
+///
+/// `\r\n` is normalised to `\n` (browsers submit textareas with CRLF).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BodyText(String);
+
+impl BodyText {
+    /// Parses a body text: trimmed, not blank, at most 180 characters, no control
+    /// characters other than `\n`.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        if input.contains("\r\n") {
+            checked_text(&input.replace("\r\n", "\n"), BODY_MAX_CHARS, true).map(Self)
+        } else {
+            checked_text(input, BODY_MAX_CHARS, true).map(Self)
+        }
+    }
+}
+
+string_newtype!(BodyText);
+
+/// The text on an offer's button: 1–80 characters, one line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ButtonText(String);
+
+impl ButtonText {
+    /// Parses a button text: trimmed, not blank, at most 80 characters, no control
+    /// characters.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        checked_text(input, BUTTON_MAX_CHARS, false).map(Self)
+    }
+}
+
+string_newtype!(ButtonText);
+
+/// A partner's room or user id: 1–128 characters after trimming, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ExternalId(String);
+
+impl ExternalId {
+    /// Parses an id: trimmed, not blank, at most 128 characters, no control characters.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(EMPTY.to_owned());
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err("must not contain control characters".to_owned());
+        }
+        check_length(trimmed, EXTERNAL_ID_MAX_CHARS)?;
+        Ok(Self(trimmed.to_owned()))
+    }
+}
+
+string_newtype!(ExternalId);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_counts_chars_not_bytes() {
+        let ok = "😀".repeat(23);
+        assert_eq!(Title::parse(&ok).unwrap().as_str(), ok);
+        assert_eq!(
+            Title::parse(&"😀".repeat(24)).unwrap_err(),
+            "at most 23 characters (got 24)"
+        );
+        assert_eq!(
+            Title::parse(&"é".repeat(23)).unwrap().as_str().len(),
+            46,
+            "23 two-byte characters fit"
+        );
+        assert_eq!(
+            Title::parse(&"a".repeat(30)).unwrap_err(),
+            "at most 23 characters (got 30)"
+        );
+    }
+
+    #[test]
+    fn title_is_trimmed_and_not_blank() {
+        assert_eq!(Title::parse("  Hello  ").unwrap().as_str(), "Hello");
+        assert_eq!(Title::parse("").unwrap_err(), "must not be empty");
+        assert_eq!(Title::parse(" \t\n ").unwrap_err(), "must not be empty");
+        // 23 characters plus surrounding spaces is fine.
+        assert!(Title::parse(&format!("  {}  ", "x".repeat(23))).is_ok());
+    }
+
+    #[test]
+    fn title_and_button_reject_line_breaks_and_controls() {
+        for bad in [
+            "a\nb",
+            "a\rb",
+            "a\u{0}b",
+            "a\u{7f}b",
+            "a\tb",
+            "a\u{1b}[31mb",
+        ] {
+            assert_eq!(
+                Title::parse(bad).unwrap_err(),
+                "must not contain line breaks or control characters",
+                "{bad:?}"
+            );
+            assert_eq!(
+                ButtonText::parse(bad).unwrap_err(),
+                "must not contain line breaks or control characters"
+            );
+        }
+    }
+
+    #[test]
+    fn body_text_rules() {
+        assert_eq!(
+            BodyText::parse("line 1\nline 2").unwrap().as_str(),
+            "line 1\nline 2"
+        );
+        assert_eq!(
+            BodyText::parse("line 1\r\nline 2\r\n").unwrap().as_str(),
+            "line 1\nline 2"
+        );
+        assert_eq!(
+            BodyText::parse("bell\u{7}").unwrap_err(),
+            "must not contain control characters other than line breaks"
+        );
+        assert_eq!(
+            BodyText::parse("a\rb").unwrap_err(),
+            "must not contain control characters other than line breaks"
+        );
+        assert!(BodyText::parse(&"ж".repeat(180)).is_ok());
+        assert_eq!(
+            BodyText::parse(&"ж".repeat(181)).unwrap_err(),
+            "at most 180 characters (got 181)"
+        );
+        assert_eq!(BodyText::parse("\n\n").unwrap_err(), "must not be empty");
+    }
+
+    #[test]
+    fn button_text_length() {
+        assert!(ButtonText::parse(&"b".repeat(80)).is_ok());
+        assert_eq!(
+            ButtonText::parse(&"b".repeat(81)).unwrap_err(),
+            "at most 80 characters (got 81)"
+        );
+        assert_eq!(ButtonText::parse("   ").unwrap_err(), "must not be empty");
+    }
+
+    #[test]
+    fn external_id_rules() {
+        assert_eq!(ExternalId::parse(" user-42 ").unwrap().as_str(), "user-42");
+        assert_eq!(ExternalId::parse("a,b").unwrap().as_str(), "a,b");
+        assert!(ExternalId::parse(&"i".repeat(128)).is_ok());
+        assert_eq!(
+            ExternalId::parse(&"i".repeat(129)).unwrap_err(),
+            "at most 128 characters (got 129)"
+        );
+        assert_eq!(ExternalId::parse("  ").unwrap_err(), "must not be empty");
+        assert_eq!(
+            ExternalId::parse("a\u{0}b").unwrap_err(),
+            "must not contain control characters"
+        );
+    }
+
+    #[test]
+    fn serde_round_trips_and_rejects_invalid() {
+        let t = Title::parse("Hi").unwrap();
+        assert_eq!(serde_json::to_string(&t).unwrap(), "\"Hi\"");
+        assert_eq!(serde_json::from_str::<Title>("\"Hi\"").unwrap(), t);
+        let err = serde_json::from_str::<Title>(&format!("\"{}\"", "x".repeat(24))).unwrap_err();
+        assert!(err.to_string().contains("at most 23 characters (got 24)"));
+        assert!(serde_json::from_str::<ExternalId>("\"\"").is_err());
+        assert!(serde_json::from_str::<Title>("12").is_err());
+    }
+
+    #[test]
+    fn conversions() {
+        let t: Title = "Hi".parse().unwrap();
+        assert_eq!(t, "Hi");
+        assert_eq!(t.to_string(), "Hi");
+        assert_eq!(String::from(t.clone()), "Hi");
+        assert_eq!(Title::try_from("Hi".to_owned()).unwrap(), t);
+        let err = "".parse::<Title>().unwrap_err();
+        assert_eq!(err.reason(), "must not be empty");
+    }
+}

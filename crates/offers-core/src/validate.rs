@@ -1,0 +1,524 @@
+//! [`validate`]: an [`OfferDraft`] in, an [`OfferSpec`] or every field error out.
+//!
+//! The rules are SPEC §2. Values are coerced first (multipart parts are all strings):
+//! numbers accept JSON numbers or numeric strings, booleans accept `true`/`false` (also
+//! as strings, any case) and `"1"`/`"0"`, and an empty string for an optional field
+//! means "absent". Errors are keyed by wire field name (`templateData.bgColor` inside
+//! the template data) and worded short and lower-case.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+
+use crate::coerce;
+use crate::draft::OfferDraft;
+pub use crate::error::FieldErrors;
+use crate::model::{
+    Alignment, Audience, AudienceType, BodyText, ButtonText, CssColor, ExternalId,
+    GradientDirection, HttpUrl, OfferSpec, ShowFrequency, TEMPLATE_REASON, Template, TemplateData,
+    Title, ViewType,
+};
+use crate::time::{TIMESTAMP_REASON, parse_timestamp};
+
+/// The reason for a missing required field.
+pub const REQUIRED: &str = "required";
+/// The longest allowed `showDelayMS` (one day).
+pub const MAX_DELAY_MS: u64 = 86_400_000;
+/// The most ids allowed in `externalRoomIds` or `externalUserIds`.
+pub const MAX_IDS: usize = 10_000;
+
+const NOT_STRING: &str = "must be a string";
+const BOOL_REASON: &str = "must be true or false";
+const DELAY_REASON: &str = "must be a whole number of milliseconds between 0 and 86400000";
+const OBJECT_REASON: &str = "must be a JSON object";
+const LIST_REASON: &str = "must be an array of ids, a JSON array or a comma-separated list";
+/// How many bad ids of one list are spelled out in its error.
+const BAD_IDS_SHOWN: usize = 3;
+/// How many unknown `templateData` keys are reported.
+const UNKNOWN_KEYS_SHOWN: usize = 20;
+
+const TEMPLATE_DATA_KEYS: [&str; 9] = [
+    "alignment",
+    "bgColor",
+    "btnColor",
+    "btnTextColor",
+    "textColor",
+    "gradient",
+    "gradientFrom",
+    "gradientTo",
+    "gradientDirection",
+];
+
+/// Validates a whole draft, reporting every invalid field at once.
+pub fn validate(draft: &OfferDraft) -> Result<OfferSpec, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let e = &mut errors;
+
+    let template = template(e, draft.template.as_ref());
+    let needs_text = template.is_some_and(Template::needs_text);
+    let has_button = template.is_some_and(Template::has_button);
+    let needs_pic = template.is_some_and(Template::needs_pic);
+
+    let title = text_field(e, "title", draft.title.as_ref(), needs_text, Title::parse);
+    let text = text_field(e, "text", draft.text.as_ref(), needs_text, BodyText::parse);
+    let link_text = text_field(
+        e,
+        "linkText",
+        draft.link_text.as_ref(),
+        has_button,
+        ButtonText::parse,
+    );
+    let link = text_field(e, "link", draft.link.as_ref(), true, HttpUrl::parse);
+    let pic = text_field(e, "pic", draft.pic.as_ref(), needs_pic, HttpUrl::parse);
+    let template_data = template_data(e, draft.template_data.as_ref());
+    let view_type = with_default(optional(
+        e,
+        "viewType",
+        draft.view_type.as_ref(),
+        "must be POPUP or IN_FEED",
+        ViewType::parse,
+    ));
+
+    let start_time = text_field(
+        e,
+        "startTime",
+        draft.start_time.as_ref(),
+        true,
+        parse_timestamp,
+    );
+    let end_time = optional(
+        e,
+        "endTime",
+        draft.end_time.as_ref(),
+        TIMESTAMP_REASON,
+        parse_timestamp,
+    )
+    .ok()
+    .flatten();
+    if let (Some(start), Some(end)) = (start_time, end_time)
+        && end <= start
+    {
+        e.insert("endTime", "must be after startTime");
+    }
+
+    let show_multiple_times = match coerce::boolean(draft.show_multiple_times.as_ref()) {
+        Ok(value) => Some(value.unwrap_or(false)),
+        Err(()) => {
+            e.insert("showMultipleTimes", BOOL_REASON);
+            None
+        }
+    };
+    let show_frequency = with_default(optional(
+        e,
+        "showFrerquency",
+        draft.show_frequency.as_ref(),
+        "must be ON_ENTRY or DAILY",
+        ShowFrequency::parse,
+    ));
+    let show_delay_ms = show_delay(e, draft.show_delay_ms.as_ref());
+    let audience = audience(e, draft);
+
+    match (
+        template,
+        link,
+        template_data,
+        view_type,
+        start_time,
+        show_multiple_times,
+        show_frequency,
+        show_delay_ms,
+        audience,
+    ) {
+        (
+            Some(template),
+            Some(link),
+            Some(template_data),
+            Some(view_type),
+            Some(start_time),
+            Some(show_multiple_times),
+            Some(show_frequency),
+            Some(show_delay_ms),
+            Some(audience),
+        ) if errors.is_empty() => Ok(OfferSpec {
+            template,
+            title,
+            text,
+            link_text,
+            link,
+            pic,
+            template_data,
+            view_type,
+            start_time,
+            end_time,
+            show_multiple_times,
+            show_frequency,
+            show_delay_ms,
+            audience,
+        }),
+        _ => {
+            if errors.is_empty() {
+                // Unreachable by construction: every `None` above recorded an error.
+                errors.insert("offer", "invalid");
+            }
+            Err(errors)
+        }
+    }
+}
+
+/// The error for one field (wire name, e.g. `title` or `templateData.bgColor`), or `None`
+/// when that field is fine. For `templateData` the first nested error is returned,
+/// prefixed with its key. Runs the whole validation (cross-field rules included).
+pub fn validate_field(draft: &OfferDraft, field: &str) -> Option<String> {
+    let errors = validate(draft).err()?;
+    let field = if field == "showFrequency" {
+        "showFrerquency"
+    } else {
+        field
+    };
+    if let Some(reason) = errors.get(field) {
+        return Some(reason.to_owned());
+    }
+    let prefix = format!("{field}.");
+    errors.iter().find_map(|(key, reason)| {
+        key.strip_prefix(&prefix)
+            .map(|sub| format!("{sub}: {reason}"))
+    })
+}
+
+fn template(e: &mut FieldErrors, value: Option<&Value>) -> Option<Template> {
+    match coerce::integer(value) {
+        Ok(Some(code)) => {
+            let template = Template::from_code(code);
+            if template.is_none() {
+                e.insert("template", TEMPLATE_REASON);
+            }
+            template
+        }
+        Ok(None) => {
+            e.insert("template", REQUIRED);
+            None
+        }
+        Err(()) => {
+            e.insert("template", TEMPLATE_REASON);
+            None
+        }
+    }
+}
+
+/// A string field parsed by `parse`: `Ok(None)` when absent, `Err(())` once the error is
+/// recorded under `key` (`not_string` when the value is not a string).
+fn optional<T>(
+    e: &mut FieldErrors,
+    key: &str,
+    value: Option<&Value>,
+    not_string: &str,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<Option<T>, ()> {
+    match coerce::string(value) {
+        Ok(Some(text)) => parse(text).map(Some).map_err(|reason| {
+            e.insert(key, reason);
+        }),
+        Ok(None) => Ok(None),
+        Err(()) => {
+            e.insert(key, not_string);
+            Err(())
+        }
+    }
+}
+
+/// A string field, `required` or not; `None` when absent or invalid (an error is then
+/// recorded unless it was optional and absent).
+fn text_field<T>(
+    e: &mut FieldErrors,
+    key: &str,
+    value: Option<&Value>,
+    required: bool,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Option<T> {
+    let not_string = if key.ends_with("Time") {
+        TIMESTAMP_REASON
+    } else {
+        NOT_STRING
+    };
+    match optional(e, key, value, not_string, parse) {
+        Ok(Some(parsed)) => Some(parsed),
+        Ok(None) => {
+            if required {
+                e.insert(key, REQUIRED);
+            }
+            None
+        }
+        Err(()) => None,
+    }
+}
+
+/// Absent → the default; invalid → `None` (error already recorded).
+fn with_default<T: Default>(parsed: Result<Option<T>, ()>) -> Option<T> {
+    parsed.ok().map(Option::unwrap_or_default)
+}
+
+fn show_delay(e: &mut FieldErrors, value: Option<&Value>) -> Option<u64> {
+    match coerce::integer(value) {
+        Ok(None) => Some(0),
+        Ok(Some(ms)) => match u64::try_from(ms) {
+            Ok(ms) if ms <= MAX_DELAY_MS => Some(ms),
+            _ => {
+                e.insert("showDelayMS", DELAY_REASON);
+                None
+            }
+        },
+        Err(()) => {
+            e.insert("showDelayMS", DELAY_REASON);
+            None
+        }
+    }
+}
+
+/// `templateData`: absent/null/"" → defaults; an object, or a string holding one.
+fn template_data(e: &mut FieldErrors, value: Option<&Value>) -> Option<TemplateData> {
+    let object: Cow<'_, Map<String, Value>> = match value {
+        None | Some(Value::Null) => return Some(TemplateData::default()),
+        Some(Value::String(s)) if s.trim().is_empty() => return Some(TemplateData::default()),
+        Some(Value::Object(map)) => Cow::Borrowed(map),
+        Some(Value::String(s)) => match decode_object(s) {
+            Some(map) => Cow::Owned(map),
+            None => {
+                e.insert("templateData", OBJECT_REASON);
+                return None;
+            }
+        },
+        Some(_) => {
+            e.insert("templateData", OBJECT_REASON);
+            return None;
+        }
+    };
+
+    let mut local = FieldErrors::new();
+    let l = &mut local;
+    let unknown = object
+        .keys()
+        .filter(|key| !TEMPLATE_DATA_KEYS.contains(&key.as_str()));
+    for key in unknown.take(UNKNOWN_KEYS_SHOWN) {
+        l.insert(format!("templateData.{key}"), "unknown field");
+    }
+
+    let defaults = TemplateData::default();
+    let color = |l: &mut FieldErrors, key: &str, default: CssColor| {
+        optional(
+            l,
+            &format!("templateData.{key}"),
+            object.get(key),
+            crate::color::COLOR_REASON,
+            CssColor::parse,
+        )
+        .ok()
+        .flatten()
+        .unwrap_or(default)
+    };
+    let alignment = optional(
+        l,
+        "templateData.alignment",
+        object.get("alignment"),
+        "must be left, center or right",
+        Alignment::parse,
+    )
+    .ok()
+    .flatten()
+    .unwrap_or_default();
+    let bg_color = color(l, "bgColor", defaults.bg_color);
+    let btn_color = color(l, "btnColor", defaults.btn_color);
+    let btn_text_color = color(l, "btnTextColor", defaults.btn_text_color);
+    let text_color = color(l, "textColor", defaults.text_color);
+    let gradient = coerce::boolean(object.get("gradient")).unwrap_or_else(|()| {
+        l.insert("templateData.gradient", BOOL_REASON);
+        None
+    });
+    let gradient = gradient.unwrap_or(false);
+    let gradient_from = optional(
+        l,
+        "templateData.gradientFrom",
+        object.get("gradientFrom"),
+        crate::color::COLOR_REASON,
+        CssColor::parse,
+    );
+    let gradient_to = optional(
+        l,
+        "templateData.gradientTo",
+        object.get("gradientTo"),
+        crate::color::COLOR_REASON,
+        CssColor::parse,
+    );
+    let gradient_direction = optional(
+        l,
+        "templateData.gradientDirection",
+        object.get("gradientDirection"),
+        crate::color::DIRECTION_REASON,
+        GradientDirection::parse,
+    );
+    if gradient {
+        for (key, missing) in [
+            ("gradientFrom", matches!(gradient_from, Ok(None))),
+            ("gradientTo", matches!(gradient_to, Ok(None))),
+            ("gradientDirection", matches!(gradient_direction, Ok(None))),
+        ] {
+            if missing {
+                l.insert(
+                    format!("templateData.{key}"),
+                    "required when gradient is true",
+                );
+            }
+        }
+    }
+
+    if local.is_empty() {
+        Some(TemplateData {
+            alignment,
+            bg_color,
+            btn_color,
+            btn_text_color,
+            text_color,
+            gradient,
+            gradient_from: gradient_from.ok().flatten(),
+            gradient_to: gradient_to.ok().flatten(),
+            gradient_direction: gradient_direction.ok().flatten(),
+        })
+    } else {
+        e.extend(local);
+        None
+    }
+}
+
+/// A JSON object from its text — or from a JSON string holding that text (a
+/// double-encoded form value).
+fn decode_object(text: &str) -> Option<Map<String, Value>> {
+    match serde_json::from_str::<Value>(text).ok()? {
+        Value::Object(map) => Some(map),
+        Value::String(inner) => match serde_json::from_str::<Value>(&inner).ok()? {
+            Value::Object(map) => Some(map),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn audience(e: &mut FieldErrors, draft: &OfferDraft) -> Option<Audience> {
+    let kind = with_default(optional(
+        e,
+        "type",
+        draft.kind.as_ref(),
+        "must be GLOBAL, ROOM or USER",
+        AudienceType::parse,
+    ));
+    let rooms = id_list(e, "externalRoomIds", draft.external_room_ids.as_ref());
+    let users = id_list(e, "externalUserIds", draft.external_user_ids.as_ref());
+    let (kind, rooms, users) = (kind?, rooms?, users?);
+
+    let unused = |e: &mut FieldErrors, key: &str, list: &[ExternalId], only: &str| {
+        if !list.is_empty() {
+            e.insert(key, format!("only used with type {only}"));
+        }
+    };
+    match kind {
+        AudienceType::Global => {
+            unused(e, "externalRoomIds", &rooms, "ROOM");
+            unused(e, "externalUserIds", &users, "USER");
+        }
+        AudienceType::Room => {
+            if rooms.is_empty() {
+                e.insert("externalRoomIds", "required for type ROOM");
+            }
+            unused(e, "externalUserIds", &users, "USER");
+        }
+        AudienceType::User => {
+            if users.is_empty() {
+                e.insert("externalUserIds", "required for type USER");
+            }
+            unused(e, "externalRoomIds", &rooms, "ROOM");
+        }
+    }
+    Some(Audience { kind, rooms, users })
+}
+
+/// An id list: a JSON array of strings, a string holding a JSON array, or a
+/// comma-separated string. Ids are trimmed, blanks dropped, duplicates removed (first
+/// occurrence kept). `Some(empty)` when absent; `None` once an error is recorded.
+fn id_list(e: &mut FieldErrors, key: &str, value: Option<&Value>) -> Option<Vec<ExternalId>> {
+    let items: Vec<Result<Cow<'_, str>, ()>> = match value {
+        None | Some(Value::Null) => return Some(Vec::new()),
+        Some(Value::Array(items)) => items.iter().map(item_text).collect(),
+        Some(Value::String(text)) => {
+            let text = text.trim();
+            if text.starts_with('[') {
+                match serde_json::from_str::<Value>(text) {
+                    Ok(Value::Array(items)) => items
+                        .iter()
+                        .map(|item| item_text(item).map(|s| Cow::Owned(s.into_owned())))
+                        .collect(),
+                    _ => {
+                        e.insert(key, LIST_REASON);
+                        return None;
+                    }
+                }
+            } else {
+                text.split(',')
+                    .map(|part| Ok(Cow::Borrowed(part)))
+                    .collect()
+            }
+        }
+        Some(_) => {
+            e.insert(key, LIST_REASON);
+            return None;
+        }
+    };
+
+    let mut seen = BTreeSet::new();
+    let mut ids = Vec::new();
+    let mut bad = Vec::new();
+    let mut bad_count = 0usize;
+    for (index, item) in items.iter().enumerate() {
+        let parsed = match item {
+            Ok(text) if text.trim().is_empty() => continue,
+            Ok(text) => ExternalId::parse(text),
+            Err(()) => Err(NOT_STRING.to_owned()),
+        };
+        match parsed {
+            Ok(id) => {
+                if seen.insert(id.as_str().to_owned()) {
+                    ids.push(id);
+                }
+            }
+            Err(reason) => {
+                bad_count += 1;
+                if bad.len() < BAD_IDS_SHOWN {
+                    bad.push(format!("id {}: {reason}", index + 1));
+                }
+            }
+        }
+    }
+    if bad_count > 0 {
+        let mut message = bad.join("; ");
+        if bad_count > BAD_IDS_SHOWN {
+            message.push_str(&format!("; and {} more", bad_count - BAD_IDS_SHOWN));
+        }
+        e.insert(key, message);
+        return None;
+    }
+    if ids.len() > MAX_IDS {
+        e.insert(key, format!("at most {MAX_IDS} ids (got {})", ids.len()));
+        return None;
+    }
+    Some(ids)
+}
+
+/// One list item as text: a string, or an integer written as digits.
+fn item_text(item: &Value) -> Result<Cow<'_, str>, ()> {
+    match item {
+        Value::String(s) => Ok(Cow::Borrowed(s)),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Ok(Cow::Owned(n.to_string())),
+        _ => Err(()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,664 @@
+use super::*;
+use chrono::{TimeZone, Utc};
+use serde_json::json;
+
+fn draft(value: Value) -> OfferDraft {
+    serde_json::from_value(value).unwrap()
+}
+
+fn text_offer() -> Value {
+    json!({
+        "template": 10, "title": "Title", "text": "Text", "linkText": "Click me",
+        "link": "https://www.watchers.io/", "startTime": "2024-05-22T12:00:01.000Z"
+    })
+}
+
+fn with(mut base: Value, key: &str, value: Value) -> OfferDraft {
+    base[key] = value;
+    draft(base)
+}
+
+fn without(mut base: Value, key: &str) -> OfferDraft {
+    base.as_object_mut().unwrap().remove(key);
+    draft(base)
+}
+
+fn errors(d: &OfferDraft) -> FieldErrors {
+    validate(d).expect_err("expected errors")
+}
+
+fn error(d: &OfferDraft, key: &str) -> String {
+    let errors = errors(d);
+    errors
+        .get(key)
+        .unwrap_or_else(|| panic!("no error for {key}: {errors}"))
+        .to_owned()
+}
+
+#[test]
+fn minimal_text_offer_gets_defaults() {
+    let spec = validate(&draft(text_offer())).unwrap();
+    assert_eq!(spec.template, Template::Text);
+    assert_eq!(spec.title.unwrap().as_str(), "Title");
+    assert_eq!(spec.link_text.unwrap().as_str(), "Click me");
+    assert_eq!(spec.template_data, TemplateData::default());
+    assert_eq!(spec.view_type, ViewType::Popup);
+    assert_eq!(
+        spec.start_time,
+        Utc.with_ymd_and_hms(2024, 5, 22, 12, 0, 1).unwrap()
+    );
+    assert_eq!(spec.end_time, None);
+    assert!(!spec.show_multiple_times);
+    assert_eq!(spec.show_frequency, ShowFrequency::OnEntry);
+    assert_eq!(spec.show_delay_ms, 0);
+    assert_eq!(spec.audience, Audience::global());
+    assert_eq!(spec.pic, None);
+}
+
+#[test]
+fn empty_draft_reports_every_required_field() {
+    let errors = errors(&OfferDraft::default());
+    assert_eq!(errors.get("template"), Some("required"));
+    assert_eq!(errors.get("link"), Some("required"));
+    assert_eq!(errors.get("startTime"), Some("required"));
+    // Without a valid template, template-dependent fields are not required.
+    assert_eq!(errors.len(), 3, "{errors}");
+}
+
+#[test]
+fn template_rules() {
+    for bad in [
+        json!(9),
+        json!(15),
+        json!("abc"),
+        json!(10.5),
+        json!(true),
+        json!([10]),
+    ] {
+        assert_eq!(
+            error(&with(text_offer(), "template", bad.clone()), "template"),
+            "must be an integer between 10 and 14",
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        error(&without(text_offer(), "template"), "template"),
+        "required"
+    );
+    assert_eq!(
+        error(&with(text_offer(), "template", json!("")), "template"),
+        "required"
+    );
+    assert!(validate(&with(text_offer(), "template", json!("10"))).is_ok());
+    assert!(validate(&with(text_offer(), "template", json!(" 10 "))).is_ok());
+}
+
+#[test]
+fn text_templates_need_title_text_and_button() {
+    for template in [10, 12, 13, 14] {
+        let mut base = text_offer();
+        base["template"] = json!(template);
+        base["pic"] = json!("https://a.example/p.png");
+        assert!(validate(&draft(base.clone())).is_ok(), "{template}");
+        for key in ["title", "text", "linkText"] {
+            assert_eq!(
+                error(&without(base.clone(), key), key),
+                "required",
+                "{template} {key}"
+            );
+            assert_eq!(error(&with(base.clone(), key, json!("")), key), "required");
+            assert_eq!(
+                error(&with(base.clone(), key, json!(null)), key),
+                "required"
+            );
+        }
+    }
+}
+
+#[test]
+fn pic_templates_need_a_pic() {
+    for template in [11, 12, 13, 14] {
+        let d = with(text_offer(), "template", json!(template));
+        assert_eq!(error(&d, "pic"), "required", "{template}");
+    }
+    assert!(validate(&draft(text_offer())).is_ok(), "10 needs no pic");
+    assert_eq!(
+        error(
+            &with(text_offer(), "pic", json!("data:image/png;base64,AAAA")),
+            "pic"
+        ),
+        "must be an absolute http or https URL"
+    );
+}
+
+#[test]
+fn banner_needs_only_link_and_pic() {
+    let d = draft(json!({
+        "template": 11, "pic": "https://watchers.io/_next/static/media/hand-03.16265125.webp",
+        "link": "https://www.watchers.io/", "startTime": "2024-05-22T12:00:01.000Z"
+    }));
+    let spec = validate(&d).unwrap();
+    assert_eq!(spec.template, Template::Banner);
+    assert_eq!(spec.title, None);
+    assert_eq!(spec.link_text, None);
+    // Optional fields are still checked when given.
+    let mut long_title = serde_json::to_value(&d).unwrap();
+    long_title["title"] = json!("x".repeat(30));
+    assert_eq!(
+        error(&draft(long_title), "title"),
+        "at most 23 characters (got 30)"
+    );
+}
+
+#[test]
+fn text_lengths() {
+    assert_eq!(
+        error(&with(text_offer(), "title", json!("a".repeat(30))), "title"),
+        "at most 23 characters (got 30)"
+    );
+    assert!(validate(&with(text_offer(), "title", json!("🎉".repeat(23)))).is_ok());
+    assert_eq!(
+        error(
+            &with(text_offer(), "title", json!("🎉".repeat(24))),
+            "title"
+        ),
+        "at most 23 characters (got 24)"
+    );
+    assert_eq!(
+        error(&with(text_offer(), "text", json!("t".repeat(181))), "text"),
+        "at most 180 characters (got 181)"
+    );
+    assert_eq!(
+        error(
+            &with(text_offer(), "linkText", json!("b".repeat(81))),
+            "linkText"
+        ),
+        "at most 80 characters (got 81)"
+    );
+    assert_eq!(
+        error(&with(text_offer(), "title", json!(42)), "title"),
+        "must be a string"
+    );
+    assert_eq!(
+        error(&with(text_offer(), "text", json!("a\u{0}b")), "text"),
+        "must not contain control characters other than line breaks"
+    );
+}
+
+#[test]
+fn link_rules() {
+    assert_eq!(error(&without(text_offer(), "link"), "link"), "required");
+    for bad in [
+        "javascript:alert(1)",
+        "/relative",
+        "//host/x",
+        "www.example.com",
+    ] {
+        assert_eq!(
+            error(&with(text_offer(), "link", json!(bad)), "link"),
+            "must be an absolute http or https URL"
+        );
+    }
+    assert_eq!(
+        error(&with(text_offer(), "link", json!({"href": "x"})), "link"),
+        "must be a string"
+    );
+}
+
+#[test]
+fn template_data_accepts_object_string_or_nothing() {
+    let object = json!({"alignment": "left", "bgColor": "#ABC"});
+    let spec = validate(&with(text_offer(), "templateData", object.clone())).unwrap();
+    assert_eq!(spec.template_data.alignment, Alignment::Left);
+    assert_eq!(spec.template_data.bg_color.as_str(), "#abc");
+    assert_eq!(spec.template_data.btn_color.as_str(), "#1890bf", "default");
+
+    let as_string = with(text_offer(), "templateData", json!(object.to_string()));
+    assert_eq!(
+        validate(&as_string).unwrap().template_data,
+        spec.template_data
+    );
+
+    let double_encoded = with(
+        text_offer(),
+        "templateData",
+        json!(json!(object.to_string()).to_string()),
+    );
+    assert_eq!(
+        validate(&double_encoded).unwrap().template_data,
+        spec.template_data
+    );
+
+    for empty in [json!(null), json!(""), json!({})] {
+        assert_eq!(
+            validate(&with(text_offer(), "templateData", empty))
+                .unwrap()
+                .template_data,
+            TemplateData::default()
+        );
+    }
+    for bad in [
+        json!("{not json"),
+        json!("[1]"),
+        json!(5),
+        json!([]),
+        json!("\"x\""),
+    ] {
+        assert_eq!(
+            error(
+                &with(text_offer(), "templateData", bad.clone()),
+                "templateData"
+            ),
+            "must be a JSON object",
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn template_data_field_errors() {
+    let d = with(
+        text_offer(),
+        "templateData",
+        json!({
+            "alignment": "middle", "bgColor": "red;background:url(x)",
+            "btnColor": "expression(alert(1))", "btnTextColor": 3, "textColor": "#ff000",
+            "gradient": "maybe", "gradientDirection": "sideways", "fontFamily": "Comic Sans"
+        }),
+    );
+    let errors = errors(&d);
+    let color = "must be a CSS color: #rgb, #rrggbb, #rrggbbaa, rgb()/rgba() or a color name";
+    assert_eq!(
+        errors.get("templateData.alignment"),
+        Some("must be left, center or right")
+    );
+    assert_eq!(errors.get("templateData.bgColor"), Some(color));
+    assert_eq!(errors.get("templateData.btnColor"), Some(color));
+    assert_eq!(errors.get("templateData.btnTextColor"), Some(color));
+    assert_eq!(errors.get("templateData.textColor"), Some(color));
+    assert_eq!(
+        errors.get("templateData.gradient"),
+        Some("must be true or false")
+    );
+    assert_eq!(
+        errors.get("templateData.gradientDirection"),
+        Some(crate::color::DIRECTION_REASON)
+    );
+    assert_eq!(errors.get("templateData.fontFamily"), Some("unknown field"));
+    assert_eq!(errors.len(), 8, "{errors}");
+}
+
+#[test]
+fn gradient_requires_its_three_fields() {
+    let d = with(text_offer(), "templateData", json!({"gradient": true}));
+    let errors = errors(&d);
+    for key in ["gradientFrom", "gradientTo", "gradientDirection"] {
+        assert_eq!(
+            errors.get(&format!("templateData.{key}")),
+            Some("required when gradient is true"),
+            "{key}"
+        );
+    }
+    let d = with(
+        text_offer(),
+        "templateData",
+        json!({"gradient": "true", "gradientFrom": "#fff", "gradientTo": "red",
+               "gradientDirection": "to top left"}),
+    );
+    let data = validate(&d).unwrap().template_data;
+    assert!(data.gradient);
+    assert_eq!(data.gradient_direction.unwrap().as_str(), "to top left");
+    // Gradient colors may be kept while the gradient is off.
+    let d = with(
+        text_offer(),
+        "templateData",
+        json!({"gradient": false, "gradientFrom": "#fff"}),
+    );
+    assert_eq!(
+        validate(&d)
+            .unwrap()
+            .template_data
+            .gradient_from
+            .unwrap()
+            .as_str(),
+        "#fff"
+    );
+}
+
+#[test]
+fn view_type_rules() {
+    let spec = validate(&with(text_offer(), "viewType", json!("IN_FEED"))).unwrap();
+    assert_eq!(spec.view_type, ViewType::InFeed);
+    assert_eq!(
+        error(&with(text_offer(), "viewType", json!("MODAL")), "viewType"),
+        "must be POPUP or IN_FEED"
+    );
+    assert_eq!(
+        error(&with(text_offer(), "viewType", json!(1)), "viewType"),
+        "must be POPUP or IN_FEED"
+    );
+}
+
+#[test]
+fn time_rules() {
+    let reason = "must be an ISO-8601 date-time with a time zone, e.g. 2024-05-22T12:00:01.000Z";
+    assert_eq!(
+        error(&without(text_offer(), "startTime"), "startTime"),
+        "required"
+    );
+    for bad in [
+        json!("2024-05-22"),
+        json!("2024-05-22T12:00:01"),
+        json!(1716379201000i64),
+        json!("soon"),
+    ] {
+        assert_eq!(
+            error(&with(text_offer(), "startTime", bad.clone()), "startTime"),
+            reason,
+            "{bad}"
+        );
+    }
+    let offset = validate(&with(
+        text_offer(),
+        "startTime",
+        json!("2024-05-22T14:00:01+02:00"),
+    ))
+    .unwrap();
+    assert_eq!(
+        offset.start_time,
+        Utc.with_ymd_and_hms(2024, 5, 22, 12, 0, 1).unwrap()
+    );
+    let ok = validate(&with(
+        text_offer(),
+        "endTime",
+        json!("2024-05-23T00:00:00Z"),
+    ))
+    .unwrap();
+    assert_eq!(
+        ok.end_time,
+        Some(Utc.with_ymd_and_hms(2024, 5, 23, 0, 0, 0).unwrap())
+    );
+    for not_after in ["2024-05-22T12:00:01.000Z", "2024-05-21T00:00:00Z"] {
+        assert_eq!(
+            error(&with(text_offer(), "endTime", json!(not_after)), "endTime"),
+            "must be after startTime"
+        );
+    }
+    assert_eq!(
+        error(&with(text_offer(), "endTime", json!("later")), "endTime"),
+        reason
+    );
+    for absent in [json!(null), json!("")] {
+        assert_eq!(
+            validate(&with(text_offer(), "endTime", absent))
+                .unwrap()
+                .end_time,
+            None
+        );
+    }
+}
+
+#[test]
+fn show_options() {
+    for (value, expected) in [
+        (json!(true), true),
+        (json!("TRUE"), true),
+        (json!("1"), true),
+        (json!("false"), false),
+        (json!("0"), false),
+    ] {
+        let spec = validate(&with(text_offer(), "showMultipleTimes", value)).unwrap();
+        assert_eq!(spec.show_multiple_times, expected);
+    }
+    assert_eq!(
+        error(
+            &with(text_offer(), "showMultipleTimes", json!("yes")),
+            "showMultipleTimes"
+        ),
+        "must be true or false"
+    );
+
+    let daily = validate(&with(text_offer(), "showFrerquency", json!("DAILY"))).unwrap();
+    assert_eq!(daily.show_frequency, ShowFrequency::Daily);
+    let alias = validate(&with(text_offer(), "showFrequency", json!("DAILY"))).unwrap();
+    assert_eq!(alias.show_frequency, ShowFrequency::Daily);
+    assert_eq!(
+        error(
+            &with(text_offer(), "showFrequency", json!("GLOBAL")),
+            "showFrerquency"
+        ),
+        "must be ON_ENTRY or DAILY"
+    );
+
+    for (value, expected) in [
+        (json!(0), 0),
+        (json!("10"), 10),
+        (json!(86_400_000), 86_400_000),
+    ] {
+        let spec = validate(&with(text_offer(), "showDelayMS", value)).unwrap();
+        assert_eq!(spec.show_delay_ms, expected);
+    }
+    for bad in [
+        json!(-1),
+        json!("-5"),
+        json!(1.5),
+        json!("1.5"),
+        json!("soon"),
+        json!(86_400_001),
+        json!(true),
+    ] {
+        assert_eq!(
+            error(
+                &with(text_offer(), "showDelayMS", bad.clone()),
+                "showDelayMS"
+            ),
+            "must be a whole number of milliseconds between 0 and 86400000",
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn audience_rules() {
+    assert_eq!(
+        error(&with(text_offer(), "type", json!("EVERYONE")), "type"),
+        "must be GLOBAL, ROOM or USER"
+    );
+    assert_eq!(
+        error(
+            &with(text_offer(), "type", json!("ROOM")),
+            "externalRoomIds"
+        ),
+        "required for type ROOM"
+    );
+    assert_eq!(
+        error(
+            &with(text_offer(), "type", json!("USER")),
+            "externalUserIds"
+        ),
+        "required for type USER"
+    );
+
+    let mut room = text_offer();
+    room["type"] = json!("ROOM");
+    room["externalRoomIds"] = json!(["r1", " r2 ", "", "r1"]);
+    let spec = validate(&draft(room.clone())).unwrap();
+    let rooms: Vec<&str> = spec.audience.rooms.iter().map(ExternalId::as_str).collect();
+    assert_eq!(rooms, ["r1", "r2"]);
+    assert!(spec.audience.users.is_empty());
+
+    room["externalUserIds"] = json!(["u1"]);
+    assert_eq!(
+        error(&draft(room.clone()), "externalUserIds"),
+        "only used with type USER"
+    );
+    room["externalUserIds"] = json!([]);
+    assert!(
+        validate(&draft(room)).is_ok(),
+        "an empty unused list is fine"
+    );
+
+    let global = with(text_offer(), "externalRoomIds", json!("r1"));
+    assert_eq!(
+        error(&global, "externalRoomIds"),
+        "only used with type ROOM"
+    );
+
+    let mut user = text_offer();
+    user["type"] = json!("user");
+    user["externalUserIds"] = json!("u1, u2,,u1");
+    let spec = validate(&draft(user.clone())).unwrap();
+    assert_eq!(spec.audience.kind, AudienceType::User);
+    assert_eq!(spec.audience.users.len(), 2);
+    user["externalRoomIds"] = json!(["r1"]);
+    assert_eq!(
+        error(&draft(user), "externalRoomIds"),
+        "only used with type ROOM"
+    );
+}
+
+#[test]
+fn id_list_forms_and_errors() {
+    let mut user = text_offer();
+    user["type"] = json!("USER");
+    let users = |value: Value| {
+        let mut d = user.clone();
+        d["externalUserIds"] = value;
+        validate(&draft(d)).map(|spec| {
+            spec.audience
+                .users
+                .iter()
+                .map(|id| id.as_str().to_owned())
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(users(json!("[\"a\", \"b\"]")).unwrap(), ["a", "b"]);
+    assert_eq!(users(json!([12345, "x"])).unwrap(), ["12345", "x"]);
+    assert_eq!(users(json!("a,b , c")).unwrap(), ["a", "b", "c"]);
+
+    let err = |value: Value| {
+        users(value)
+            .unwrap_err()
+            .get("externalUserIds")
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        err(json!(["ok", "x".repeat(129), null])),
+        "id 2: at most 128 characters (got 129); id 3: must be a string"
+    );
+    assert_eq!(
+        err(json!(["a\u{1}", "b\u{1}", "c\u{1}", "d\u{1}", "e\u{1}"])),
+        "id 1: must not contain control characters; id 2: must not contain control characters; \
+         id 3: must not contain control characters; and 2 more"
+    );
+    assert_eq!(
+        err(json!("[not json")),
+        "must be an array of ids, a JSON array or a comma-separated list"
+    );
+    assert_eq!(
+        err(json!({"a": 1})),
+        "must be an array of ids, a JSON array or a comma-separated list"
+    );
+    assert_eq!(err(json!([])), "required for type USER");
+
+    let many: Vec<String> = (0..=MAX_IDS).map(|i| format!("u{i}")).collect();
+    assert_eq!(err(json!(many)), "at most 10000 ids (got 10001)");
+    let exactly: Vec<String> = (0..MAX_IDS).map(|i| format!("u{i}")).collect();
+    assert_eq!(users(json!(exactly)).unwrap().len(), MAX_IDS);
+}
+
+#[test]
+fn every_error_is_reported_at_once() {
+    let d = draft(json!({
+        "template": 12, "title": "x".repeat(24), "link": "javascript:alert(1)",
+        "templateData": {"bgColor": "nope"}, "startTime": "2024-05-22T12:00:00Z",
+        "endTime": "2024-05-22T11:00:00Z", "showDelayMS": -1, "type": "ROOM",
+        "showFrerquency": "WEEKLY", "viewType": "x", "showMultipleTimes": "x"
+    }));
+    let errors = errors(&d);
+    let keys: Vec<&str> = errors.iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        keys,
+        [
+            "endTime",
+            "externalRoomIds",
+            "link",
+            "linkText",
+            "pic",
+            "showDelayMS",
+            "showFrerquency",
+            "showMultipleTimes",
+            "templateData.bgColor",
+            "text",
+            "title",
+            "viewType",
+        ]
+    );
+}
+
+#[test]
+fn validate_field_looks_one_field_up() {
+    let d = with(text_offer(), "title", json!("x".repeat(30)));
+    assert_eq!(
+        validate_field(&d, "title").as_deref(),
+        Some("at most 23 characters (got 30)")
+    );
+    assert_eq!(validate_field(&d, "text"), None);
+    assert_eq!(validate_field(&draft(text_offer()), "title"), None);
+    let d = with(text_offer(), "templateData", json!({"bgColor": "x"}));
+    assert!(
+        validate_field(&d, "templateData")
+            .unwrap()
+            .starts_with("bgColor: must be a CSS color")
+    );
+    assert!(
+        validate_field(&d, "templateData.bgColor")
+            .unwrap()
+            .starts_with("must be a CSS color")
+    );
+    let d = with(text_offer(), "showFrerquency", json!("x"));
+    assert!(validate_field(&d, "showFrequency").is_some());
+}
+
+#[test]
+fn patch_overlay_clears_end_time_and_revalidates() {
+    let mut stored = text_offer();
+    stored["endTime"] = json!("2024-06-01T00:00:00.000Z");
+    stored["template"] = json!(12);
+    stored["pic"] = json!("https://a.example/p.png");
+    let spec = validate(&draft(stored)).unwrap();
+    assert!(spec.end_time.is_some());
+
+    let patch = draft(json!({"endTime": null, "title": "New title"}));
+    let patched = validate(&OfferDraft::from(&spec).overlay(patch)).unwrap();
+    assert_eq!(patched.end_time, None);
+    assert_eq!(patched.title.as_ref().unwrap().as_str(), "New title");
+    assert_eq!(patched.text, spec.text);
+    assert_eq!(patched.pic, spec.pic);
+
+    // Re-validated as a whole: clearing the pic of a picture template is an error.
+    let patch = draft(json!({"pic": null}));
+    let errors = validate(&OfferDraft::from(&spec).overlay(patch)).unwrap_err();
+    assert_eq!(errors.get("pic"), Some("required"));
+
+    // Switching a room offer to GLOBAL needs the room list cleared too.
+    let mut room = text_offer();
+    room["type"] = json!("ROOM");
+    room["externalRoomIds"] = json!(["r1"]);
+    let spec = validate(&draft(room)).unwrap();
+    let only_type = draft(json!({"type": "GLOBAL"}));
+    assert_eq!(
+        validate(&OfferDraft::from(&spec).overlay(only_type))
+            .unwrap_err()
+            .get("externalRoomIds"),
+        Some("only used with type ROOM")
+    );
+    let cleared = draft(json!({"type": "GLOBAL", "externalRoomIds": ""}));
+    assert_eq!(
+        validate(&OfferDraft::from(&spec).overlay(cleared))
+            .unwrap()
+            .audience,
+        Audience::global()
+    );
+}

@@ -1,0 +1,598 @@
+//! Property tests: no panics on any input, round trips of valid offers, and the
+//! frequency guarantees (DAILY, once-ever, ON_ENTRY) over random display sequences.
+//! Native only: proptest has no random source on wasm32-unknown-unknown.
+#![cfg(not(target_arch = "wasm32"))]
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use offers_core::color::named_color_names;
+use offers_core::{
+    Audience, AudienceType, BodyText, ButtonText, CssColor, Decision, DisplayHistory, ExternalId,
+    FeedOffer, GradientDirection, HttpUrl, Offer, OfferDraft, OfferSpec, PartnerOffer, Schedule,
+    ShowFrequency, Template, TemplateData, Title, ViewType, decide, parse_user_ids, popup_order,
+    record_display, validate,
+};
+use proptest::prelude::*;
+use serde_json::Value;
+
+// ---------------------------------------------------------------- arbitrary input
+
+fn arb_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        ".{0,40}".prop_map(Value::String),
+        plausible_text().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec((plausible_key(), inner), 0..6)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+        ]
+    })
+}
+
+/// Strings that get past the first checks, to reach deeper code paths.
+fn plausible_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        (9i64..16).prop_map(|n| n.to_string()),
+        Just("true".to_owned()),
+        Just("0".to_owned()),
+        Just("-1".to_owned()),
+        Just("2024-05-22T12:00:01.000Z".to_owned()),
+        Just("2024-05-22T12:00:01+02:00".to_owned()),
+        Just("https://a.example/x".to_owned()),
+        Just("javascript:alert(1)".to_owned()),
+        Just("#fff".to_owned()),
+        Just("rgb(1, 2, 3)".to_owned()),
+        Just("to left".to_owned()),
+        Just("DAILY".to_owned()),
+        Just("ROOM".to_owned()),
+        Just("USER".to_owned()),
+        Just("IN_FEED".to_owned()),
+        Just("[\"a\", \"b\"]".to_owned()),
+        Just("a, b,, a".to_owned()),
+        Just(r##"{"gradient": true, "bgColor": "#000"}"##.to_owned()),
+        "[a-z0-9 ,\\[\\]\"{}:#()%./-]{0,30}",
+    ]
+}
+
+fn plausible_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("alignment".to_owned()),
+        Just("bgColor".to_owned()),
+        Just("gradient".to_owned()),
+        Just("gradientFrom".to_owned()),
+        Just("gradientTo".to_owned()),
+        Just("gradientDirection".to_owned()),
+        "[a-zA-Z]{0,10}",
+    ]
+}
+
+fn arb_field() -> impl Strategy<Value = Option<Value>> {
+    prop_oneof![
+        1 => Just(None),
+        3 => arb_json().prop_map(Some),
+    ]
+}
+
+fn arb_draft() -> impl Strategy<Value = OfferDraft> {
+    (
+        (
+            arb_field(),
+            arb_field(),
+            arb_field(),
+            arb_field(),
+            arb_field(),
+            arb_field(),
+        ),
+        (
+            arb_field(),
+            arb_field(),
+            arb_field(),
+            arb_field(),
+            arb_field(),
+        ),
+        (
+            arb_field(),
+            arb_field(),
+            arb_field(),
+            arb_field(),
+            arb_field(),
+        ),
+    )
+        .prop_map(|(a, b, c)| OfferDraft {
+            template: a.0,
+            title: a.1,
+            text: a.2,
+            link_text: a.3,
+            link: a.4,
+            pic: a.5,
+            template_data: b.0,
+            view_type: b.1,
+            start_time: b.2,
+            end_time: b.3,
+            show_multiple_times: b.4,
+            show_frequency: c.0,
+            show_delay_ms: c.1,
+            kind: c.2,
+            external_room_ids: c.3,
+            external_user_ids: c.4,
+        })
+}
+
+// ---------------------------------------------------------------- valid offers
+
+fn title() -> impl Strategy<Value = Title> {
+    "\\PC{1,25}".prop_filter_map("valid title", |s| Title::parse(&s).ok())
+}
+
+fn body() -> impl Strategy<Value = BodyText> {
+    "(\\PC|\n|\r\n){1,185}".prop_filter_map("valid text", |s| BodyText::parse(&s).ok())
+}
+
+fn button() -> impl Strategy<Value = ButtonText> {
+    "\\PC{1,82}".prop_filter_map("valid button", |s| ButtonText::parse(&s).ok())
+}
+
+fn url() -> impl Strategy<Value = HttpUrl> {
+    (
+        prop_oneof![Just("http"), Just("https"), Just("HTTPS")],
+        prop_oneof![
+            "[a-z0-9-]{1,12}(\\.[a-z]{2,6}){0,2}",
+            Just("[::1]".to_owned()),
+            Just("bücher.example".to_owned()),
+        ],
+        proptest::option::of(1u32..=65_535),
+        "(/[a-zA-Z0-9._~%!$&'()*+,;=:@-]{0,12}){0,3}",
+        proptest::option::of("[a-zA-Z0-9=&%]{0,12}"),
+        proptest::option::of("[a-zA-Z0-9/?-]{0,8}"),
+    )
+        .prop_map(|(scheme, host, port, path, query, fragment)| {
+            let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+            let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+            let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
+            format!("{scheme}://{host}{port}{path}{query}{fragment}")
+        })
+        .prop_filter_map("valid url", |s| HttpUrl::parse(&s).ok())
+}
+
+fn color() -> impl Strategy<Value = CssColor> {
+    let names: Vec<&'static str> = named_color_names().chain(["transparent"]).collect();
+    prop_oneof![
+        "#([0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})",
+        (0u16..=255, 0u16..=255, 0u16..=255).prop_map(|(r, g, b)| format!("rgb({r}, {g}, {b})")),
+        (0u16..=255, 0u16..=255, 0u16..=255, 0u16..=100).prop_map(|(r, g, b, a)| format!(
+            "RGBA({r},{g},{b},{}.{:02})",
+            a / 100,
+            a % 100
+        )),
+        (0u16..=100, 0u16..=100, 0u16..=100, 0u16..=100)
+            .prop_map(|(r, g, b, a)| format!("rgb({r}% {g}% {b}% / {a}%)")),
+        prop::sample::select(names).prop_map(str::to_uppercase),
+    ]
+    .prop_filter_map("valid color", |s| CssColor::parse(&s).ok())
+}
+
+fn direction() -> impl Strategy<Value = GradientDirection> {
+    prop_oneof![
+        (-720i32..720, proptest::option::of(0u8..10)).prop_map(|(n, frac)| match frac {
+            Some(f) => format!("{n}.{f}deg"),
+            None => format!("{n}DEG"),
+        }),
+        prop::sample::select(vec![
+            "to left",
+            "to right",
+            "to top",
+            "to bottom",
+            "to top left",
+            "TO Bottom  Right",
+            "to left top",
+        ])
+        .prop_map(str::to_owned),
+    ]
+    .prop_filter_map("valid direction", |s| GradientDirection::parse(&s).ok())
+}
+
+fn template_data() -> impl Strategy<Value = TemplateData> {
+    (
+        prop::sample::select(vec![
+            offers_core::Alignment::Left,
+            offers_core::Alignment::Center,
+            offers_core::Alignment::Right,
+        ]),
+        (color(), color(), color(), color()),
+        any::<bool>(),
+        (
+            proptest::option::of(color()),
+            proptest::option::of(color()),
+            proptest::option::of(direction()),
+        ),
+    )
+        .prop_map(
+            |(alignment, (bg, btn, btn_text, text), gradient, (from, to, dir))| {
+                let (from, to, dir) = if gradient {
+                    (
+                        Some(from.unwrap_or_else(|| bg.clone())),
+                        Some(to.unwrap_or_else(|| btn.clone())),
+                        Some(dir.unwrap_or_else(|| GradientDirection::parse("90deg").unwrap())),
+                    )
+                } else {
+                    (from, to, dir)
+                };
+                TemplateData {
+                    alignment,
+                    bg_color: bg,
+                    btn_color: btn,
+                    btn_text_color: btn_text,
+                    text_color: text,
+                    gradient,
+                    gradient_from: from,
+                    gradient_to: to,
+                    gradient_direction: dir,
+                }
+            },
+        )
+}
+
+fn ids() -> impl Strategy<Value = Vec<ExternalId>> {
+    prop::collection::vec(
+        prop_oneof!["[a-zA-Z0-9_-]{1,20}", "\\PC{1,30}", Just("a,b".to_owned())],
+        1..6,
+    )
+    .prop_map(|raw| {
+        let mut out: Vec<ExternalId> = Vec::new();
+        for id in raw.iter().filter_map(|s| ExternalId::parse(s).ok()) {
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+        out
+    })
+    .prop_filter("at least one id", |list| !list.is_empty())
+}
+
+/// Millisecond-precision instants between 1970 and about 8300.
+fn instant() -> impl Strategy<Value = DateTime<Utc>> {
+    (0i64..200_000_000_000_000).prop_map(|ms| Utc.timestamp_millis_opt(ms).unwrap())
+}
+
+fn audience() -> impl Strategy<Value = Audience> {
+    prop_oneof![
+        Just(Audience::global()),
+        ids().prop_map(Audience::rooms),
+        ids().prop_map(Audience::users),
+    ]
+}
+
+/// A valid offer's content. Built from boxed parts: deeply nested strategy trees overflow
+/// the test thread's stack in debug builds.
+fn spec() -> BoxedStrategy<OfferSpec> {
+    let content = (
+        prop::sample::select(Template::ALL.to_vec()),
+        (title(), body(), button()).boxed(),
+        (any::<bool>(), any::<bool>(), any::<bool>()),
+        (url(), proptest::option::of(url()), url()).boxed(),
+        template_data().boxed(),
+    )
+        .boxed();
+    let display = (
+        prop::sample::select(vec![ViewType::Popup, ViewType::InFeed]),
+        instant(),
+        proptest::option::of(1i64..1_000_000_000_000),
+        any::<bool>(),
+        prop::sample::select(vec![ShowFrequency::OnEntry, ShowFrequency::Daily]),
+        0u64..=86_400_000,
+        audience().boxed(),
+    )
+        .boxed();
+    (content, display)
+        .prop_map(|(content, display)| {
+            let (
+                template,
+                (title, text, link_text),
+                optional,
+                (link, pic, fallback_pic),
+                template_data,
+            ) = content;
+            let (
+                view_type,
+                start_time,
+                end_offset,
+                show_multiple_times,
+                show_frequency,
+                show_delay_ms,
+                audience,
+            ) = display;
+            OfferSpec {
+                template,
+                title: (optional.0 || template.needs_text()).then_some(title),
+                text: (optional.1 || template.needs_text()).then_some(text),
+                link_text: (optional.2 || template.has_button()).then_some(link_text),
+                link,
+                pic: if template.needs_pic() {
+                    Some(pic.unwrap_or(fallback_pic))
+                } else {
+                    pic
+                },
+                template_data,
+                view_type,
+                start_time,
+                end_time: end_offset.map(|ms| start_time + Duration::milliseconds(ms)),
+                show_multiple_times,
+                show_frequency,
+                show_delay_ms,
+                audience,
+            }
+        })
+        .boxed()
+}
+
+// ---------------------------------------------------------------- properties
+
+proptest! {
+    #[test]
+    fn validate_never_panics(draft in arb_draft()) {
+        match validate(&draft) {
+            Ok(spec) => {
+                // Anything accepted round-trips.
+                prop_assert_eq!(validate(&OfferDraft::from(&spec)), Ok(spec));
+            }
+            Err(errors) => prop_assert!(!errors.is_empty()),
+        }
+    }
+
+    #[test]
+    fn form_fields_never_panic(parts in prop::collection::vec(
+        (prop_oneof![plausible_key(), Just("externalRoomIds[]".to_owned()), Just("template".to_owned()), Just("externalUserIds".to_owned())],
+         prop_oneof![plausible_text(), ".{0,20}"]),
+        0..12,
+    )) {
+        if let Ok(draft) = OfferDraft::from_form_fields(parts) {
+            let _ = validate(&draft);
+        }
+    }
+
+    #[test]
+    fn newtype_parsers_never_panic(s in ".{0,300}") {
+        for result in [
+            Title::parse(&s).map(|v| v.into_string()),
+            BodyText::parse(&s).map(|v| v.into_string()),
+            ButtonText::parse(&s).map(|v| v.into_string()),
+            ExternalId::parse(&s).map(|v| v.into_string()),
+            HttpUrl::parse(&s).map(|v| v.into_string()),
+            CssColor::parse(&s).map(|v| v.into_string()),
+            GradientDirection::parse(&s).map(|v| v.into_string()),
+        ] {
+            if let Err(reason) = result {
+                prop_assert!(!reason.is_empty());
+            }
+        }
+        let _ = offers_core::parse_timestamp(&s);
+        let _ = ShowFrequency::parse(&s);
+        let _ = s.parse::<Template>();
+    }
+
+    #[test]
+    fn structured_strings_never_panic_and_parse_is_idempotent(
+        s in prop_oneof![
+            "(rgba?|RGB)\\([0-9 ,./%a-z-]{0,24}\\)?",
+            "#[0-9a-fA-Fg]{0,9}",
+            "(https?|HTTP|ftp)://[a-z0-9.:@\\[\\]%-]{0,20}[/?#]?[a-z0-9 /?#\"<>]{0,10}",
+            "[+-]?[0-9.]{0,6}(deg|DEG|turn)?",
+            "(to|TO) ?(left|right|top|bottom|center)? ?(left|right|top|bottom)?",
+        ]
+    ) {
+        if let Ok(c) = CssColor::parse(&s) {
+            prop_assert_eq!(CssColor::parse(c.as_str()), Ok(c.clone()));
+            prop_assert_eq!(CssColor::from_rgba(c.to_rgba()).to_rgba(), c.to_rgba());
+        }
+        if let Ok(u) = HttpUrl::parse(&s) {
+            prop_assert_eq!(HttpUrl::parse(u.as_str()), Ok(u.clone()));
+        }
+        if let Ok(d) = GradientDirection::parse(&s) {
+            prop_assert_eq!(GradientDirection::parse(d.as_str()), Ok(d.clone()));
+        }
+    }
+
+    #[test]
+    fn text_parse_is_idempotent(s in "(\\PC|\n|\r\n| ){0,200}") {
+        if let Ok(t) = Title::parse(&s) {
+            prop_assert_eq!(Title::parse(t.as_str()), Ok(t.clone()));
+        }
+        if let Ok(t) = BodyText::parse(&s) {
+            prop_assert_eq!(BodyText::parse(t.as_str()), Ok(t.clone()));
+        }
+        if let Ok(t) = ExternalId::parse(&s) {
+            prop_assert_eq!(ExternalId::parse(t.as_str()), Ok(t.clone()));
+        }
+    }
+
+    #[test]
+    fn valid_specs_round_trip_through_a_draft(spec in spec()) {
+        let draft = OfferDraft::from(&spec);
+        prop_assert_eq!(validate(&draft), Ok(spec.clone()));
+        // Also through the draft's JSON (what the Studio saves).
+        let json = serde_json::to_string(&draft).unwrap();
+        let reparsed: OfferDraft = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(validate(&reparsed), Ok(spec));
+    }
+
+    #[test]
+    fn wire_shapes_round_trip(spec in spec(), id in any::<i64>()) {
+        let offer = Offer { id, spec };
+        let feed = FeedOffer::from(&offer);
+        let json = serde_json::to_string(&feed).unwrap();
+        prop_assert_eq!(serde_json::from_str::<FeedOffer>(&json).unwrap(), feed);
+
+        let stored = serde_json::to_string(&offer).unwrap();
+        prop_assert_eq!(serde_json::from_str::<Offer>(&stored).unwrap(), offer.clone());
+
+        // The partner shape, sent back as input, validates to the same content.
+        let mut partner = serde_json::to_value(PartnerOffer::from(&offer)).unwrap();
+        partner.as_object_mut().unwrap().remove("id");
+        let draft: OfferDraft = serde_json::from_value(partner).unwrap();
+        prop_assert_eq!(validate(&draft), Ok(offer.spec));
+    }
+
+    #[test]
+    fn daily_never_shows_twice_in_one_local_day(
+        offset in -1500i32..1500,
+        steps in prop::collection::vec((-600i64..3000, any::<bool>()), 1..60),
+    ) {
+        let schedule = open_schedule(true, ShowFrequency::Daily);
+        let clamped = offset.clamp(-1080, 1080);
+        let mut now = Utc.with_ymd_and_hms(2024, 3, 30, 22, 0, 0).unwrap();
+        let (mut history, mut entry) = (DisplayHistory::default(), 0u64);
+        let mut shown_days = Vec::new();
+        for (minutes, new_entry) in steps {
+            now += Duration::minutes(minutes);
+            entry += u64::from(new_entry);
+            if let Decision::Show { .. } = decide(schedule, &history, entry, now, offset) {
+                let day = (now + Duration::minutes(i64::from(clamped))).date_naive();
+                prop_assert!(!shown_days.contains(&day), "second display on {}", day);
+                shown_days.push(day);
+                history = record_display(history, entry, now);
+            }
+        }
+    }
+
+    #[test]
+    fn once_ever_means_once(
+        frequency in prop::sample::select(vec![ShowFrequency::OnEntry, ShowFrequency::Daily]),
+        offset in -1080i32..1080,
+        steps in prop::collection::vec((0i64..5000, any::<bool>()), 1..60),
+    ) {
+        let schedule = open_schedule(false, frequency);
+        let mut now = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let (mut history, mut entry, mut shows) = (DisplayHistory::default(), 0u64, 0);
+        for (minutes, new_entry) in steps {
+            now += Duration::minutes(minutes);
+            entry += u64::from(new_entry);
+            if decide(schedule, &history, entry, now, offset).is_show() {
+                shows += 1;
+                history = record_display(history, entry, now);
+            }
+        }
+        prop_assert!(shows <= 1);
+    }
+
+    #[test]
+    fn on_entry_shows_at_most_once_per_entry(
+        steps in prop::collection::vec((0i64..100, any::<bool>()), 1..60),
+    ) {
+        let schedule = open_schedule(true, ShowFrequency::OnEntry);
+        let mut now = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let (mut history, mut entry) = (DisplayHistory::default(), 0u64);
+        let mut shown_entries = Vec::new();
+        for (minutes, new_entry) in steps {
+            now += Duration::minutes(minutes);
+            entry += u64::from(new_entry);
+            if decide(schedule, &history, entry, now, 0).is_show() {
+                prop_assert!(!shown_entries.contains(&entry));
+                shown_entries.push(entry);
+                history = record_display(history, entry, now);
+            }
+        }
+        // Every entry (after the first display) gets exactly one display.
+        prop_assert_eq!(shown_entries.len() as u64, entry + 1 - shown_entries[0]);
+    }
+
+    #[test]
+    fn popup_order_is_a_total_order(
+        keys in prop::collection::vec((0u64..3, 0i64..3, 0i64..1000), 2..8),
+    ) {
+        let mut offers: Vec<FeedOffer> = keys
+            .into_iter()
+            .map(|(delay, start_day, id)| {
+                let mut feed = base_feed();
+                feed.show_delay_ms = delay * 1000;
+                feed.start_time += Duration::days(start_day);
+                feed.id = id;
+                feed
+            })
+            .collect();
+        offers.sort_by(popup_order);
+        for pair in offers.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            prop_assert!(popup_order(a, b).is_le() && popup_order(b, a).is_ge());
+            prop_assert!(a.show_delay_ms <= b.show_delay_ms);
+            if a.show_delay_ms == b.show_delay_ms {
+                prop_assert!(a.start_time >= b.start_time);
+                if a.start_time == b.start_time {
+                    prop_assert!(a.id >= b.id);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn csv_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        let csv = parse_user_ids(&bytes);
+        let lines = bytes.split(|b| *b == b'\n').count();
+        for error in &csv.errors {
+            prop_assert!(error.line >= 1 && error.line <= lines);
+        }
+    }
+
+    #[test]
+    fn csv_round_trips_ids(list in ids(), crlf in any::<bool>(), quote in any::<bool>()) {
+        let newline = if crlf { "\r\n" } else { "\n" };
+        let mut text = format!("\u{feff}userId{newline}");
+        for id in &list {
+            let needs_quotes = quote || id.as_str().contains([',', '"']);
+            if needs_quotes {
+                text.push_str(&format!("\"{}\"{newline}", id.as_str().replace('"', "\"\"")));
+            } else {
+                text.push_str(id.as_str());
+                text.push_str(newline);
+            }
+        }
+        let csv = parse_user_ids(text.as_bytes());
+        prop_assert_eq!(csv.header.as_deref(), Some("userId"));
+        prop_assert!(csv.errors.is_empty(), "{:?}", csv.errors);
+        prop_assert_eq!(csv.ids, list);
+    }
+}
+
+fn open_schedule(show_multiple_times: bool, show_frequency: ShowFrequency) -> Schedule {
+    Schedule {
+        start_time: Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).unwrap(),
+        end_time: None,
+        show_multiple_times,
+        show_frequency,
+        show_delay_ms: 0,
+    }
+}
+
+fn base_feed() -> FeedOffer {
+    FeedOffer::from(&Offer {
+        id: 1,
+        spec: OfferSpec {
+            template: Template::Banner,
+            title: None,
+            text: None,
+            link_text: None,
+            link: HttpUrl::parse("https://a.example/").unwrap(),
+            pic: Some(HttpUrl::parse("https://a.example/p.png").unwrap()),
+            template_data: TemplateData::default(),
+            view_type: ViewType::Popup,
+            start_time: Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap(),
+            end_time: None,
+            show_multiple_times: true,
+            show_frequency: ShowFrequency::OnEntry,
+            show_delay_ms: 0,
+            audience: Audience::global(),
+        },
+    })
+}
+
+#[test]
+fn audience_type_is_exported() {
+    assert_eq!(Audience::global().kind, AudienceType::Global);
+}

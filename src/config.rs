@@ -1,0 +1,29 @@
+//! The widget's configuration, read by the loader from the script tag's `data-*` attributes.
+
+use serde::Deserialize;
+
+/// What the host page told us in its script tag (SPEC §4), passed in by the loader.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WidgetConfig {
+    /// Base URL of the Offers API (the origin that served the loader).
+    pub api: String,
+    /// The project's public key (`data-project`).
+    pub project: String,
+    /// The chat room the user is in (`data-room`).
+    pub room: String,
+    /// The signed-in user's external id (`data-user`); empty when anonymous.
+    pub user: String,
+    /// The origin that `postMessage` targets (`data-parent-origin`); empty means "not configured".
+    pub parent_origin: String,
+    /// CSS selector of the host's in-feed container (`data-feed`), if any.
+    pub feed: String,
+}
+
+impl WidgetConfig {
+    /// The user id as the frequency history and targeting see it (`None` when anonymous).
+    pub fn user_id(&self) -> Option<&str> {
+        let user = self.user.trim();
+        (!user.is_empty()).then_some(user)
+    }
+}

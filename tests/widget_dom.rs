@@ -1,0 +1,151 @@
+//! The widget in a real browser (headless Chromium via wasm-bindgen-test): boots it the way the
+//! loader does and asserts on the DOM inside its shadow root.
+#![cfg(target_arch = "wasm32")]
+
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+/// A feed body as the API sends it, with one text offer.
+fn feed(project_offer_id: i64, link: &str, bg: &str) -> String {
+    format!(
+        r##"{{"offers":[{{"id":{project_offer_id},"template":10,"title":"Weekend bonus","text":"<b>not bold</b>",
+        "linkText":"Get it","link":"{link}","templateData":{{"alignment":"left","bgColor":"{bg}",
+        "btnColor":"#1890bf","btnTextColor":"#fff","textColor":"#000","gradient":false}},
+        "viewType":"POPUP","startTime":"2024-05-22T12:00:01.000Z","showMultipleTimes":true,
+        "showFrerquency":"ON_ENTRY","showDelayMS":0}}]}}"##
+    )
+}
+
+fn config(project: &str) -> JsValue {
+    js_sys::JSON::parse(&format!(
+        r#"{{"api":"http://127.0.0.1:1","project":"{project}","room":"r1","user":"u1","parentOrigin":""}}"#
+    ))
+    .unwrap()
+}
+
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
+}
+
+/// Polls (bounded) until `find` yields something: rendering is asynchronous.
+async fn eventually<T>(mut find: impl FnMut() -> Option<T>) -> Option<T> {
+    for _ in 0..100 {
+        if let Some(found) = find() {
+            return Some(found);
+        }
+        sleep(20).await;
+    }
+    None
+}
+
+/// The newest pop-up host's shadow root content matching `selector`.
+fn in_last_popup(selector: &str) -> Option<Element> {
+    let hosts = document()
+        .query_selector_all("[data-offers-widget=popup]")
+        .ok()?;
+    let host: Element = hosts
+        .item(hosts.length().checked_sub(1)?)?
+        .dyn_into()
+        .ok()?;
+    host.shadow_root()?.query_selector(selector).ok()?
+}
+
+fn boot(project: &str, body: &str) {
+    let body = js_sys::JSON::parse(body).unwrap();
+    offers_widget::boot::boot(config(project), js_sys::Promise::resolve(&body)).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn popup_renders_text_as_text_inside_a_shadow_root_and_closes() {
+    boot("pk_dom_render", &feed(1, "https://example.com/", "#736969"));
+    let title = eventually(|| in_last_popup(".offer__title"))
+        .await
+        .expect("offer title rendered");
+    assert_eq!(title.text_content().as_deref(), Some("Weekend bonus"));
+    let text = in_last_popup(".offer__text").unwrap();
+    assert_eq!(
+        text.inner_html(),
+        "&lt;b&gt;not bold&lt;/b&gt;",
+        "text must never become HTML"
+    );
+    let card: HtmlElement = in_last_popup(".offer").unwrap().dyn_into().unwrap();
+    assert_eq!(card.get_attribute("role").as_deref(), Some("dialog"));
+    assert_eq!(
+        card.get_attribute("aria-label").as_deref(),
+        Some("Weekend bonus")
+    );
+    assert_eq!(
+        card.style().get_property_value("--offer-bg").unwrap(),
+        "#736969"
+    );
+    assert!(
+        card.get_attribute("style")
+            .is_none_or(|s| !s.contains("url("))
+    );
+    // Host CSS cannot reach it: the page's own query does not see inside the shadow root.
+    assert!(
+        document()
+            .query_selector(".offer__title")
+            .unwrap()
+            .is_none()
+    );
+
+    let close: HtmlElement = in_last_popup(".offer__close").unwrap().dyn_into().unwrap();
+    close.click();
+    let gone = eventually(|| in_last_popup(".offer").is_none().then_some(())).await;
+    assert!(gone.is_some(), "closing hides the pop-up");
+}
+
+#[wasm_bindgen_test]
+async fn offers_the_core_rejects_never_render() {
+    boot(
+        "pk_dom_hostile_link",
+        &feed(2, "javascript:alert(1)", "#fff"),
+    );
+    boot(
+        "pk_dom_hostile_color",
+        &feed(3, "https://example.com/", "red;background:url(x)"),
+    );
+    sleep(300).await;
+    let hosts = document()
+        .query_selector_all("[data-offers-widget=popup]")
+        .unwrap();
+    for i in hosts.length().saturating_sub(2)..hosts.length() {
+        let host: Element = hosts.item(i).unwrap().dyn_into().unwrap();
+        let shadow = host.shadow_root().unwrap();
+        assert!(shadow.query_selector(".offer").unwrap().is_none());
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_once_ever_offer_does_not_show_again_on_the_next_entry() {
+    let once = feed(4, "https://example.com/", "#fff").replace(
+        r#""showMultipleTimes":true"#,
+        r#""showMultipleTimes":false"#,
+    );
+    boot("pk_dom_once", &once);
+    eventually(|| in_last_popup(".offer"))
+        .await
+        .expect("first entry shows it");
+    // A new entry (a reload): the history in localStorage says it was shown.
+    sleep(5).await;
+    boot("pk_dom_once", &once);
+    sleep(300).await;
+    assert!(
+        in_last_popup(".offer").is_none(),
+        "second entry must not show it"
+    );
+}
