@@ -206,12 +206,16 @@ fn parse_space_form(name: &str, body: &str) -> Option<(String, Rgba)> {
     ))
 }
 
+/// Fixed-point scale of [`parse_decimal`]: millionths. Integer arithmetic keeps the float
+/// parser and its tables out of the widget's wasm.
+const MICRO: u64 = 1_000_000;
+
 /// An integer 0–255 or a percentage 0–100%; returns the value and whether it was a
 /// percentage.
 fn parse_channel(token: &str) -> Option<(u8, bool)> {
     if let Some(percent) = token.strip_suffix('%') {
         let value = parse_decimal(percent)?;
-        return (value <= 100.0).then(|| (unit_to_byte(value / 100.0), true));
+        return (value <= 100 * MICRO).then(|| (scaled_to_byte(value, 100 * MICRO), true));
     }
     if token.is_empty() || token.len() > 3 || !token.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -222,32 +226,38 @@ fn parse_channel(token: &str) -> Option<(u8, bool)> {
 
 /// A number 0–1 or a percentage 0–100%.
 fn parse_alpha(token: &str) -> Option<u8> {
-    let fraction = match token.strip_suffix('%') {
-        Some(percent) => parse_decimal(percent)? / 100.0,
-        None => parse_decimal(token)?,
+    let (value, whole) = match token.strip_suffix('%') {
+        Some(percent) => (parse_decimal(percent)?, 100 * MICRO),
+        None => (parse_decimal(token)?, MICRO),
     };
-    (fraction <= 1.0).then(|| unit_to_byte(fraction))
+    (value <= whole).then(|| scaled_to_byte(value, whole))
 }
 
-/// An unsigned decimal: `12`, `12.5`, `.5` (no sign, exponent, `inf` or `nan`).
-fn parse_decimal(text: &str) -> Option<f64> {
-    let mut digits = 0;
-    let mut dots = 0;
-    for b in text.bytes() {
-        match b {
-            b'0'..=b'9' => digits += 1,
-            b'.' => dots += 1,
-            _ => return None,
-        }
-    }
-    if digits == 0 || dots > 1 || text.len() > 16 || text.ends_with('.') {
+/// An unsigned decimal (`12`, `12.5`, `.5`; no sign, exponent, `inf` or `nan`) in
+/// millionths; digits past the sixth decimal are ignored.
+fn parse_decimal(text: &str) -> Option<u64> {
+    if text.is_empty() || text.len() > 16 || text.ends_with('.') {
         return None;
     }
-    text.parse().ok()
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !all_digits(int) || !all_digits(frac) {
+        return None;
+    }
+    let int_value: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let mut frac_value = 0;
+    let mut scale = MICRO;
+    for digit in frac.bytes().take(6) {
+        scale /= 10;
+        frac_value += u64::from(digit - b'0') * scale;
+    }
+    int_value.checked_mul(MICRO)?.checked_add(frac_value)
 }
 
-fn unit_to_byte(fraction: f64) -> u8 {
-    (fraction.clamp(0.0, 1.0) * 255.0).round() as u8
+/// `value / whole` (0–1) as a byte 0–255, rounded half up.
+fn scaled_to_byte(value: u64, whole: u64) -> u8 {
+    let byte = (value.min(whole) * 255 + whole / 2) / whole;
+    u8::try_from(byte).unwrap_or(u8::MAX)
 }
 
 /// The direction of a linear gradient: `<n>deg` (e.g. `135deg`, `-45.5deg`) or
@@ -461,6 +471,13 @@ mod tests {
         );
         assert_eq!(c("rgba(1,2,3,0.5)").a, 128);
         assert_eq!(c("rgb(1 2 3 / 0%)").a, 0);
+        // Fixed-point decimals: rounding half up, digits past the sixth decimal ignored.
+        assert_eq!(c("rgba(1,2,3,.2)").a, 51);
+        assert_eq!(c("rgba(1,2,3,0.0019608)").a, 0);
+        assert_eq!(c("rgba(1,2,3,0.001961)").a, 1);
+        assert_eq!(c("rgb(1 2 3 / 99.9%)").a, 255);
+        assert_eq!(c("rgb(12.5% 0% 0%)").r, 32);
+        assert_eq!(c("rgba(1,2,3,1.000000)").a, 255);
         let back = CssColor::from_rgba(Rgba {
             r: 1,
             g: 2,

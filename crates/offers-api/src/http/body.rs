@@ -1,0 +1,303 @@
+//! Request bodies and query strings, read once here and turned into [`ApiError`]s in our shape.
+//!
+//! Offer bodies come as `multipart/form-data` (the documented curl `--form` examples: every
+//! field a text part), `application/x-www-form-urlencoded`, or `application/json`. Anything
+//! else, including no body at all (the documented curl examples lack a `\` after the
+//! Authorization header, so a copied command sends none), is a 415 saying what we accept.
+
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::header::CONTENT_TYPE;
+use bytes::Bytes;
+use offers_core::OfferDraft;
+use serde_json::Value;
+
+use crate::error::{ApiError, Fields};
+
+/// How a body was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    Json,
+    UrlEncoded,
+    Multipart,
+    /// `text/csv` or `text/plain` (registry uploads only).
+    Text,
+}
+
+/// The media type of a request without parameters, lowercased (`multipart/form-data`).
+pub fn media_type(req: &Request) -> Option<String> {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+}
+
+/// Classifies a media type.
+pub fn body_kind(media_type: &str) -> Option<BodyKind> {
+    match media_type {
+        "application/json" => Some(BodyKind::Json),
+        t if t.starts_with("application/") && t.ends_with("+json") => Some(BodyKind::Json),
+        "application/x-www-form-urlencoded" => Some(BodyKind::UrlEncoded),
+        "multipart/form-data" => Some(BodyKind::Multipart),
+        "text/csv" | "text/plain" | "application/csv" => Some(BodyKind::Text),
+        _ => None,
+    }
+}
+
+/// A body read into either a JSON value, text form fields, or raw text.
+#[derive(Debug, Clone)]
+pub enum RawBody {
+    Json(Value),
+    Fields(Vec<(String, String)>),
+    Text(String),
+}
+
+/// A multipart part that was not UTF-8 text (a file upload).
+const NOT_TEXT: &str = "must be a text value (file uploads are not accepted here; send a URL)";
+
+/// Reads the body according to its content type. `allow_text` admits `text/csv` / `text/plain`.
+pub async fn read_body<S: Send + Sync>(
+    req: Request,
+    state: &S,
+    allow_text: bool,
+    accepted: &str,
+) -> Result<RawBody, ApiError> {
+    let media = media_type(&req);
+    let kind = media.as_deref().and_then(body_kind);
+    match kind {
+        Some(BodyKind::Json) => {
+            let bytes = Bytes::from_request(req, state).await?;
+            parse_json(&bytes).map(RawBody::Json)
+        }
+        Some(BodyKind::UrlEncoded) => {
+            let bytes = Bytes::from_request(req, state).await?;
+            Ok(RawBody::Fields(
+                form_urlencoded::parse(&bytes)
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect(),
+            ))
+        }
+        Some(BodyKind::Multipart) => {
+            let mut multipart = Multipart::from_request(req, state).await.map_err(|r| {
+                ApiError::bad_request(format!("malformed multipart body: {}", r.body_text()))
+            })?;
+            let mut fields = Vec::new();
+            let mut bad = Fields::new();
+            while let Some(field) = multipart.next_field().await? {
+                let name = field.name().unwrap_or_default().to_owned();
+                let data = field.bytes().await?;
+                match String::from_utf8(data.to_vec()) {
+                    Ok(text) => fields.push((name, text)),
+                    Err(_) => {
+                        bad.insert(name, NOT_TEXT.to_owned());
+                    }
+                }
+            }
+            if !bad.is_empty() {
+                return Err(ApiError::Validation(bad));
+            }
+            Ok(RawBody::Fields(fields))
+        }
+        Some(BodyKind::Text) if allow_text => {
+            let bytes = Bytes::from_request(req, state).await?;
+            String::from_utf8(bytes.to_vec())
+                .map(RawBody::Text)
+                .map_err(|e| {
+                    ApiError::bad_request(format!(
+                        "the body is not UTF-8 text (invalid byte at offset {})",
+                        e.utf8_error().valid_up_to()
+                    ))
+                })
+        }
+        _ => {
+            let got = match media.as_deref() {
+                Some(ct) if !ct.is_empty() => format!("got `{ct}`"),
+                _ => "no Content-Type header (is the body missing?)".to_owned(),
+            };
+            Err(ApiError::UnsupportedMediaType(format!(
+                "send the body as {accepted}; {got}"
+            )))
+        }
+    }
+}
+
+/// Parses a JSON body; a syntax error is a 400 naming the line and column.
+pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("the JSON body is empty"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(format!(
+            "malformed JSON body: {e} (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// An offer (or a partial offer, for PATCH) as sent, not yet validated.
+#[derive(Debug, Clone)]
+pub struct OfferBody(pub OfferDraft);
+
+impl<S: Send + Sync> FromRequest<S> for OfferBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let body = read_body(req, state, false, crate::error::ACCEPTED_BODY_TYPES).await?;
+        let draft = match body {
+            RawBody::Json(value @ Value::Object(_)) => serde_json::from_value(value)
+                .map_err(|e| ApiError::bad_request(format!("malformed offer: {e}")))?,
+            RawBody::Json(_) => {
+                return Err(ApiError::bad_request(
+                    "the JSON body must be an object of offer fields",
+                ));
+            }
+            RawBody::Fields(fields) => OfferDraft::from_form_fields(fields)?,
+            RawBody::Text(_) => {
+                return Err(ApiError::unsupported_body(Some("text/plain")));
+            }
+        };
+        Ok(Self(draft))
+    }
+}
+
+/// `limit` and `offset` of a list call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Default and maximum page sizes.
+pub const DEFAULT_LIMIT: i64 = 20;
+pub const MAX_LIMIT: i64 = 100;
+
+/// The value of `name` in a raw query string (the last one wins), percent-decoded.
+pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .last()
+}
+
+/// A non-negative integer parameter; too large to fit saturates (a huge offset is just "past
+/// the end"). Negative or non-numeric is a 400 naming the parameter.
+fn non_negative(name: &str, raw: &str) -> Result<i64, ApiError> {
+    let raw = raw.trim();
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::bad_param(name, "must be a non-negative integer"));
+    }
+    Ok(raw.parse::<i64>().unwrap_or(i64::MAX))
+}
+
+impl Page {
+    /// Parses `limit` (default 20, at most 100) and `offset` (default 0).
+    pub fn from_query(query: Option<&str>) -> Result<Page, ApiError> {
+        let limit = match query_param(query, "limit") {
+            Some(raw) => non_negative("limit", &raw),
+            None => Ok(DEFAULT_LIMIT),
+        };
+        let offset = match query_param(query, "offset") {
+            Some(raw) => non_negative("offset", &raw),
+            None => Ok(0),
+        };
+        match (limit, offset) {
+            (Ok(limit), Ok(offset)) => Ok(Page {
+                limit: limit.min(MAX_LIMIT),
+                offset,
+            }),
+            (Err(a), Err(b)) => Err(merge_bad_params(a, b)),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        }
+    }
+}
+
+fn merge_bad_params(a: ApiError, b: ApiError) -> ApiError {
+    let mut all = Fields::new();
+    for e in [a, b] {
+        if let ApiError::BadRequest {
+            fields: Some(f), ..
+        } = e
+        {
+            all.extend(f);
+        }
+    }
+    let names: Vec<_> = all.keys().map(|k| format!("`{k}`")).collect();
+    ApiError::BadRequest {
+        message: format!("invalid parameters {}", names.join(", ")),
+        fields: Some(all),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages() {
+        assert_eq!(
+            Page::from_query(None).unwrap(),
+            Page {
+                limit: 20,
+                offset: 0
+            }
+        );
+        assert_eq!(
+            Page::from_query(Some("limit=500&offset=3")).unwrap(),
+            Page {
+                limit: 100,
+                offset: 3
+            }
+        );
+        assert_eq!(
+            Page::from_query(Some("offset=99999999999999999999999"))
+                .unwrap()
+                .offset,
+            i64::MAX
+        );
+        for bad in ["limit=-1", "limit=abc", "limit=", "offset=-5", "limit=1.5"] {
+            assert!(Page::from_query(Some(bad)).is_err(), "{bad}");
+        }
+        match Page::from_query(Some("limit=x&offset=y")) {
+            Err(ApiError::BadRequest {
+                fields: Some(f), ..
+            }) => assert_eq!(f.len(), 2),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn kinds() {
+        assert_eq!(body_kind("application/json"), Some(BodyKind::Json));
+        assert_eq!(
+            body_kind("application/merge-patch+json"),
+            Some(BodyKind::Json)
+        );
+        assert_eq!(body_kind("multipart/form-data"), Some(BodyKind::Multipart));
+        assert_eq!(body_kind("text/html"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn page_parsing_never_panics_and_stays_in_bounds(query in ".{0,60}") {
+            if let Ok(page) = Page::from_query(Some(&query)) {
+                proptest::prop_assert!((0..=MAX_LIMIT).contains(&page.limit));
+                proptest::prop_assert!(page.offset >= 0);
+            }
+        }
+
+        #[test]
+        fn negative_numbers_name_their_parameter(n in 1i64..i64::MAX) {
+            let err = Page::from_query(Some(&format!("offset=-{n}"))).unwrap_err();
+            match err {
+                ApiError::BadRequest { fields: Some(f), .. } => proptest::prop_assert!(f.contains_key("offset")),
+                other => proptest::prop_assert!(false, "{other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! The Offers HTTP API (SPEC §3, §6): the partner API under `/external/*` (wire-compatible with
+//! the documented Marketing Offers API), the public widget feed, static serving of the widget
+//! bundle and the Studio, the demo host page, OpenAPI docs, and the admin CLI.
+//!
+//! Architecture invariants:
+//! - every offer query is scoped by the caller's project id ([`store::Store`] takes it first);
+//! - errors leave through one mapping ([`error::ApiError`]'s `IntoResponse`), in one JSON shape;
+//! - offer rules live in `offers-core`: handlers parse, call `validate`, store, and answer.
+
+pub mod auth;
+pub mod cli;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod ratelimit;
+pub mod server;
+pub mod state;
+pub mod store;
+
+pub use error::ApiError;
+pub use http::app;
+pub use state::{AppState, Settings};

@@ -1,0 +1,24 @@
+//! `offers-api`: parses the command line and dispatches; everything else is in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use offers_api::cli::{Cli, run};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("offers_api=info,tower_http=info,warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("offers-api: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Start-up (store, first-start demo project, state), serving with graceful shutdown.
+
+use std::future::Future;
+use std::io::Write;
+
+use axum::Router;
+use chrono::{DateTime, Utc};
+use offers_core::{OfferDraft, OfferSpec, format_timestamp, validate};
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::auth::{NewProjectKeys, Role};
+use crate::cli::{CliError, ServeArgs};
+use crate::state::AppState;
+use crate::store::{self, Store, StoreError};
+
+/// The demo project's sample offer, starting at `now`.
+pub fn demo_offer(now: DateTime<Utc>) -> Result<OfferSpec, offers_core::FieldErrors> {
+    let draft: OfferDraft = serde_json::from_value(json!({
+        "template": 10,
+        "title": "Welcome to Offers",
+        "text": "Demo offer: the sample offer of the Demo project, created on first start. \
+                 Publish your own with the partner API or the Studio.",
+        "linkText": "Learn more",
+        "link": "https://example.com/",
+        "templateData": {
+            "alignment": "center",
+            "bgColor": "#ffffff",
+            "btnColor": "#1890bf",
+            "btnTextColor": "#ffffff",
+            "textColor": "#1d2433",
+            "gradient": false
+        },
+        "viewType": "POPUP",
+        "startTime": format_timestamp(&now),
+        "showMultipleTimes": true,
+        "showFrerquency": "ON_ENTRY",
+        "showDelayMS": 0,
+        "type": "GLOBAL"
+    }))
+    .unwrap_or_default();
+    validate(&draft)
+}
+
+/// What the first start created.
+#[derive(Debug, Clone)]
+pub struct Bootstrapped {
+    pub project_id: i64,
+    pub api_key: String,
+    pub public_key: String,
+    pub owner_token: String,
+    pub offer_id: i64,
+}
+
+/// On an empty database: creates the "Demo" project, its sample offer and an owner token.
+/// `None` when the database already has a project.
+pub async fn bootstrap(
+    store: &dyn Store,
+    state: &AppState,
+) -> Result<Option<Bootstrapped>, StoreError> {
+    let now = Utc::now();
+    let offer = demo_offer(now).map_err(|e| StoreError::Corrupt(format!("demo offer: {e}")))?;
+    let Some((project, offer)) = store
+        .bootstrap_demo(&NewProjectKeys::generate(), &offer, now)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let owner_token = state.signer().issue(&project, Role::Owner, now.timestamp());
+    Ok(Some(Bootstrapped {
+        project_id: project.id,
+        api_key: project.api_key,
+        public_key: project.public_key,
+        owner_token,
+        offer_id: offer.id,
+    }))
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves; in-flight requests then finish.
+pub async fn serve_with(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received: finishing in-flight requests");
+}
+
+/// `offers-api serve`.
+pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
+    let store = store::connect(&args.database.database_url).await?;
+    let state = AppState::new(store.clone(), args.settings()).await?;
+    let listener = TcpListener::bind(&args.addr).await?;
+    let addr = listener.local_addr()?;
+    let base = format!("http://{addr}");
+
+    let demo = bootstrap(store.as_ref(), &state).await?;
+    let mut out = std::io::stdout().lock();
+    if let Some(demo) = demo {
+        writeln!(
+            out,
+            "Offers: first start with an empty database: created the demo project \"Demo\" \
+             (id {}) with a sample offer (id {}).\n  \
+             apiKey (x-api-key header):        {}\n  \
+             publicKey (widget data-project):  {}\n  \
+             owner token (Authorization: Bearer): {}\n  \
+             demo page: {base}/demo/",
+            demo.project_id, demo.offer_id, demo.api_key, demo.public_key, demo.owner_token
+        )?;
+    }
+    writeln!(out, "Offers API listening on {base}")?;
+    out.flush()?;
+    drop(out);
+    tracing::info!(%addr, "listening");
+
+    serve_with(listener, crate::app(state), shutdown_signal()).await?;
+    tracing::info!("server stopped");
+    Ok(())
+}

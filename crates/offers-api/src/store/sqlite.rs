@@ -1,0 +1,513 @@
+//! The SQLite backend (the default): one file, WAL, `busy_timeout` 5 s, foreign keys on, and
+//! every writing transaction opened with `BEGIN IMMEDIATE` so it takes the write lock up front
+//! (no deadlock-prone lock upgrades when the admin CLI writes while a server runs).
+
+use std::collections::HashSet;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use offers_core::{Offer, OfferSpec};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::{
+    ApplyFn, IdKind, IdPage, Project, RegisterCounts, Store, StoreError, UpdateOutcome,
+    audience_type_name, dedup, millis, room_ids, spec_from_json, spec_to_json, user_ids,
+};
+use crate::auth::NewProjectKeys;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The SQLite implementation of [`Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+/// Connection options for `url`: a `sqlite:` URL or a plain file path.
+pub fn connect_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
+    let base = if url.starts_with("sqlite:") {
+        SqliteConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?
+    } else if url.contains("://") {
+        return Err(StoreError::BadUrl(format!(
+            "`{url}`: expected postgres://…, postgresql://…, sqlite:… or a file path"
+        )));
+    } else {
+        SqliteConnectOptions::new().filename(url)
+    };
+    Ok(base
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(5))
+        .foreign_keys(true))
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database and runs the migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = connect_options(url)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The pool (for tests and tools).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+fn known_table(kind: IdKind) -> &'static str {
+    match kind {
+        IdKind::Room => "known_rooms",
+        IdKind::User => "known_users",
+    }
+}
+
+fn json_array(ids: &[String]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn project_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Project, StoreError> {
+    Ok(Project {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        api_key: row.try_get("api_key")?,
+        public_key: row.try_get("public_key")?,
+        secret: row.try_get("secret")?,
+    })
+}
+
+const PROJECT_COLUMNS: &str = "id, name, api_key, public_key, secret";
+
+async fn insert_project(
+    tx: &mut Transaction<'static, Sqlite>,
+    name: &str,
+    keys: &NewProjectKeys,
+    now: DateTime<Utc>,
+) -> Result<Project, StoreError> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO projects (name, api_key, public_key, secret, created_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {PROJECT_COLUMNS}"
+    ))
+    .bind(name)
+    .bind(&keys.api_key)
+    .bind(&keys.public_key)
+    .bind(&keys.secret)
+    .bind(millis(now))
+    .fetch_one(&mut **tx)
+    .await?;
+    project_from_row(&row)
+}
+
+async fn write_id_lists(
+    tx: &mut Transaction<'static, Sqlite>,
+    offer_id: i64,
+    spec: &OfferSpec,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM offer_rooms WHERE offer_id = ?1")
+        .bind(offer_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM offer_users WHERE offer_id = ?1")
+        .bind(offer_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO offer_rooms (offer_id, room_id) SELECT ?1, value FROM json_each(?2) WHERE true \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(offer_id)
+    .bind(json_array(&room_ids(spec)))
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO offer_users (offer_id, user_id) SELECT ?1, value FROM json_each(?2) WHERE true \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(offer_id)
+    .bind(json_array(&user_ids(spec)))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_offer(
+    tx: &mut Transaction<'static, Sqlite>,
+    project_id: i64,
+    spec: &OfferSpec,
+    now: DateTime<Utc>,
+) -> Result<Offer, StoreError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO offers (project_id, spec, audience_type, start_ms, end_ms, created_ms, updated_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
+    )
+    .bind(project_id)
+    .bind(spec_to_json(spec)?)
+    .bind(audience_type_name(spec))
+    .bind(millis(spec.start_time))
+    .bind(spec.end_time.map(millis))
+    .bind(millis(now))
+    .fetch_one(&mut **tx)
+    .await?;
+    write_id_lists(tx, id, spec).await?;
+    Ok(Offer {
+        id,
+        spec: spec.clone(),
+    })
+}
+
+fn offers_from_rows(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<Offer>, StoreError> {
+    rows.iter()
+        .map(|row| {
+            let id: i64 = row.try_get("id")?;
+            let spec: String = row.try_get("spec")?;
+            spec_from_json(id, &spec)
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn token_secret(&self) -> Result<String, StoreError> {
+        let secret: Option<String> =
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = 'token_secret'")
+                .fetch_optional(&self.pool)
+                .await?;
+        secret.ok_or_else(|| StoreError::Corrupt("settings.token_secret is missing".into()))
+    }
+
+    async fn create_project(
+        &self,
+        name: &str,
+        keys: &NewProjectKeys,
+        now: DateTime<Utc>,
+    ) -> Result<Project, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let project = insert_project(&mut tx, name, keys, now).await?;
+        tx.commit().await?;
+        Ok(project)
+    }
+
+    async fn bootstrap_demo(
+        &self,
+        keys: &NewProjectKeys,
+        offer: &OfferSpec,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Project, Offer)>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM projects")
+            .fetch_one(&mut *tx)
+            .await?;
+        if count > 0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let project = insert_project(&mut tx, "Demo", keys, now).await?;
+        let offer = insert_offer(&mut tx, project.id, offer, now).await?;
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ('demo_project_id', ?1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(project.id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some((project, offer)))
+    }
+
+    async fn demo_project(&self) -> Result<Option<Project>, StoreError> {
+        let demo = sqlx::query(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM projects WHERE id = \
+             (SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'demo_project_id')"
+        ))
+        .fetch_optional(&self.pool)
+        .await?;
+        let row = match demo {
+            Some(row) => Some(row),
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {PROJECT_COLUMNS} FROM projects ORDER BY id LIMIT 1"
+                ))
+                .fetch_optional(&self.pool)
+                .await?
+            }
+        };
+        row.as_ref().map(project_from_row).transpose()
+    }
+
+    async fn project_by_id(&self, id: i64) -> Result<Option<Project>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM projects WHERE id = ?1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(project_from_row).transpose()
+    }
+
+    async fn project_by_public_key(&self, key: &str) -> Result<Option<Project>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM projects WHERE public_key = ?1"
+        ))
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(project_from_row).transpose()
+    }
+
+    async fn list_offers(
+        &self,
+        project_id: i64,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Offer>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, spec FROM offers WHERE project_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+        )
+        .bind(project_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        offers_from_rows(&rows)
+    }
+
+    async fn get_offer(&self, project_id: i64, id: i64) -> Result<Option<Offer>, StoreError> {
+        let spec: Option<String> =
+            sqlx::query_scalar("SELECT spec FROM offers WHERE project_id = ?1 AND id = ?2")
+                .bind(project_id)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        spec.map(|s| spec_from_json(id, &s)).transpose()
+    }
+
+    async fn create_offer(
+        &self,
+        project_id: i64,
+        spec: &OfferSpec,
+        now: DateTime<Utc>,
+    ) -> Result<Offer, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let offer = insert_offer(&mut tx, project_id, spec, now).await?;
+        tx.commit().await?;
+        Ok(offer)
+    }
+
+    async fn update_offer(
+        &self,
+        project_id: i64,
+        id: i64,
+        apply: ApplyFn<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<UpdateOutcome, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT spec FROM offers WHERE project_id = ?1 AND id = ?2")
+                .bind(project_id)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(stored) = stored else {
+            tx.rollback().await?;
+            return Ok(UpdateOutcome::NotFound);
+        };
+        let current = spec_from_json(id, &stored)?;
+        let spec = match apply(&current) {
+            Ok(spec) => spec,
+            Err(errors) => {
+                tx.rollback().await?;
+                return Ok(UpdateOutcome::Invalid(errors));
+            }
+        };
+        sqlx::query(
+            "UPDATE offers SET spec = ?1, audience_type = ?2, start_ms = ?3, end_ms = ?4, \
+             updated_ms = ?5 WHERE project_id = ?6 AND id = ?7",
+        )
+        .bind(spec_to_json(&spec)?)
+        .bind(audience_type_name(&spec))
+        .bind(millis(spec.start_time))
+        .bind(spec.end_time.map(millis))
+        .bind(millis(now))
+        .bind(project_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        write_id_lists(&mut tx, id, &spec).await?;
+        tx.commit().await?;
+        Ok(UpdateOutcome::Updated(Box::new(Offer { id, spec })))
+    }
+
+    async fn delete_offer(&self, project_id: i64, id: i64) -> Result<bool, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query("DELETE FROM offers WHERE project_id = ?1 AND id = ?2")
+            .bind(project_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn known_among(
+        &self,
+        project_id: i64,
+        kind: IdKind,
+        ids: &[String],
+    ) -> Result<HashSet<String>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let table = known_table(kind);
+        let known: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT external_id FROM {table} WHERE project_id = ?1 \
+             AND external_id IN (SELECT value FROM json_each(?2))"
+        ))
+        .bind(project_id)
+        .bind(json_array(ids))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(known.into_iter().collect())
+    }
+
+    async fn register_ids(
+        &self,
+        project_id: i64,
+        kind: IdKind,
+        ids: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<RegisterCounts, StoreError> {
+        let unique = dedup(ids.iter().cloned());
+        if unique.is_empty() {
+            return Ok(RegisterCounts {
+                added: 0,
+                already_known: 0,
+            });
+        }
+        let table = known_table(kind);
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(&format!(
+            "INSERT INTO {table} (project_id, external_id, created_ms) \
+             SELECT ?1, value, ?2 FROM json_each(?3) WHERE true ON CONFLICT DO NOTHING"
+        ))
+        .bind(project_id)
+        .bind(millis(now))
+        .bind(json_array(&unique))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let added = done.rows_affected();
+        Ok(RegisterCounts {
+            added,
+            already_known: unique.len() as u64 - added,
+        })
+    }
+
+    async fn list_known(
+        &self,
+        project_id: i64,
+        kind: IdKind,
+        limit: i64,
+        offset: i64,
+    ) -> Result<IdPage, StoreError> {
+        let table = known_table(kind);
+        let total: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM {table} WHERE project_id = ?1"
+        ))
+        .bind(project_id)
+        .fetch_one(&self.pool)
+        .await?;
+        let ids: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT external_id FROM {table} WHERE project_id = ?1 \
+             ORDER BY created_ms, external_id LIMIT ?2 OFFSET ?3"
+        ))
+        .bind(project_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(IdPage { ids, total })
+    }
+
+    async fn set_opt_out(
+        &self,
+        project_id: i64,
+        user_id: &str,
+        opted_out: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        if opted_out {
+            sqlx::query(
+                "INSERT INTO opt_outs (project_id, user_id, created_ms) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(project_id)
+            .bind(user_id)
+            .bind(millis(now))
+            .execute(&mut *tx)
+            .await?;
+        } else {
+            sqlx::query("DELETE FROM opt_outs WHERE project_id = ?1 AND user_id = ?2")
+                .bind(project_id)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn is_opted_out(&self, project_id: i64, user_id: &str) -> Result<bool, StoreError> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM opt_outs WHERE project_id = ?1 AND user_id = ?2")
+                .bind(project_id)
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.is_some())
+    }
+
+    async fn feed_candidates(
+        &self,
+        project_id: i64,
+        room: &str,
+        user: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Offer>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.spec FROM offers o \
+             WHERE o.project_id = ?1 AND o.start_ms <= ?2 AND (o.end_ms IS NULL OR o.end_ms > ?2) \
+             AND (o.audience_type NOT IN ('ROOM', 'USER') \
+                  OR EXISTS (SELECT 1 FROM offer_rooms r WHERE r.offer_id = o.id AND r.room_id = ?3) \
+                  OR EXISTS (SELECT 1 FROM offer_users u WHERE u.offer_id = o.id AND u.user_id = ?4)) \
+             ORDER BY o.id DESC",
+        )
+        .bind(project_id)
+        .bind(millis(now))
+        .bind(room)
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await?;
+        offers_from_rows(&rows)
+    }
+}

@@ -1,0 +1,419 @@
+//! The binary as operators use it: `project create`, `token issue` and `serve` as real
+//! processes against a temp SQLite file (also while a server runs on it), SIGTERM, and
+//! graceful shutdown of in-flight requests.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::get;
+use common::{http_request, read_response};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_offers-api");
+
+fn command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("OFFERS_ADDR")
+        .env_remove("OFFERS_WIDGET_DIR")
+        .env_remove("OFFERS_STUDIO_DIR")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    cmd
+}
+
+async fn run(args: &[&str]) -> Output {
+    tokio::time::timeout(Duration::from_secs(60), command(args).output())
+        .await
+        .expect("command finishes within 60 s")
+        .expect("spawn")
+}
+
+fn db_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("offers.db").display())
+}
+
+async fn create_project(url: &str, name: &str) -> Value {
+    let out = run(&["project", "create", "--name", name, "--database-url", url]).await;
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "one JSON object on one line: {stdout}"
+    );
+    serde_json::from_str(stdout.trim()).expect("JSON")
+}
+
+async fn issue_token(url: &str, project: i64, role: &str) -> String {
+    let out = run(&[
+        "token",
+        "issue",
+        "--project",
+        &project.to_string(),
+        "--role",
+        role,
+        "--database-url",
+        url,
+    ])
+    .await;
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "one token on one line: {stdout:?}");
+    assert!(lines[0].starts_with("ofr."));
+    lines[0].to_owned()
+}
+
+/// A `serve` process and the lines it printed up to "listening on http://ADDR".
+struct Server {
+    child: Child,
+    addr: String,
+    banner: Vec<String>,
+}
+
+async fn start_server(url: &str, widget_dir: &Path) -> Server {
+    let mut child = command(&[
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--database-url",
+        url,
+        "--widget-dir",
+        &widget_dir.display().to_string(),
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit())
+    .spawn()
+    .expect("spawn serve");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut banner = Vec::new();
+    let addr = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.expect("read stdout") {
+            banner.push(line.clone());
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                return rest.trim().to_owned();
+            }
+        }
+        panic!("serve exited before listening: {banner:?}");
+    })
+    .await
+    .expect("serve listens within 60 s");
+    // Keep draining stdout so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Server {
+        child,
+        addr,
+        banner,
+    }
+}
+
+impl Server {
+    async fn sigterm_and_wait(mut self) {
+        let pid = self.child.id().expect("running").to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let exit = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("exits within 30 s of SIGTERM")
+            .expect("wait");
+        assert!(exit.success(), "clean exit after SIGTERM: {exit:?}");
+    }
+
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, Value) {
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", self.addr);
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        let (status, _, body) = http_request(&self.addr, &head, body).await;
+        let value = serde_json::from_slice(&body)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&body).into_owned()));
+        (status, value)
+    }
+}
+
+fn value_after<'a>(banner: &'a [String], label: &str) -> &'a str {
+    banner
+        .iter()
+        .find(|l| l.contains(label))
+        .unwrap_or_else(|| panic!("no `{label}` line in {banner:?}"))
+        .split_whitespace()
+        .last()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn project_create_and_token_issue() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let created = create_project(&url, "Acme").await;
+    let keys: Vec<&String> = created.as_object().unwrap().keys().collect();
+    for key in ["id", "name", "apiKey", "publicKey", "token"] {
+        assert!(created.get(key).is_some(), "{key} missing: {keys:?}");
+    }
+    assert_eq!(created["name"], "Acme");
+    assert!(created["apiKey"].as_str().unwrap().starts_with("ok_"));
+    assert!(created["publicKey"].as_str().unwrap().starts_with("pk_"));
+    let id = created["id"].as_i64().unwrap();
+    let viewer = issue_token(&url, id, "viewer").await;
+    let editor = issue_token(&url, id, "editor").await;
+    assert_ne!(viewer, editor);
+
+    // The tokens work against the API on that database, with their roles.
+    let store = offers_api::store::connect(&url).await.unwrap();
+    let state = offers_api::AppState::new(store, offers_api::Settings::default())
+        .await
+        .unwrap();
+    let app = offers_api::app(state);
+    use tower::ServiceExt;
+    let send = |token: String, method: &str, body: &'static str| {
+        let app = app.clone();
+        let api_key = created["apiKey"].as_str().unwrap().to_owned();
+        let method = method.to_owned();
+        async move {
+            let req = axum::http::Request::builder()
+                .method(method.as_str())
+                .uri("/external/offer")
+                .header("x-api-key", api_key)
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body))
+                .unwrap();
+            app.oneshot(req).await.unwrap().status().as_u16()
+        }
+    };
+    let offer = r#"{"template":10,"title":"T","text":"X","link":"https://example.com/","linkText":"Go","startTime":"2024-01-01T00:00:00Z"}"#;
+    assert_eq!(send(viewer.clone(), "GET", "").await, 200);
+    assert_eq!(send(viewer, "POST", offer).await, 403);
+    assert_eq!(send(editor, "POST", offer).await, 403);
+    assert_eq!(
+        send(created["token"].as_str().unwrap().to_owned(), "POST", offer).await,
+        201
+    );
+}
+
+#[tokio::test]
+async fn admin_command_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let out = run(&[
+        "token",
+        "issue",
+        "--project",
+        "42",
+        "--role",
+        "owner",
+        "--database-url",
+        &url,
+    ])
+    .await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no project with id 42"));
+    assert!(out.stdout.is_empty());
+    let out = run(&[
+        "token",
+        "issue",
+        "--project",
+        "1",
+        "--role",
+        "admin",
+        "--database-url",
+        &url,
+    ])
+    .await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("viewer"));
+    let out = run(&["project", "create", "--name", "  ", "--database-url", &url]).await;
+    assert!(!out.status.success());
+}
+
+#[tokio::test]
+async fn serve_bootstraps_once_and_admin_commands_work_while_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let widget_dir = dir.path().join("widget");
+
+    let server = start_server(&url, &widget_dir).await;
+    let banner = server.banner.join("\n");
+    assert!(banner.contains("demo project"), "{banner}");
+    let demo_key = value_after(&server.banner, "apiKey").to_owned();
+    let demo_public = value_after(&server.banner, "publicKey").to_owned();
+    let demo_token = value_after(&server.banner, "owner token").to_owned();
+
+    // The demo project and its offer are there.
+    let (status, list) = server
+        .request(
+            "GET",
+            "/external/offer",
+            &[
+                ("x-api-key", &demo_key),
+                ("Authorization", &format!("Bearer {demo_token}")),
+            ],
+            b"",
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(list[0]["title"], "Welcome to Offers");
+    let (status, page) = server.request("GET", "/demo/", &[], b"").await;
+    assert_eq!(status, 200);
+    let html = page.as_str().unwrap();
+    assert!(html.contains(&format!("data-project=\"{demo_public}\"")));
+    assert!(
+        html.contains("not built"),
+        "no widget bundle in the temp dir"
+    );
+
+    // Admin commands against the same SQLite file while the server is running.
+    let (a, b) = tokio::join!(
+        create_project(&url, "Live A"),
+        create_project(&url, "Live B")
+    );
+    assert_ne!(a["id"], b["id"]);
+    let editor = issue_token(&url, a["id"].as_i64().unwrap(), "editor").await;
+    let owner = a["token"].as_str().unwrap().to_owned();
+    let key = a["apiKey"].as_str().unwrap().to_owned();
+    let body = br#"{"template":10,"title":"Live","text":"Created while serving","link":"https://example.com/","linkText":"Go","startTime":"2024-01-01T00:00:00Z"}"#;
+    let auth = format!("Bearer {owner}");
+    let (status, created) = server
+        .request(
+            "POST",
+            "/external/offer",
+            &[
+                ("x-api-key", &key),
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            body,
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["offer"]["id"].as_i64().unwrap();
+    let (status, patched) = server
+        .request(
+            "PATCH",
+            &format!("/external/offer/{id}"),
+            &[
+                ("x-api-key", &key),
+                ("Authorization", &format!("Bearer {editor}")),
+                ("Content-Type", "application/json"),
+            ],
+            br#"{"title":"Edited"}"#,
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    let (status, health) = server.request("GET", "/healthz", &[], b"").await;
+    assert_eq!((status, health), (200, serde_json::json!({"status": "ok"})));
+    server.sigterm_and_wait().await;
+
+    // A second start on the same database creates nothing.
+    let again = start_server(&url, &widget_dir).await;
+    assert!(
+        !again.banner.join("\n").contains("demo project"),
+        "{:?}",
+        again.banner
+    );
+    let (status, list) = again
+        .request(
+            "GET",
+            "/external/offer",
+            &[("x-api-key", &key), ("Authorization", &auth)],
+            b"",
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(list[0]["title"], "Edited");
+    again.sigterm_and_wait().await;
+}
+
+#[tokio::test]
+async fn graceful_shutdown_lets_in_flight_requests_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = offers_api::store::connect(&db_url(dir.path()))
+        .await
+        .unwrap();
+    let state = offers_api::AppState::new(store, offers_api::Settings::default())
+        .await
+        .unwrap();
+    let started = Arc::new(tokio::sync::Notify::new());
+    let release = Arc::new(tokio::sync::Notify::new());
+    let (s, r) = (Arc::clone(&started), Arc::clone(&release));
+    let app = offers_api::app(state).route(
+        "/test/slow",
+        get(move || {
+            let (s, r) = (Arc::clone(&s), Arc::clone(&r));
+            async move {
+                s.notify_one();
+                r.notified().await;
+                "finished"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut server = tokio::spawn(offers_api::server::serve_with(listener, app, async move {
+        let _ = stop_rx.await;
+    }));
+
+    let client_addr = addr.clone();
+    let client = tokio::spawn(async move {
+        let mut stream = tokio::net::TcpStream::connect(&client_addr).await.unwrap();
+        stream
+            .write_all(format!("GET /test/slow HTTP/1.1\r\nHost: {client_addr}\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        read_response(&mut stream).await
+    });
+
+    tokio::time::timeout(Duration::from_secs(20), started.notified())
+        .await
+        .expect("the request reaches the handler");
+    stop_tx.send(()).unwrap();
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        !server.is_finished(),
+        "the server waits for the in-flight request"
+    );
+    release.notify_one();
+
+    let (status, _, body) = tokio::time::timeout(Duration::from_secs(20), client)
+        .await
+        .expect("response")
+        .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(body, b"finished");
+    tokio::time::timeout(Duration::from_secs(20), &mut server)
+        .await
+        .expect("the server stops once the request is done")
+        .unwrap()
+        .unwrap();
+}
