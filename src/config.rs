@@ -18,6 +18,8 @@ pub struct WidgetConfig {
     pub parent_origin: String,
     /// CSS selector of the host's in-feed container (`data-feed`), if any.
     pub feed: String,
+    /// The host back end's signature of the user id (`data-sig`), for identity verification.
+    pub sig: String,
 }
 
 impl WidgetConfig {

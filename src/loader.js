@@ -3,35 +3,54 @@
 // downloads, then boots the widget. scripts/build-widget.sh replaces __BUNDLE_JS__ and
 // __BUNDLE_WASM__ with the content-hashed file names, so this file is the only one that is not
 // cached forever.
+//
+// Single-page chats drive it through window.Offers (calls made before the widget is ready are
+// queued): setRoom(room), login(user, sig), logout(), mountFeed(element).
 (function () {
   "use strict";
   var script = document.currentScript;
-  if (!script || !script.src) return;
+  if (!script || !script.src || window.Offers) return;
   var d = script.dataset;
   var base = new URL(".", script.src);
-  var api = (d.api || new URL("/", script.src).href).replace(/\/+$/, "");
   var config = {
-    api: api,
+    api: (d.api || new URL("/", script.src).href).replace(/\/+$/, ""),
     project: d.project || "",
     room: d.room || "",
     user: d.user || "",
+    sig: d.sig || "",
     parentOrigin: d.parentOrigin || "",
     feed: d.feed || ""
+  };
+  var queue = [];
+  var handle = null;
+  function call(name, args) {
+    if (handle) handle[name].apply(handle, args);
+    else queue.push([name, args]);
+  }
+  window.Offers = {
+    setRoom: function (room) { call("setRoom", [String(room)]); },
+    login: function (user, sig) { call("login", [String(user), sig == null ? undefined : String(sig)]); },
+    logout: function () { call("logout", []); },
+    mountFeed: function (element) { call("mountFeed", [element]); }
   };
   if (!config.project) {
     console.warn("offers: the script tag has no data-project; the widget is off");
     return;
   }
   var params = new URLSearchParams({ key: config.project, room: config.room });
-  if (config.user) params.set("user", config.user);
-  if (d.sig) params.set("sig", d.sig);
-  var feed = fetch(api + "/widget/v1/offers?" + params.toString(), { credentials: "omit" })
+  if (config.user) {
+    params.set("user", config.user);
+    if (config.sig) params.set("sig", config.sig);
+  }
+  var feed = fetch(config.api + "/widget/v1/offers?" + params.toString(), { credentials: "omit" })
     .then(function (r) { return r.ok ? r.json() : { offers: [] }; })
     .catch(function () { return { offers: [] }; });
   import(new URL("__BUNDLE_JS__", base).href)
     .then(function (m) {
       return m.default({ module_or_path: new URL("__BUNDLE_WASM__", base) }).then(function () {
-        m.boot(config, feed);
+        handle = m.boot(config, feed);
+        queue.forEach(function (c) { handle[c[0]].apply(handle, c[1]); });
+        queue = [];
       });
     })
     .catch(function (e) { console.warn("offers: the widget failed to start", e); });

@@ -1,6 +1,6 @@
 // Shared end-to-end helpers: start the real API binary on a fresh SQLite file and a free
 // loopback port, and launch Debian's Chromium through playwright-core.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -22,18 +22,20 @@ function freePort() {
   });
 }
 
+export const API_BIN = join(ROOT, "target", "debug", "offers-api");
+
 /** Starts `offers-api serve` on a fresh database; resolves once /healthz answers. */
 export async function startApi() {
   const dir = mkdtempSync(join(tmpdir(), "offers-e2e-"));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const bin = join(ROOT, "target", "debug", "offers-api");
+  const databaseUrl = `sqlite://${join(dir, "offers.db")}`;
   const child = spawn(
-    bin,
+    API_BIN,
     [
       "serve",
       "--addr", `127.0.0.1:${port}`,
-      "--database-url", `sqlite://${join(dir, "offers.db")}`,
+      "--database-url", databaseUrl,
       "--widget-dir", join(ROOT, "dist", "widget"),
       "--studio-dir", join(ROOT, "dist", "studio"),
     ],
@@ -57,6 +59,7 @@ export async function startApi() {
   }
   return {
     base,
+    databaseUrl,
     output: () => output,
     stop: () =>
       new Promise((ok) => {
@@ -82,3 +85,83 @@ export function launchBrowser() {
     ],
   });
 }
+
+/** A new project on the running API's database, through the real CLI. */
+export function createProject(api, name) {
+  const out = execFileSync(API_BIN, ["project", "create", "--name", name, "--database-url", api.databaseUrl]);
+  return JSON.parse(out.toString());
+}
+
+/** Calls the partner API as a back end would. */
+export async function partner(api, project, method, path, body) {
+  const response = await fetch(`${api.base}${path}`, {
+    method,
+    headers: {
+      "x-api-key": project.apiKey,
+      authorization: `Bearer ${project.token}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path} -> ${response.status}: ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** A valid offer body; `overrides` replace fields. */
+export function offerBody(overrides = {}) {
+  return {
+    template: 10,
+    title: "Weekend bonus",
+    text: "Deposit before Sunday and get 20% extra.",
+    linkText: "Get it",
+    link: "https://shop.test/bonus",
+    templateData: {
+      alignment: "center", bgColor: "#736969", btnColor: "#1890bf", btnTextColor: "#ffffff",
+      textColor: "#000000", gradient: false,
+    },
+    startTime: new Date(Date.now() - 60_000).toISOString(),
+    showMultipleTimes: true,
+    showFrerquency: "ON_ENTRY",
+    showDelayMS: 0,
+    type: "GLOBAL",
+    ...overrides,
+  };
+}
+
+/** A host chat page with the widget's script tag, as HTML. */
+export function hostPage({ project, room = "room-1", user = "user-1", parentOrigin = "", extraHead = "", feed = false, sig = "" }) {
+  const attrs = [
+    `data-project="${project.publicKey}"`,
+    `data-room="${room}"`,
+    user ? `data-user="${user}"` : "",
+    sig ? `data-sig="${sig}"` : "",
+    parentOrigin ? `data-parent-origin="${parentOrigin}"` : "",
+  ].join(" ");
+  return `<!doctype html><html><head><meta charset="utf-8"><title>Host chat</title>${extraHead}</head>
+<body><main id="chat"><p class="msg">Hello from the host chat</p>${feed ? '<div id="offers-feed"></div>' : ""}
+<input id="chat-input" placeholder="Type a message"></main>
+<script src="/widget/offers.js" ${attrs} async></script></body></html>`;
+}
+
+/** Serves `html` at `url` for this page (same origin as the API when `url` is on it). */
+export async function serveHtml(page, url, html, headers = {}) {
+  await page.route(url, (route) =>
+    route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", headers, body: html }),
+  );
+}
+
+/** An SVG test image with the given proportions, served for any https://images.test/ URL. */
+export async function serveImages(context) {
+  await context.route("https://images.test/**", (route) => {
+    const [w, h] = route.request().url().includes("banner") ? [600, 240] : [600, 400];
+    route.fulfill({
+      status: 200,
+      contentType: "image/svg+xml",
+      body: `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><rect width="100%" height="100%" fill="#3a7bd5"/><text x="20" y="60" font-size="48" fill="#fff">${w}x${h}</text></svg>`,
+    });
+  });
+}
+
+/** The pop-up layer's selector prefix (CSS locators pierce open shadow roots). */
+export const POPUP = "[data-offers-widget=popup]";
