@@ -7,12 +7,22 @@
 set -euo pipefail
 source "$(dirname "$0")/setup.sh"
 
-say "building the widget (release, wasm32)"
-cargo build --release --lib --target wasm32-unknown-unknown -p offers-widget
+# With the image's pinned nightly: std rebuilt for size and panics that abort at once (no
+# message formatting), -16..24% brotli (BENCHMARKS.md). OFFERS_WIDGET_STABLE=1 forces stable.
+if [ -z "${OFFERS_WIDGET_STABLE:-}" ] && nightly_available; then
+  say "building the widget (release, wasm32, $WIDGET_NIGHTLY with build-std)"
+  RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
+    cargo "+$WIDGET_NIGHTLY" build --release --lib --target wasm32-unknown-unknown -p offers-widget \
+    -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size --target-dir target/widget-nightly
+  wasm=target/widget-nightly/wasm32-unknown-unknown/release/offers_widget.wasm
+else
+  say "building the widget (release, wasm32, stable)"
+  cargo build --release --lib --target wasm32-unknown-unknown -p offers-widget
+  wasm=target/wasm32-unknown-unknown/release/offers_widget.wasm
+fi
 work=target/widget-bundle
 rm -rf "$work"
-wasm-bindgen --target web --no-typescript --out-dir "$work" --out-name offers \
-  target/wasm32-unknown-unknown/release/offers_widget.wasm
+wasm-bindgen --target web --no-typescript --out-dir "$work" --out-name offers "$wasm"
 wasm-opt -Oz "$work/offers_bg.wasm" -o "$work/offers_opt.wasm"
 hash="$(cat "$work/offers.js" "$work/offers_opt.wasm" | sha256sum | cut -c1-16)"
 

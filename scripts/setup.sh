@@ -21,6 +21,27 @@ ensure_wasm_target() {
   fi
 }
 
+# The machine image carries a pinned nightly (TOOLCHAIN.md); when it is there, the widget's
+# release build rebuilds std for size with it. Nothing is downloaded for it but its wasm32
+# std and rust-src components; without it the stable build is used.
+WIDGET_NIGHTLY=nightly-x86_64-unknown-linux-gnu
+
+nightly_available() {
+  rustup toolchain list | grep -q "^$WIDGET_NIGHTLY"
+}
+
+ensure_nightly_components() {
+  nightly_available || return 0
+  if ! rustup target list --toolchain "$WIDGET_NIGHTLY" --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding wasm32-unknown-unknown to $WIDGET_NIGHTLY"
+    rustup target add --toolchain "$WIDGET_NIGHTLY" wasm32-unknown-unknown
+  fi
+  if ! rustup component list --toolchain "$WIDGET_NIGHTLY" --installed | grep -q '^rust-src'; then
+    say "adding rust-src to $WIDGET_NIGHTLY"
+    rustup component add --toolchain "$WIDGET_NIGHTLY" rust-src
+  fi
+}
+
 ensure_chromium() {
   if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
     say "installing Debian's chromium and chromium-driver"
@@ -68,6 +89,7 @@ ensure_postgres() {
 
 ensure_build_tools() {
   ensure_wasm_target
+  ensure_nightly_components
   ensure_npm_packages
   ensure_wasm_bindgen_cli
   ensure_trunk
