@@ -82,6 +82,10 @@ export function launchBrowser() {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      // Test host pages live on made-up public origins (http://chat.test) while the API
+      // listens on loopback; Chromium's Local Network Access checks would block that pairing,
+      // which production (a public host and a public API) never has.
+      "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessRespectPreflightResults",
     ],
   });
 }
@@ -130,7 +134,7 @@ export function offerBody(overrides = {}) {
 }
 
 /** A host chat page with the widget's script tag, as HTML. */
-export function hostPage({ project, room = "room-1", user = "user-1", parentOrigin = "", extraHead = "", feed = false, sig = "" }) {
+export function hostPage({ project, room = "room-1", user = "user-1", parentOrigin = "", extraHead = "", feed = false, sig = "", widgetOrigin = "" }) {
   const attrs = [
     `data-project="${project.publicKey}"`,
     `data-room="${room}"`,
@@ -141,7 +145,7 @@ export function hostPage({ project, room = "room-1", user = "user-1", parentOrig
   return `<!doctype html><html><head><meta charset="utf-8"><title>Host chat</title>${extraHead}</head>
 <body><main id="chat"><p class="msg">Hello from the host chat</p>${feed ? '<div id="offers-feed"></div>' : ""}
 <input id="chat-input" placeholder="Type a message"></main>
-<script src="/widget/offers.js" ${attrs} async></script></body></html>`;
+<script src="${widgetOrigin}/widget/offers.js" ${attrs} async></script></body></html>`;
 }
 
 /** Serves `html` at `url` for this page (same origin as the API when `url` is on it). */

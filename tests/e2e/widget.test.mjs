@@ -251,3 +251,81 @@ test("a host page with a strict Content-Security-Policy works", async () => {
   assert.deepEqual(violations, []);
   await s.context.close();
 });
+
+test("window.Offers: a room switch is a new entry, login and logout change the audience", async () => {
+  const s = await setup([
+    offerBody({ title: "Everywhere", showMultipleTimes: true, showFrerquency: "ON_ENTRY" }),
+    offerBody({ title: "Room two only", type: "ROOM", externalRoomIds: ["room-2"] }),
+    offerBody({ title: "For Alice", type: "USER", externalUserIds: ["alice"] }),
+  ], { user: "" });
+  const { page } = await openHost(s);
+  // Closes pop-ups one by one with Escape and returns their titles, once none has come for 1 s.
+  const titles = async () => {
+    const seen = new Set();
+    const deadline = Date.now() + 15_000;
+    let quiet = 0;
+    while (Date.now() < deadline) {
+      const title = await page.evaluate(() => {
+        const host = document.querySelector("[data-offers-widget=popup]");
+        const t = host && host.shadowRoot && host.shadowRoot.querySelector(".offer__title");
+        return t && t.textContent;
+      });
+      if (title) {
+        seen.add(title);
+        quiet = 0;
+        await page.keyboard.press("Escape");
+      } else if (seen.size && ++quiet > 10) {
+        break;
+      }
+      await page.waitForTimeout(100);
+    }
+    return [...seen].sort();
+  };
+  assert.deepEqual(await titles(), ["Everywhere"]);
+  await page.evaluate(() => window.Offers.setRoom("room-2"));
+  assert.deepEqual(await titles(), ["Everywhere", "Room two only"], "a new entry in room-2");
+  await page.evaluate(() => window.Offers.login("alice"));
+  assert.deepEqual(await titles(), ["Everywhere", "For Alice", "Room two only"]);
+  await page.evaluate(() => window.Offers.logout());
+  assert.deepEqual(await titles(), ["Everywhere", "Room two only"]);
+  await s.context.close();
+});
+
+test("a host page on its own origin loads the widget from the API's origin", async () => {
+  const s = await setup([offerBody({ title: "Cross-origin" })]);
+  const page = await s.context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await serveHtml(page, "http://chat.test/room", hostPage({ project: s.project, widgetOrigin: api.base }));
+  await page.goto("http://chat.test/room");
+  await page.locator(`${POPUP} .offer__title`, { hasText: "Cross-origin" }).waitFor({ timeout: 15_000 });
+  assert.deepEqual(errors, []);
+  await s.context.close();
+});
+
+test("in a sandboxed frame where storage throws, the widget still works from memory", async () => {
+  const s = await setup([offerBody({ title: "Sandboxed" })]);
+  const page = await s.context.newPage();
+  await serveHtml(page, s.url, s.html);
+  await serveHtml(page, "http://parent.test/", `<!doctype html><iframe sandbox="allow-scripts allow-popups" src="${s.url}" width="800" height="600"></iframe>`);
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto("http://parent.test/");
+  const frame = page.frameLocator("iframe");
+  await frame.locator(`${POPUP} .offer__title`).waitFor({ timeout: 15_000 });
+  const storageThrows = await page.frames()[1].evaluate(() => { try { localStorage.length; return false; } catch { return true; } });
+  assert.equal(storageThrows, true, "the sandbox really blocks storage");
+  await frame.locator(`${POPUP} .offer__close`).click();
+  await frame.locator(`${POPUP} .offer`).waitFor({ state: "detached", timeout: 5_000 });
+  assert.deepEqual(errors, []);
+  await s.context.close();
+});
+
+test("an offer whose window closes while it is on screen disappears on time", async () => {
+  const s = await setup([offerBody({ title: "Ends soon", endTime: new Date(Date.now() + 4_000).toISOString() })]);
+  const { page } = await openHost(s);
+  const card = page.locator(`${POPUP} .offer`);
+  await card.waitFor({ timeout: 3_500 });
+  await card.waitFor({ state: "detached", timeout: 6_000 });
+  await s.context.close();
+});

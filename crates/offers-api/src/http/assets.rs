@@ -5,7 +5,7 @@ use std::path::Path;
 
 use axum::extract::{OriginalUri, RawQuery, Request, State};
 use axum::handler::HandlerWithoutStateExt;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -43,6 +43,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .nest_service(
             "/widget",
             ServiceBuilder::new()
+                .layer(middleware::from_fn(widget_cross_origin))
                 .layer(middleware::from_fn(cache_headers))
                 .service(widget),
         )
@@ -93,6 +94,24 @@ async fn cache_headers(req: Request, next: Next) -> Response {
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
     }
+    response
+}
+
+/// The widget's files are loaded by host pages on other origins: the loader's `import()` of the
+/// module and the wasm fetch are CORS requests (and a sandboxed frame's origin is opaque). They
+/// are public and credential-free, so any origin may read them; `Cross-Origin-Resource-Policy`
+/// lets hosts that set `Cross-Origin-Embedder-Policy` load them too.
+async fn widget_cross_origin(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        HeaderName::from_static("cross-origin-resource-policy"),
+        HeaderValue::from_static("cross-origin"),
+    );
     response
 }
 
