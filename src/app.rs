@@ -4,7 +4,6 @@
 //! Every decision comes from `offers_core::frequency`; this module keeps the queues, the
 //! timers and the display history in step with those decisions.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -40,9 +39,11 @@ pub struct Session {
     /// The entry's number (its start time in ms: distinct across tabs for practical purposes).
     pub entry: u64,
     store: HistoryStore,
-    recorded: Mutex<HashSet<i64>>,
+    /// Offers displayed in this entry. A handful per entry: a vector, not a hash set (the
+    /// widget's wasm stays smaller without hashbrown instantiations of its own).
+    recorded: Mutex<Vec<i64>>,
     /// Per offer, the generation of its latest schedule: a timer of an older one is void.
-    generations: Mutex<HashMap<i64, u32>>,
+    generations: Mutex<Vec<(i64, u32)>>,
 }
 
 impl Session {
@@ -51,8 +52,8 @@ impl Session {
             config,
             entry,
             store: HistoryStore,
-            recorded: Mutex::new(HashSet::new()),
-            generations: Mutex::new(HashMap::new()),
+            recorded: Mutex::new(Vec::new()),
+            generations: Mutex::new(Vec::new()),
         }
     }
 
@@ -79,8 +80,11 @@ impl Session {
     /// reports the impression.
     pub fn record_impression(&self, offer: &FeedOffer) {
         let first_time = match self.recorded.lock() {
-            Ok(mut recorded) => recorded.insert(offer.id),
-            Err(_) => false,
+            Ok(mut recorded) if !recorded.contains(&offer.id) => {
+                recorded.push(offer.id);
+                true
+            }
+            _ => false,
         };
         if !first_time {
             return;
@@ -97,15 +101,22 @@ impl Session {
         let Ok(mut generations) = self.generations.lock() else {
             return 0;
         };
-        let generation = generations.entry(offer_id).or_default();
-        *generation = generation.wrapping_add(1);
-        *generation
+        match generations.iter_mut().find(|(id, _)| *id == offer_id) {
+            Some((_, generation)) => {
+                *generation = generation.wrapping_add(1);
+                *generation
+            }
+            None => {
+                generations.push((offer_id, 1));
+                1
+            }
+        }
     }
 
     fn is_current(&self, offer_id: i64, generation: u32) -> bool {
         self.generations
             .lock()
-            .map(|g| g.get(&offer_id) == Some(&generation))
+            .map(|g| g.contains(&(offer_id, generation)))
             .unwrap_or(false)
     }
 }
@@ -199,7 +210,7 @@ impl Widget {
     /// A feed fetched again (after a reconnect): offers no longer in it go, the rest are
     /// updated or scheduled.
     pub fn resync(&self, offers: Vec<FeedOffer>) {
-        let keep: HashSet<i64> = offers.iter().map(|o| o.id).collect();
+        let keep: Vec<i64> = offers.iter().map(|o| o.id).collect();
         let mut shown: Vec<i64> = self
             .popups
             .with_untracked(|q| q.iter().map(|o| o.id).collect());
