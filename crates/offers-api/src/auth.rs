@@ -216,6 +216,8 @@ pub struct NewProjectKeys {
     pub public_key: String,
     /// 32 random bytes as hex: mixed into this project's token MAC key.
     pub secret: String,
+    /// `ids_` + 24 random bytes as hex: the key of user signatures (see [`user_signature`]).
+    pub identity_secret: String,
 }
 
 impl NewProjectKeys {
@@ -225,8 +227,44 @@ impl NewProjectKeys {
             api_key: format!("ok_{}", random_base62(32)),
             public_key: format!("pk_{}", random_base62(24)),
             secret: random_hex(32),
+            identity_secret: format!("ids_{}", random_hex(24)),
         }
     }
+}
+
+/// The signature a host back end computes for a user id: lowercase hex of
+/// HMAC-SHA256(key = the identity secret's UTF-8 bytes, message = the user id's UTF-8 bytes).
+pub fn user_signature(identity_secret: &str, user_id: &str) -> String {
+    let mut mac = HmacSha256::new_from_slice(identity_secret.as_bytes())
+        .expect("HMAC accepts keys of any length");
+    mac.update(user_id.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether `sig` (hex, either case) is the signature of `user_id`; the MAC comparison is
+/// constant-time.
+pub fn verify_user_signature(identity_secret: &str, user_id: &str, sig: &str) -> bool {
+    let Some(bytes) = decode_hex(sig.trim()) else {
+        return false;
+    };
+    let mut mac = HmacSha256::new_from_slice(identity_secret.as_bytes())
+        .expect("HMAC accepts keys of any length");
+    mac.update(user_id.as_bytes());
+    mac.verify_slice(&bytes).is_ok()
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) || s.len() > 128 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 /// The authenticated caller of a partner endpoint: the project (from `x-api-key` + token) and role.
@@ -296,9 +334,10 @@ impl FromRequestParts<AppState> for Caller {
             Ok(claims) if key_ok => claims.role,
             _ => return Err(unauthorized(BAD)),
         };
-        if !state.limiter().check(project.id) {
-            return Err(ApiError::RateLimited);
-        }
+        state
+            .limiter()
+            .check(project.id)
+            .map_err(ApiError::rate_limited)?;
         Ok(Caller { project, role })
     }
 }
@@ -351,7 +390,36 @@ mod tests {
             api_key: "ok_x".into(),
             public_key: "pk_x".into(),
             secret: secret.into(),
+            identity_secret: "ids_x".into(),
+            require_user_signature: false,
+            allowed_origins: Vec::new(),
         }
+    }
+
+    #[test]
+    fn user_signatures() {
+        // echo -n 'user-42' | openssl dgst -sha256 -hmac 'ids_secret'
+        let sig = user_signature("ids_secret", "user-42");
+        assert_eq!(
+            sig,
+            "fff30cdb7671d06902e3374a73afa33e3808d12c90e5d3420c8a380da99e6d72"
+        );
+        assert!(
+            sig.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        assert!(verify_user_signature("ids_secret", "user-42", &sig));
+        assert!(verify_user_signature(
+            "ids_secret",
+            "user-42",
+            &sig.to_uppercase()
+        ));
+        assert!(!verify_user_signature("ids_secret", "user-43", &sig));
+        assert!(!verify_user_signature("ids_other", "user-42", &sig));
+        assert!(!verify_user_signature("ids_secret", "user-42", &sig[..62]));
+        assert!(!verify_user_signature("ids_secret", "user-42", "zz"));
+        assert!(!verify_user_signature("ids_secret", "user-42", ""));
+        assert!(!verify_user_signature("ids_secret", "user-42", "é"));
     }
 
     #[test]

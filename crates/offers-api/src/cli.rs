@@ -1,18 +1,20 @@
-//! The command line: `serve`, `project create`, `token issue` (SPEC §6).
+//! The command line: `serve`, `project create|show|set`, `token issue` (SPEC §6).
 //!
 //! `main` parses [`Cli`] and calls [`run`]; everything else is here and in [`crate::server`].
 //! Machine-readable output (the project JSON, the token) goes to stdout; logs go to stderr.
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use chrono::Utc;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
 use crate::auth::{NewProjectKeys, Role, TokenSigner};
-use crate::state::Settings;
-use crate::store;
+use crate::http::cors::normalize_origin;
+use crate::state::{DEFAULT_RETENTION_DAYS, Settings};
+use crate::store::{self, Project, ProjectSettings};
 
 /// The default database: a SQLite file in the working directory (created if missing).
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://offers.db";
@@ -64,19 +66,58 @@ pub struct ServeArgs {
     /// The Studio directory (Trunk output), served at /studio/.
     #[arg(long, env = "OFFERS_STUDIO_DIR", default_value = "dist/studio")]
     pub studio_dir: PathBuf,
-    /// Partner API requests allowed per project per minute (0: no limit).
+    /// Requests allowed per minute (0: no limit): partner API calls per project, and widget
+    /// calls (feed, stream connects, event batches) per client IP and project.
     #[arg(long, env = "OFFERS_RATE_LIMIT", default_value_t = 0)]
     pub rate_limit: u32,
+    /// Overrides --rate-limit for the widget endpoints (per client IP and project per minute).
+    #[arg(long, env = "OFFERS_WIDGET_RATE_LIMIT")]
+    pub widget_rate_limit: Option<u32>,
+    /// Behind one reverse proxy: take the client IP from the last X-Forwarded-For entry.
+    #[arg(long, env = "OFFERS_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+    /// Delete widget events, and offers that ended, after this many days.
+    #[arg(long, env = "OFFERS_RETENTION_DAYS", default_value_t = DEFAULT_RETENTION_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub retention_days: u32,
+    /// Seconds between retention purges (the first runs 30 s after start).
+    #[arg(long, env = "OFFERS_RETENTION_INTERVAL", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub retention_interval: u64,
 }
 
 /// `project` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ProjectCommand {
-    /// Create a project; prints {"id","name","apiKey","publicKey","token"} (token: an owner token).
+    /// Create a project; prints {"id","name","apiKey","publicKey","identitySecret",
+    /// "requireUserSignature","allowedOrigins","token"} (token: an owner token).
     Create {
         /// The project's name.
         #[arg(long)]
         name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Print a project as JSON, with its identity secret and widget settings.
+    Show {
+        /// The project id.
+        #[arg(long)]
+        project: i64,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Change a project's widget settings; prints the project as `show` does.
+    Set {
+        /// The project id.
+        #[arg(long)]
+        project: i64,
+        /// true: a user id counts only with a valid `sig` (HMAC-SHA256 under the identity secret).
+        #[arg(long, action = clap::ArgAction::Set)]
+        require_user_signature: Option<bool>,
+        /// An origin (https://host[:port]) allowed to call the widget endpoints; repeat for
+        /// several. Replaces the list; `--allowed-origin ''` clears it (any origin).
+        #[arg(long = "allowed-origin", num_args = 1)]
+        allowed_origins: Option<Vec<String>>,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -108,14 +149,40 @@ impl clap::ValueEnum for Role {
     }
 }
 
-/// What `project create` prints.
+/// What `project show` and `project set` print (and `project create`, plus a token).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CreatedProject {
+pub struct ProjectInfo {
     pub id: i64,
     pub name: String,
     pub api_key: String,
     pub public_key: String,
+    /// The HMAC key of user signatures: for the host's back end only, never for a browser.
+    pub identity_secret: String,
+    pub require_user_signature: bool,
+    pub allowed_origins: Vec<String>,
+}
+
+impl From<Project> for ProjectInfo {
+    fn from(p: Project) -> Self {
+        Self {
+            id: p.id,
+            name: p.name,
+            api_key: p.api_key,
+            public_key: p.public_key,
+            identity_secret: p.identity_secret,
+            require_user_signature: p.require_user_signature,
+            allowed_origins: p.allowed_origins,
+        }
+    }
+}
+
+/// What `project create` prints.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedProject {
+    #[serde(flatten)]
+    pub project: ProjectInfo,
     pub token: String,
 }
 
@@ -131,6 +198,25 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         } => {
             let created = create_project(&database.database_url, &name).await?;
             print_line(&serde_json::to_string(&created)?)
+        }
+        Command::Project {
+            command: ProjectCommand::Show { project, database },
+        } => {
+            let shown = show_project(&database.database_url, project).await?;
+            print_line(&serde_json::to_string(&shown)?)
+        }
+        Command::Project {
+            command:
+                ProjectCommand::Set {
+                    project,
+                    require_user_signature,
+                    allowed_origins,
+                    database,
+                },
+        } => {
+            let settings = project_settings(require_user_signature, allowed_origins)?;
+            let changed = set_project(&database.database_url, project, &settings).await?;
+            print_line(&serde_json::to_string(&changed)?)
         }
         Command::Token {
             command:
@@ -167,12 +253,64 @@ pub async fn create_project(database_url: &str, name: &str) -> Result<CreatedPro
         .await?;
     let token = signer.issue(&project, Role::Owner, now.timestamp());
     Ok(CreatedProject {
-        id: project.id,
-        name: project.name,
-        api_key: project.api_key,
-        public_key: project.public_key,
+        project: ProjectInfo::from(project),
         token,
     })
+}
+
+/// A project as `project show` prints it.
+pub async fn show_project(database_url: &str, project_id: i64) -> Result<ProjectInfo, CliError> {
+    let store = store::connect(database_url).await?;
+    let project = store
+        .project_by_id(project_id)
+        .await?
+        .ok_or_else(|| format!("no project with id {project_id}"))?;
+    Ok(ProjectInfo::from(project))
+}
+
+/// The settings `project set` was asked for: origins normalized (`https://host[:port]`), an
+/// empty value clearing the list.
+pub fn project_settings(
+    require_user_signature: Option<bool>,
+    allowed_origins: Option<Vec<String>>,
+) -> Result<ProjectSettings, CliError> {
+    let allowed_origins = match allowed_origins {
+        None => None,
+        Some(list) => {
+            let mut out: Vec<String> = Vec::new();
+            for raw in list.iter().filter(|o| !o.trim().is_empty()) {
+                let origin = normalize_origin(raw).ok_or_else(|| {
+                    format!("`{raw}` is not an origin: expected http(s)://host[:port], no path")
+                })?;
+                if !out.contains(&origin) {
+                    out.push(origin);
+                }
+            }
+            Some(out)
+        }
+    };
+    if require_user_signature.is_none() && allowed_origins.is_none() {
+        return Err("nothing to set: give --require-user-signature and/or --allowed-origin".into());
+    }
+    Ok(ProjectSettings {
+        require_user_signature,
+        allowed_origins,
+    })
+}
+
+/// Changes a project's widget settings (running servers learn of it through the change bus
+/// on PostgreSQL, within seconds on SQLite).
+pub async fn set_project(
+    database_url: &str,
+    project_id: i64,
+    settings: &ProjectSettings,
+) -> Result<ProjectInfo, CliError> {
+    let store = store::connect(database_url).await?;
+    let project = store
+        .update_project_settings(project_id, settings)
+        .await?
+        .ok_or_else(|| format!("no project with id {project_id}"))?;
+    Ok(ProjectInfo::from(project))
 }
 
 /// Issues a token for an existing project.
@@ -191,12 +329,16 @@ pub async fn issue_token(
 }
 
 impl ServeArgs {
-    /// The static-file and limiter settings of these arguments.
+    /// The settings of these arguments.
     pub fn settings(&self) -> Settings {
         Settings {
             widget_dir: self.widget_dir.clone(),
             studio_dir: self.studio_dir.clone(),
             rate_limit_per_minute: self.rate_limit,
+            widget_rate_limit_per_minute: self.widget_rate_limit.unwrap_or(self.rate_limit),
+            trust_forwarded_for: self.trust_forwarded_for,
+            retention_days: self.retention_days,
+            retention_interval: Duration::from_secs(self.retention_interval),
         }
     }
 }

@@ -50,9 +50,9 @@ pub enum ApiError {
     /// 422: the body parsed, but the offer (or other input) is invalid; every bad field listed.
     #[error("the request is invalid: {} field(s) rejected", .0.len())]
     Validation(Fields),
-    /// 429: too many requests.
-    #[error("too many requests, retry later")]
-    RateLimited,
+    /// 429: too many requests; `Retry-After` says how many seconds to wait.
+    #[error("too many requests, retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     /// 503: a dependency (the database) is not answering.
     #[error("service unavailable")]
     Unavailable,
@@ -107,6 +107,14 @@ impl ApiError {
         Self::Validation(fields)
     }
 
+    /// The 429 for a bucket that refills in `wait` (rounded up to whole seconds, at least 1).
+    pub fn rate_limited(wait: std::time::Duration) -> Self {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Self::RateLimited {
+            retry_after_secs: secs.max(1),
+        }
+    }
+
     /// The standard 404 for an offer id that is unknown, malformed, or another project's.
     pub fn offer_not_found() -> Self {
         Self::NotFound("offer not found".to_owned())
@@ -133,7 +141,7 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -151,7 +159,7 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Validation(_) => "validation_failed",
-            Self::RateLimited => "rate_limited",
+            Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -192,10 +200,10 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if matches!(self, Self::RateLimited) {
+        if let Self::RateLimited { retry_after_secs } = self {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
         if matches!(self, Self::Unauthorized(_)) {
             response.headers_mut().insert(

@@ -5,14 +5,20 @@
 //! Architecture invariants:
 //! - every offer query is scoped by the caller's project id ([`store::Store`] takes it first);
 //! - errors leave through one mapping ([`error::ApiError`]'s `IntoResponse`), in one JSON shape;
-//! - offer rules live in `offers-core`: handlers parse, call `validate`, store, and answer.
+//! - offer rules live in `offers-core`: handlers parse, call `validate`, store, and answer;
+//! - the widget endpoints read offers, opt-outs and project settings from the in-memory
+//!   [`live::LiveIndex`], never from the database per request; every committed change reaches
+//!   it (and the open streams of every replica) through the change bus ([`bus`]).
 
 pub mod auth;
+pub mod bus;
 pub mod cli;
 pub mod error;
 pub mod http;
+pub mod live;
 pub mod openapi;
 pub mod ratelimit;
+pub mod retention;
 pub mod server;
 pub mod state;
 pub mod store;

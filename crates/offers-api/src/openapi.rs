@@ -193,9 +193,118 @@ pub mod schemas {
 
     /// The widget feed.
     #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase")]
     #[schema(as = FeedResponse)]
     pub struct FeedResponseDoc {
+        /// Offers live now or starting within 24 hours, newest first.
         pub offers: Vec<FeedOfferDoc>,
+        /// The server's clock, e.g. `2024-05-22T12:00:01.000Z`.
+        pub server_time: String,
+    }
+
+    /// One widget event.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    #[schema(as = WidgetEvent)]
+    pub struct EventDoc {
+        /// A client-chosen id (a UUID or any string of 1–64 characters), unique per project:
+        /// an id stored before is ignored (counted as a duplicate).
+        pub id: String,
+        pub offer_id: i64,
+        /// `impression`, `click` or `close`.
+        pub kind: String,
+        /// RFC 3339. At most 5 minutes in the future (then clamped to now); not older than the
+        /// retention period.
+        pub at: String,
+    }
+
+    /// A batch of widget events.
+    #[derive(Serialize, ToSchema)]
+    #[schema(as = EventsRequest)]
+    pub struct EventsRequestDoc {
+        /// The project's public key.
+        pub key: String,
+        pub room: String,
+        pub user: Option<String>,
+        /// HMAC-SHA256 of `user` (see the feed); without it, under `requireUserSignature`, the
+        /// events are stored without a user.
+        pub sig: Option<String>,
+        /// At most 100.
+        pub events: Vec<EventDoc>,
+    }
+
+    /// An event refused.
+    #[derive(Serialize, ToSchema)]
+    #[schema(as = RejectedEvent)]
+    pub struct RejectedDoc {
+        /// Its index in `events`.
+        pub index: u32,
+        pub reason: String,
+    }
+
+    /// The answer to a batch.
+    #[derive(Serialize, ToSchema)]
+    #[schema(as = EventsResponse)]
+    pub struct EventsResponseDoc {
+        /// Events stored now.
+        pub accepted: u64,
+        /// Events whose id was stored before (or repeated in the batch).
+        pub duplicates: u64,
+        pub rejected: Vec<RejectedDoc>,
+    }
+
+    /// An offer's all-time figures, in the list.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    #[schema(as = StatsSummary)]
+    pub struct StatsSummaryDoc {
+        pub impressions: i64,
+        pub clicks: i64,
+        pub closes: i64,
+        /// Distinct user ids among impressions (anonymous impressions are not counted).
+        pub unique_users: i64,
+        /// clicks / impressions, 4 decimals; 0 without impressions.
+        pub ctr: f64,
+    }
+
+    /// A listed offer: the documented offer fields plus `stats`.
+    #[derive(Serialize, ToSchema)]
+    #[schema(as = ListedOffer)]
+    pub struct ListedOfferDoc {
+        #[serde(flatten)]
+        pub offer: PartnerOfferDoc,
+        pub stats: StatsSummaryDoc,
+    }
+
+    /// One UTC day's figures.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    #[schema(as = DayStats)]
+    pub struct DayStatsDoc {
+        /// `YYYY-MM-DD` (UTC).
+        pub date: String,
+        pub impressions: i64,
+        pub unique_users: i64,
+        pub clicks: i64,
+        pub closes: i64,
+    }
+
+    /// An offer's figures over a range.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    #[schema(as = OfferStats)]
+    pub struct OfferStatsDoc {
+        pub offer_id: i64,
+        pub impressions: i64,
+        /// Distinct user ids among impressions over the whole range.
+        pub unique_users: i64,
+        pub clicks: i64,
+        pub closes: i64,
+        /// clicks / impressions, 4 decimals; 0 without impressions.
+        pub ctr: f64,
+        /// Every day from `from` (default: the first day with events) to `to` (default: the
+        /// last day with events), zeros included.
+        pub days: Vec<DayStatsDoc>,
     }
 
     /// Ids to register.
@@ -276,6 +385,7 @@ impl Modify for SecuritySchemes {
         crate::http::offers::get_offer,
         crate::http::offers::update_offer,
         crate::http::offers::delete_offer,
+        crate::http::stats::offer_stats,
         crate::http::optout::opt_out,
         crate::http::optout::opt_out_alias,
         crate::http::registry::register_rooms,
@@ -283,6 +393,8 @@ impl Modify for SecuritySchemes {
         crate::http::registry::register_users,
         crate::http::registry::list_users,
         crate::http::widget::feed,
+        crate::http::stream::stream,
+        crate::http::events::post_events,
         crate::http::assets::healthz,
     ),
     components(schemas(
@@ -295,6 +407,14 @@ impl Modify for SecuritySchemes {
         schemas::ErrorDetailDoc,
         schemas::FeedOfferDoc,
         schemas::FeedResponseDoc,
+        schemas::EventDoc,
+        schemas::EventsRequestDoc,
+        schemas::RejectedDoc,
+        schemas::EventsResponseDoc,
+        schemas::StatsSummaryDoc,
+        schemas::ListedOfferDoc,
+        schemas::DayStatsDoc,
+        schemas::OfferStatsDoc,
         schemas::IdsDoc,
         schemas::RegisterResponseDoc,
         schemas::IdPageDoc,
@@ -305,7 +425,7 @@ impl Modify for SecuritySchemes {
         (name = "offers", description = "Partner offer CRUD"),
         (name = "users", description = "User opt-out"),
         (name = "registry", description = "Known rooms and users"),
-        (name = "widget", description = "Public widget feed (no token; project named by its public key)"),
+        (name = "widget", description = "Public widget endpoints: feed, live stream, events (no token; the project is named by its public key; CORS per project)"),
         (name = "ops", description = "Operations"),
     )
 )]

@@ -1,16 +1,25 @@
-//! A small in-memory token bucket per project for the partner API (429 when empty).
+//! Small in-memory token buckets (429 with `Retry-After` when empty): per project for the
+//! partner API, per client IP and project for the public widget endpoints.
 
 use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-/// Token buckets keyed by project id. `capacity == 0` disables limiting.
+/// Buckets kept before full (idle) ones are dropped.
+const PRUNE_ABOVE: usize = 50_000;
+
+/// Token buckets keyed by `K`. `capacity == 0` disables limiting.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct RateLimiter<K = i64> {
     capacity: f64,
     refill_per_sec: f64,
-    buckets: Mutex<HashMap<i64, Bucket>>,
+    buckets: Mutex<HashMap<K, Bucket>>,
 }
+
+/// The key of the widget endpoints' buckets: the client's address (when known) and the project.
+pub type ClientKey = (Option<IpAddr>, i64);
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
@@ -18,8 +27,8 @@ struct Bucket {
     at: Instant,
 }
 
-impl RateLimiter {
-    /// Allows `per_minute` requests per minute per project, in bursts of up to `per_minute`.
+impl<K: Hash + Eq + Clone> RateLimiter<K> {
+    /// Allows `per_minute` requests per minute per key, in bursts of up to `per_minute`.
     pub fn per_minute(per_minute: u32) -> Self {
         Self {
             capacity: f64::from(per_minute),
@@ -28,13 +37,24 @@ impl RateLimiter {
         }
     }
 
-    /// Takes one token for `project_id` at `now`; `false` when the bucket is empty.
-    pub fn check_at(&self, project_id: i64, now: Instant) -> bool {
-        if self.capacity <= 0.0 {
-            return true;
+    /// Whether limiting is on.
+    pub fn enabled(&self) -> bool {
+        self.capacity > 0.0
+    }
+
+    /// Takes one token for `key` at `now`; when the bucket is empty, how long until one is back.
+    pub fn check_at(&self, key: &K, now: Instant) -> Result<(), Duration> {
+        if !self.enabled() {
+            return Ok(());
         }
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let bucket = buckets.entry(project_id).or_insert(Bucket {
+        if buckets.len() > PRUNE_ABOVE {
+            let (capacity, refill) = (self.capacity, self.refill_per_sec);
+            buckets.retain(|_, b| {
+                b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * refill < capacity
+            });
+        }
+        let bucket = buckets.entry(key.clone()).or_insert(Bucket {
             tokens: self.capacity,
             at: now,
         });
@@ -43,33 +63,46 @@ impl RateLimiter {
         bucket.at = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
-            true
+            Ok(())
         } else {
-            false
+            Err(Duration::from_secs_f64(
+                (1.0 - bucket.tokens) / self.refill_per_sec,
+            ))
         }
     }
 
     /// [`RateLimiter::check_at`] now.
-    pub fn check(&self, project_id: i64) -> bool {
-        self.check_at(project_id, Instant::now())
+    pub fn check(&self, key: K) -> Result<(), Duration> {
+        self.check_at(&key, Instant::now())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     #[test]
     fn bucket_empties_and_refills() {
         let limiter = RateLimiter::per_minute(2);
         let t0 = Instant::now();
-        assert!(limiter.check_at(1, t0));
-        assert!(limiter.check_at(1, t0));
-        assert!(!limiter.check_at(1, t0));
-        assert!(limiter.check_at(2, t0), "buckets are per project");
-        assert!(limiter.check_at(1, t0 + Duration::from_secs(30)));
-        assert!(RateLimiter::per_minute(0).check_at(1, t0));
+        assert!(limiter.check_at(&1, t0).is_ok());
+        assert!(limiter.check_at(&1, t0).is_ok());
+        let wait = limiter.check_at(&1, t0).unwrap_err();
+        assert!(wait > Duration::from_secs(29) && wait <= Duration::from_secs(30));
+        assert!(limiter.check_at(&2, t0).is_ok(), "buckets are per key");
+        assert!(limiter.check_at(&1, t0 + Duration::from_secs(30)).is_ok());
+        assert!(RateLimiter::per_minute(0).check_at(&1, t0).is_ok());
+    }
+
+    #[test]
+    fn client_keys_are_per_address_and_project() {
+        let limiter: RateLimiter<ClientKey> = RateLimiter::per_minute(1);
+        let t0 = Instant::now();
+        let a: IpAddr = "127.0.0.1".parse().unwrap();
+        let b: IpAddr = "127.0.0.2".parse().unwrap();
+        assert!(limiter.check_at(&(Some(a), 1), t0).is_ok());
+        assert!(limiter.check_at(&(Some(a), 1), t0).is_err());
+        assert!(limiter.check_at(&(Some(b), 1), t0).is_ok());
+        assert!(limiter.check_at(&(Some(a), 2), t0).is_ok());
     }
 }

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::io::Write;
+use std::net::SocketAddr;
 
 use axum::Router;
 use chrono::{DateTime, Utc};
@@ -77,14 +78,20 @@ pub async fn bootstrap(
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves; in-flight requests then finish.
+/// Handlers see the peer address as `ConnectInfo<SocketAddr>` (the widget rate limits key on
+/// it). Open event streams end when the app's state is told to shut down
+/// ([`AppState::begin_shutdown`]): do that in `shutdown`, or they keep the server waiting.
 pub async fn serve_with(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
@@ -143,7 +150,20 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     drop(out);
     tracing::info!(%addr, "listening");
 
-    serve_with(listener, crate::app(state), shutdown_signal()).await?;
+    let settings = state.settings().clone();
+    tokio::spawn(crate::retention::run(
+        state.store_arc(),
+        settings.retention_days,
+        settings.retention_interval,
+        state.shutdown_signal(),
+    ));
+    let stopping = state.clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        // End the event streams, or the graceful shutdown would wait for them forever.
+        stopping.begin_shutdown();
+    };
+    serve_with(listener, crate::app(state), shutdown).await?;
     tracing::info!("server stopped");
     Ok(())
 }

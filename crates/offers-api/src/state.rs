@@ -2,12 +2,16 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
 
 use crate::auth::TokenSigner;
-use crate::ratelimit::RateLimiter;
+use crate::live::LiveIndex;
+use crate::ratelimit::{ClientKey, RateLimiter};
 use crate::store::{Store, StoreError};
 
-/// Where the static bundles live and how hard to rate-limit partners.
+/// Where the static bundles live, rate limits, retention.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The widget bundle (`offers.js`, hashed `offers-<hash>.js`, `_bg.wasm`, CSS).
@@ -16,7 +20,20 @@ pub struct Settings {
     pub studio_dir: PathBuf,
     /// Partner API requests allowed per project per minute (0: unlimited).
     pub rate_limit_per_minute: u32,
+    /// Widget requests (feed, stream connects, event batches) allowed per client IP and
+    /// project per minute (0: unlimited).
+    pub widget_rate_limit_per_minute: u32,
+    /// Take the client IP from the last `X-Forwarded-For` entry (behind one reverse proxy).
+    pub trust_forwarded_for: bool,
+    /// Events and ended offers older than this many days are deleted; events older than this
+    /// are refused.
+    pub retention_days: u32,
+    /// How often the retention purge runs (`serve` only).
+    pub retention_interval: Duration,
 }
+
+/// The default retention: 90 days ("3 months", as the broadcast documents keep logs).
+pub const DEFAULT_RETENTION_DAYS: u32 = 90;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -24,6 +41,10 @@ impl Default for Settings {
             widget_dir: PathBuf::from("dist/widget"),
             studio_dir: PathBuf::from("dist/studio"),
             rate_limit_per_minute: 0,
+            widget_rate_limit_per_minute: 0,
+            trust_forwarded_for: false,
+            retention_days: DEFAULT_RETENTION_DAYS,
+            retention_interval: Duration::from_secs(3600),
         }
     }
 }
@@ -38,18 +59,28 @@ struct Inner {
     signer: TokenSigner,
     settings: Settings,
     limiter: RateLimiter,
+    widget_limiter: RateLimiter<ClientKey>,
+    live: Arc<LiveIndex>,
+    shutdown: watch::Sender<bool>,
 }
 
 impl AppState {
-    /// Builds the state: reads the deployment's token secret from the store.
+    /// Builds the state: reads the deployment's token secret from the store, subscribes to the
+    /// change bus and starts the live index's background tasks.
     pub async fn new(store: Arc<dyn Store>, settings: Settings) -> Result<Self, StoreError> {
         let secret = store.token_secret().await?;
         let limiter = RateLimiter::per_minute(settings.rate_limit_per_minute);
+        let widget_limiter = RateLimiter::per_minute(settings.widget_rate_limit_per_minute);
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let live = LiveIndex::start(Arc::clone(&store), shutdown_rx).await?;
         Ok(Self(Arc::new(Inner {
             store,
             signer: TokenSigner::new(secret.into_bytes()),
             settings,
             limiter,
+            widget_limiter,
+            live,
+            shutdown,
         })))
     }
 
@@ -68,6 +99,11 @@ impl AppState {
         &self.0.signer
     }
 
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.0.settings
+    }
+
     /// The widget bundle directory.
     pub fn widget_dir(&self) -> &Path {
         &self.0.settings.widget_dir
@@ -81,5 +117,28 @@ impl AppState {
     /// The partner API rate limiter.
     pub fn limiter(&self) -> &RateLimiter {
         &self.0.limiter
+    }
+
+    /// The widget endpoints' rate limiter.
+    pub fn widget_limiter(&self) -> &RateLimiter<ClientKey> {
+        &self.0.widget_limiter
+    }
+
+    /// The in-memory index of offers and the fan-out to streams.
+    pub fn live(&self) -> &Arc<LiveIndex> {
+        &self.0.live
+    }
+
+    /// Ends the open event streams and the background tasks (graceful shutdown).
+    pub fn begin_shutdown(&self) {
+        self.0.shutdown.send_replace(true);
+    }
+
+    /// Resolves once [`AppState::begin_shutdown`] was called.
+    pub fn shutdown_signal(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.0.shutdown.subscribe();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
     }
 }

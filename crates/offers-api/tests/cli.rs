@@ -17,6 +17,8 @@ use tokio::process::{Child, Command};
 
 const BIN: &str = env!("CARGO_BIN_EXE_offers-api");
 
+use common::{Backend, TcpSse, with_db};
+
 fn command(args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args)
@@ -175,9 +177,26 @@ async fn project_create_and_token_issue() {
     let url = db_url(dir.path());
     let created = create_project(&url, "Acme").await;
     let keys: Vec<&String> = created.as_object().unwrap().keys().collect();
-    for key in ["id", "name", "apiKey", "publicKey", "token"] {
+    for key in [
+        "id",
+        "name",
+        "apiKey",
+        "publicKey",
+        "identitySecret",
+        "requireUserSignature",
+        "allowedOrigins",
+        "token",
+    ] {
         assert!(created.get(key).is_some(), "{key} missing: {keys:?}");
     }
+    assert!(
+        created["identitySecret"]
+            .as_str()
+            .unwrap()
+            .starts_with("ids_")
+    );
+    assert_eq!(created["requireUserSignature"], false);
+    assert_eq!(created["allowedOrigins"], serde_json::json!([]));
     assert_eq!(created["name"], "Acme");
     assert!(created["apiKey"].as_str().unwrap().starts_with("ok_"));
     assert!(created["publicKey"].as_str().unwrap().starts_with("pk_"));
@@ -217,6 +236,105 @@ async fn project_create_and_token_issue() {
         send(created["token"].as_str().unwrap().to_owned(), "POST", offer).await,
         201
     );
+}
+
+async fn project_cmd(args: &[&str]) -> Result<Value, String> {
+    let out = run(args).await;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "one JSON line: {stdout}");
+    Ok(serde_json::from_str(stdout.trim()).expect("JSON"))
+}
+
+#[tokio::test]
+async fn project_show_and_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let created = create_project(&url, "Acme").await;
+    let id = created["id"].to_string();
+    let shown = project_cmd(&["project", "show", "--project", &id, "--database-url", &url])
+        .await
+        .unwrap();
+    let mut expected = created.clone();
+    expected.as_object_mut().unwrap().remove("token");
+    assert_eq!(shown, expected, "show prints the project without a token");
+
+    let set = project_cmd(&[
+        "project",
+        "set",
+        "--project",
+        &id,
+        "--require-user-signature",
+        "true",
+        "--allowed-origin",
+        "HTTPS://App.Example/",
+        "--allowed-origin",
+        "http://localhost:3000",
+        "--database-url",
+        &url,
+    ])
+    .await
+    .unwrap();
+    assert_eq!(set["requireUserSignature"], true);
+    assert_eq!(
+        set["allowedOrigins"],
+        serde_json::json!(["https://app.example", "http://localhost:3000"])
+    );
+    assert_eq!(set["identitySecret"], created["identitySecret"]);
+    let shown = project_cmd(&["project", "show", "--project", &id, "--database-url", &url])
+        .await
+        .unwrap();
+    assert_eq!(shown, set);
+
+    // One setting at a time; `--allowed-origin ''` clears the list.
+    let cleared = project_cmd(&[
+        "project",
+        "set",
+        "--project",
+        &id,
+        "--allowed-origin",
+        "",
+        "--database-url",
+        &url,
+    ])
+    .await
+    .unwrap();
+    assert_eq!(cleared["allowedOrigins"], serde_json::json!([]));
+    assert_eq!(cleared["requireUserSignature"], true);
+    let off = project_cmd(&[
+        "project",
+        "set",
+        "--project",
+        &id,
+        "--require-user-signature",
+        "false",
+        "--database-url",
+        &url,
+    ])
+    .await
+    .unwrap();
+    assert_eq!(off["requireUserSignature"], false);
+
+    // Errors: a path in an origin, nothing to set, no such project, not a boolean.
+    for (args, says) in [
+        (
+            vec!["--allowed-origin", "https://a.example/path"],
+            "not an origin",
+        ),
+        (vec![], "nothing to set"),
+        (vec!["--require-user-signature", "maybe"], "maybe"),
+    ] {
+        let mut full = vec!["project", "set", "--project", &id, "--database-url", &url];
+        full.extend(args);
+        let err = project_cmd(&full).await.unwrap_err();
+        assert!(err.contains(says), "{err}");
+    }
+    let err = project_cmd(&["project", "show", "--project", "99", "--database-url", &url])
+        .await
+        .unwrap_err();
+    assert!(err.contains("no project with id 99"), "{err}");
 }
 
 #[tokio::test]
@@ -416,4 +534,65 @@ async fn graceful_shutdown_lets_in_flight_requests_finish() {
         .expect("the server stops once the request is done")
         .unwrap()
         .unwrap();
+}
+
+/// Two `serve` processes on one PostgreSQL database: a change made through one reaches an
+/// event stream open on the other within a second (pg_notify → PgListener), and both stop
+/// cleanly on SIGTERM with the stream still open.
+#[tokio::test]
+async fn two_processes_on_one_postgres_database() {
+    if std::env::var_os("OFFERS_TEST_SKIP_PG").is_some() {
+        eprintln!("OFFERS_TEST_SKIP_PG set: skipping");
+        return;
+    }
+    with_db(Backend::Postgres, |db| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let widget_dir = dir.path().join("widget");
+        let a = start_server(&db.url, &widget_dir).await;
+        let b = start_server(&db.url, &widget_dir).await;
+        assert_ne!(a.addr, b.addr);
+        let api_key = value_after(&a.banner, "apiKey").to_owned();
+        let public_key = value_after(&a.banner, "publicKey").to_owned();
+        let token = value_after(&a.banner, "owner token").to_owned();
+        let auth = [
+            ("x-api-key", api_key.as_str()),
+            ("Authorization", &format!("Bearer {token}")),
+            ("Content-Type", "application/json"),
+        ];
+
+        let mut stream =
+            TcpSse::connect(&b.addr, &format!("/widget/v1/stream?key={public_key}&room=r1")).await;
+        assert_eq!(stream.status, 200, "{}", stream.head);
+        let head = stream.head.to_ascii_lowercase();
+        assert!(head.contains("content-type: text/event-stream"), "{head}");
+        assert!(!head.contains("content-encoding"), "never compressed: {head}");
+        assert!(head.contains("x-accel-buffering: no"), "{head}");
+
+        let offer = r#"{"template":10,"title":"Cross","text":"X","link":"https://example.com/","linkText":"Go","startTime":"2024-01-01T00:00:00Z"}"#;
+        let (status, created) = a.request("POST", "/external/offer", &auth, offer.as_bytes()).await;
+        assert_eq!(status, 201, "{created}");
+        let posted = std::time::Instant::now();
+        let id = created["offer"]["id"].as_i64().unwrap();
+        let event = stream
+            .next(Duration::from_secs(1))
+            .await
+            .expect("offer.created on process B within 1 s of the POST to process A");
+        assert!(posted.elapsed() < Duration::from_secs(1));
+        assert_eq!(event.name, "offer.created");
+        assert_eq!(event.json()["id"], id);
+        assert_eq!(event.json()["title"], "Cross");
+
+        let (status, _) = a
+            .request("DELETE", &format!("/external/offer/{id}"), &auth, b"")
+            .await;
+        assert_eq!(status, 200);
+        let event = stream.next(Duration::from_secs(1)).await.expect("offer.deleted");
+        assert_eq!((event.name.as_str(), event.json()), ("offer.deleted", serde_json::json!({"id": id})));
+
+        // SIGTERM with the stream open: the stream ends and both processes exit cleanly.
+        b.sigterm_and_wait().await;
+        assert!(stream.next(Duration::from_secs(5)).await.is_none(), "the stream ended");
+        a.sigterm_and_wait().await;
+    })
+    .await;
 }

@@ -25,7 +25,12 @@ pub enum BodyKind {
 
 /// The media type of a request without parameters, lowercased (`multipart/form-data`).
 pub fn media_type(req: &Request) -> Option<String> {
-    req.headers()
+    media_type_of(req.headers())
+}
+
+/// The media type in `headers`, without parameters, lowercased.
+pub fn media_type_of(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|v| {

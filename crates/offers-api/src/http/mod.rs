@@ -2,9 +2,13 @@
 
 pub mod assets;
 pub mod body;
+pub mod cors;
+pub mod events;
 pub mod offers;
 pub mod optout;
 pub mod registry;
+pub mod stats;
+pub mod stream;
 pub mod widget;
 
 use axum::Router;
@@ -20,6 +24,7 @@ use crate::state::AppState;
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(offers::router())
+        .merge(stats::router())
         .merge(optout::router())
         .merge(registry::router())
         .merge(widget::router())

@@ -13,8 +13,10 @@ use offers_core::{AudienceType, Offer, OfferDraft, OfferSpec, PartnerOffer, vali
 use serde::Serialize;
 
 use crate::auth::{AsEditor, AsOwner, AsViewer};
+use crate::bus::{Change, ChangeOp};
 use crate::error::ApiError;
 use crate::http::body::{OfferBody, Page};
+use crate::http::stats::StatsSummary;
 use crate::openapi::schemas;
 use crate::state::AppState;
 use crate::store::{IdKind, UpdateOutcome};
@@ -44,8 +46,16 @@ pub struct SaveOfferResponse {
     pub unavailable_external_user_ids: Vec<String>,
 }
 
+/// A listed offer: the documented shape plus its all-time figures.
+#[derive(Debug, Serialize)]
+pub struct ListedOffer {
+    #[serde(flatten)]
+    pub offer: PartnerOffer,
+    pub stats: StatsSummary,
+}
+
 /// An offer id from the path: anything but a positive integer is the same 404 as an unknown id.
-fn offer_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
+pub fn offer_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
     let Ok(Path(raw)) = path else {
         return Err(ApiError::offer_not_found());
     };
@@ -110,7 +120,7 @@ async fn save_response(
         ("offset" = Option<i64>, Query, description = "Offers to skip (default 0)"),
     ),
     responses(
-        (status = 200, description = "A page of offers, newest first", body = Vec<schemas::PartnerOfferDoc>),
+        (status = 200, description = "A page of offers, newest first, each with its all-time `stats`", body = Vec<schemas::ListedOfferDoc>),
         (status = 400, description = "`limit` or `offset` negative or not a number", body = schemas::ErrorBodyDoc),
         (status = 401, description = "Missing or bad credentials", body = schemas::ErrorBodyDoc),
         (status = 429, description = "Rate limited", body = schemas::ErrorBodyDoc),
@@ -121,7 +131,7 @@ pub async fn list_offers(
     State(state): State<AppState>,
     AsViewer(caller): AsViewer,
     RawQuery(query): RawQuery,
-) -> Result<Json<Vec<PartnerOffer>>, ApiError> {
+) -> Result<Json<Vec<ListedOffer>>, ApiError> {
     let page = Page::from_query(query.as_deref())?;
     if page.limit == 0 {
         return Ok(Json(Vec::new()));
@@ -130,7 +140,20 @@ pub async fn list_offers(
         .store()
         .list_offers(caller.project_id(), page.limit, page.offset)
         .await?;
-    Ok(Json(offers.iter().map(PartnerOffer::from).collect()))
+    let ids: Vec<i64> = offers.iter().map(|o| o.id).collect();
+    let totals = state
+        .store()
+        .offer_totals(caller.project_id(), &ids)
+        .await?;
+    Ok(Json(
+        offers
+            .iter()
+            .map(|offer| ListedOffer {
+                offer: PartnerOffer::from(offer),
+                stats: StatsSummary::from(totals.get(&offer.id).copied().unwrap_or_default()),
+            })
+            .collect(),
+    ))
 }
 
 /// Create an offer.
@@ -170,6 +193,14 @@ pub async fn create_offer(
         .store()
         .create_offer(caller.project_id(), &spec, Utc::now())
         .await?;
+    state
+        .live()
+        .apply(&Change::offer(
+            caller.project_id(),
+            offer.id,
+            ChangeOp::Created,
+        ))
+        .await;
     tracing::info!(
         project = caller.project_id(),
         offer = offer.id,
@@ -275,6 +306,14 @@ pub async fn update_offer(
         UpdateOutcome::NotFound => Err(ApiError::offer_not_found()),
         UpdateOutcome::Invalid(errors) => Err(errors.into()),
         UpdateOutcome::Updated(offer) => {
+            state
+                .live()
+                .apply(&Change::offer(
+                    caller.project_id(),
+                    offer.id,
+                    ChangeOp::Updated,
+                ))
+                .await;
             tracing::info!(
                 project = caller.project_id(),
                 offer = offer.id,
@@ -308,6 +347,10 @@ pub async fn delete_offer(
 ) -> Result<Json<bool>, ApiError> {
     let id = offer_id(path)?;
     if state.store().delete_offer(caller.project_id(), id).await? {
+        state
+            .live()
+            .apply(&Change::offer(caller.project_id(), id, ChangeOp::Deleted))
+            .await;
         tracing::info!(project = caller.project_id(), offer = id, "offer deleted");
         Ok(Json(true))
     } else {

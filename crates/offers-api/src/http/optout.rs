@@ -10,6 +10,7 @@ use offers_core::ExternalId;
 use serde_json::Value;
 
 use crate::auth::AsEditor;
+use crate::bus::Change;
 use crate::error::{ApiError, Fields};
 use crate::http::body::{RawBody, read_body};
 use crate::openapi::schemas;
@@ -135,6 +136,10 @@ pub async fn opt_out(
             Utc::now(),
         )
         .await?;
+    state
+        .live()
+        .apply(&Change::opt_out(caller.project_id(), body.user.as_str()))
+        .await;
     tracing::info!(
         project = caller.project_id(),
         opted_out = body.value,

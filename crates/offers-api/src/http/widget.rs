@@ -1,49 +1,65 @@
-//! The public widget feed: `GET /widget/v1/offers?key=PUBLIC_KEY&room=R&user=U`.
+//! The public widget API (no bearer token: the project is named by its public key):
+//! `GET /widget/v1/offers` (the feed, here), `GET /widget/v1/stream` (Server-Sent Events,
+//! [`super::stream`]) and `POST /widget/v1/events` ([`super::events`]).
 //!
-//! No bearer token: the project is named by its public key. The answer is the offers live now
-//! for this room and user (schedule, targeting and opt-out applied), with a strong `ETag` over
-//! the body (`If-None-Match` → 304) and `Access-Control-Allow-Origin: *`, since the widget runs
-//! on the host's page. Entering registers the room and the user as known to the project.
+//! Every call resolves a [`Visitor`] the same way: parameters, the project (from the live
+//! index, not the database), the origin check ([`super::cors`]), the per client IP and project
+//! rate limit, and the user's identity: with `requireUserSignature`, a user id counts only
+//! with a valid `sig` (HMAC-SHA256 of the id under the project's identity secret), otherwise
+//! the visitor is anonymous. The feed lists the offers live now or starting within 24 hours
+//! for this room and user (targeting and opt-out applied), with a strong `ETag` over the
+//! offers (`If-None-Match` → 304); entering registers the room and the (trusted) user.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::extract::{ConnectInfo, FromRequestParts, RawQuery, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use chrono::Utc;
-use offers_core::{ExternalId, FeedOffer, in_audience, is_live};
+use offers_core::{ExternalId, FeedOffer, format_timestamp};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tower_http::cors::{Any, CorsLayer};
 
+use crate::auth::verify_user_signature;
 use crate::error::ApiError;
 use crate::http::body::query_param;
+use crate::http::cors::{CorsDenied, origin_allowed, widget_cors};
+use crate::live::Slot;
 use crate::openapi::schemas;
 use crate::state::AppState;
-use crate::store::IdKind;
+use crate::store::Project;
 
-/// The routes of the widget API (CORS open to any origin).
+/// The routes of the widget API, behind the per-project CORS middleware.
 pub fn router() -> Router<AppState> {
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::GET, Method::OPTIONS])
-        .allow_headers(Any)
-        .expose_headers([header::ETAG]);
+    let preflight = || async { StatusCode::NO_CONTENT };
     Router::new()
-        // The explicit OPTIONS route keeps preflights inside the CORS layer (the router's
+        // The explicit OPTIONS routes keep preflights inside the CORS layer (the router's
         // method-not-allowed fallback is not layered).
+        .route("/widget/v1/offers", get(feed).options(preflight))
         .route(
-            "/widget/v1/offers",
-            get(feed).options(|| async { StatusCode::NO_CONTENT }),
+            "/widget/v1/stream",
+            get(super::stream::stream).options(preflight),
         )
-        .layer(cors)
+        .route(
+            "/widget/v1/events",
+            post(super::events::post_events).options(preflight),
+        )
+        .layer(middleware::from_fn(widget_cors))
 }
 
 /// The feed body.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FeedResponse {
     pub offers: Vec<FeedOffer>,
+    /// The server's clock (RFC 3339, ms, `Z`): the widget schedules offers against it.
+    pub server_time: String,
 }
 
 /// A strong entity tag over `body`: the first 128 bits of its SHA-256, hex.
@@ -69,7 +85,156 @@ fn required_id(query: Option<&str>, name: &str) -> Result<ExternalId, ApiError> 
     ExternalId::parse(&raw).map_err(|reason| ApiError::bad_param(name, reason))
 }
 
-/// Offers for this room and user, now.
+/// The client's IP: the peer address, or with `trust_forwarded_for` the last
+/// `X-Forwarded-For` entry (the one the trusted proxy appended).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if state.settings().trust_forwarded_for
+            && let Some(ip) = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .next_back()
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|v| v.trim().parse::<IpAddr>().ok())
+        {
+            return Ok(Self(Some(ip)));
+        }
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+/// What a widget call says about its visitor, as sent.
+#[derive(Debug, Clone)]
+pub struct WidgetParams {
+    pub key: String,
+    pub room: ExternalId,
+    pub user: Option<ExternalId>,
+    pub sig: Option<String>,
+}
+
+impl WidgetParams {
+    /// From a query string: `key` and `room` required, `user` and `sig` optional.
+    pub fn from_query(query: Option<&str>) -> Result<Self, ApiError> {
+        let key = query_param(query, "key")
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| ApiError::bad_param("key", "required"))?;
+        let room = required_id(query, "room")?;
+        let user = match query_param(query, "user") {
+            Some(raw) if !raw.trim().is_empty() => Some(
+                ExternalId::parse(&raw).map_err(|reason| ApiError::bad_param("user", reason))?,
+            ),
+            _ => None,
+        };
+        let sig = query_param(query, "sig").filter(|s| !s.trim().is_empty());
+        Ok(Self {
+            key,
+            room,
+            user,
+            sig,
+        })
+    }
+}
+
+/// A resolved widget caller.
+#[derive(Debug, Clone)]
+pub struct Visitor {
+    pub slot: Arc<Slot>,
+    pub project: Arc<Project>,
+    pub room: ExternalId,
+    /// The user id as sent.
+    pub claimed_user: Option<ExternalId>,
+    pub sig: Option<String>,
+    /// The user id as trusted: the claimed one, unless the project requires a signature and
+    /// `sig` is missing or wrong (then `None`: anonymous).
+    pub user: Option<ExternalId>,
+    /// Whether the request's origin may read the answer.
+    pub origin_allowed: bool,
+}
+
+impl Visitor {
+    /// The trusted user id.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_ref().map(ExternalId::as_str)
+    }
+
+    /// The user id as sent (its opt-out is honoured even when unverified).
+    pub fn claimed(&self) -> Option<&str> {
+        self.claimed_user.as_ref().map(ExternalId::as_str)
+    }
+
+    /// Re-evaluates identity and origin against fresh project settings.
+    pub fn with_project(&self, project: Arc<Project>, origin: Option<&HeaderValue>) -> Self {
+        let user = trusted_user(&project, self.claimed_user.as_ref(), self.sig.as_deref());
+        Self {
+            origin_allowed: origin_allowed(&project, origin),
+            user,
+            project,
+            ..self.clone()
+        }
+    }
+}
+
+/// The user id a project trusts: any claimed id, or with `requireUserSignature` only one whose
+/// `sig` verifies (constant-time).
+pub fn trusted_user(
+    project: &Project,
+    claimed: Option<&ExternalId>,
+    sig: Option<&str>,
+) -> Option<ExternalId> {
+    let claimed = claimed?;
+    if !project.require_user_signature {
+        return Some(claimed.clone());
+    }
+    let sig = sig?;
+    verify_user_signature(&project.identity_secret, claimed.as_str(), sig).then(|| claimed.clone())
+}
+
+/// Resolves a widget call: the project (404), the origin decision, the rate limit (429), and
+/// the trusted user.
+pub async fn resolve(
+    state: &AppState,
+    params: WidgetParams,
+    origin: Option<&HeaderValue>,
+    ip: Option<IpAddr>,
+) -> Result<Visitor, ApiError> {
+    let slot = state
+        .live()
+        .slot_by_key(&params.key)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no project has this public key".into()))?;
+    let project = state.live().project(&slot);
+    state
+        .widget_limiter()
+        .check((ip, project.id))
+        .map_err(ApiError::rate_limited)?;
+    let user = trusted_user(&project, params.user.as_ref(), params.sig.as_deref());
+    Ok(Visitor {
+        origin_allowed: origin_allowed(&project, origin),
+        slot,
+        project,
+        room: params.room,
+        claimed_user: params.user,
+        sig: params.sig,
+        user,
+    })
+}
+
+/// Offers for this room and user: live now or starting within 24 hours.
 #[utoipa::path(
     get,
     path = "/widget/v1/offers",
@@ -78,102 +243,78 @@ fn required_id(query: Option<&str>, name: &str) -> Result<ExternalId, ApiError> 
         ("key" = String, Query, description = "The project's public key (`data-project`)"),
         ("room" = String, Query, description = "The chat room the user entered"),
         ("user" = Option<String>, Query, description = "The user's id, if known"),
+        ("sig" = Option<String>, Query, description = "Lowercase hex HMAC-SHA256 of `user` under the project's identity secret (required for the user to count when the project sets `requireUserSignature`)"),
         ("If-None-Match" = Option<String>, Header, description = "An ETag from a previous answer"),
     ),
     responses(
-        (status = 200, description = "The offers live now for this room and user", body = schemas::FeedResponseDoc,
-            headers(("ETag" = String, description = "Strong entity tag over the body"))),
-        (status = 304, description = "Unchanged since the ETag in If-None-Match"),
+        (status = 200, description = "The offers live now, or starting within 24 hours, for this room and user", body = schemas::FeedResponseDoc,
+            headers(("ETag" = String, description = "Strong entity tag over the offers"))),
+        (status = 304, description = "Offers unchanged since the ETag in If-None-Match"),
         (status = 400, description = "`key` or `room` missing, or an invalid id", body = schemas::ErrorBodyDoc),
         (status = 404, description = "No project has this public key", body = schemas::ErrorBodyDoc),
+        (status = 429, description = "Rate limited (per client IP and project); see Retry-After", body = schemas::ErrorBodyDoc),
     )
 )]
 pub async fn feed(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let query = query.as_deref();
-    let key = query_param(query, "key")
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| ApiError::bad_param("key", "required"))?;
-    let room = required_id(query, "room")?;
-    let user = match query_param(query, "user") {
-        Some(raw) if !raw.trim().is_empty() => {
-            Some(ExternalId::parse(&raw).map_err(|reason| ApiError::bad_param("user", reason))?)
-        }
-        _ => None,
-    };
-    let project = state
-        .store()
-        .project_by_public_key(&key)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no project has this public key".into()))?;
-    let now = Utc::now();
-    let store = state.store();
-
-    // Entering registers the room and the user (only when new: reads are cheaper than writes).
-    for (kind, id) in [(IdKind::Room, Some(&room)), (IdKind::User, user.as_ref())] {
-        let Some(id) = id else { continue };
-        let ids = [id.as_str().to_owned()];
-        if store.known_among(project.id, kind, &ids).await?.is_empty() {
-            store.register_ids(project.id, kind, &ids, now).await?;
-        }
+    let params = WidgetParams::from_query(query.as_deref())?;
+    let visitor = resolve(&state, params, headers.get(header::ORIGIN), ip).await?;
+    let index = state.live().offers(&visitor.slot).await?;
+    if visitor.origin_allowed {
+        state
+            .live()
+            .note_entry(&visitor.slot, visitor.room.as_str(), visitor.user());
     }
-
-    let opted_out = match &user {
-        Some(user) => store.is_opted_out(project.id, user.as_str()).await?,
-        None => false,
-    };
-    let offers = if opted_out {
-        Vec::new()
-    } else {
-        store
-            .feed_candidates(
-                project.id,
-                room.as_str(),
-                user.as_ref().map(ExternalId::as_str),
-                now,
-            )
-            .await?
-            .into_iter()
-            .filter(|offer| {
-                is_live(&offer.spec, now)
-                    && in_audience(
-                        &offer.spec.audience,
-                        room.as_str(),
-                        user.as_ref().map(ExternalId::as_str),
-                        opted_out,
-                    )
-            })
-            .map(|offer| FeedOffer::from(&offer))
-            .collect()
-    };
-    let body = serde_json::to_vec(&FeedResponse { offers })
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let etag = etag_of(&body);
+    let now = Utc::now();
+    let offers: Vec<FeedOffer> = index
+        .feed(
+            visitor.room.as_str(),
+            visitor.user(),
+            visitor.claimed(),
+            now,
+        )
+        .iter()
+        .map(|offer| FeedOffer::from(offer.as_ref()))
+        .collect();
+    // The ETag covers the offers, not `serverTime`, so an unchanged feed revalidates to 304.
+    let offers_json =
+        serde_json::to_string(&offers).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let etag = etag_of(offers_json.as_bytes());
     let etag_value = HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.to_string()))?;
     let cache = HeaderValue::from_static("no-cache");
-    if if_none_match(&headers, &etag) {
-        return Ok((
+    let mut response = if if_none_match(&headers, &etag) {
+        (
             StatusCode::NOT_MODIFIED,
             [(header::ETAG, etag_value), (header::CACHE_CONTROL, cache)],
         )
-            .into_response());
+            .into_response()
+    } else {
+        let body = format!(
+            "{{\"offers\":{offers_json},\"serverTime\":\"{}\"}}",
+            format_timestamp(&now)
+        );
+        (
+            StatusCode::OK,
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ),
+                (header::ETAG, etag_value),
+                (header::CACHE_CONTROL, cache),
+            ],
+            Body::from(body),
+        )
+            .into_response()
+    };
+    if !visitor.origin_allowed {
+        response.extensions_mut().insert(CorsDenied);
     }
-    Ok((
-        StatusCode::OK,
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-            (header::ETAG, etag_value),
-            (header::CACHE_CONTROL, cache),
-        ],
-        Body::from(body),
-    )
-        .into_response())
+    Ok(response)
 }
 
 #[cfg(test)]

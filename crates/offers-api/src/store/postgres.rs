@@ -1,20 +1,31 @@
 //! The PostgreSQL backend, selected by a `postgres://` or `postgresql://` URL. Updates lock the
 //! offer row (`SELECT … FOR UPDATE`) inside the transaction that rewrites it.
+//!
+//! The change bus spans replicas: writes call `pg_notify('offers_changes', …)` inside their
+//! transaction, and [`Store::subscribe`] starts (once per store) a `PgListener` task that
+//! forwards notifications to an in-process broadcast, reconnecting with back-off and sending
+//! [`BusMessage::Resync`] after any reconnection.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use offers_core::{Offer, OfferSpec};
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row, Transaction};
+use tokio::sync::{Mutex, broadcast};
 
 use super::{
-    ApplyFn, IdKind, IdPage, Project, RegisterCounts, Store, StoreError, UpdateOutcome,
-    audience_type_name, dedup, millis, room_ids, spec_from_json, spec_to_json, user_ids,
+    ApplyFn, DAY_MS, DayTotals, IdKind, IdPage, NewEvent, OfferFigures, PROJECT_COLUMNS, Project,
+    ProjectSettings, PurgeCounts, RegisterCounts, Store, StoreError, TOTALS_COLUMNS, Totals,
+    UpdateOutcome, audience_type_name, dedup, figures, known_table, millis, offers_from_rows,
+    origins_to_json, project_from_row, room_ids, spec_from_json, spec_to_json, totals_from_row,
+    user_ids,
 };
 use crate::auth::NewProjectKeys;
+use crate::bus::{self, BusMessage, Change, ChangeOp, PG_CHANNEL};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -22,6 +33,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    bus: broadcast::Sender<BusMessage>,
+    /// Whether the listener task runs (started by the first [`Store::subscribe`]).
+    listening: Arc<Mutex<bool>>,
 }
 
 impl PgStore {
@@ -33,7 +47,11 @@ impl PgStore {
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            bus: bus::channel(),
+            listening: Arc::new(Mutex::new(false)),
+        })
     }
 
     /// The pool (for tests and tools).
@@ -46,24 +64,93 @@ impl PgStore {
     }
 }
 
-fn known_table(kind: IdKind) -> &'static str {
-    match kind {
-        IdKind::Room => "known_rooms",
-        IdKind::User => "known_users",
+/// Publishes `change` to every replica when `tx` commits (and never if it rolls back).
+async fn notify(
+    tx: &mut Transaction<'static, Postgres>,
+    change: &Change,
+) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(PG_CHANNEL)
+        .bind(change.to_payload())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(PG_CHANNEL).await?;
+    Ok(listener)
+}
+
+/// Whether the listener task should go on; when not, marks it stopped (under the same lock
+/// [`Store::subscribe`] holds while it subscribes, so no subscriber is left without a task).
+async fn still_wanted(bus: &broadcast::Sender<BusMessage>, running: &Mutex<bool>) -> bool {
+    let mut running = running.lock().await;
+    if bus.receiver_count() == 0 {
+        *running = false;
+        return false;
+    }
+    true
+}
+
+/// Forwards notifications to `bus` until nobody subscribes any more or the pool closes.
+/// After a lost connection (notifications may have been missed) it sends a resync.
+async fn listen_loop(
+    pool: PgPool,
+    mut listener: PgListener,
+    bus: broadcast::Sender<BusMessage>,
+    running: Arc<Mutex<bool>>,
+) {
+    let mut failures: u32 = 0;
+    while still_wanted(&bus, &running).await {
+        match listener.try_recv().await {
+            Ok(Some(notification)) => {
+                failures = 0;
+                match Change::from_payload(notification.payload()) {
+                    Some(change) => {
+                        let _ = bus.send(BusMessage::Change(change));
+                    }
+                    None => tracing::warn!(
+                        payload = notification.payload(),
+                        "ignoring a malformed change notification"
+                    ),
+                }
+            }
+            Ok(None) => {
+                // The connection dropped and was re-established: changes may have been missed.
+                tracing::warn!("change listener reconnected: resynchronizing");
+                let _ = bus.send(BusMessage::Resync);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "change listener failed: reconnecting");
+                loop {
+                    failures = failures.saturating_add(1);
+                    let backoff = Duration::from_millis(100u64 << failures.min(6))
+                        .min(Duration::from_secs(5));
+                    tokio::time::sleep(backoff).await;
+                    if pool.is_closed() {
+                        *running.lock().await = false;
+                        return;
+                    }
+                    if !still_wanted(&bus, &running).await {
+                        return;
+                    }
+                    match listen(&pool).await {
+                        Ok(fresh) => {
+                            listener = fresh;
+                            let _ = bus.send(BusMessage::Resync);
+                            break;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "change listener cannot reconnect yet");
+                        }
+                    }
+                }
+            }
+        }
     }
 }
-
-fn project_from_row(row: &PgRow) -> Result<Project, StoreError> {
-    Ok(Project {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        api_key: row.try_get("api_key")?,
-        public_key: row.try_get("public_key")?,
-        secret: row.try_get("secret")?,
-    })
-}
-
-const PROJECT_COLUMNS: &str = "id, name, api_key, public_key, secret";
 
 async fn insert_project(
     tx: &mut Transaction<'static, Postgres>,
@@ -72,13 +159,14 @@ async fn insert_project(
     now: DateTime<Utc>,
 ) -> Result<Project, StoreError> {
     let row = sqlx::query(&format!(
-        "INSERT INTO projects (name, api_key, public_key, secret, created_ms) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING {PROJECT_COLUMNS}"
+        "INSERT INTO projects (name, api_key, public_key, secret, identity_secret, created_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {PROJECT_COLUMNS}"
     ))
     .bind(name)
     .bind(&keys.api_key)
     .bind(&keys.public_key)
     .bind(&keys.secret)
+    .bind(&keys.identity_secret)
     .bind(millis(now))
     .fetch_one(&mut **tx)
     .await?;
@@ -142,16 +230,6 @@ async fn insert_offer(
     })
 }
 
-fn offers_from_rows(rows: &[PgRow]) -> Result<Vec<Offer>, StoreError> {
-    rows.iter()
-        .map(|row| {
-            let id: i64 = row.try_get("id")?;
-            let spec: String = row.try_get("spec")?;
-            spec_from_json(id, &spec)
-        })
-        .collect()
-}
-
 #[async_trait]
 impl Store for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
@@ -205,6 +283,11 @@ impl Store for PgStore {
         )
         .bind(project.id.to_string())
         .execute(&mut *tx)
+        .await?;
+        notify(
+            &mut tx,
+            &Change::offer(project.id, offer.id, ChangeOp::Created),
+        )
         .await?;
         tx.commit().await?;
         Ok(Some((project, offer)))
@@ -285,6 +368,11 @@ impl Store for PgStore {
     ) -> Result<Offer, StoreError> {
         let mut tx = self.write_tx().await?;
         let offer = insert_offer(&mut tx, project_id, spec, now).await?;
+        notify(
+            &mut tx,
+            &Change::offer(project_id, offer.id, ChangeOp::Created),
+        )
+        .await?;
         tx.commit().await?;
         Ok(offer)
     }
@@ -330,6 +418,7 @@ impl Store for PgStore {
         .execute(&mut *tx)
         .await?;
         write_id_lists(&mut tx, id, &spec).await?;
+        notify(&mut tx, &Change::offer(project_id, id, ChangeOp::Updated)).await?;
         tx.commit().await?;
         Ok(UpdateOutcome::Updated(Box::new(Offer { id, spec })))
     }
@@ -341,8 +430,12 @@ impl Store for PgStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        let deleted = done.rows_affected() > 0;
+        if deleted {
+            notify(&mut tx, &Change::offer(project_id, id, ChangeOp::Deleted)).await?;
+        }
         tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+        Ok(deleted)
     }
 
     async fn known_among(
@@ -392,11 +485,7 @@ impl Store for PgStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        let added = done.rows_affected();
-        Ok(RegisterCounts {
-            added,
-            already_known: unique.len() as u64 - added,
-        })
+        Ok(RegisterCounts::of(unique.len(), done.rows_affected()))
     }
 
     async fn list_known(
@@ -450,6 +539,7 @@ impl Store for PgStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        notify(&mut tx, &Change::opt_out(project_id, user_id)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -465,27 +555,197 @@ impl Store for PgStore {
         Ok(found)
     }
 
-    async fn feed_candidates(
+    async fn opted_out_users(&self, project_id: i64) -> Result<Vec<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT user_id FROM opt_outs WHERE project_id = $1")
+                .bind(project_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn update_project_settings(
+        &self,
+        id: i64,
+        settings: &ProjectSettings,
+    ) -> Result<Option<Project>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(&format!(
+            "UPDATE projects SET \
+             require_user_signature = COALESCE($1, require_user_signature), \
+             allowed_origins = COALESCE($2, allowed_origins) \
+             WHERE id = $3 RETURNING {PROJECT_COLUMNS}"
+        ))
+        .bind(settings.require_user_signature)
+        .bind(settings.allowed_origins.as_deref().map(origins_to_json))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let project = row.as_ref().map(project_from_row).transpose()?;
+        if project.is_some() {
+            notify(&mut tx, &Change::project(id)).await?;
+        }
+        tx.commit().await?;
+        Ok(project)
+    }
+
+    async fn unended_offers(
         &self,
         project_id: i64,
-        room: &str,
-        user: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Offer>, StoreError> {
         let rows = sqlx::query(
-            "SELECT o.id, o.spec FROM offers o \
-             WHERE o.project_id = $1 AND o.start_ms <= $2 AND (o.end_ms IS NULL OR o.end_ms > $2) \
-             AND (o.audience_type NOT IN ('ROOM', 'USER') \
-                  OR EXISTS (SELECT 1 FROM offer_rooms r WHERE r.offer_id = o.id AND r.room_id = $3) \
-                  OR EXISTS (SELECT 1 FROM offer_users u WHERE u.offer_id = o.id AND u.user_id = $4)) \
-             ORDER BY o.id DESC",
+            "SELECT id, spec FROM offers \
+             WHERE project_id = $1 AND (end_ms IS NULL OR end_ms > $2) ORDER BY id DESC",
         )
         .bind(project_id)
         .bind(millis(now))
-        .bind(room)
-        .bind(user)
         .fetch_all(&self.pool)
         .await?;
         offers_from_rows(&rows)
+    }
+
+    async fn offer_ids_among(
+        &self,
+        project_id: i64,
+        ids: &[i64],
+    ) -> Result<HashSet<i64>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let found: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM offers WHERE project_id = $1 AND id = ANY($2)")
+                .bind(project_id)
+                .bind(ids)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(found.into_iter().collect())
+    }
+
+    async fn insert_events(
+        &self,
+        project_id: i64,
+        events: &[NewEvent],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+        let offers: Vec<i64> = events.iter().map(|e| e.offer_id).collect();
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        let rooms: Vec<&str> = events.iter().map(|e| e.room.as_str()).collect();
+        let users: Vec<Option<&str>> = events.iter().map(|e| e.user.as_deref()).collect();
+        let ats: Vec<i64> = events.iter().map(|e| millis(e.at)).collect();
+        let done = sqlx::query(
+            "INSERT INTO events (project_id, event_id, offer_id, kind, room_id, user_id, at_ms, received_ms) \
+             SELECT $1, e.id, e.offer, e.kind, e.room, e.usr, e.at, $2 \
+             FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bigint[]) \
+                  AS e (id, offer, kind, room, usr, at) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(project_id)
+        .bind(millis(now))
+        .bind(&ids)
+        .bind(&offers)
+        .bind(&kinds)
+        .bind(&rooms)
+        .bind(&users)
+        .bind(&ats)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn offer_figures(
+        &self,
+        project_id: i64,
+        offer_id: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<OfferFigures, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT at_ms / {DAY_MS} AS day, {TOTALS_COLUMNS} FROM events \
+             WHERE project_id = $1 AND offer_id = $2 AND at_ms >= $3 AND at_ms < $4 \
+             GROUP BY day ORDER BY day"
+        ))
+        .bind(project_id)
+        .bind(offer_id)
+        .bind(millis(from))
+        .bind(millis(to))
+        .fetch_all(&self.pool)
+        .await?;
+        let days = rows
+            .iter()
+            .map(|row| {
+                Ok(DayTotals {
+                    day: row.try_get("day")?,
+                    totals: totals_from_row(row)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let unique_users: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT user_id) FROM events WHERE project_id = $1 AND offer_id = $2 \
+             AND kind = 'impression' AND at_ms >= $3 AND at_ms < $4",
+        )
+        .bind(project_id)
+        .bind(offer_id)
+        .bind(millis(from))
+        .bind(millis(to))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(figures(days, unique_users))
+    }
+
+    async fn offer_totals(
+        &self,
+        project_id: i64,
+        offer_ids: &[i64],
+    ) -> Result<HashMap<i64, Totals>, StoreError> {
+        if offer_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = sqlx::query(&format!(
+            "SELECT offer_id, {TOTALS_COLUMNS} FROM events WHERE project_id = $1 \
+             AND offer_id = ANY($2) GROUP BY offer_id"
+        ))
+        .bind(project_id)
+        .bind(offer_ids)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("offer_id")?, totals_from_row(row)?)))
+            .collect()
+    }
+
+    async fn purge_before(&self, cutoff: DateTime<Utc>) -> Result<PurgeCounts, StoreError> {
+        let events = sqlx::query("DELETE FROM events WHERE at_ms < $1")
+            .bind(millis(cutoff))
+            .execute(&self.pool)
+            .await?;
+        let offers = sqlx::query("DELETE FROM offers WHERE end_ms IS NOT NULL AND end_ms < $1")
+            .bind(millis(cutoff))
+            .execute(&self.pool)
+            .await?;
+        Ok(PurgeCounts {
+            events: events.rows_affected(),
+            offers: offers.rows_affected(),
+        })
+    }
+
+    async fn subscribe(&self) -> Result<broadcast::Receiver<BusMessage>, StoreError> {
+        let mut listening = self.listening.lock().await;
+        if !*listening {
+            // LISTEN before returning: no change committed after this call can be missed.
+            let listener = listen(&self.pool).await?;
+            tokio::spawn(listen_loop(
+                self.pool.clone(),
+                listener,
+                self.bus.clone(),
+                Arc::clone(&self.listening),
+            ));
+            *listening = true;
+        }
+        Ok(self.bus.subscribe())
     }
 }

@@ -2,7 +2,7 @@
 //! every writing transaction opened with `BEGIN IMMEDIATE` so it takes the write lock up front
 //! (no deadlock-prone lock upgrades when the admin CLI writes while a server runs).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -13,19 +13,26 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Row, Sqlite, Transaction};
+use tokio::sync::broadcast;
 
 use super::{
-    ApplyFn, IdKind, IdPage, Project, RegisterCounts, Store, StoreError, UpdateOutcome,
-    audience_type_name, dedup, millis, room_ids, spec_from_json, spec_to_json, user_ids,
+    ApplyFn, DAY_MS, DayTotals, IdKind, IdPage, NewEvent, OfferFigures, PROJECT_COLUMNS, Project,
+    ProjectSettings, PurgeCounts, RegisterCounts, Store, StoreError, TOTALS_COLUMNS, Totals,
+    UpdateOutcome, audience_type_name, dedup, figures, known_table, millis, offers_from_rows,
+    origins_to_json, project_from_row, room_ids, spec_from_json, spec_to_json, totals_from_row,
+    user_ids,
 };
 use crate::auth::NewProjectKeys;
+use crate::bus::{self, BusMessage, Change, ChangeOp};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// The SQLite implementation of [`Store`].
+/// The SQLite implementation of [`Store`]. Its change bus is in-process: one SQLite file is
+/// served by one API process.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    bus: broadcast::Sender<BusMessage>,
 }
 
 /// Connection options for `url`: a `sqlite:` URL or a plain file path.
@@ -57,7 +64,10 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            bus: bus::channel(),
+        })
     }
 
     /// The pool (for tests and tools).
@@ -68,30 +78,16 @@ impl SqliteStore {
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
-}
 
-fn known_table(kind: IdKind) -> &'static str {
-    match kind {
-        IdKind::Room => "known_rooms",
-        IdKind::User => "known_users",
+    /// Publishes a committed change (nobody listening is fine).
+    fn publish(&self, change: Change) {
+        let _ = self.bus.send(BusMessage::Change(change));
     }
 }
 
 fn json_array(ids: &[String]) -> String {
     serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
 }
-
-fn project_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Project, StoreError> {
-    Ok(Project {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        api_key: row.try_get("api_key")?,
-        public_key: row.try_get("public_key")?,
-        secret: row.try_get("secret")?,
-    })
-}
-
-const PROJECT_COLUMNS: &str = "id, name, api_key, public_key, secret";
 
 async fn insert_project(
     tx: &mut Transaction<'static, Sqlite>,
@@ -100,13 +96,14 @@ async fn insert_project(
     now: DateTime<Utc>,
 ) -> Result<Project, StoreError> {
     let row = sqlx::query(&format!(
-        "INSERT INTO projects (name, api_key, public_key, secret, created_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {PROJECT_COLUMNS}"
+        "INSERT INTO projects (name, api_key, public_key, secret, identity_secret, created_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING {PROJECT_COLUMNS}"
     ))
     .bind(name)
     .bind(&keys.api_key)
     .bind(&keys.public_key)
     .bind(&keys.secret)
+    .bind(&keys.identity_secret)
     .bind(millis(now))
     .fetch_one(&mut **tx)
     .await?;
@@ -170,14 +167,8 @@ async fn insert_offer(
     })
 }
 
-fn offers_from_rows(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<Offer>, StoreError> {
-    rows.iter()
-        .map(|row| {
-            let id: i64 = row.try_get("id")?;
-            let spec: String = row.try_get("spec")?;
-            spec_from_json(id, &spec)
-        })
-        .collect()
+fn id_array(ids: &[i64]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
 }
 
 #[async_trait]
@@ -231,6 +222,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.publish(Change::offer(project.id, offer.id, ChangeOp::Created));
         Ok(Some((project, offer)))
     }
 
@@ -310,6 +302,7 @@ impl Store for SqliteStore {
         let mut tx = self.write_tx().await?;
         let offer = insert_offer(&mut tx, project_id, spec, now).await?;
         tx.commit().await?;
+        self.publish(Change::offer(project_id, offer.id, ChangeOp::Created));
         Ok(offer)
     }
 
@@ -354,6 +347,7 @@ impl Store for SqliteStore {
         .await?;
         write_id_lists(&mut tx, id, &spec).await?;
         tx.commit().await?;
+        self.publish(Change::offer(project_id, id, ChangeOp::Updated));
         Ok(UpdateOutcome::Updated(Box::new(Offer { id, spec })))
     }
 
@@ -365,7 +359,11 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+        let deleted = done.rows_affected() > 0;
+        if deleted {
+            self.publish(Change::offer(project_id, id, ChangeOp::Deleted));
+        }
+        Ok(deleted)
     }
 
     async fn known_among(
@@ -415,11 +413,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        let added = done.rows_affected();
-        Ok(RegisterCounts {
-            added,
-            already_known: unique.len() as u64 - added,
-        })
+        Ok(RegisterCounts::of(unique.len(), done.rows_affected()))
     }
 
     async fn list_known(
@@ -474,6 +468,7 @@ impl Store for SqliteStore {
                 .await?;
         }
         tx.commit().await?;
+        self.publish(Change::opt_out(project_id, user_id));
         Ok(())
     }
 
@@ -487,27 +482,191 @@ impl Store for SqliteStore {
         Ok(found.is_some())
     }
 
-    async fn feed_candidates(
+    async fn opted_out_users(&self, project_id: i64) -> Result<Vec<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT user_id FROM opt_outs WHERE project_id = ?1")
+                .bind(project_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn update_project_settings(
+        &self,
+        id: i64,
+        settings: &ProjectSettings,
+    ) -> Result<Option<Project>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(&format!(
+            "UPDATE projects SET \
+             require_user_signature = COALESCE(?1, require_user_signature), \
+             allowed_origins = COALESCE(?2, allowed_origins) \
+             WHERE id = ?3 RETURNING {PROJECT_COLUMNS}"
+        ))
+        .bind(settings.require_user_signature)
+        .bind(settings.allowed_origins.as_deref().map(origins_to_json))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let project = row.as_ref().map(project_from_row).transpose()?;
+        tx.commit().await?;
+        if project.is_some() {
+            self.publish(Change::project(id));
+        }
+        Ok(project)
+    }
+
+    async fn unended_offers(
         &self,
         project_id: i64,
-        room: &str,
-        user: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Offer>, StoreError> {
         let rows = sqlx::query(
-            "SELECT o.id, o.spec FROM offers o \
-             WHERE o.project_id = ?1 AND o.start_ms <= ?2 AND (o.end_ms IS NULL OR o.end_ms > ?2) \
-             AND (o.audience_type NOT IN ('ROOM', 'USER') \
-                  OR EXISTS (SELECT 1 FROM offer_rooms r WHERE r.offer_id = o.id AND r.room_id = ?3) \
-                  OR EXISTS (SELECT 1 FROM offer_users u WHERE u.offer_id = o.id AND u.user_id = ?4)) \
-             ORDER BY o.id DESC",
+            "SELECT id, spec FROM offers \
+             WHERE project_id = ?1 AND (end_ms IS NULL OR end_ms > ?2) ORDER BY id DESC",
         )
         .bind(project_id)
         .bind(millis(now))
-        .bind(room)
-        .bind(user)
         .fetch_all(&self.pool)
         .await?;
         offers_from_rows(&rows)
+    }
+
+    async fn offer_ids_among(
+        &self,
+        project_id: i64,
+        ids: &[i64],
+    ) -> Result<HashSet<i64>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let found: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM offers WHERE project_id = ?1 \
+             AND id IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(project_id)
+        .bind(id_array(ids))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(found.into_iter().collect())
+    }
+
+    async fn insert_events(
+        &self,
+        project_id: i64,
+        events: &[NewEvent],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let rows: Vec<serde_json::Value> = events
+            .iter()
+            .map(|e| {
+                serde_json::json!([
+                    e.id,
+                    e.offer_id,
+                    e.kind.as_str(),
+                    e.room,
+                    e.user,
+                    millis(e.at)
+                ])
+            })
+            .collect();
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "INSERT INTO events (project_id, event_id, offer_id, kind, room_id, user_id, at_ms, received_ms) \
+             SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?2 \
+             FROM json_each(?3) WHERE true ON CONFLICT DO NOTHING",
+        )
+        .bind(project_id)
+        .bind(millis(now))
+        .bind(serde_json::Value::Array(rows).to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn offer_figures(
+        &self,
+        project_id: i64,
+        offer_id: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<OfferFigures, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT at_ms / {DAY_MS} AS day, {TOTALS_COLUMNS} FROM events \
+             WHERE project_id = ?1 AND offer_id = ?2 AND at_ms >= ?3 AND at_ms < ?4 \
+             GROUP BY day ORDER BY day"
+        ))
+        .bind(project_id)
+        .bind(offer_id)
+        .bind(millis(from))
+        .bind(millis(to))
+        .fetch_all(&self.pool)
+        .await?;
+        let days = rows
+            .iter()
+            .map(|row| {
+                Ok(DayTotals {
+                    day: row.try_get("day")?,
+                    totals: totals_from_row(row)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let unique_users: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT user_id) FROM events WHERE project_id = ?1 AND offer_id = ?2 \
+             AND kind = 'impression' AND at_ms >= ?3 AND at_ms < ?4",
+        )
+        .bind(project_id)
+        .bind(offer_id)
+        .bind(millis(from))
+        .bind(millis(to))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(figures(days, unique_users))
+    }
+
+    async fn offer_totals(
+        &self,
+        project_id: i64,
+        offer_ids: &[i64],
+    ) -> Result<HashMap<i64, Totals>, StoreError> {
+        if offer_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = sqlx::query(&format!(
+            "SELECT offer_id, {TOTALS_COLUMNS} FROM events WHERE project_id = ?1 \
+             AND offer_id IN (SELECT value FROM json_each(?2)) GROUP BY offer_id"
+        ))
+        .bind(project_id)
+        .bind(id_array(offer_ids))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("offer_id")?, totals_from_row(row)?)))
+            .collect()
+    }
+
+    async fn purge_before(&self, cutoff: DateTime<Utc>) -> Result<PurgeCounts, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let events = sqlx::query("DELETE FROM events WHERE at_ms < ?1")
+            .bind(millis(cutoff))
+            .execute(&mut *tx)
+            .await?;
+        let offers = sqlx::query("DELETE FROM offers WHERE end_ms IS NOT NULL AND end_ms < ?1")
+            .bind(millis(cutoff))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(PurgeCounts {
+            events: events.rows_affected(),
+            offers: offers.rows_affected(),
+        })
+    }
+
+    async fn subscribe(&self) -> Result<broadcast::Receiver<BusMessage>, StoreError> {
+        Ok(self.bus.subscribe())
     }
 }

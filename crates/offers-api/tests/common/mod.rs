@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use offers_api::auth::{NewProjectKeys, Role};
 use offers_api::state::{AppState, Settings};
-use offers_api::store::{self, Project, Store};
+use offers_api::store::{self, Project, ProjectSettings, Store};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -217,6 +217,8 @@ impl TestApp {
             widget_dir: static_dir.path().join("widget"),
             studio_dir: static_dir.path().join("studio"),
             rate_limit_per_minute: 0,
+            widget_rate_limit_per_minute: 0,
+            ..Settings::default()
         };
         tweak(&mut settings);
         let state = AppState::new(Arc::clone(&store), settings)
@@ -346,6 +348,26 @@ impl TestApp {
         r.json()
     }
 
+    /// Waits (at most 5 s) until `id` is in the project's `rooms` or `users` registry: the
+    /// widget endpoints register entered ids asynchronously.
+    pub async fn wait_known(&self, creds: &Creds, registry: &str, id: &str) {
+        let uri = format!("/external/{registry}?limit=100");
+        let found = wait_until(Duration::from_secs(5), || async {
+            let r = self
+                .send(
+                    self.req(Method::GET, &uri, creds, Role::Viewer)
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await;
+            r.json()["ids"]
+                .as_array()
+                .is_some_and(|ids| ids.iter().any(|i| i == id))
+        })
+        .await;
+        assert!(found, "`{id}` not registered in {registry} within 5 s");
+    }
+
     pub fn widget_dir(&self) -> PathBuf {
         self.static_dir.path().join("widget")
     }
@@ -363,6 +385,9 @@ fn placeholder() -> Creds {
             api_key: String::new(),
             public_key: String::new(),
             secret: String::new(),
+            identity_secret: String::new(),
+            require_user_signature: false,
+            allowed_origins: Vec::new(),
         },
         owner: String::new(),
         editor: String::new(),
@@ -669,4 +694,226 @@ pub fn fixture_request(
         lines[0] = parts.join(" ");
     }
     (lines.join("\r\n"), body)
+}
+
+// ---------------------------------------------------------------- Server-Sent Events
+
+/// One event of a `text/event-stream`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SseEvent {
+    pub name: String,
+    pub data: String,
+    pub id: Option<String>,
+}
+
+impl SseEvent {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.data)
+            .unwrap_or_else(|e| panic!("event data is not JSON ({e}): {self:?}"))
+    }
+}
+
+/// An incremental `text/event-stream` parser: events with a name or data come out; comments
+/// (keep-alives) and `retry:`-only blocks are counted but not returned.
+#[derive(Debug, Default)]
+pub struct SseParser {
+    buf: String,
+    pub comments: usize,
+}
+
+impl SseParser {
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
+        self.buf.push_str(&String::from_utf8_lossy(bytes));
+        let mut out = Vec::new();
+        while let Some(end) = self.buf.find("\n\n") {
+            let block: String = self.buf.drain(..end + 2).collect();
+            let (mut name, mut data, mut id) = (String::new(), Vec::new(), None);
+            for line in block.lines() {
+                if line.starts_with(':') {
+                    self.comments += 1;
+                    continue;
+                }
+                let (field, value) = line.split_once(':').unwrap_or((line, ""));
+                let value = value.strip_prefix(' ').unwrap_or(value);
+                match field {
+                    "event" => name = value.to_owned(),
+                    "data" => data.push(value.to_owned()),
+                    "id" => id = Some(value.to_owned()),
+                    _ => {}
+                }
+            }
+            if !name.is_empty() || !data.is_empty() {
+                out.push(SseEvent {
+                    name,
+                    data: data.join("\n"),
+                    id,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// An event stream read in-process from the router's response body.
+pub struct SseStream {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    body: Body,
+    parser: SseParser,
+    queue: std::collections::VecDeque<SseEvent>,
+}
+
+impl SseStream {
+    pub fn header_str(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The next named event within `timeout`; `None` on timeout or end of stream.
+    pub async fn next(&mut self, timeout: Duration) -> Option<SseEvent> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(event) = self.queue.pop_front() {
+                return Some(event);
+            }
+            let frame = tokio::time::timeout_at(deadline, self.body.frame())
+                .await
+                .ok()??
+                .expect("stream body error");
+            if let Ok(data) = frame.into_data() {
+                self.queue.extend(self.parser.feed(&data));
+            }
+        }
+    }
+
+    /// The next named event within 1 s; panics (naming `what`) when none comes.
+    pub async fn expect(&mut self, what: &str) -> SseEvent {
+        self.next(Duration::from_secs(1))
+            .await
+            .unwrap_or_else(|| panic!("no event within 1 s: expected {what}"))
+    }
+}
+
+impl TestApp {
+    /// Opens `GET /widget/v1/stream?<query>` in-process; panics unless 200.
+    pub async fn stream(&self, query: &str, headers: &[(&str, &str)]) -> SseStream {
+        let mut req = Request::get(format!("/widget/v1/stream?{query}"));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let stream = SseStream {
+            status,
+            headers,
+            body: response.into_body(),
+            parser: SseParser::default(),
+            queue: Default::default(),
+        };
+        if status != StatusCode::OK {
+            let bytes = stream.body.collect().await.unwrap().to_bytes();
+            panic!("stream: {status}: {}", String::from_utf8_lossy(&bytes));
+        }
+        stream
+    }
+
+    /// Changes project settings in the store (before the widget side first sees the project,
+    /// or expect them within the live index's refresh).
+    pub async fn set_project(&self, creds: &mut Creds, settings: ProjectSettings) {
+        creds.project = self
+            .store
+            .update_project_settings(creds.project.id, &settings)
+            .await
+            .expect("update settings")
+            .expect("project exists");
+    }
+}
+
+/// An event stream read over a real HTTP/1.1 connection (chunked transfer decoded).
+pub struct TcpSse {
+    stream: tokio::net::TcpStream,
+    pub status: u16,
+    pub head: String,
+    raw: Vec<u8>,
+    parser: SseParser,
+    queue: std::collections::VecDeque<SseEvent>,
+}
+
+impl TcpSse {
+    /// Sends `GET path` to `addr` and reads the response head (within 10 s).
+    pub async fn connect(addr: &str, path: &str) -> TcpSse {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let head = format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\
+             Accept-Encoding: gzip, br\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let (status, head, start) = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                if let Some(found) = split_head(&buf) {
+                    return found;
+                }
+                let n = stream.read(&mut chunk).await.expect("read");
+                assert!(n > 0, "connection closed before the response head");
+                buf.extend_from_slice(&chunk[..n]);
+            }
+        })
+        .await
+        .expect("response head within 10 s");
+        TcpSse {
+            stream,
+            status,
+            head,
+            raw: buf[start..].to_vec(),
+            parser: SseParser::default(),
+            queue: Default::default(),
+        }
+    }
+
+    /// Decodes the complete chunks in `raw` into the parser.
+    fn drain_chunks(&mut self) {
+        loop {
+            let Some(eol) = self.raw.windows(2).position(|w| w == b"\r\n") else {
+                return;
+            };
+            let size_line = String::from_utf8_lossy(&self.raw[..eol]).into_owned();
+            let size = usize::from_str_radix(size_line.split(';').next().unwrap().trim(), 16)
+                .expect("chunk size");
+            if self.raw.len() < eol + 2 + size + 2 {
+                return;
+            }
+            let data: Vec<u8> = self.raw[eol + 2..eol + 2 + size].to_vec();
+            self.raw.drain(..eol + 2 + size + 2);
+            self.queue.extend(self.parser.feed(&data));
+        }
+    }
+
+    /// The next named event within `timeout`.
+    pub async fn next(&mut self, timeout: Duration) -> Option<SseEvent> {
+        use tokio::io::AsyncReadExt;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut chunk = [0u8; 4096];
+        loop {
+            self.drain_chunks();
+            if let Some(event) = self.queue.pop_front() {
+                return Some(event);
+            }
+            let n = tokio::time::timeout_at(deadline, self.stream.read(&mut chunk))
+                .await
+                .ok()?
+                .ok()?;
+            if n == 0 {
+                return None;
+            }
+            self.raw.extend_from_slice(&chunk[..n]);
+        }
+    }
 }

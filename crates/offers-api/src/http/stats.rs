@@ -1,0 +1,252 @@
+//! `GET /external/offer/{offerId}/stats`: an offer's figures, aggregated from the widget's
+//! events, in total and per UTC day.
+//!
+//! `uniqueUsers` counts distinct user ids among impressions; anonymous impressions (no user,
+//! or an unverified one under `requireUserSignature`) count as impressions but not as users.
+//! `ctr` is clicks / impressions rounded to 4 decimals (0 without impressions).
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::auth::AsViewer;
+use crate::error::{ApiError, Fields};
+use crate::http::body::query_param;
+use crate::http::offers::offer_id;
+use crate::openapi::schemas;
+use crate::state::AppState;
+use crate::store::{DayTotals, Totals};
+
+/// The most days listed in `days` (longer spans list only days with events).
+pub const MAX_FILLED_DAYS: i64 = 400;
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/external/offer/{offerId}/stats", get(offer_stats))
+}
+
+/// Clicks per impression, rounded to 4 decimals; 0 without impressions.
+pub fn ctr(clicks: i64, impressions: i64) -> f64 {
+    if impressions <= 0 {
+        return 0.0;
+    }
+    (clicks as f64 / impressions as f64 * 10_000.0).round() / 10_000.0
+}
+
+/// The figures in a listed offer's `stats`.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsSummary {
+    pub impressions: i64,
+    pub clicks: i64,
+    pub closes: i64,
+    pub unique_users: i64,
+    pub ctr: f64,
+}
+
+impl From<Totals> for StatsSummary {
+    fn from(t: Totals) -> Self {
+        Self {
+            impressions: t.impressions,
+            clicks: t.clicks,
+            closes: t.closes,
+            unique_users: t.unique_users,
+            ctr: ctr(t.clicks, t.impressions),
+        }
+    }
+}
+
+/// One day's figures.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DayStats {
+    /// `YYYY-MM-DD`, UTC.
+    pub date: String,
+    pub impressions: i64,
+    pub unique_users: i64,
+    pub clicks: i64,
+    pub closes: i64,
+}
+
+/// The answer.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfferStats {
+    pub offer_id: i64,
+    pub impressions: i64,
+    pub unique_users: i64,
+    pub clicks: i64,
+    pub closes: i64,
+    pub ctr: f64,
+    pub days: Vec<DayStats>,
+}
+
+fn date_of(day: i64) -> NaiveDate {
+    DateTime::from_timestamp(day * 86_400, 0)
+        .unwrap_or_default()
+        .date_naive()
+}
+
+fn day_of(date: NaiveDate) -> i64 {
+    date.and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp().div_euclid(86_400))
+        .unwrap_or_default()
+}
+
+fn parse_date(name: &str, raw: &str) -> Result<NaiveDate, (String, String)> {
+    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .map_err(|_| (name.to_owned(), "must be a date YYYY-MM-DD".to_owned()))
+}
+
+/// The per-day list: every day from `from` (default: the first day with events) to `to`
+/// (default: the last day with events), days without events as zeros; spans over
+/// [`MAX_FILLED_DAYS`] list only days with events.
+pub fn fill_days(rows: &[DayTotals], from: Option<i64>, to: Option<i64>) -> Vec<DayStats> {
+    let first = from.or(rows.first().map(|d| d.day));
+    let last = to.or(rows.last().map(|d| d.day));
+    let stats = |day: i64, t: Totals| DayStats {
+        date: date_of(day).format("%Y-%m-%d").to_string(),
+        impressions: t.impressions,
+        unique_users: t.unique_users,
+        clicks: t.clicks,
+        closes: t.closes,
+    };
+    match (first, last) {
+        (Some(first), Some(last)) if last >= first && last - first < MAX_FILLED_DAYS => {
+            let mut rows = rows.iter().peekable();
+            (first..=last)
+                .map(|day| {
+                    while rows.next_if(|r| r.day < day).is_some() {}
+                    let totals = rows.next_if(|r| r.day == day).map(|r| r.totals);
+                    stats(day, totals.unwrap_or_default())
+                })
+                .collect()
+        }
+        _ => rows.iter().map(|r| stats(r.day, r.totals)).collect(),
+    }
+}
+
+/// An offer's figures.
+#[utoipa::path(
+    get,
+    path = "/external/offer/{offerId}/stats",
+    tag = "offers",
+    params(
+        ("offerId" = i64, Path, description = "The offer id"),
+        ("from" = Option<String>, Query, description = "First day (UTC, YYYY-MM-DD), inclusive"),
+        ("to" = Option<String>, Query, description = "Last day (UTC, YYYY-MM-DD), inclusive"),
+    ),
+    responses(
+        (status = 200, description = "Totals over the range and one entry per UTC day (zeros included)", body = schemas::OfferStatsDoc),
+        (status = 400, description = "`from` or `to` not a date, or `from` after `to`", body = schemas::ErrorBodyDoc),
+        (status = 401, description = "Missing or bad credentials", body = schemas::ErrorBodyDoc),
+        (status = 404, description = "No such offer in this project", body = schemas::ErrorBodyDoc),
+    ),
+    security(("apiKey" = [], "bearer" = []))
+)]
+pub async fn offer_stats(
+    State(state): State<AppState>,
+    AsViewer(caller): AsViewer,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<OfferStats>, ApiError> {
+    let id = offer_id(path)?;
+    let query = query.as_deref();
+    let mut bad = Fields::new();
+    let mut date = |name: &str| {
+        query_param(query, name).and_then(|raw| {
+            parse_date(name, &raw)
+                .map_err(|(k, v)| bad.insert(k, v))
+                .ok()
+        })
+    };
+    let (from, to) = (date("from"), date("to"));
+    if let (Some(from), Some(to)) = (from, to)
+        && from > to
+    {
+        bad.insert("from".into(), "must not be after `to`".into());
+    }
+    if !bad.is_empty() {
+        let names: Vec<_> = bad.keys().map(|k| format!("`{k}`")).collect();
+        return Err(ApiError::BadRequest {
+            message: format!("invalid parameters {}", names.join(", ")),
+            fields: Some(bad),
+        });
+    }
+    if state
+        .store()
+        .offer_ids_among(caller.project_id(), &[id])
+        .await?
+        .is_empty()
+    {
+        return Err(ApiError::offer_not_found());
+    }
+    let start = from.map_or(DateTime::<Utc>::MIN_UTC, |d| {
+        d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
+    });
+    let end = to
+        .and_then(|d| d.checked_add_days(Days::new(1)))
+        .map_or(DateTime::<Utc>::MAX_UTC, |d| {
+            d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
+        });
+    let figures = state
+        .store()
+        .offer_figures(caller.project_id(), id, start, end)
+        .await?;
+    let t = figures.totals;
+    Ok(Json(OfferStats {
+        offer_id: id,
+        impressions: t.impressions,
+        unique_users: t.unique_users,
+        clicks: t.clicks,
+        closes: t.closes,
+        ctr: ctr(t.clicks, t.impressions),
+        days: fill_days(&figures.days, from.map(day_of), to.map(day_of)),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ctr_rounds_to_four_decimals() {
+        assert_eq!(ctr(0, 0), 0.0);
+        assert_eq!(ctr(1, 3), 0.3333);
+        assert_eq!(ctr(2, 3), 0.6667);
+        assert_eq!(ctr(5, 5), 1.0);
+    }
+
+    #[test]
+    fn days_are_filled_between_bounds() {
+        let row = |day, impressions| DayTotals {
+            day,
+            totals: Totals {
+                impressions,
+                ..Totals::default()
+            },
+        };
+        let d = day_of(NaiveDate::from_ymd_opt(2024, 5, 22).unwrap());
+        let rows = [row(d, 3), row(d + 2, 1)];
+        let days = fill_days(&rows, None, None);
+        let dates: Vec<_> = days
+            .iter()
+            .map(|d| (d.date.as_str(), d.impressions))
+            .collect();
+        assert_eq!(
+            dates,
+            [("2024-05-22", 3), ("2024-05-23", 0), ("2024-05-24", 1)]
+        );
+        assert_eq!(fill_days(&rows, Some(d - 1), Some(d)).len(), 2);
+        assert!(fill_days(&[], None, None).is_empty());
+        assert_eq!(fill_days(&[], Some(d), Some(d + 6)).len(), 7);
+        assert_eq!(
+            fill_days(&rows, Some(d - 1000), None).len(),
+            2,
+            "too long: data days only"
+        );
+    }
+}
