@@ -12,12 +12,14 @@ pub mod stream;
 pub mod widget;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::error::{BODY_LIMIT, method_not_allowed_fallback, not_found_fallback};
+use crate::error::{ApiError, BODY_LIMIT, method_not_allowed_fallback, not_found_fallback};
 use crate::state::AppState;
 
 /// The whole application: every route, the JSON fallbacks, body limit, compression, tracing.
@@ -33,6 +35,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found_fallback)
         .method_not_allowed_fallback(method_not_allowed_fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(run_to_completion))
         .layer(CompressionLayer::new())
         .layer(
             TraceLayer::new_for_http()
@@ -40,4 +43,18 @@ pub fn app(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state)
+}
+
+/// Runs each request's handler in its own task, so it finishes even when the client goes away.
+///
+/// Hyper drops a handler's future when its client disconnects (a reload, a closed tab). Dropped
+/// in the middle of a database transaction, sqlx only rolls back when that pooled connection is
+/// next used: until then an idle connection keeps SQLite's write lock (or PostgreSQL's row
+/// locks), and every other writer, `offers-api project create` included, waits for it. A
+/// streamed body (SSE) is unaffected: only producing the response runs in the task.
+async fn run_to_completion(req: Request, next: Next) -> Response {
+    match tokio::spawn(next.run(req)).await {
+        Ok(response) => response,
+        Err(error) => ApiError::Internal(format!("request task failed: {error}")).into_response(),
+    }
 }
