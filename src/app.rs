@@ -259,6 +259,9 @@ impl Widget {
         let generation = session.next_generation(offer.id);
         match session.decide(&offer) {
             Decision::Show { delay_ms } => {
+                // `showDelayMS` counts from the entry, however late the offer was scheduled.
+                let since_entry = (js_sys::Date::now() as u64).saturating_sub(session.entry);
+                let delay_ms = delay_ms.saturating_sub(since_entry);
                 let widget = *self;
                 let show = move || {
                     if widget.session().entry != session.entry

@@ -1,6 +1,7 @@
 //! Live updates: one `EventSource` on `/widget/v1/stream` per entry. `offer.created` and
 //! `offer.updated` carry a feed offer, `offer.deleted` its id, `resync` asks for the feed again.
-//! After any reconnect the feed is fetched again too, since events may have been missed.
+//! Each time it opens (the first time too) the feed is fetched again, since the stream only
+//! carries changes and some may have happened before it connected.
 
 use std::cell::RefCell;
 use std::time::Duration;
@@ -85,16 +86,9 @@ fn open_attempt(widget: Widget, attempt: u32) {
         }),
     );
     listen("resync", Box::new(move |_| resync(widget, entry)));
-    let opened_before = std::rc::Rc::new(std::cell::Cell::new(attempt > 0));
-    listen(
-        "open",
-        Box::new(move |_| {
-            // A reopened stream may have missed events.
-            if opened_before.replace(true) {
-                resync(widget, entry);
-            }
-        }),
-    );
+    // The stream sends changes only: whatever happened between the feed fetch and this
+    // (re)connection is picked up by fetching the feed again.
+    listen("open", Box::new(move |_| resync(widget, entry)));
     listen(
         "error",
         Box::new(move |_| {
