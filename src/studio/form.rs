@@ -1,183 +1,723 @@
-//! The Studio form's fields and how their text becomes an [`OfferDraft`] for the core to judge.
+//! The Studio form: its fields, the publish step each belongs to, and how the form's text
+//! becomes the JSON body the partner API receives (and so the [`OfferDraft`] the core judges).
+//!
+//! Plain Rust, no DOM: the components in this module's siblings only wire these functions to
+//! inputs. Whether a value is *valid* is never decided here — that is `offers_core::validate`,
+//! the same call the API makes — only how form text is laid out on the wire.
 
-use leptos::prelude::*;
-use offers_core::OfferDraft;
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use offers_core::text::{BODY_MAX_CHARS, BUTTON_MAX_CHARS, TITLE_MAX_CHARS};
+use offers_core::{CssColor, OfferDraft, PartnerOffer, TemplateData};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+/// The steps of the publish flow (seed 000: content → schedule → audience → send).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step {
+    Content,
+    Schedule,
+    Audience,
+    Send,
+}
+
+impl Step {
+    /// Every step, in order.
+    pub const ALL: [Step; 4] = [Step::Content, Step::Schedule, Step::Audience, Step::Send];
+
+    /// The step's heading.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Step::Content => "Template & content",
+            Step::Schedule => "Schedule",
+            Step::Audience => "Audience",
+            Step::Send => "Send",
+        }
+    }
+
+    /// A stable name for DOM ids and test selectors.
+    pub const fn slug(self) -> &'static str {
+        match self {
+            Step::Content => "content",
+            Step::Schedule => "schedule",
+            Step::Audience => "audience",
+            Step::Send => "send",
+        }
+    }
+
+    /// 1-based position.
+    pub fn number(self) -> usize {
+        Self::ALL.iter().position(|s| *s == self).unwrap_or(0) + 1
+    }
+
+    /// The following step, if any.
+    pub fn next(self) -> Option<Step> {
+        Self::ALL.get(self.number()).copied()
+    }
+
+    /// The previous step, if any.
+    pub fn prev(self) -> Option<Step> {
+        self.number()
+            .checked_sub(2)
+            .and_then(|i| Self::ALL.get(i).copied())
+    }
+}
 
 /// How a field is edited.
 #[derive(Debug, Clone, Copy)]
 pub enum FieldKind {
+    /// One line of text.
     Text,
+    /// Several lines of text.
+    LongText,
+    /// A URL.
+    Url,
+    /// A CSS color: a text input plus a color picker kept in sync.
     Color,
-    Choice(&'static [(&'static str, &'static str)]),
+    /// A drop-down list of `(value, label)`.
+    Select(&'static [(&'static str, &'static str)]),
+    /// A radio group of `(value, label)`.
+    Radio(&'static [(&'static str, &'static str)]),
+    /// A local date and time (`<input type=datetime-local>`), sent as UTC.
+    DateTime,
+    /// A number of seconds, sent as milliseconds.
+    Seconds,
+    /// A list of ids, comma-separated (or one per line).
+    Ids,
 }
 
-/// One form field: its wire key (the core's error key), label, initial text and length limit.
+/// One form field.
 #[derive(Debug)]
 pub struct FieldSpec {
+    /// The wire name, which is also the core's (and the API's 422) error key;
+    /// template-data fields are nested as `templateData.<name>`.
     pub key: &'static str,
     pub label: &'static str,
     pub kind: FieldKind,
+    /// The text of a new form.
     pub initial: &'static str,
+    /// The core's length limit, for the remaining-characters counter.
     pub limit: Option<usize>,
+    pub step: Step,
+    /// A short help text shown under the field (empty: none).
+    pub hint: &'static str,
+}
+
+impl FieldSpec {
+    /// The input's DOM id (the wire key with `.` replaced, so `#id` selectors work).
+    pub fn dom_id(&self) -> String {
+        self.key.replace('.', "-")
+    }
 }
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("10", "10 · Text"),
-    ("11", "11 · Image only (600×240)"),
-    ("12", "12 · Image above text"),
-    ("13", "13 · Image beside text"),
-    ("14", "14 · Image behind text"),
+    ("11", "11 · Image only (banner 600×240)"),
+    ("12", "12 · Image above text (600×400)"),
+    ("13", "13 · Image beside text (600×400)"),
+    ("14", "14 · Image behind text (600×400)"),
 ];
+const VIEWS: &[(&str, &str)] = &[("POPUP", "Pop-up"), ("IN_FEED", "In-feed")];
 const ALIGNMENTS: &[(&str, &str)] = &[("left", "Left"), ("center", "Center"), ("right", "Right")];
-const GRADIENT: &[(&str, &str)] = &[("false", "Solid background"), ("true", "Gradient")];
-
-/// The Studio's fields, in form order. Template-data fields use the core's nested keys.
-pub const FIELDS: &[FieldSpec] = &[
-    FieldSpec {
-        key: "template",
-        label: "Template",
-        kind: FieldKind::Choice(TEMPLATES),
-        initial: "10",
-        limit: None,
-    },
-    FieldSpec {
-        key: "title",
-        label: "Title",
-        kind: FieldKind::Text,
-        initial: "Your weekend bonus",
-        limit: Some(23),
-    },
-    FieldSpec {
-        key: "text",
-        label: "Text",
-        kind: FieldKind::Text,
-        initial: "Deposit before Sunday and get 20% extra.",
-        limit: Some(180),
-    },
-    FieldSpec {
-        key: "linkText",
-        label: "Button text",
-        kind: FieldKind::Text,
-        initial: "Get the bonus",
-        limit: Some(80),
-    },
-    FieldSpec {
-        key: "link",
-        label: "Link",
-        kind: FieldKind::Text,
-        initial: "https://example.com/bonus",
-        limit: None,
-    },
-    FieldSpec {
-        key: "pic",
-        label: "Image URL",
-        kind: FieldKind::Text,
-        initial: "",
-        limit: None,
-    },
-    FieldSpec {
-        key: "templateData.alignment",
-        label: "Alignment",
-        kind: FieldKind::Choice(ALIGNMENTS),
-        initial: "center",
-        limit: None,
-    },
-    FieldSpec {
-        key: "templateData.bgColor",
-        label: "Background",
-        kind: FieldKind::Color,
-        initial: "#736969",
-        limit: None,
-    },
-    FieldSpec {
-        key: "templateData.textColor",
-        label: "Text color",
-        kind: FieldKind::Color,
-        initial: "#ffffff",
-        limit: None,
-    },
-    FieldSpec {
-        key: "templateData.btnColor",
-        label: "Button color",
-        kind: FieldKind::Color,
-        initial: "#1890bf",
-        limit: None,
-    },
-    FieldSpec {
-        key: "templateData.btnTextColor",
-        label: "Button text color",
-        kind: FieldKind::Color,
-        initial: "#fff",
-        limit: None,
-    },
-    FieldSpec {
-        key: "templateData.gradient",
-        label: "Background style",
-        kind: FieldKind::Choice(GRADIENT),
-        initial: "false",
-        limit: None,
-    },
-    FieldSpec {
-        key: "templateData.gradientFrom",
-        label: "Gradient from",
-        kind: FieldKind::Color,
-        initial: "#60e753",
-        limit: None,
-    },
-    FieldSpec {
-        key: "templateData.gradientTo",
-        label: "Gradient to",
-        kind: FieldKind::Color,
-        initial: "#e4efe7",
-        limit: None,
-    },
-    FieldSpec {
-        key: "templateData.gradientDirection",
-        label: "Gradient direction",
-        kind: FieldKind::Text,
-        initial: "135deg",
-        limit: None,
-    },
+const BACKGROUNDS: &[(&str, &str)] = &[("false", "Solid color"), ("true", "Gradient")];
+const TIMES: &[(&str, &str)] = &[("false", "Once per user"), ("true", "Multiple times")];
+const FREQUENCIES: &[(&str, &str)] = &[
+    ("ON_ENTRY", "On every chat entry"),
+    ("DAILY", "At most once a day"),
+];
+const AUDIENCES: &[(&str, &str)] = &[
+    ("GLOBAL", "All rooms"),
+    ("ROOM", "Chosen rooms"),
+    ("USER", "Chosen users"),
 ];
 
-/// Reads the current field values into a draft.
-pub fn draft_from(
-    values: &[(&'static FieldSpec, RwSignal<String>)],
-    start_time: &str,
-) -> OfferDraft {
-    let pairs: Vec<(&str, String)> = values.iter().map(|(f, v)| (f.key, v.get())).collect();
-    let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    draft_from_pairs(&borrowed, start_time)
+/// Builds a [`FieldSpec`] with the common defaults.
+const fn field(
+    key: &'static str,
+    label: &'static str,
+    kind: FieldKind,
+    initial: &'static str,
+    step: Step,
+) -> FieldSpec {
+    FieldSpec {
+        key,
+        label,
+        kind,
+        initial,
+        limit: None,
+        step,
+        hint: "",
+    }
 }
 
-/// Builds a draft from `(wire key, text)` pairs; empty texts are left out, as an empty form
-/// field means "not given".
-pub fn draft_from_pairs(pairs: &[(&str, &str)], start_time: &str) -> OfferDraft {
-    let mut top = serde_json::Map::new();
-    let mut template_data = serde_json::Map::new();
-    let gradient_on = pairs
-        .iter()
-        .any(|(k, v)| *k == "templateData.gradient" && *v == "true");
-    for (key, value) in pairs {
-        if value.trim().is_empty() {
-            continue;
-        }
-        if let Some(inner) = key.strip_prefix("templateData.") {
-            if inner.starts_with("gradient") && inner != "gradient" && !gradient_on {
-                continue;
-            }
-            let value = if inner == "gradient" {
-                Value::Bool(*value == "true")
-            } else {
-                json!(value)
-            };
-            template_data.insert(inner.to_owned(), value);
-        } else {
-            top.insert((*key).to_owned(), json!(value));
+/// The form's fields, in form order.
+pub const FIELDS: &[FieldSpec] = &[
+    field(
+        "template",
+        "Template",
+        FieldKind::Select(TEMPLATES),
+        "10",
+        Step::Content,
+    ),
+    field(
+        "viewType",
+        "View",
+        FieldKind::Radio(VIEWS),
+        "POPUP",
+        Step::Content,
+    ),
+    FieldSpec {
+        limit: Some(TITLE_MAX_CHARS),
+        ..field(
+            "title",
+            "Title",
+            FieldKind::Text,
+            "Your weekend bonus",
+            Step::Content,
+        )
+    },
+    FieldSpec {
+        limit: Some(BODY_MAX_CHARS),
+        ..field(
+            "text",
+            "Text",
+            FieldKind::LongText,
+            "Deposit before Sunday and get 20% extra.",
+            Step::Content,
+        )
+    },
+    FieldSpec {
+        limit: Some(BUTTON_MAX_CHARS),
+        ..field(
+            "linkText",
+            "Button text",
+            FieldKind::Text,
+            "Get the bonus",
+            Step::Content,
+        )
+    },
+    FieldSpec {
+        hint: "Where the button (or the banner) leads: an http or https address.",
+        ..field(
+            "link",
+            "Link",
+            FieldKind::Url,
+            "https://example.com/bonus",
+            Step::Content,
+        )
+    },
+    FieldSpec {
+        hint: "Required for templates 11–14: 600×240 for the banner, 600×400 with text.",
+        ..field("pic", "Image URL", FieldKind::Url, "", Step::Content)
+    },
+    field(
+        "templateData.alignment",
+        "Alignment",
+        FieldKind::Radio(ALIGNMENTS),
+        "center",
+        Step::Content,
+    ),
+    field(
+        "templateData.textColor",
+        "Text color",
+        FieldKind::Color,
+        "#ffffff",
+        Step::Content,
+    ),
+    field(
+        "templateData.btnColor",
+        "Button color",
+        FieldKind::Color,
+        "#1890bf",
+        Step::Content,
+    ),
+    field(
+        "templateData.btnTextColor",
+        "Button text color",
+        FieldKind::Color,
+        "#ffffff",
+        Step::Content,
+    ),
+    field(
+        "templateData.gradient",
+        "Background",
+        FieldKind::Radio(BACKGROUNDS),
+        "false",
+        Step::Content,
+    ),
+    field(
+        "templateData.bgColor",
+        "Background color",
+        FieldKind::Color,
+        "#736969",
+        Step::Content,
+    ),
+    field(
+        "templateData.gradientFrom",
+        "Gradient from",
+        FieldKind::Color,
+        "#60e753",
+        Step::Content,
+    ),
+    field(
+        "templateData.gradientTo",
+        "Gradient to",
+        FieldKind::Color,
+        "#1e3c72",
+        Step::Content,
+    ),
+    FieldSpec {
+        hint: "An angle such as 135deg, or a direction such as \"to right\".",
+        ..field(
+            "templateData.gradientDirection",
+            "Gradient direction",
+            FieldKind::Text,
+            "135deg",
+            Step::Content,
+        )
+    },
+    FieldSpec {
+        hint: "Your local time.",
+        ..field(
+            "startTime",
+            "Start",
+            FieldKind::DateTime,
+            "",
+            Step::Schedule,
+        )
+    },
+    FieldSpec {
+        hint: "Optional: leave empty for no end.",
+        ..field("endTime", "End", FieldKind::DateTime, "", Step::Schedule)
+    },
+    field(
+        "showMultipleTimes",
+        "How many times",
+        FieldKind::Radio(TIMES),
+        "false",
+        Step::Schedule,
+    ),
+    field(
+        "showFrerquency",
+        "How often",
+        FieldKind::Radio(FREQUENCIES),
+        "ON_ENTRY",
+        Step::Schedule,
+    ),
+    FieldSpec {
+        hint: "Wait this long after the user enters the chat; 0 shows it at once.",
+        ..field(
+            "showDelayMS",
+            "Delay (seconds)",
+            FieldKind::Seconds,
+            "0",
+            Step::Schedule,
+        )
+    },
+    field(
+        "type",
+        "Who sees it",
+        FieldKind::Radio(AUDIENCES),
+        "GLOBAL",
+        Step::Audience,
+    ),
+    FieldSpec {
+        hint: "Room ids, comma-separated.",
+        ..field(
+            "externalRoomIds",
+            "Rooms",
+            FieldKind::Ids,
+            "",
+            Step::Audience,
+        )
+    },
+    FieldSpec {
+        hint: "User ids, comma-separated, or load them from a CSV file below.",
+        ..field(
+            "externalUserIds",
+            "Users",
+            FieldKind::Ids,
+            "",
+            Step::Audience,
+        )
+    },
+];
+
+/// The field with wire key `key`.
+pub fn spec(key: &str) -> Option<&'static FieldSpec> {
+    FIELDS.iter().find(|f| f.key == key)
+}
+
+/// The step where the field named by an error key (a wire name, as in the core's and the
+/// API's errors) is edited; errors about no particular field belong to the last step.
+pub fn step_of(key: &str) -> Step {
+    if key == "templateData" || key.starts_with("templateData.") {
+        return Step::Content;
+    }
+    let key = if key == "showFrequency" {
+        "showFrerquency"
+    } else {
+        key
+    };
+    spec(key).map_or(Step::Send, |f| f.step)
+}
+
+/// The label to name an error key by.
+pub fn label_of(key: &str) -> &str {
+    spec(key).map_or(key, |f| f.label)
+}
+
+/// Optional fields the form leaves out when empty: a PATCH sends them as `null` so that
+/// emptying one in the Studio clears it on the server.
+const CLEARABLE: [&str; 5] = ["title", "text", "linkText", "pic", "endTime"];
+
+/// The form's text, field by field (wire key → text), and the offer being edited.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FormState {
+    pub values: BTreeMap<String, String>,
+    /// The published offer this form edits (saved with `PATCH`), or `None` for a new one.
+    pub editing: Option<i64>,
+}
+
+impl FormState {
+    /// A new form: every field's initial text, starting at `start_local` (a local
+    /// `datetime-local` value).
+    pub fn new(start_local: &str) -> Self {
+        let mut values: BTreeMap<String, String> = FIELDS
+            .iter()
+            .map(|f| (f.key.to_owned(), f.initial.to_owned()))
+            .collect();
+        values.insert("startTime".to_owned(), start_local.to_owned());
+        Self {
+            values,
+            editing: None,
         }
     }
-    top.insert("templateData".into(), Value::Object(template_data));
-    top.insert("startTime".into(), json!(start_time));
-    serde_json::from_value(Value::Object(top)).unwrap_or_default()
+
+    /// The text of field `key` (its initial text when the form has none, e.g. a draft saved
+    /// by an older Studio).
+    pub fn get(&self, key: &str) -> &str {
+        self.values
+            .get(key)
+            .map(String::as_str)
+            .or_else(|| spec(key).map(|f| f.initial))
+            .unwrap_or("")
+    }
+
+    /// Sets the text of field `key`.
+    pub fn set(&mut self, key: &str, text: impl Into<String>) {
+        self.values.insert(key.to_owned(), text.into());
+    }
+
+    /// Whether a field applies to the current choices (gradient fields only with a gradient,
+    /// frequency only when shown several times, rooms only for `ROOM`, users only for
+    /// `USER`). Fields that do not apply are hidden and left out of the body.
+    pub fn applies(&self, field: &FieldSpec) -> bool {
+        match field.key {
+            "templateData.gradientFrom"
+            | "templateData.gradientTo"
+            | "templateData.gradientDirection" => self.get("templateData.gradient") == "true",
+            "showFrerquency" => self.get("showMultipleTimes") == "true",
+            "externalRoomIds" => self.get("type") == "ROOM",
+            "externalUserIds" => self.get("type") == "USER",
+            _ => true,
+        }
+    }
+
+    /// The JSON body for `POST /external/offer`. `to_utc` turns a local `datetime-local`
+    /// text into an ISO-8601 UTC timestamp (`None` when it cannot: the text is then sent as
+    /// typed, for the core to word the error).
+    pub fn body(&self, to_utc: &dyn Fn(&str) -> Option<String>) -> Map<String, Value> {
+        let mut body = Map::new();
+        let mut data = Map::new();
+        for field in FIELDS {
+            if !self.applies(field) {
+                continue;
+            }
+            let text = self.get(field.key);
+            if text.trim().is_empty() {
+                continue;
+            }
+            let value = match (field.key, field.kind) {
+                ("template", _) => text
+                    .trim()
+                    .parse::<i64>()
+                    .map_or_else(|_| json!(text), Value::from),
+                ("showMultipleTimes" | "templateData.gradient", _) => Value::Bool(text == "true"),
+                (_, FieldKind::DateTime) => json!(to_utc(text).unwrap_or_else(|| text.to_owned())),
+                (_, FieldKind::Seconds) => milliseconds(text),
+                (_, FieldKind::Ids) => Value::Array(split_ids(text).map(Value::from).collect()),
+                _ => json!(text),
+            };
+            match field.key.strip_prefix("templateData.") {
+                Some(inner) => data.insert(inner.to_owned(), value),
+                None => body.insert(field.key.to_owned(), value),
+            };
+        }
+        body.insert("templateData".to_owned(), Value::Object(data));
+        body
+    }
+
+    /// The JSON body for `PATCH /external/offer/{id}`: the whole offer, with the optional
+    /// fields the form leaves empty sent as `null` (so they are cleared).
+    pub fn patch_body(&self, to_utc: &dyn Fn(&str) -> Option<String>) -> Map<String, Value> {
+        let mut body = self.body(to_utc);
+        for key in CLEARABLE {
+            body.entry(key).or_insert(Value::Null);
+        }
+        body
+    }
+
+    /// The draft the core validates: exactly what [`FormState::body`] would send.
+    pub fn draft(&self, to_utc: &dyn Fn(&str) -> Option<String>) -> OfferDraft {
+        serde_json::from_value(Value::Object(self.body(to_utc))).unwrap_or_default()
+    }
+
+    /// The form for editing a published offer. `to_local` turns a UTC instant into a local
+    /// `datetime-local` text.
+    pub fn from_offer(offer: &PartnerOffer, to_local: &dyn Fn(&DateTime<Utc>) -> String) -> Self {
+        let mut form = Self::new("");
+        let text = |value: Option<&str>| value.unwrap_or("").to_owned();
+        form.set("template", offer.template.code().to_string());
+        form.set("viewType", offer.view_type.as_str());
+        form.set("title", text(offer.title.as_ref().map(|t| t.as_str())));
+        form.set("text", text(offer.text.as_ref().map(|t| t.as_str())));
+        form.set(
+            "linkText",
+            text(offer.link_text.as_ref().map(|t| t.as_str())),
+        );
+        form.set("link", offer.link.as_str());
+        form.set("pic", text(offer.pic.as_ref().map(|p| p.as_str())));
+        let data: TemplateData = serde_json::from_str(&offer.template_data).unwrap_or_default();
+        form.set("templateData.alignment", data.alignment.as_str());
+        form.set("templateData.bgColor", data.bg_color.as_str());
+        form.set("templateData.textColor", data.text_color.as_str());
+        form.set("templateData.btnColor", data.btn_color.as_str());
+        form.set("templateData.btnTextColor", data.btn_text_color.as_str());
+        form.set("templateData.gradient", data.gradient.to_string());
+        if let Some(from) = &data.gradient_from {
+            form.set("templateData.gradientFrom", from.as_str());
+        }
+        if let Some(to) = &data.gradient_to {
+            form.set("templateData.gradientTo", to.as_str());
+        }
+        if let Some(direction) = &data.gradient_direction {
+            form.set("templateData.gradientDirection", direction.as_str());
+        }
+        form.set("startTime", to_local(&offer.start_time));
+        form.set(
+            "endTime",
+            offer.end_time.as_ref().map(to_local).unwrap_or_default(),
+        );
+        form.set("showMultipleTimes", offer.show_multiple_times.to_string());
+        form.set("showFrerquency", offer.show_frequency.as_str());
+        form.set("showDelayMS", seconds(offer.show_delay_ms));
+        form.set("type", offer.kind.as_str());
+        let join = |ids: &[offers_core::ExternalId]| {
+            ids.iter()
+                .map(|id| id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        form.set("externalRoomIds", join(&offer.external_room_ids));
+        form.set("externalUserIds", join(&offer.external_user_ids));
+        form.editing = Some(offer.id);
+        form
+    }
+}
+
+/// The content of `draft` with a fixed schedule and audience (starting at `start`, shown to
+/// everyone): what the preview validates, so a schedule or audience still being typed does
+/// not blank the card.
+pub fn for_preview(mut draft: OfferDraft, start: &str) -> OfferDraft {
+    draft.start_time = Some(json!(start));
+    draft.end_time = None;
+    draft.show_multiple_times = None;
+    draft.show_frequency = None;
+    draft.show_delay_ms = None;
+    draft.kind = None;
+    draft.external_room_ids = None;
+    draft.external_user_ids = None;
+    draft
+}
+
+/// The ids in a comma- (or line-) separated text, trimmed, blanks dropped.
+pub fn split_ids(text: &str) -> impl Iterator<Item = &str> {
+    text.split([',', '\n'])
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+}
+
+/// Seconds typed in the form → the wire's milliseconds (a number when the text is one,
+/// else the text as typed, for the core to reject).
+fn milliseconds(text: &str) -> Value {
+    match text.trim().parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() => Value::from((seconds * 1000.0).round() as i64),
+        _ => json!(text),
+    }
+}
+
+/// Milliseconds → the form's seconds text (`1.5` for 1500).
+pub fn seconds(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        (ms / 1000).to_string()
+    } else {
+        (ms as f64 / 1000.0).to_string()
+    }
+}
+
+/// What remains of a text field's limit, as the core counts (trimmed, in characters).
+pub fn remaining(text: &str, limit: usize) -> i64 {
+    limit as i64 - text.trim().chars().count() as i64
+}
+
+/// The `#rrggbb` an `<input type=color>` shows for a color field's text (black while the
+/// text is not a color).
+pub fn picker_value(text: &str) -> String {
+    CssColor::parse(text).map_or_else(|_| "#000000".to_owned(), |c| c.to_rgba().to_hex())
+}
+
+/// The field's new text after a pick in the color picker: the picked color, keeping the
+/// alpha of the current text (the picker has none).
+pub fn picked_color(current: &str, picked: &str) -> String {
+    let Ok(picked) = CssColor::parse(picked) else {
+        return current.to_owned();
+    };
+    let mut rgba = picked.to_rgba();
+    rgba.a = CssColor::parse(current).map_or(255, |c| c.to_rgba().a);
+    CssColor::from_rgba(rgba).as_str().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use offers_core::{Offer, validate};
+
+    fn utc(text: &str) -> Option<String> {
+        Some(format!("{text}:00.000Z"))
+    }
+
+    fn form() -> FormState {
+        FormState::new("2026-01-02T10:00")
+    }
+
+    #[test]
+    fn a_new_form_is_a_valid_offer() {
+        let draft = form().draft(&utc);
+        let spec = validate(&draft).expect("the initial form is valid");
+        assert_eq!(spec.title.unwrap().as_str(), "Your weekend bonus");
+        assert_eq!(
+            offers_core::format_timestamp(&spec.start_time),
+            "2026-01-02T10:00:00.000Z"
+        );
+    }
+
+    #[test]
+    fn errors_come_from_the_core_keyed_by_field() {
+        let mut f = form();
+        f.set("title", "This title is far too long to fit");
+        f.set("templateData.btnColor", "url(x)");
+        f.set("showDelayMS", "abc");
+        let errors = validate(&f.draft(&utc)).unwrap_err();
+        assert!(errors.get("title").unwrap().starts_with("at most 23"));
+        assert!(errors.contains("templateData.btnColor"));
+        assert!(errors.contains("showDelayMS"));
+        assert_eq!(step_of("templateData.btnColor"), Step::Content);
+        assert_eq!(step_of("showDelayMS"), Step::Schedule);
+        assert_eq!(step_of("externalUserIds"), Step::Audience);
+        assert_eq!(step_of("offer"), Step::Send);
+    }
+
+    #[test]
+    fn body_matches_the_documented_shape() {
+        let mut f = form();
+        f.set("showMultipleTimes", "true");
+        f.set("showFrerquency", "DAILY");
+        f.set("showDelayMS", "1.5");
+        f.set("type", "USER");
+        f.set("externalUserIds", "u1, u2,\nu3,,");
+        f.set("externalRoomIds", "ignored because type is USER");
+        f.set("endTime", "");
+        let body = f.body(&utc);
+        assert_eq!(body["template"], json!(10));
+        assert_eq!(body["showMultipleTimes"], json!(true));
+        assert_eq!(body["showFrerquency"], json!("DAILY"));
+        assert_eq!(body["showDelayMS"], json!(1500));
+        assert_eq!(body["externalUserIds"], json!(["u1", "u2", "u3"]));
+        assert!(!body.contains_key("externalRoomIds"));
+        assert!(!body.contains_key("endTime"));
+        assert!(!body.contains_key("pic"));
+        assert_eq!(body["templateData"]["gradient"], json!(false));
+        assert!(body["templateData"].get("gradientFrom").is_none());
+        let patch = f.patch_body(&utc);
+        assert_eq!(patch["endTime"], Value::Null);
+        assert_eq!(patch["pic"], Value::Null);
+        assert!(validate(&f.draft(&utc)).is_ok());
+    }
+
+    #[test]
+    fn gradient_fields_only_with_a_gradient() {
+        let mut f = form();
+        f.set("templateData.gradient", "true");
+        let body = f.body(&utc);
+        assert_eq!(body["templateData"]["gradientDirection"], json!("135deg"));
+        let spec = validate(&f.draft(&utc)).unwrap();
+        assert!(spec.template_data.gradient);
+    }
+
+    #[test]
+    fn a_published_offer_round_trips_through_the_form() {
+        let mut f = form();
+        f.set("template", "12");
+        f.set("pic", "https://images.test/pic.png");
+        f.set("endTime", "2026-02-01T00:00");
+        f.set("type", "ROOM");
+        f.set("externalRoomIds", "r1,r2");
+        f.set("showMultipleTimes", "true");
+        f.set("showDelayMS", "2");
+        let spec = validate(&f.draft(&utc)).unwrap();
+        let offer = PartnerOffer::from(&Offer { id: 9, spec });
+        let back = FormState::from_offer(&offer, &|t| t.format("%Y-%m-%dT%H:%M").to_string());
+        assert_eq!(back.editing, Some(9));
+        assert_eq!(back.get("externalRoomIds"), "r1, r2");
+        assert_eq!(back.get("showDelayMS"), "2");
+        assert_eq!(back.get("endTime"), "2026-02-01T00:00");
+        let mut expected = f.clone();
+        expected.editing = Some(9);
+        assert_eq!(back.body(&utc), expected.body(&utc));
+    }
+
+    #[test]
+    fn the_preview_ignores_schedule_and_audience() {
+        let mut f = form();
+        f.set("type", "USER");
+        f.set("startTime", "garbage");
+        assert!(validate(&f.draft(&utc)).is_err());
+        let preview = for_preview(f.draft(&utc), "2026-01-01T00:00:00.000Z");
+        assert!(validate(&preview).is_ok());
+    }
+
+    #[test]
+    fn color_picker_stays_in_sync() {
+        assert_eq!(picker_value("#fff"), "#ffffff");
+        assert_eq!(picker_value("rebeccapurple"), "#663399");
+        assert_eq!(picker_value("not a color"), "#000000");
+        assert_eq!(picked_color("#fff", "#102030"), "#102030");
+        assert_eq!(picked_color("rgba(0,0,0,0.5)", "#102030"), "#10203080");
+        assert_eq!(picked_color("#fff", "bogus"), "#fff");
+    }
+
+    #[test]
+    fn counters_and_seconds() {
+        assert_eq!(remaining("  héllo ", 23), 18);
+        assert_eq!(remaining("", 80), 80);
+        assert_eq!(seconds(1500), "1.5");
+        assert_eq!(seconds(3000), "3");
+        assert_eq!(Step::Content.next(), Some(Step::Schedule));
+        assert_eq!(Step::Content.prev(), None);
+        assert_eq!(Step::Send.prev(), Some(Step::Audience));
+        assert_eq!(Step::Send.next(), None);
+    }
 }

@@ -1,99 +1,512 @@
-//! The Studio (SPEC §5), built by Trunk from `index.html` and `src/main.rs`: designers edit an
-//! offer and see it rendered by the widget's own [`OfferCard`], with every field green when the
-//! core accepts it and red with the core's reason when not.
+//! The Studio (SPEC §5), built by Trunk from `index.html` and `src/main.rs` and served by the
+//! API under `/studio/`: designers and marketers edit an offer and see it rendered by the
+//! widget's own [`OfferCard`](crate::card::OfferCard), each field green when the core accepts
+//! it and red with the core's reason when not, then publish it through the partner API in the
+//! steps of seed 000 (content → schedule → audience → send), and manage what is published.
+//!
+//! The modules split by concern; every rule comes from `offers-core`:
+//!
+//! - [`form`]: the fields and how the form's text becomes the API's JSON body (pure);
+//! - [`api`]: the partner-API calls; [`storage`]: sign-in (tab) and draft (browser) storage;
+//! - [`clock`]: local time ↔ UTC; [`export`]: JSON body and `curl` command;
+//! - components: [`fields`], [`preview`], [`signin`], [`audience`] (CSV), [`published`].
 
-mod form;
+pub mod api;
+pub mod audience;
+pub mod clock;
+pub mod export;
+pub mod fields;
+pub mod form;
+pub mod preview;
+pub mod published;
+pub mod signin;
+pub mod storage;
+
+use std::time::Duration;
 
 use leptos::prelude::*;
-use offers_core::{FeedOffer, Offer, OfferDraft, validate};
+use leptos::task::spawn_local;
+use offers_core::{FeedOffer, FieldErrors, Offer, OfferDraft, PartnerOffer, validate};
+use serde_json::Value;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
-use crate::card::OfferCard;
-use form::{FIELDS, FieldKind, FieldSpec};
+use api::{Credentials, SaveResponse};
+use audience::{CsvReport, CsvSummary};
+use fields::FieldRow;
+use form::{FIELDS, FormState, Step};
+use preview::Preview;
+use published::Published;
+use signin::SignIn;
+
+/// A successful save, as shown after Send.
+#[derive(Debug, Clone, PartialEq)]
+struct Saved {
+    created: bool,
+    response: SaveResponse,
+}
+
+/// Focuses the element with `id` once the DOM has caught up with the last signal change.
+fn focus_later(id: String) {
+    set_timeout(
+        move || {
+            let element = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.get_element_by_id(&id))
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+            if let Some(element) = element {
+                let _ = element.focus();
+                element.scroll_into_view_with_bool(false);
+            }
+        },
+        Duration::from_millis(0),
+    );
+}
+
+/// Copies `text` to the clipboard (the Clipboard API, else a selection in the textarea
+/// `fallback_id` and `execCommand("copy")`), reporting in `status`.
+fn copy_text(text: String, fallback_id: &'static str, status: RwSignal<Option<String>>) {
+    let clipboard = web_sys::window()
+        .map(|w| JsValue::from(w.navigator()))
+        .and_then(|n| js_sys::Reflect::get(&n, &"clipboard".into()).ok())
+        .filter(|c| !c.is_undefined());
+    let write = clipboard.as_ref().and_then(|c| {
+        js_sys::Reflect::get(c, &"writeText".into())
+            .ok()?
+            .dyn_into::<js_sys::Function>()
+            .ok()?
+            .call1(c, &JsValue::from_str(&text))
+            .ok()?
+            .dyn_into::<js_sys::Promise>()
+            .ok()
+    });
+    spawn_local(async move {
+        let copied = match write {
+            Some(promise) => JsFuture::from(promise).await.is_ok(),
+            None => false,
+        } || copy_by_selection(fallback_id);
+        status.set(Some(
+            if copied {
+                "Copied."
+            } else {
+                "Copying is blocked here: select the text and copy it."
+            }
+            .to_owned(),
+        ));
+    });
+}
+
+fn copy_by_selection(id: &str) -> bool {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return false;
+    };
+    let Some(area) = document.get_element_by_id(id) else {
+        return false;
+    };
+    let _ = js_sys::Reflect::get(&area, &"select".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .map(|f| f.call0(&area));
+    document
+        .dyn_into::<web_sys::HtmlDocument>()
+        .ok()
+        .and_then(|d| d.exec_command("copy").ok())
+        .unwrap_or(false)
+}
 
 /// The Studio page.
 #[component]
 pub fn Studio() -> impl IntoView {
-    let values: Vec<(&'static FieldSpec, RwSignal<String>)> = FIELDS
-        .iter()
-        .map(|field| (field, RwSignal::new(field.initial.to_owned())))
-        .collect();
-    let start_time = chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let signals = values.clone();
-    let draft = Memo::new(move |_| form::draft_from(&signals, &start_time));
-    let result = Memo::new(move |_| validate(&draft.get()));
-    // The preview keeps showing the last valid offer while a field is being fixed.
-    let preview = Memo::new(
-        move |previous: Option<&Option<FeedOffer>>| match result.get() {
-            Ok(spec) => Some(FeedOffer::from(&Offer { id: 0, spec })),
-            Err(_) => previous.cloned().flatten(),
-        },
+    // Sign-in (this tab) and the project's draft (this browser).
+    let session = RwSignal::new(storage::load_session());
+    let slot = Memo::new(move |_| storage::project_slot(session.get().as_ref()));
+    let form = RwSignal::new(
+        storage::load_draft(&slot.get_untracked())
+            .unwrap_or_else(|| FormState::new(&clock::now_local_input())),
     );
-    let popup = RwSignal::new(true);
+    Effect::new(move |_| {
+        let slot = slot.get();
+        form.with(|f| storage::save_draft(&slot, f));
+    });
 
-    let rows = values
-        .into_iter()
-        .map(|(field, value)| {
-            let error = Memo::new(move |_| {
-                result.with(|r| r.as_ref().err().and_then(|e| e.get(field.key).map(str::to_owned)))
-            });
-            let class = move || if error.get().is_some() { "field field--bad" } else { "field field--ok" };
-            let input = match field.kind {
-                FieldKind::Text | FieldKind::Color => view! {
-                    <input id=field.key name=field.key type="text" prop:value=move || value.get()
-                        on:input=move |ev| value.set(event_target_value(&ev)) />
+    // Validation: the core's, on exactly the body Send would post; the API's 422 fields on
+    // top until the next edit.
+    let draft = Memo::new(move |_| form.with(|f| f.draft(&clock::local_to_utc)));
+    let local_errors = Memo::new(move |_| validate(&draft.get()).err().unwrap_or_default());
+    let server_errors = RwSignal::new(FieldErrors::new());
+    Effect::new(move |_| {
+        form.track();
+        server_errors.set(FieldErrors::new());
+    });
+    let errors = Memo::new(move |_| {
+        let mut all = local_errors.get();
+        all.extend(server_errors.get());
+        all
+    });
+    let error_of = move |key: &'static str| {
+        Signal::derive(move || errors.with(|e| e.get(key).map(str::to_owned)))
+    };
+
+    // The preview validates the content alone, so a schedule being typed keeps the card.
+    let preview_start = offers_core::format_timestamp(&clock::now());
+    let preview_result =
+        Memo::new(move |_| validate(&form::for_preview(draft.get(), &preview_start)));
+    let preview =
+        Memo::new(
+            move |previous: Option<&Option<FeedOffer>>| match preview_result.get() {
+                Ok(spec) => Some(FeedOffer::from(&Offer { id: 0, spec })),
+                Err(_) => previous.cloned().flatten(),
+            },
+        );
+    let stale = Signal::derive(move || preview_result.with(Result::is_err));
+    let popup = Signal::derive(move || form.with(|f| f.get("viewType") != "IN_FEED"));
+
+    let step = RwSignal::new(Step::Content);
+    let go = move |to: Step| {
+        step.set(to);
+        focus_later(format!("step-{}-heading", to.slug()));
+    };
+    let now = RwSignal::new(clock::now());
+    set_interval(move || now.set(clock::now()), Duration::from_secs(15));
+    let refresh = RwSignal::new(0u32);
+    let sending = RwSignal::new(false);
+    let saved = RwSignal::new(None::<Saved>);
+    let send_error = RwSignal::new(None::<String>);
+    let csv = RwSignal::new(None::<CsvReport>);
+    let csv_error = RwSignal::new(None::<String>);
+    let copy_status = RwSignal::new(None::<String>);
+    let editing = Signal::derive(move || form.with(|f| f.editing));
+
+    let start_new = move || {
+        form.set(FormState::new(&clock::now_local_input()));
+        saved.set(None);
+        send_error.set(None);
+        csv.set(None);
+        go(Step::Content);
+    };
+    let on_sign_in = move |credentials: Credentials| {
+        storage::save_session(&credentials);
+        if let Some(draft) = storage::load_draft(&storage::project_slot(Some(&credentials))) {
+            form.set(draft);
+        }
+        session.set(Some(credentials));
+    };
+    let on_sign_out = move |()| {
+        storage::clear_session();
+        session.set(None);
+        form.update(|f| f.editing = None);
+        saved.set(None);
+    };
+    let on_edit = move |offer: PartnerOffer| {
+        form.set(FormState::from_offer(&offer, &clock::utc_to_local));
+        saved.set(None);
+        send_error.set(None);
+        csv.set(None);
+        go(Step::Content);
+    };
+    let on_deleted = move |id: i64| {
+        if form.with_untracked(|f| f.editing) == Some(id) {
+            form.update(|f| f.editing = None);
+            saved.set(None);
+        }
+    };
+
+    let send = move |_| {
+        send_error.set(None);
+        let Some(credentials) = session.get_untracked() else {
+            send_error.set(Some("Sign in (at the top) to publish.".to_owned()));
+            return;
+        };
+        let problems = errors.with_untracked(FieldErrors::len);
+        if problems > 0 {
+            send_error.set(Some(format!(
+                "Fix the {problems} field{} listed above first.",
+                if problems == 1 { "" } else { "s" }
+            )));
+            return;
+        }
+        let current = form.get_untracked();
+        let body = match current.editing {
+            None => current.body(&clock::local_to_utc),
+            Some(_) => current.patch_body(&clock::local_to_utc),
+        };
+        sending.set(true);
+        saved.set(None);
+        spawn_local(async move {
+            let result = api::save(&credentials, current.editing, &Value::Object(body)).await;
+            sending.set(false);
+            match result {
+                Ok(response) => {
+                    let id = response.offer.id;
+                    form.update(|f| f.editing = Some(id));
+                    saved.set(Some(Saved {
+                        created: current.editing.is_none(),
+                        response,
+                    }));
+                    refresh.update(|n| *n += 1);
                 }
-                .into_any(),
-                FieldKind::Choice(options) => view! {
-                    <select id=field.key name=field.key on:change=move |ev| value.set(event_target_value(&ev))>
-                        {options.iter().map(|(v, label)| view! {
-                            <option value=*v selected=move || value.get() == *v>{*label}</option>
-                        }).collect_view()}
-                    </select>
+                Err(failure) => {
+                    server_errors.set(FieldErrors(failure.fields.clone()));
+                    send_error.set(Some(failure.describe()));
                 }
-                .into_any(),
-            };
-            let counter = field.limit.map(|limit| {
-                view! { <span class="field__count">{move || format!("{} left", limit as i64 - value.with(|v| v.chars().count()) as i64)}</span> }
-            });
+            }
+        });
+    };
+
+    let on_csv = move |ev: web_sys::Event| {
+        csv_error.set(None);
+        spawn_local(async move {
+            match audience::read_chosen_file(&ev).await {
+                Ok(Some((name, bytes))) => {
+                    let report = CsvReport::read(name, &bytes);
+                    form.update(|f| f.set("externalUserIds", report.ids_text()));
+                    csv.set(Some(report));
+                }
+                Ok(None) => {}
+                Err(reason) => csv_error.set(Some(reason)),
+            }
+        });
+    };
+
+    // One panel per step.
+    let rows = move |s: Step| {
+        FIELDS
+            .iter()
+            .filter(move |f| f.step == s)
+            .map(move |spec| {
+                if spec.key == "pic" {
+                    view! {
+                        <FieldRow spec=spec form=form error=error_of(spec.key)>
+                            <button type="button" class="btn" disabled=true
+                                title="Planned: upload an image (PNG, JPEG, WebP or GIF, up to 10 MB)">
+                                "Upload image…"
+                            </button>
+                            <span class="muted">" planned"</span>
+                        </FieldRow>
+                    }
+                    .into_any()
+                } else {
+                    view! { <FieldRow spec=spec form=form error=error_of(spec.key) /> }.into_any()
+                }
+            })
+            .collect_view()
+    };
+    let step_nav = move |s: Step| {
+        let back = s.prev().map(|p| {
+            view! { <button type="button" class="btn" on:click=move |_| go(p)>"Back"</button> }
+        });
+        let next = s.next().map(|n| {
             view! {
-                <div class=class data-field=field.key>
-                    <label for=field.key>{field.label}</label>
-                    {input}
-                    {counter}
-                    <span class="field__reason">{move || error.get().unwrap_or_else(|| "ok".to_owned())}</span>
-                </div>
+                <button type="button" class="btn btn--primary step__next" on:click=move |_| go(n)>
+                    {format!("Next step: {}", n.label())}
+                </button>
+            }
+        });
+        view! { <div class="step__nav">{back}{next}</div> }
+    };
+    let panel = move |s: Step, body: AnyView| {
+        let heading = format!("step-{}-heading", s.slug());
+        let labelled_by = heading.clone();
+        view! {
+            <section class="step" id=format!("step-{}", s.slug()) aria-labelledby=labelled_by
+                hidden=move || step.get() != s>
+                <h2 id=heading tabindex="-1">{format!("{}. {}", s.number(), s.label())}</h2>
+                {body}
+                {step_nav(s)}
+            </section>
+        }
+    };
+
+    let csv_block = view! {
+        <div class="csv" hidden=move || form.with(|f| f.get("type") != "USER")>
+            <label for="users-csv">"Load user ids from a CSV file"</label>
+            <input type="file" id="users-csv" accept=".csv,text/csv,text/plain"
+                aria-describedby="users-csv-help" on:change=on_csv />
+            <p id="users-csv-help" class="field__hint">
+                "UTF-8, one column, a header line of any kind, ids with or without quotes. "
+                "The ids read replace the Users list above."
+            </p>
+            {move || csv.get().map(|report| view! { <CsvSummary report=report /> })}
+            <p class="error" role="alert">{move || csv_error.get()}</p>
+        </div>
+    };
+
+    // Send: what is wrong, what will happen, the button, the result, and the export.
+    let problems = move || {
+        errors.with(|e| {
+            e.iter()
+                .map(|(key, reason)| (key.to_owned(), reason.to_owned()))
+                .collect::<Vec<_>>()
+        })
+    };
+    let summary = move || {
+        validate(&draft.get()).ok().map(|spec| {
+            let offer = PartnerOffer::from(&Offer { id: 0, spec });
+            view! {
+                <dl class="review">
+                    <div><dt>"Audience"</dt><dd>{published::audience_summary(&offer)}</dd></div>
+                    <div><dt>"Period"</dt><dd>{published::period(&offer, clock::display)}</dd></div>
+                    <div><dt>"Shown"</dt><dd>{published::frequency_summary(&offer)}</dd></div>
+                </dl>
             }
         })
-        .collect_view();
+    };
+    let body_json =
+        Memo::new(move |_| form.with(|f| export::pretty_json(&f.body(&clock::local_to_utc))));
+    let origin = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default();
+    let curl = Memo::new(move |_| export::curl(&origin, &body_json.get()));
+    let send_body = view! {
+        <div class="problems" id="problems">
+            {move || {
+                let list = problems();
+                if list.is_empty() {
+                    view! { <p class="ok-text">"Every field is valid."</p> }.into_any()
+                } else {
+                    view! {
+                        <p class="error">{format!("{} field{} to fix:", list.len(), if list.len() == 1 { "" } else { "s" })}</p>
+                        <ul>
+                            {list.into_iter().map(|(key, reason)| {
+                                let target = form::step_of(&key);
+                                let field_id = form::spec(&key).map(form::FieldSpec::dom_id);
+                                let label = form::label_of(&key).to_owned();
+                                view! {
+                                    <li>
+                                        <button type="button" class="link" on:click=move |_| {
+                                            step.set(target);
+                                            focus_later(field_id.clone().unwrap_or_else(|| format!("step-{}-heading", target.slug())));
+                                        }>{format!("{} ({}): {reason}", label, target.label())}</button>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }
+            }}
+        </div>
+        {summary}
+        <div class="send">
+            <button type="button" class="btn btn--primary btn--big" id="send"
+                disabled=move || sending.get() || session.with(Option::is_none)
+                on:click=send>
+                {move || match (sending.get(), editing.get()) {
+                    (true, _) => "Sending…".to_owned(),
+                    (false, None) => "Send".to_owned(),
+                    (false, Some(id)) => format!("Save changes to #{id}"),
+                }}
+            </button>
+            {move || session.with(Option::is_none).then(|| view! {
+                <span class="muted">" Sign in (at the top) to publish."</span>
+            })}
+        </div>
+        <p class="error send__error" role="alert">{move || send_error.get()}</p>
+        <div class="save-result" role="status">
+            {move || saved.get().map(|s| {
+                let id = s.response.offer.id;
+                let rooms = s.response.unavailable_external_room_ids.join(", ");
+                let users = s.response.unavailable_external_user_ids.join(", ");
+                view! {
+                    <p class="save-result__done">
+                        {if s.created { format!("Published offer #{id}.") } else { format!("Saved the changes to offer #{id}.") }}
+                    </p>
+                    {(!rooms.is_empty()).then(|| view! {
+                        <p class="save-result__unavailable-rooms">
+                            "Rooms not seen yet (stored anyway; the offer shows once a widget enters them): "
+                            <span class="ids">{rooms}</span>
+                        </p>
+                    })}
+                    {(!users.is_empty()).then(|| view! {
+                        <p class="save-result__unavailable-users">
+                            "Users not seen yet (stored anyway; the offer shows once they enter a chat): "
+                            <span class="ids">{users}</span>
+                        </p>
+                    })}
+                }
+            })}
+        </div>
+        <details class="export">
+            <summary>"Export for the partner API"</summary>
+            <p class="muted">"The same request as Send (for a new offer), with the key and token as shell variables."</p>
+            <label for="export-json">"JSON body"</label>
+            <textarea id="export-json" readonly rows="12" prop:value=move || body_json.get()></textarea>
+            <button type="button" class="btn" id="copy-json"
+                on:click=move |_| copy_text(body_json.get_untracked(), "export-json", copy_status)>"Copy JSON"</button>
+            <label for="export-curl">"curl"</label>
+            <textarea id="export-curl" readonly rows="8" prop:value=move || curl.get()></textarea>
+            <button type="button" class="btn" id="copy-curl"
+                on:click=move |_| copy_text(curl.get_untracked(), "export-curl", copy_status)>"Copy curl"</button>
+            <span class="muted" role="status">{move || copy_status.get()}</span>
+        </details>
+    };
 
     view! {
+        <header class="studio__bar">
+            <h1>"Offers Studio"</h1>
+            <SignIn session=session.into() on_sign_in=on_sign_in on_sign_out=on_sign_out />
+        </header>
         <main class="studio">
-            <section class="studio__form" aria-label="Offer">
-                <h1>"Offers Studio"</h1>
-                {rows}
+            <section class="studio__editor" aria-label="Offer">
+                {move || editing.get().map(|id| view! {
+                    <div class="editing" role="status">
+                        <p>{format!("Editing published offer #{id}: saving applies the changes at once, also while it is live.")}</p>
+                        <button type="button" class="btn" on:click=move |_| {
+                            form.update(|f| f.editing = None);
+                            saved.set(None);
+                        }>"Keep as a new offer"</button>
+                        <button type="button" class="btn" on:click=move |_| start_new()>"Start a new offer"</button>
+                    </div>
+                })}
+                <nav class="steps" aria-label="Publish steps">
+                    <ol>
+                        {Step::ALL.into_iter().map(|s| {
+                            let bad = Memo::new(move |_| errors.with(|e| e.iter().filter(|(k, _)| form::step_of(k) == s).count()));
+                            view! {
+                                <li>
+                                    <button type="button" id=format!("tab-{}", s.slug())
+                                        class=move || { if s != Step::Send && bad.get() > 0 { "steps__btn steps__btn--bad" } else { "steps__btn" } }
+                                        aria-current=move || (step.get() == s).then_some("step")
+                                        aria-controls=format!("step-{}", s.slug())
+                                        on:click=move |_| go(s)>
+                                        <span class="steps__num">{s.number()}</span>
+                                        <span class="steps__label">{s.label()}</span>
+                                        <span class="steps__state">{move || match (s, bad.get()) {
+                                            (Step::Send, _) => String::new(),
+                                            (_, 0) => "✓".to_owned(),
+                                            (_, n) => format!("{n} to fix"),
+                                        }}</span>
+                                    </button>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ol>
+                </nav>
+                {panel(Step::Content, rows(Step::Content).into_any())}
+                {panel(Step::Schedule, rows(Step::Schedule).into_any())}
+                {panel(Step::Audience, view! { {rows(Step::Audience)} {csv_block} }.into_any())}
+                {panel(Step::Send, send_body.into_any())}
+                <p class="draft-status muted">
+                    {move || if session.with(Option::is_some) {
+                        "Draft kept in this browser for this project; a reload restores it."
+                    } else {
+                        "Draft kept in this browser; a reload restores it."
+                    }}
+                </p>
             </section>
-            <section class="studio__preview" aria-label="Preview">
-                <div class="studio__views">
-                    <button type="button" aria-pressed=move || popup.get().to_string() on:click=move |_| popup.set(true)>"Pop-up"</button>
-                    <button type="button" aria-pressed=move || (!popup.get()).to_string() on:click=move |_| popup.set(false)>"In-feed"</button>
-                </div>
-                <div class="chat-mock">
-                    <p class="chat-mock__msg">"Hi! How can we help?"</p>
-                    {move || preview.get().map(|offer| view! {
-                        <OfferCard offer=offer popup=popup.get() on_open=|| () on_close=|| () />
-                    })}
-                    {move || preview.with(Option::is_none).then(|| view! {
-                        <p class="chat-mock__empty">"Fix the red fields to see the preview."</p>
-                    })}
-                </div>
-            </section>
+            <Preview offer=preview popup=popup stale=stale
+                set_popup=move |on: bool| form.update(|f| f.set("viewType", if on { "POPUP" } else { "IN_FEED" })) />
         </main>
+        <Published session=session.into() refresh=refresh now=now.into() editing=editing
+            on_edit=on_edit on_deleted=on_deleted />
     }
 }
 
-/// The draft the Studio would publish (exposed for tests).
+/// The draft the Studio would publish for `(wire key, text)` pairs, with `start_time`
+/// (a UTC timestamp) as the start (exposed for tests).
 pub fn draft_of(pairs: &[(&str, &str)], start_time: &str) -> OfferDraft {
-    form::draft_from_pairs(pairs, start_time)
+    let mut state = FormState::new(start_time);
+    for (key, text) in pairs {
+        state.set(key, *text);
+    }
+    state.draft(&|text| Some(text.to_owned()))
 }
