@@ -329,3 +329,27 @@ test("an offer whose window closes while it is on screen disappears on time", as
   await card.waitFor({ state: "detached", timeout: 6_000 });
   await s.context.close();
 });
+
+test("pop-ups respect prefers-reduced-motion and never shift the host's layout", async () => {
+  const s = await setup([offerBody({ title: "Calm" })]);
+  const page = await s.context.newPage();
+  await page.emulateMedia({ reducedMotion: "reduce" });
+  await serveHtml(page, s.url, s.html);
+  await page.goto(s.url);
+  const before = await page.evaluate(() => {
+    const r = document.querySelector("#chat-input").getBoundingClientRect();
+    return { x: r.x, y: r.y, scroll: document.documentElement.scrollHeight };
+  });
+  const layer = page.locator(`${POPUP} .layer`);
+  await layer.waitFor({ timeout: 15_000 });
+  assert.equal(await layer.evaluate((el) => getComputedStyle(el).animationName), "none");
+  assert.equal(await layer.evaluate((el) => getComputedStyle(el).position), "fixed");
+  const after = await page.evaluate(() => {
+    const r = document.querySelector("#chat-input").getBoundingClientRect();
+    return { x: r.x, y: r.y, scroll: document.documentElement.scrollHeight };
+  });
+  assert.deepEqual(after, before, "the host page did not move");
+  await page.emulateMedia({ reducedMotion: "no-preference" });
+  assert.equal(await layer.evaluate((el) => getComputedStyle(el).animationName), "offers-in");
+  await s.context.close();
+});
