@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::auth::{NewProjectKeys, Role, TokenSigner};
 use crate::http::cors::normalize_origin;
+use crate::media::MediaLocation;
 use crate::state::{DEFAULT_RETENTION_DAYS, Settings};
 use crate::store::{self, Project, ProjectSettings};
 
@@ -84,6 +85,36 @@ pub struct ServeArgs {
     #[arg(long, env = "OFFERS_RETENTION_INTERVAL", default_value_t = 3600,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub retention_interval: u64,
+    /// The absolute URL this API is reached at (e.g. https://offers.example): uploaded images'
+    /// URLs start with it. Default: http://<the upload request's Host header>.
+    #[arg(long, env = "OFFERS_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+    /// The directory of uploaded images (created if missing). Default: `offers-media` next
+    /// to the SQLite file (with PostgreSQL: in the working directory).
+    #[arg(long, env = "OFFERS_MEDIA_DIR")]
+    pub media_dir: Option<PathBuf>,
+    /// Store uploaded images in an S3-compatible bucket instead of --media-dir:
+    /// s3://bucket[/prefix], configured from the AWS_* environment variables (AWS_REGION,
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL for another provider,
+    /// AWS_ALLOW_HTTP=true for a plain-http endpoint).
+    #[arg(long, env = "OFFERS_MEDIA_STORE", value_parser = parse_media_store)]
+    pub media_store: Option<String>,
+}
+
+/// `--public-url`: an absolute http(s) URL without query or fragment; a trailing `/` dropped.
+pub fn parse_public_url(raw: &str) -> Result<String, String> {
+    let url = raw.trim().trim_end_matches('/');
+    offers_core::HttpUrl::parse(url).map_err(|reason| format!("`{raw}` {reason}"))?;
+    if url.contains(['?', '#']) {
+        return Err(format!("`{raw}` must not have a query or a fragment"));
+    }
+    Ok(url.to_owned())
+}
+
+/// `--media-store`: `s3://bucket[/prefix]`.
+pub fn parse_media_store(raw: &str) -> Result<String, String> {
+    crate::media::parse_s3_url(raw).map_err(|reason| format!("`{raw}`: {reason}"))?;
+    Ok(raw.trim().to_owned())
 }
 
 /// `project` subcommands.
@@ -339,6 +370,82 @@ impl ServeArgs {
             trust_forwarded_for: self.trust_forwarded_for,
             retention_days: self.retention_days,
             retention_interval: Duration::from_secs(self.retention_interval),
+            public_url: self.public_url.clone(),
+            media: self.media_location(),
         }
+    }
+
+    /// Where uploaded images go: `--media-store`, else `--media-dir`, else `offers-media`
+    /// next to the SQLite file (or in the working directory).
+    pub fn media_location(&self) -> MediaLocation {
+        match (&self.media_store, &self.media_dir) {
+            (Some(url), _) => MediaLocation::S3(url.clone()),
+            (None, Some(dir)) if !dir.as_os_str().is_empty() => MediaLocation::Dir(dir.clone()),
+            _ => MediaLocation::Dir(MediaLocation::default_dir(&self.database.database_url)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let mut argv = vec!["offers-api", "serve"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv)?.command {
+            Command::Serve(serve) => Ok(serve),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn public_url_flag() {
+        assert_eq!(
+            parse_public_url(" https://cdn.example/offers/ "),
+            Ok("https://cdn.example/offers".to_owned())
+        );
+        assert_eq!(
+            parse_public_url("http://127.0.0.1:8080"),
+            Ok("http://127.0.0.1:8080".to_owned())
+        );
+        for bad in [
+            "ftp://x",
+            "cdn.example",
+            "https://x/?a=1",
+            "https://x/#f",
+            "",
+        ] {
+            assert!(parse_public_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn media_flags() {
+        let args = serve(&["--database-url", "sqlite:///srv/offers/offers.db"]).unwrap();
+        assert_eq!(
+            args.settings().media,
+            MediaLocation::Dir(PathBuf::from("/srv/offers/offers-media"))
+        );
+        assert_eq!(args.settings().public_url, None);
+        let args = serve(&[
+            "--media-dir",
+            "/data/img",
+            "--public-url",
+            "https://o.example/",
+        ])
+        .unwrap();
+        assert_eq!(
+            args.settings().media,
+            MediaLocation::Dir(PathBuf::from("/data/img"))
+        );
+        assert_eq!(
+            args.settings().public_url.as_deref(),
+            Some("https://o.example")
+        );
+        let args = serve(&["--media-dir", "/data/img", "--media-store", "s3://b/p"]).unwrap();
+        assert_eq!(args.settings().media, MediaLocation::S3("s3://b/p".into()));
+        assert!(serve(&["--media-store", "http://b/p"]).is_err());
+        assert!(serve(&["--public-url", "javascript:alert(1)"]).is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! The Offers HTTP API (SPEC §3, §6): the partner API under `/external/*` (wire-compatible with
-//! the documented Marketing Offers API), the public widget feed, static serving of the widget
-//! bundle and the Studio, the demo host page, OpenAPI docs, and the admin CLI.
+//! the documented Marketing Offers API), the Studio's draft, image uploads ([`media`]) and
+//! "why (not) shown", the public widget feed, static serving of the widget bundle and the
+//! Studio, the demo host page, OpenAPI docs, and the admin CLI.
 //!
 //! Architecture invariants:
 //! - every offer query is scoped by the caller's project id ([`store::Store`] takes it first);
@@ -16,6 +17,7 @@ pub mod cli;
 pub mod error;
 pub mod http;
 pub mod live;
+pub mod media;
 pub mod openapi;
 pub mod ratelimit;
 pub mod retention;
@@ -25,4 +27,4 @@ pub mod store;
 
 pub use error::ApiError;
 pub use http::app;
-pub use state::{AppState, Settings};
+pub use state::{AppState, Settings, StateError};

@@ -160,8 +160,8 @@ pub mod schemas {
     #[schema(as = ErrorDetail)]
     pub struct ErrorDetailDoc {
         /// bad_request, unauthorized, forbidden, not_found, method_not_allowed, conflict,
-        /// payload_too_large, unsupported_media_type, validation_failed, rate_limited,
-        /// internal_error, service_unavailable.
+        /// precondition_failed, payload_too_large, unsupported_media_type, validation_failed,
+        /// rate_limited, internal_error, service_unavailable.
         pub code: String,
         pub message: String,
         /// Field → reason; only for 422 and for 400s about query parameters.
@@ -334,6 +334,107 @@ pub mod schemas {
         pub offset: i64,
     }
 
+    /// An image upload: one part `file`.
+    #[derive(Serialize, ToSchema)]
+    #[schema(as = MediaUpload)]
+    pub struct MediaUploadDoc {
+        /// The image: PNG, JPEG, WebP or GIF, at most 10 MiB.
+        #[schema(format = Binary, value_type = String)]
+        pub file: Vec<u8>,
+    }
+
+    /// A stored image.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    #[schema(as = Uploaded)]
+    pub struct UploadedDoc {
+        /// Absolute http(s) URL, usable as an offer's `pic`:
+        /// `<public URL>/media/<sha256>.<ext>`.
+        pub url: String,
+        pub width: u32,
+        pub height: u32,
+        /// Size in bytes.
+        pub bytes: u64,
+        /// `image/png`, `image/jpeg`, `image/webp` or `image/gif`, from the file's content.
+        pub content_type: String,
+        /// E.g. "the image is 800×800; template 11 expects 600×240 proportions".
+        pub warnings: Vec<String>,
+    }
+
+    /// The saved draft.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    #[schema(as = Draft)]
+    pub struct DraftDoc {
+        /// The JSON object as saved (not validated).
+        #[schema(value_type = Object)]
+        pub draft: serde_json::Value,
+        /// The id of the offer the draft edits, or null.
+        pub editing: Option<i64>,
+        /// E.g. `2026-11-21T10:02:00.000Z`.
+        pub updated_at: String,
+    }
+
+    /// A draft to save.
+    #[derive(Serialize, ToSchema)]
+    #[schema(as = DraftInput)]
+    pub struct DraftInputDoc {
+        /// Any JSON object (work in progress: not validated).
+        #[schema(value_type = Object)]
+        pub draft: serde_json::Value,
+        /// The id of the offer the draft edits, or null.
+        pub editing: Option<i64>,
+    }
+
+    /// A saved draft's time.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    #[schema(as = DraftSaved)]
+    pub struct DraftSavedDoc {
+        pub updated_at: String,
+    }
+
+    /// One rule's verdict.
+    #[derive(Serialize, ToSchema)]
+    #[schema(as = Check)]
+    pub struct CheckDoc {
+        /// `schedule`, `audience`, `optOut` or `frequency`.
+        pub rule: String,
+        pub ok: bool,
+        /// Why, in English.
+        pub detail: String,
+    }
+
+    /// One offer's verdict.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    #[schema(as = ExplainedOffer)]
+    pub struct ExplainedOfferDoc {
+        pub offer_id: i64,
+        pub title: Option<String>,
+        pub template: u8,
+        /// `scheduled`, `live` or `ended` at `at`.
+        pub status: String,
+        /// Every check is ok.
+        pub shown: bool,
+        /// Always four: schedule, audience, optOut, frequency.
+        pub checks: Vec<CheckDoc>,
+    }
+
+    /// Why each offer is (not) shown.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "camelCase")]
+    #[schema(as = ExplainResponse)]
+    pub struct ExplainResponseDoc {
+        pub room: String,
+        pub user: Option<String>,
+        /// The instant judged.
+        pub at: String,
+        pub opted_out: bool,
+        /// Newest first, at most 200.
+        pub offers: Vec<ExplainedOfferDoc>,
+    }
+
     /// Health.
     #[derive(Serialize, ToSchema)]
     #[schema(as = Health)]
@@ -395,6 +496,12 @@ impl Modify for SecuritySchemes {
         crate::http::widget::feed,
         crate::http::stream::stream,
         crate::http::events::post_events,
+        crate::http::draft::get_draft,
+        crate::http::draft::put_draft,
+        crate::http::draft::delete_draft,
+        crate::http::media::upload,
+        crate::http::media::serve,
+        crate::http::explain::explain_offers,
         crate::http::assets::healthz,
     ),
     components(schemas(
@@ -418,6 +525,14 @@ impl Modify for SecuritySchemes {
         schemas::IdsDoc,
         schemas::RegisterResponseDoc,
         schemas::IdPageDoc,
+        schemas::MediaUploadDoc,
+        schemas::UploadedDoc,
+        schemas::DraftDoc,
+        schemas::DraftInputDoc,
+        schemas::DraftSavedDoc,
+        schemas::CheckDoc,
+        schemas::ExplainedOfferDoc,
+        schemas::ExplainResponseDoc,
         schemas::HealthDoc,
     )),
     modifiers(&SecuritySchemes),
@@ -425,6 +540,8 @@ impl Modify for SecuritySchemes {
         (name = "offers", description = "Partner offer CRUD"),
         (name = "users", description = "User opt-out"),
         (name = "registry", description = "Known rooms and users"),
+        (name = "drafts", description = "The project's one saved draft (the Studio's work in progress)"),
+        (name = "media", description = "Image uploads and the uploaded images"),
         (name = "widget", description = "Public widget endpoints: feed, live stream, events (no token; the project is named by its public key; CORS per project)"),
         (name = "ops", description = "Operations"),
     )

@@ -145,6 +145,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
             demo.project_id, demo.offer_id, demo.api_key, demo.public_key, demo.owner_token
         )?;
     }
+    writeln!(out, "Uploaded images: {}", state.media().location())?;
     writeln!(out, "Offers API listening on {base}")?;
     out.flush()?;
     drop(out);

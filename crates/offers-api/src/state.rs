@@ -8,10 +8,11 @@ use tokio::sync::watch;
 
 use crate::auth::TokenSigner;
 use crate::live::LiveIndex;
+use crate::media::{MediaError, MediaLocation, MediaStore};
 use crate::ratelimit::{ClientKey, RateLimiter};
 use crate::store::{Store, StoreError};
 
-/// Where the static bundles live, rate limits, retention.
+/// Where the static bundles and uploaded images live, rate limits, retention.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The widget bundle (`offers.js`, hashed `offers-<hash>.js`, `_bg.wasm`, CSS).
@@ -30,6 +31,11 @@ pub struct Settings {
     pub retention_days: u32,
     /// How often the retention purge runs (`serve` only).
     pub retention_interval: Duration,
+    /// The absolute base URL the API is reached at (`https://offers.example`, no trailing
+    /// slash): uploaded images' URLs start with it. `None`: `http://<Host header>`.
+    pub public_url: Option<String>,
+    /// Where uploaded images are stored.
+    pub media: MediaLocation,
 }
 
 /// The default retention: 90 days ("3 months", as the broadcast documents keep logs).
@@ -45,6 +51,8 @@ impl Default for Settings {
             trust_forwarded_for: false,
             retention_days: DEFAULT_RETENTION_DAYS,
             retention_interval: Duration::from_secs(3600),
+            public_url: None,
+            media: MediaLocation::Dir(PathBuf::from("offers-media")),
         }
     }
 }
@@ -61,13 +69,34 @@ struct Inner {
     limiter: RateLimiter,
     widget_limiter: RateLimiter<ClientKey>,
     live: Arc<LiveIndex>,
+    media: MediaStore,
     shutdown: watch::Sender<bool>,
 }
 
+/// Why the state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Media(#[from] MediaError),
+}
+
 impl AppState {
-    /// Builds the state: reads the deployment's token secret from the store, subscribes to the
-    /// change bus and starts the live index's background tasks.
-    pub async fn new(store: Arc<dyn Store>, settings: Settings) -> Result<Self, StoreError> {
+    /// Builds the state: opens the media store (creating its directory), reads the
+    /// deployment's token secret from the store, subscribes to the change bus and starts the
+    /// live index's background tasks.
+    pub async fn new(store: Arc<dyn Store>, settings: Settings) -> Result<Self, StateError> {
+        let media = MediaStore::open(&settings.media)?;
+        Self::with_media(store, settings, media).await
+    }
+
+    /// [`AppState::new`] with an already opened media store (`settings.media` is ignored).
+    pub async fn with_media(
+        store: Arc<dyn Store>,
+        settings: Settings,
+        media: MediaStore,
+    ) -> Result<Self, StateError> {
         let secret = store.token_secret().await?;
         let limiter = RateLimiter::per_minute(settings.rate_limit_per_minute);
         let widget_limiter = RateLimiter::per_minute(settings.widget_rate_limit_per_minute);
@@ -80,6 +109,7 @@ impl AppState {
             limiter,
             widget_limiter,
             live,
+            media,
             shutdown,
         })))
     }
@@ -127,6 +157,11 @@ impl AppState {
     /// The in-memory index of offers and the fan-out to streams.
     pub fn live(&self) -> &Arc<LiveIndex> {
         &self.0.live
+    }
+
+    /// Where uploaded images are stored.
+    pub fn media(&self) -> &MediaStore {
+        &self.0.media
     }
 
     /// Ends the open event streams and the background tasks (graceful shutdown).

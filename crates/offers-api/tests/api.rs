@@ -1464,7 +1464,7 @@ both_backends!(first_start_bootstraps_the_demo_once, |t| {
     // A fresh database of its own (the shared one already has projects A and B).
     let fresh = TestDb::create(t.db.backend).await;
     let store = offers_api::store::connect(&fresh.url).await.unwrap();
-    let state = offers_api::AppState::new(store.clone(), offers_api::Settings::default())
+    let state = offers_api::AppState::new(store.clone(), common::memory_media_settings())
         .await
         .unwrap();
     let demo = offers_api::server::bootstrap(store.as_ref(), &state)

@@ -26,6 +26,9 @@ fn command(args: &[&str]) -> Command {
         .env_remove("OFFERS_ADDR")
         .env_remove("OFFERS_WIDGET_DIR")
         .env_remove("OFFERS_STUDIO_DIR")
+        .env_remove("OFFERS_MEDIA_DIR")
+        .env_remove("OFFERS_MEDIA_STORE")
+        .env_remove("OFFERS_PUBLIC_URL")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .kill_on_drop(true);
@@ -91,19 +94,37 @@ struct Server {
 }
 
 async fn start_server(url: &str, widget_dir: &Path) -> Server {
-    let mut child = command(&[
-        "serve",
-        "--addr",
-        "127.0.0.1:0",
-        "--database-url",
-        url,
-        "--widget-dir",
-        &widget_dir.display().to_string(),
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit())
-    .spawn()
-    .expect("spawn serve");
+    // Images next to the widget dir (a temp dir), never in the working directory.
+    let media_dir = widget_dir.with_file_name("media");
+    let args = ["--media-dir", &media_dir.display().to_string()].map(str::to_owned);
+    start_server_with(url, widget_dir, &args, &[]).await
+}
+
+/// `serve` with extra arguments and environment variables.
+async fn start_server_with(
+    url: &str,
+    widget_dir: &Path,
+    extra: &[String],
+    env: &[(&str, &str)],
+) -> Server {
+    let mut args = vec![
+        "serve".to_owned(),
+        "--addr".into(),
+        "127.0.0.1:0".into(),
+        "--database-url".into(),
+        url.to_owned(),
+        "--widget-dir".into(),
+        widget_dir.display().to_string(),
+    ];
+    args.extend_from_slice(extra);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut cmd = command(&args);
+    cmd.envs(env.iter().copied());
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn serve");
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let mut banner = Vec::new();
@@ -207,7 +228,7 @@ async fn project_create_and_token_issue() {
 
     // The tokens work against the API on that database, with their roles.
     let store = offers_api::store::connect(&url).await.unwrap();
-    let state = offers_api::AppState::new(store, offers_api::Settings::default())
+    let state = offers_api::AppState::new(store, common::memory_media_settings())
         .await
         .unwrap();
     let app = offers_api::app(state);
@@ -476,7 +497,7 @@ async fn graceful_shutdown_lets_in_flight_requests_finish() {
     let store = offers_api::store::connect(&db_url(dir.path()))
         .await
         .unwrap();
-    let state = offers_api::AppState::new(store, offers_api::Settings::default())
+    let state = offers_api::AppState::new(store, common::memory_media_settings())
         .await
         .unwrap();
     let started = Arc::new(tokio::sync::Notify::new());

@@ -14,6 +14,8 @@
 //!   every field error at once ([`FieldErrors`]);
 //! - [`targeting`]: who may see an offer and when it is live;
 //! - [`frequency`]: whether to show an offer now, given what the user has already seen;
+//! - [`mod@explain`]: every rule's verdict on one offer for one visitor ("why (not) shown") and
+//!   the scheduled / live / ended status;
 //! - [`csv_audience`]: user ids imported from a CSV file.
 //!
 //! Nothing here reads the clock, touches the network or storage, or panics on bad input:
@@ -23,6 +25,7 @@ pub mod color;
 pub mod csv_audience;
 pub mod draft;
 pub mod error;
+pub mod explain;
 pub mod fields;
 pub mod frequency;
 pub mod http_url;
@@ -41,6 +44,7 @@ pub use color::{CssColor, GradientDirection, Rgba};
 pub use csv_audience::{CsvAudience, CsvRowError, parse_user_ids};
 pub use draft::OfferDraft;
 pub use error::{FieldErrors, ParseError};
+pub use explain::{Check, Explanation, Rule, ScheduleStatus, explain, schedule_status};
 pub use frequency::{
     Decision, DisplayHistory, Schedule, SkipReason, decide, decide_feed, popup_order,
     record_display,

@@ -20,6 +20,9 @@ pub use crate::wire::{FeedOffer, PartnerOffer};
 /// The reason given for a template code outside 10–14.
 pub const TEMPLATE_REASON: &str = "must be an integer between 10 and 14";
 
+/// How far an image's width / height ratio may be from its template's, in percent (±2 %).
+pub const PROPORTION_TOLERANCE_PERCENT: u32 = 2;
+
 /// An offer's layout. Serialized as its integer code.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Template {
@@ -92,6 +95,25 @@ impl Template {
             Self::Banner => Some((600, 240)),
             Self::ImageAbove | Self::ImageBeside | Self::ImageBehind => Some((600, 400)),
         }
+    }
+
+    /// A sentence when an image of `width`×`height` pixels does not have this template's
+    /// proportions (within [`PROPORTION_TOLERANCE_PERCENT`]), e.g. "the image is 800×800; template
+    /// 11 expects 600×240 proportions". `None` when it fits, or for the text template.
+    pub fn proportion_warning(self, width: u32, height: u32) -> Option<String> {
+        let (w, h) = self.aspect_ratio()?;
+        // |(width / height) / (w / h) - 1| <= tolerance, in integers (exact at the bounds).
+        let actual = u64::from(width) * u64::from(h);
+        let expected = u64::from(height) * u64::from(w);
+        let fits = height > 0
+            && actual.abs_diff(expected) * 100
+                <= u64::from(PROPORTION_TOLERANCE_PERCENT) * expected;
+        (!fits).then(|| {
+            format!(
+                "the image is {width}×{height}; template {} expects {w}×{h} proportions",
+                self.code()
+            )
+        })
     }
 
     /// A short English label, e.g. for the Studio's template picker.
@@ -416,6 +438,34 @@ mod tests {
         }
         assert_eq!(Template::Banner.aspect_ratio(), Some((600, 240)));
         assert_eq!(Template::Text.aspect_ratio(), None);
+    }
+
+    #[test]
+    fn image_proportions() {
+        assert_eq!(Template::Banner.proportion_warning(600, 240), None);
+        assert_eq!(Template::Banner.proportion_warning(1200, 480), None);
+        // 2.5 ± 2 %: 2.45 and 2.55 fit, 2.44 and 2.56 do not.
+        assert_eq!(Template::Banner.proportion_warning(245, 100), None);
+        assert_eq!(Template::Banner.proportion_warning(255, 100), None);
+        assert!(Template::Banner.proportion_warning(244, 100).is_some());
+        assert!(Template::Banner.proportion_warning(256, 100).is_some());
+        assert_eq!(
+            Template::Banner.proportion_warning(800, 800).as_deref(),
+            Some("the image is 800×800; template 11 expects 600×240 proportions")
+        );
+        for t in [
+            Template::ImageAbove,
+            Template::ImageBeside,
+            Template::ImageBehind,
+        ] {
+            assert_eq!(t.proportion_warning(900, 600), None);
+            assert!(t.proportion_warning(600, 240).is_some());
+        }
+        assert_eq!(
+            Template::ImageBehind.proportion_warning(600, 0).as_deref(),
+            Some("the image is 600×0; template 14 expects 600×400 proportions")
+        );
+        assert_eq!(Template::Text.proportion_warning(1, 1000), None);
     }
 
     #[test]

@@ -7,9 +7,10 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use offers_core::color::named_color_names;
 use offers_core::{
     Audience, AudienceType, BodyText, ButtonText, CssColor, Decision, DisplayHistory, ExternalId,
-    FeedOffer, GradientDirection, HttpUrl, Offer, OfferDraft, OfferSpec, PartnerOffer, Schedule,
-    ShowFrequency, Template, TemplateData, Title, ViewType, decide, parse_user_ids, popup_order,
-    record_display, validate,
+    FeedOffer, GradientDirection, HttpUrl, Offer, OfferDraft, OfferSpec, PartnerOffer, Rule,
+    Schedule, ScheduleStatus, ShowFrequency, Template, TemplateData, Title, ViewType, decide,
+    explain, in_audience, is_live, parse_user_ids, popup_order, record_display, schedule_status,
+    validate,
 };
 use proptest::prelude::*;
 use serde_json::Value;
@@ -501,6 +502,39 @@ proptest! {
         }
         // Every entry (after the first display) gets exactly one display.
         prop_assert_eq!(shown_entries.len() as u64, entry + 1 - shown_entries[0]);
+    }
+
+    #[test]
+    fn explain_agrees_with_the_rules_and_lists_every_check(
+        spec in spec(),
+        now in instant(),
+        room_pick in 0usize..3,
+        user_pick in 0usize..3,
+        opted_out in any::<bool>(),
+        seen in proptest::option::of((1u32..5, -3_000_000_000i64..3_000_000_000)),
+        offset in -1200i32..1200,
+    ) {
+        // Rooms and users that are (or are not) in the audience.
+        let room = spec.audience.rooms.first().map(|r| r.as_str().to_owned());
+        let room = [room.unwrap_or_else(|| "r".into()), "elsewhere".into(), " ".into()][room_pick].clone();
+        let listed = spec.audience.users.first().map(|u| u.as_str().to_owned());
+        let user = [listed, Some("someone".to_owned()), None][user_pick].clone();
+        let history = seen.map_or_else(DisplayHistory::default, |(times, ago_ms)| DisplayHistory {
+            times_shown: times,
+            last_shown: Some(now + Duration::milliseconds(-ago_ms.abs())),
+            last_entry: None,
+        });
+        let e = explain(&spec, &room, user.as_deref(), opted_out, &history, now, offset);
+        let rules: Vec<Rule> = e.checks.iter().map(|c| c.rule).collect();
+        prop_assert_eq!(rules, vec![Rule::Schedule, Rule::Audience, Rule::OptOut, Rule::Frequency]);
+        prop_assert!(e.checks.iter().all(|c| !c.detail.is_empty()));
+        prop_assert_eq!(e.shown, e.checks.iter().all(|c| c.ok));
+        let entry = 1;
+        let expected = is_live(&spec, now)
+            && in_audience(&spec.audience, &room, user.as_deref(), opted_out)
+            && decide(&spec, &history, entry, now, offset).is_show();
+        prop_assert_eq!(e.shown, expected);
+        prop_assert_eq!(e.checks[0].ok, schedule_status(spec.start_time, spec.end_time, now) == ScheduleStatus::Live);
     }
 
     #[test]

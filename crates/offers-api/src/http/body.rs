@@ -190,6 +190,37 @@ pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
         .last()
 }
 
+/// The reason given for a bad `utcOffset`.
+pub const UTC_OFFSET_REASON: &str = "must be minutes east of UTC, an integer from -1080 to 1080 (e.g. 180 for UTC+3; \
+     JavaScript: -new Date().getTimezoneOffset())";
+
+/// `utcOffset`: minutes east of UTC, within ±18 h.
+pub fn parse_utc_offset(raw: &str) -> Result<i32, String> {
+    let max = offers_core::frequency::MAX_UTC_OFFSET_MINUTES;
+    raw.trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|m| (-max..=max).contains(m))
+        .ok_or_else(|| UTC_OFFSET_REASON.to_owned())
+}
+
+/// A 400 naming every parameter in `bad` (none: `Ok`).
+pub fn bad_params(bad: Fields) -> Result<(), ApiError> {
+    if bad.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<_> = bad.keys().map(|k| format!("`{k}`")).collect();
+    let message = if names.len() == 1 {
+        format!("invalid parameter {}", names[0])
+    } else {
+        format!("invalid parameters {}", names.join(", "))
+    };
+    Err(ApiError::BadRequest {
+        message,
+        fields: Some(bad),
+    })
+}
+
 /// A non-negative integer parameter; too large to fit saturates (a huge offset is just "past
 /// the end"). Negative or non-numeric is a 400 naming the parameter.
 fn non_negative(name: &str, raw: &str) -> Result<i64, ApiError> {
@@ -274,6 +305,17 @@ mod tests {
             }) => assert_eq!(f.len(), 2),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn utc_offsets() {
+        assert_eq!(parse_utc_offset("180"), Ok(180));
+        assert_eq!(parse_utc_offset(" -330 "), Ok(-330));
+        assert_eq!(parse_utc_offset("1080"), Ok(1080));
+        for bad in ["1081", "-1081", "3.5", "", "UTC+3"] {
+            assert!(parse_utc_offset(bad).is_err(), "{bad}");
+        }
+        assert!(bad_params(Fields::new()).is_ok());
     }
 
     #[test]

@@ -3,7 +3,10 @@
 pub mod assets;
 pub mod body;
 pub mod cors;
+pub mod draft;
 pub mod events;
+pub mod explain;
+pub mod media;
 pub mod offers;
 pub mod optout;
 pub mod registry;
@@ -29,6 +32,9 @@ pub fn app(state: AppState) -> Router {
         .merge(stats::router())
         .merge(optout::router())
         .merge(registry::router())
+        .merge(draft::router())
+        .merge(media::router())
+        .merge(explain::router())
         .merge(widget::router())
         .merge(assets::router(&state))
         .merge(crate::openapi::router())

@@ -1,5 +1,6 @@
 //! `GET /external/offer/{offerId}/stats`: an offer's figures, aggregated from the widget's
-//! events, in total and per UTC day.
+//! events, in total and per day — the caller's local days with `utcOffset` (minutes east of
+//! UTC), UTC days without. `from` and `to` are such local days.
 //!
 //! `uniqueUsers` counts distinct user ids among impressions; anonymous impressions (no user,
 //! or an unverified one under `requireUserSignature`) count as impressions but not as users.
@@ -9,12 +10,12 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use serde::Serialize;
 
 use crate::auth::AsViewer;
 use crate::error::{ApiError, Fields};
-use crate::http::body::query_param;
+use crate::http::body::{bad_params, parse_utc_offset, query_param};
 use crate::http::offers::offer_id;
 use crate::openapi::schemas;
 use crate::state::AppState;
@@ -63,7 +64,7 @@ impl From<Totals> for StatsSummary {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DayStats {
-    /// `YYYY-MM-DD`, UTC.
+    /// `YYYY-MM-DD`, in the caller's zone (`utcOffset`; UTC by default).
     pub date: String,
     pub impressions: i64,
     pub unique_users: i64,
@@ -136,12 +137,14 @@ pub fn fill_days(rows: &[DayTotals], from: Option<i64>, to: Option<i64>) -> Vec<
     tag = "offers",
     params(
         ("offerId" = i64, Path, description = "The offer id"),
-        ("from" = Option<String>, Query, description = "First day (UTC, YYYY-MM-DD), inclusive"),
-        ("to" = Option<String>, Query, description = "Last day (UTC, YYYY-MM-DD), inclusive"),
+        ("from" = Option<String>, Query, description = "First day (YYYY-MM-DD, in the `utcOffset` zone), inclusive"),
+        ("to" = Option<String>, Query, description = "Last day (YYYY-MM-DD, in the `utcOffset` zone), inclusive"),
+        ("utcOffset" = Option<i32>, Query, description = "The caller's zone in minutes east of UTC \
+            (-1080..1080, default 0: UTC days), e.g. 180 for UTC+3"),
     ),
     responses(
-        (status = 200, description = "Totals over the range and one entry per UTC day (zeros included)", body = schemas::OfferStatsDoc),
-        (status = 400, description = "`from` or `to` not a date, or `from` after `to`", body = schemas::ErrorBodyDoc),
+        (status = 200, description = "Totals over the range and one entry per day of the caller's zone (zeros included)", body = schemas::OfferStatsDoc),
+        (status = 400, description = "`from` or `to` not a date, `from` after `to`, or `utcOffset` out of range", body = schemas::ErrorBodyDoc),
         (status = 401, description = "Missing or bad credentials", body = schemas::ErrorBodyDoc),
         (status = 404, description = "No such offer in this project", body = schemas::ErrorBodyDoc),
     ),
@@ -169,13 +172,13 @@ pub async fn offer_stats(
     {
         bad.insert("from".into(), "must not be after `to`".into());
     }
-    if !bad.is_empty() {
-        let names: Vec<_> = bad.keys().map(|k| format!("`{k}`")).collect();
-        return Err(ApiError::BadRequest {
-            message: format!("invalid parameters {}", names.join(", ")),
-            fields: Some(bad),
-        });
-    }
+    let utc_offset = match query_param(query, "utcOffset") {
+        Some(raw) => parse_utc_offset(&raw)
+            .map_err(|reason| bad.insert("utcOffset".into(), reason))
+            .unwrap_or(0),
+        None => 0,
+    };
+    bad_params(bad)?;
     if state
         .store()
         .offer_ids_among(caller.project_id(), &[id])
@@ -184,17 +187,16 @@ pub async fn offer_stats(
     {
         return Err(ApiError::offer_not_found());
     }
-    let start = from.map_or(DateTime::<Utc>::MIN_UTC, |d| {
-        d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
-    });
+    // Local midnight of a date, as an instant: the zone is `utc_offset` minutes east of UTC.
+    let offset = TimeDelta::minutes(i64::from(utc_offset));
+    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc() - offset;
+    let start = from.map_or(DateTime::<Utc>::MIN_UTC, midnight);
     let end = to
         .and_then(|d| d.checked_add_days(Days::new(1)))
-        .map_or(DateTime::<Utc>::MAX_UTC, |d| {
-            d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
-        });
+        .map_or(DateTime::<Utc>::MAX_UTC, midnight);
     let figures = state
         .store()
-        .offer_figures(caller.project_id(), id, start, end)
+        .offer_figures(caller.project_id(), id, start, end, utc_offset)
         .await?;
     let t = figures.totals;
     Ok(Json(OfferStats {

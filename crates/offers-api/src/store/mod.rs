@@ -12,7 +12,9 @@
 //! - `known_rooms` / `known_users`: the registry of ids a project has seen or registered.
 //! - `opt_outs`: users excluded from all offers of a project.
 //! - `events`: the widget's impressions, clicks and closes, unique per (`project_id`,
-//!   `event_id`); the figures are aggregated from them.
+//!   `event_id`); the figures (and "why (not) shown") are aggregated from them.
+//! - `drafts`: at most one Studio draft per project (its JSON object as sent, the offer it
+//!   edits, an entity tag for `If-Match`).
 //!
 //! Writes the widget side must learn about publish a [`crate::bus::Change`] (PostgreSQL:
 //! `pg_notify` inside the transaction; SQLite: an in-process broadcast after commit), and
@@ -217,6 +219,36 @@ pub struct OfferFigures {
     pub days: Vec<DayTotals>,
 }
 
+/// A user's impressions of one offer: how many, and the last one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeenSummary {
+    pub count: i64,
+    pub last: DateTime<Utc>,
+}
+
+/// A project's saved draft (SPEC §5: one at a time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    /// The JSON object, as the client sent it (not validated: work in progress).
+    pub draft: String,
+    /// The id of the offer the draft edits, if any.
+    pub editing: Option<i64>,
+    /// The entity tag of this version (without quotes).
+    pub etag: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The condition a draft write or delete is made under (`If-Match`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DraftPrecondition {
+    /// Unconditional.
+    None,
+    /// `If-Match: *`: a draft must exist.
+    Exists,
+    /// `If-Match: "a", "b"`: the stored draft's tag must be one of these.
+    EtagIn(Vec<String>),
+}
+
 /// What a retention purge deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PurgeCounts {
@@ -362,14 +394,48 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError>;
 
-    /// One offer's figures for events with `from <= at < to`.
+    /// One offer's figures for events with `from <= at < to`, per day of the zone
+    /// `utc_offset_minutes` east of UTC ([`DayTotals::day`] counts that zone's days).
     async fn offer_figures(
         &self,
         project_id: i64,
         offer_id: i64,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        utc_offset_minutes: i32,
     ) -> Result<OfferFigures, StoreError>;
+
+    /// A user's impressions (at or before `until`) of each of `offer_ids`; offers the user
+    /// has not seen are absent.
+    async fn user_impressions(
+        &self,
+        project_id: i64,
+        user_id: &str,
+        offer_ids: &[i64],
+        until: DateTime<Utc>,
+    ) -> Result<HashMap<i64, SeenSummary>, StoreError>;
+
+    /// The project's draft, if one is saved.
+    async fn get_draft(&self, project_id: i64) -> Result<Option<Draft>, StoreError>;
+
+    /// Saves the project's draft (replacing any) as version `etag`, when `precondition`
+    /// holds; `None` when it does not (nothing written). One statement: atomic.
+    async fn put_draft(
+        &self,
+        project_id: i64,
+        draft: &str,
+        editing: Option<i64>,
+        precondition: &DraftPrecondition,
+        etag: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Draft>, StoreError>;
+
+    /// Deletes the project's draft when `precondition` holds; whether a draft was deleted.
+    async fn delete_draft(
+        &self,
+        project_id: i64,
+        precondition: &DraftPrecondition,
+    ) -> Result<bool, StoreError>;
 
     /// All-time totals of several offers of a project (offers without events are absent).
     async fn offer_totals(
@@ -402,6 +468,15 @@ impl Backend {
             Backend::Sqlite
         }
     }
+}
+
+/// The database file a SQLite URL (or plain path) names; `None` for PostgreSQL URLs.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    if Backend::of_url(url) != Backend::Sqlite {
+        return None;
+    }
+    let options = sqlite::connect_options(url).ok()?;
+    Some(options.get_filename().to_path_buf())
 }
 
 /// Connects to the database named by `url`, runs its migrations, and returns the store.
@@ -544,6 +619,57 @@ pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
 
 /// Milliseconds per day: `at_ms / DAY_MS` is the UTC day number in both backends' SQL.
 pub(crate) const DAY_MS: i64 = 86_400_000;
+
+/// An offset in minutes east of UTC as milliseconds, clamped to ±18 h.
+pub(crate) fn offset_ms(utc_offset_minutes: i32) -> i64 {
+    let max = offers_core::frequency::MAX_UTC_OFFSET_MINUTES;
+    i64::from(utc_offset_minutes.clamp(-max, max)) * 60_000
+}
+
+/// A [`Draft`] from a row with `draft`, `editing`, `etag`, `updated_ms`.
+pub(crate) fn draft_from_row<'r, R>(row: &'r R) -> Result<Draft, StoreError>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let updated_ms: i64 = row.try_get("updated_ms")?;
+    Ok(Draft {
+        draft: row.try_get("draft")?,
+        editing: row.try_get("editing")?,
+        etag: row.try_get("etag")?,
+        updated_at: from_millis(updated_ms)?,
+    })
+}
+
+/// An instant from epoch milliseconds.
+pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} out of range")))
+}
+
+/// Per-offer impression summaries from rows with `offer_id`, `n`, `last_ms`.
+pub(crate) fn seen_from_rows<'r, R>(rows: &'r [R]) -> Result<HashMap<i64, SeenSummary>, StoreError>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    rows.iter()
+        .map(|row| {
+            let last: i64 = row.try_get("last_ms")?;
+            Ok((
+                row.try_get("offer_id")?,
+                SeenSummary {
+                    count: row.try_get("n")?,
+                    last: from_millis(last)?,
+                },
+            ))
+        })
+        .collect()
+}
 
 #[cfg(test)]
 mod tests {

@@ -16,11 +16,11 @@ use sqlx::{Row, Sqlite, Transaction};
 use tokio::sync::broadcast;
 
 use super::{
-    ApplyFn, DAY_MS, DayTotals, IdKind, IdPage, NewEvent, OfferFigures, PROJECT_COLUMNS, Project,
-    ProjectSettings, PurgeCounts, RegisterCounts, Store, StoreError, TOTALS_COLUMNS, Totals,
-    UpdateOutcome, audience_type_name, dedup, figures, known_table, millis, offers_from_rows,
-    origins_to_json, project_from_row, room_ids, spec_from_json, spec_to_json, totals_from_row,
-    user_ids,
+    ApplyFn, DAY_MS, DayTotals, Draft, DraftPrecondition, IdKind, IdPage, NewEvent, OfferFigures,
+    PROJECT_COLUMNS, Project, ProjectSettings, PurgeCounts, RegisterCounts, SeenSummary, Store,
+    StoreError, TOTALS_COLUMNS, Totals, UpdateOutcome, audience_type_name, dedup, draft_from_row,
+    figures, known_table, millis, offers_from_rows, offset_ms, origins_to_json, project_from_row,
+    room_ids, seen_from_rows, spec_from_json, spec_to_json, totals_from_row, user_ids,
 };
 use crate::auth::NewProjectKeys;
 use crate::bus::{self, BusMessage, Change, ChangeOp};
@@ -594,9 +594,10 @@ impl Store for SqliteStore {
         offer_id: i64,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        utc_offset_minutes: i32,
     ) -> Result<OfferFigures, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT at_ms / {DAY_MS} AS day, {TOTALS_COLUMNS} FROM events \
+            "SELECT (at_ms + ?5) / {DAY_MS} AS day, {TOTALS_COLUMNS} FROM events \
              WHERE project_id = ?1 AND offer_id = ?2 AND at_ms >= ?3 AND at_ms < ?4 \
              GROUP BY day ORDER BY day"
         ))
@@ -604,6 +605,7 @@ impl Store for SqliteStore {
         .bind(offer_id)
         .bind(millis(from))
         .bind(millis(to))
+        .bind(offset_ms(utc_offset_minutes))
         .fetch_all(&self.pool)
         .await?;
         let days = rows
@@ -647,6 +649,105 @@ impl Store for SqliteStore {
         rows.iter()
             .map(|row| Ok((row.try_get("offer_id")?, totals_from_row(row)?)))
             .collect()
+    }
+
+    async fn user_impressions(
+        &self,
+        project_id: i64,
+        user_id: &str,
+        offer_ids: &[i64],
+        until: DateTime<Utc>,
+    ) -> Result<HashMap<i64, SeenSummary>, StoreError> {
+        if offer_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = sqlx::query(
+            "SELECT offer_id, COUNT(*) AS n, MAX(at_ms) AS last_ms FROM events \
+             WHERE project_id = ?1 AND user_id = ?2 AND kind = 'impression' AND at_ms <= ?3 \
+             AND offer_id IN (SELECT value FROM json_each(?4)) GROUP BY offer_id",
+        )
+        .bind(project_id)
+        .bind(user_id)
+        .bind(millis(until))
+        .bind(id_array(offer_ids))
+        .fetch_all(&self.pool)
+        .await?;
+        seen_from_rows(&rows)
+    }
+
+    async fn get_draft(&self, project_id: i64) -> Result<Option<Draft>, StoreError> {
+        let row = sqlx::query(
+            "SELECT draft, editing, etag, updated_ms FROM drafts WHERE project_id = ?1",
+        )
+        .bind(project_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(draft_from_row).transpose()
+    }
+
+    async fn put_draft(
+        &self,
+        project_id: i64,
+        draft: &str,
+        editing: Option<i64>,
+        precondition: &DraftPrecondition,
+        etag: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Draft>, StoreError> {
+        const COLUMNS: &str = "draft, editing, etag, updated_ms";
+        let sql = match precondition {
+            DraftPrecondition::None => format!(
+                "INSERT INTO drafts (project_id, draft, editing, etag, updated_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (project_id) DO UPDATE SET \
+                 draft = excluded.draft, editing = excluded.editing, etag = excluded.etag, \
+                 updated_ms = excluded.updated_ms RETURNING {COLUMNS}"
+            ),
+            DraftPrecondition::Exists => format!(
+                "UPDATE drafts SET draft = ?2, editing = ?3, etag = ?4, updated_ms = ?5 \
+                 WHERE project_id = ?1 RETURNING {COLUMNS}"
+            ),
+            DraftPrecondition::EtagIn(_) => format!(
+                "UPDATE drafts SET draft = ?2, editing = ?3, etag = ?4, updated_ms = ?5 \
+                 WHERE project_id = ?1 AND etag IN (SELECT value FROM json_each(?6)) \
+                 RETURNING {COLUMNS}"
+            ),
+        };
+        let mut query = sqlx::query(&sql)
+            .bind(project_id)
+            .bind(draft)
+            .bind(editing)
+            .bind(etag)
+            .bind(millis(now));
+        if let DraftPrecondition::EtagIn(tags) = precondition {
+            query = query.bind(json_array(tags));
+        }
+        let mut tx = self.write_tx().await?;
+        let row = query.fetch_optional(&mut *tx).await?;
+        let saved = row.as_ref().map(draft_from_row).transpose()?;
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    async fn delete_draft(
+        &self,
+        project_id: i64,
+        precondition: &DraftPrecondition,
+    ) -> Result<bool, StoreError> {
+        let query = match precondition {
+            DraftPrecondition::None | DraftPrecondition::Exists => {
+                sqlx::query("DELETE FROM drafts WHERE project_id = ?1").bind(project_id)
+            }
+            DraftPrecondition::EtagIn(tags) => sqlx::query(
+                "DELETE FROM drafts WHERE project_id = ?1 \
+                 AND etag IN (SELECT value FROM json_each(?2))",
+            )
+            .bind(project_id)
+            .bind(json_array(tags)),
+        };
+        let mut tx = self.write_tx().await?;
+        let done = query.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn purge_before(&self, cutoff: DateTime<Utc>) -> Result<PurgeCounts, StoreError> {

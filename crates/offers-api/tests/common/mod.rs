@@ -17,6 +17,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use offers_api::auth::{NewProjectKeys, Role};
+use offers_api::media::MediaLocation;
 use offers_api::state::{AppState, Settings};
 use offers_api::store::{self, Project, ProjectSettings, Store};
 use serde_json::Value;
@@ -168,6 +169,15 @@ macro_rules! both_backends {
     };
 }
 
+/// The default settings with images in memory (the default directory would be created in
+/// the working directory).
+pub fn memory_media_settings() -> Settings {
+    Settings {
+        media: MediaLocation::Memory,
+        ..Settings::default()
+    }
+}
+
 /// A project's credentials, with a token per role.
 #[derive(Debug, Clone)]
 pub struct Creds {
@@ -218,6 +228,8 @@ impl TestApp {
             studio_dir: static_dir.path().join("studio"),
             rate_limit_per_minute: 0,
             widget_rate_limit_per_minute: 0,
+            // The real local-disk store, in this test's temp dir.
+            media: MediaLocation::Dir(static_dir.path().join("media")),
             ..Settings::default()
         };
         tweak(&mut settings);

@@ -1,0 +1,225 @@
+//! `GET /external/explain`: for every offer of the project, whether a visitor in a room
+//! would see it now (or at `at`), and every rule's verdict — schedule, audience, opt-out,
+//! frequency — from `offers_core::explain`, the same rules the feed and the widget apply.
+//!
+//! On the server, a user's display history is what the widget reported: the number of their
+//! impressions of the offer and the last one's time (at or before `at`), as a new entry.
+
+use axum::extract::{RawQuery, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, SubsecRound, Utc};
+use offers_core::{
+    Check, DisplayHistory, ExternalId, ScheduleStatus, explain, format_timestamp, parse_timestamp,
+    schedule_status,
+};
+use serde::Serialize;
+
+use crate::auth::AsViewer;
+use crate::error::{ApiError, Fields};
+use crate::http::body::{bad_params, parse_utc_offset, query_param};
+use crate::openapi::schemas;
+use crate::state::AppState;
+use crate::store::SeenSummary;
+
+/// The most offers explained (the newest).
+pub const MAX_EXPLAINED: i64 = 200;
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/external/explain", get(explain_offers))
+}
+
+/// The answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExplainResponse {
+    pub room: String,
+    pub user: Option<String>,
+    /// The instant judged, e.g. `2026-11-21T12:00:00.000Z`.
+    pub at: String,
+    pub opted_out: bool,
+    /// Newest first.
+    pub offers: Vec<ExplainedOffer>,
+}
+
+/// One offer's verdict.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExplainedOffer {
+    pub offer_id: i64,
+    pub title: Option<String>,
+    pub template: u8,
+    pub status: ScheduleStatus,
+    pub shown: bool,
+    pub checks: Vec<Check>,
+}
+
+/// The parsed query.
+#[derive(Debug)]
+struct ExplainQuery {
+    room: ExternalId,
+    user: Option<ExternalId>,
+    at: DateTime<Utc>,
+    utc_offset: i32,
+}
+
+fn parse_query(query: Option<&str>) -> Result<ExplainQuery, ApiError> {
+    let mut bad = Fields::new();
+    let room = match query_param(query, "room") {
+        Some(raw) => ExternalId::parse(&raw)
+            .map_err(|reason| bad.insert("room".into(), reason))
+            .ok(),
+        None => {
+            bad.insert(
+                "room".into(),
+                "required: the room the visitor enters".into(),
+            );
+            None
+        }
+    };
+    let user = match query_param(query, "user") {
+        Some(raw) if !raw.trim().is_empty() => ExternalId::parse(&raw)
+            .map_err(|reason| bad.insert("user".into(), reason))
+            .ok(),
+        _ => None,
+    };
+    let at = match query_param(query, "at") {
+        Some(raw) => parse_timestamp(&raw)
+            .map_err(|reason| bad.insert("at".into(), reason))
+            .ok(),
+        None => Some(Utc::now().trunc_subsecs(3)),
+    };
+    let utc_offset = match query_param(query, "utcOffset") {
+        Some(raw) => parse_utc_offset(&raw)
+            .map_err(|reason| bad.insert("utcOffset".into(), reason))
+            .ok(),
+        None => Some(0),
+    };
+    bad_params(bad)?;
+    match (room, at, utc_offset) {
+        (Some(room), Some(at), Some(utc_offset)) => Ok(ExplainQuery {
+            room,
+            user,
+            at,
+            utc_offset,
+        }),
+        _ => Err(ApiError::Internal("explain query checks disagree".into())),
+    }
+}
+
+/// What the server knows a user has seen of an offer, as the core's history (a new entry).
+fn history(seen: Option<&SeenSummary>) -> DisplayHistory {
+    seen.map_or_else(DisplayHistory::default, |s| DisplayHistory {
+        times_shown: u32::try_from(s.count).unwrap_or(u32::MAX),
+        last_shown: Some(s.last),
+        last_entry: None,
+    })
+}
+
+/// Why each offer is (not) shown to a visitor.
+#[utoipa::path(
+    get,
+    path = "/external/explain",
+    tag = "offers",
+    params(
+        ("room" = String, Query, description = "The room the visitor enters"),
+        ("user" = Option<String>, Query, description = "The visitor's user id (absent: anonymous)"),
+        ("at" = Option<String>, Query, description = "The instant to judge (RFC 3339; default: now)"),
+        ("utcOffset" = Option<i32>, Query, description = "The visitor's zone in minutes east of UTC \
+            (-1080..1080, default 0), for DAILY's local day"),
+    ),
+    responses(
+        (status = 200, description = "Every offer of the project (the newest 200), newest first, with each rule's \
+            verdict. Frequency uses the user's recorded impressions (count and last time up to `at`) and \
+            assumes a new entry.", body = schemas::ExplainResponseDoc),
+        (status = 400, description = "`room` missing, or `user`, `at` or `utcOffset` malformed", body = schemas::ErrorBodyDoc),
+        (status = 401, description = "Missing or bad credentials", body = schemas::ErrorBodyDoc),
+    ),
+    security(("apiKey" = [], "bearer" = []))
+)]
+pub async fn explain_offers(
+    State(state): State<AppState>,
+    AsViewer(caller): AsViewer,
+    RawQuery(query): RawQuery,
+) -> Result<Json<ExplainResponse>, ApiError> {
+    let q = parse_query(query.as_deref())?;
+    let project = caller.project_id();
+    let offers = state.store().list_offers(project, MAX_EXPLAINED, 0).await?;
+    let user = q.user.as_ref().map(ExternalId::as_str);
+    let (opted_out, seen) = match user {
+        Some(user) => {
+            let ids: Vec<i64> = offers.iter().map(|o| o.id).collect();
+            (
+                state.store().is_opted_out(project, user).await?,
+                state
+                    .store()
+                    .user_impressions(project, user, &ids, q.at)
+                    .await?,
+            )
+        }
+        None => (false, Default::default()),
+    };
+    let offers = offers
+        .iter()
+        .map(|offer| {
+            let spec = &offer.spec;
+            let verdict = explain(
+                spec,
+                q.room.as_str(),
+                user,
+                opted_out,
+                &history(seen.get(&offer.id)),
+                q.at,
+                q.utc_offset,
+            );
+            ExplainedOffer {
+                offer_id: offer.id,
+                title: spec.title.as_ref().map(|t| t.as_str().to_owned()),
+                template: spec.template.code(),
+                status: schedule_status(spec.start_time, spec.end_time, q.at),
+                shown: verdict.shown,
+                checks: verdict.checks,
+            }
+        })
+        .collect();
+    Ok(Json(ExplainResponse {
+        room: q.room.as_str().to_owned(),
+        user: user.map(str::to_owned),
+        at: format_timestamp(&q.at),
+        opted_out,
+        offers,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries() {
+        let q = parse_query(Some(
+            "room=r1&user=u1&at=2026-11-21T12:00:00Z&utcOffset=180",
+        ))
+        .unwrap();
+        assert_eq!(
+            (
+                q.room.as_str(),
+                q.user.as_ref().map(|u| u.as_str()),
+                q.utc_offset
+            ),
+            ("r1", Some("u1"), 180)
+        );
+        assert_eq!(format_timestamp(&q.at), "2026-11-21T12:00:00.000Z");
+        assert!(parse_query(Some("room=r1&user=")).unwrap().user.is_none());
+        match parse_query(Some("user=u&at=yesterday&utcOffset=9999")) {
+            Err(ApiError::BadRequest {
+                fields: Some(f), ..
+            }) => {
+                let keys: Vec<_> = f.keys().map(String::as_str).collect();
+                assert_eq!(keys, ["at", "room", "utcOffset"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
