@@ -96,6 +96,9 @@ impl ApiFailure {
                 .to_owned(),
             403 => format!("Not allowed (403): this token's role may not do that{detail}."),
             404 => format!("Not found (404){detail}: it may have been deleted."),
+            412 => format!("Changed elsewhere (412){detail}."),
+            413 => format!("Too large (413){detail}."),
+            415 => format!("Not a supported type (415){detail}."),
             422 => format!("The API refused the offer (422){detail}: see the red fields."),
             429 => "Too many requests (429): wait a minute and try again.".to_owned(),
             status => format!("The API answered {status}{detail}."),
@@ -166,14 +169,32 @@ fn api_base() -> String {
         .unwrap_or_default()
 }
 
-/// One call: `method path` with the credentials and an optional JSON body; the answer's
-/// text on 2xx.
-async fn call(
+/// What a request carries.
+pub enum Body<'a> {
+    None,
+    /// A JSON body (`content-type: application/json`).
+    Json(&'a Value),
+    /// A `FormData` object (the browser writes the multipart content type and boundary).
+    Form(&'a JsValue),
+}
+
+/// A 2xx answer: its status, its text and its `ETag` header, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub text: String,
+    pub etag: Option<String>,
+}
+
+/// One call: `method path` with the credentials, `body` and `extra` headers; the answer on
+/// 2xx, an [`ApiFailure`] otherwise.
+async fn request(
     credentials: &Credentials,
     method: &str,
     path: &str,
-    body: Option<&Value>,
-) -> Result<String, ApiFailure> {
+    body: Body<'_>,
+    extra: &[(&str, &str)],
+) -> Result<Answer, ApiFailure> {
     let window = web_sys::window().ok_or_else(|| ApiFailure::unreachable("no window"))?;
     let headers = js_sys::Object::new();
     let set = |name: &str, value: &str| {
@@ -185,12 +206,19 @@ async fn call(
         "authorization",
         &format!("Bearer {}", credentials.token.trim()),
     );
+    for (name, value) in extra {
+        set(name, value);
+    }
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     init.set_credentials(web_sys::RequestCredentials::Omit);
-    if let Some(body) = body {
-        set("content-type", "application/json");
-        init.set_body(&JsValue::from_str(&body.to_string()));
+    match body {
+        Body::None => {}
+        Body::Json(body) => {
+            set("content-type", "application/json");
+            init.set_body(&JsValue::from_str(&body.to_string()));
+        }
+        Body::Form(form) => init.set_body(form),
     }
     init.set_headers(&headers);
     let url = format!("{}{path}", api_base());
@@ -207,10 +235,45 @@ async fn call(
         Err(_) => String::new(),
     };
     if response.ok() {
-        Ok(text)
+        Ok(Answer {
+            status: response.status(),
+            etag: header(&response, "etag"),
+            text,
+        })
     } else {
         Err(ApiFailure::from_response(response.status(), &text))
     }
+}
+
+/// A response header (through `Reflect`: the crate does not enable web-sys's `Headers`).
+fn header(response: &web_sys::Response, name: &str) -> Option<String> {
+    let headers = js_sys::Reflect::get(response, &"headers".into()).ok()?;
+    let get = js_sys::Reflect::get(&headers, &"get".into())
+        .ok()?
+        .dyn_into::<js_sys::Function>()
+        .ok()?;
+    get.call1(&headers, &JsValue::from_str(name))
+        .ok()?
+        .as_string()
+}
+
+/// One call with an optional JSON body; the answer's text on 2xx.
+async fn call(
+    credentials: &Credentials,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> Result<String, ApiFailure> {
+    let body = body.map_or(Body::None, Body::Json);
+    request(credentials, method, path, body, &[])
+        .await
+        .map(|answer| answer.text)
+}
+
+/// Reads a JSON answer.
+fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ApiFailure> {
+    serde_json::from_str(text)
+        .map_err(|_| ApiFailure::unreachable("the API's answer could not be read"))
 }
 
 /// The text of a JavaScript error.
@@ -255,9 +318,7 @@ pub async fn save(
         None => ("POST", "/external/offer".to_owned()),
         Some(id) => ("PATCH", format!("/external/offer/{id}")),
     };
-    let text = call(credentials, method, &path, Some(body)).await?;
-    serde_json::from_str(&text)
-        .map_err(|_| ApiFailure::unreachable("the API's answer could not be read"))
+    parse(&call(credentials, method, &path, Some(body)).await?)
 }
 
 /// Deletes an offer.
@@ -270,6 +331,285 @@ pub async fn delete(credentials: &Credentials, id: i64) -> Result<(), ApiFailure
     )
     .await
     .map(drop)
+}
+
+/// One day of an offer's figures (`GET /external/offer/{id}/stats`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DayStats {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    #[serde(default)]
+    pub impressions: i64,
+    #[serde(default)]
+    pub unique_users: i64,
+    #[serde(default)]
+    pub clicks: i64,
+    #[serde(default)]
+    pub closes: i64,
+}
+
+/// An offer's figures over a range of days: totals and one entry per day.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfferStats {
+    #[serde(default)]
+    pub impressions: i64,
+    #[serde(default)]
+    pub unique_users: i64,
+    #[serde(default)]
+    pub clicks: i64,
+    #[serde(default)]
+    pub closes: i64,
+    #[serde(default)]
+    pub ctr: f64,
+    #[serde(default)]
+    pub days: Vec<DayStats>,
+}
+
+/// An offer's figures from `from` to `to` (`YYYY-MM-DD`, inclusive), days counted at
+/// `utc_offset` minutes east of UTC.
+pub async fn stats(
+    credentials: &Credentials,
+    id: i64,
+    from: &str,
+    to: &str,
+    utc_offset: i32,
+) -> Result<OfferStats, ApiFailure> {
+    let path = format!("/external/offer/{id}/stats?from={from}&to={to}&utcOffset={utc_offset}");
+    parse(&call(credentials, "GET", &path, None).await?)
+}
+
+/// An uploaded image (`POST /external/media`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Uploaded {
+    pub url: String,
+    #[serde(default)]
+    pub width: u32,
+    #[serde(default)]
+    pub height: u32,
+    #[serde(default)]
+    pub bytes: u64,
+    #[serde(default)]
+    pub content_type: String,
+    /// Advice, e.g. proportions that do not suit the template.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// Uploads `file` (a browser `File`) for an offer of `template`, as the multipart part `file`.
+pub async fn upload_image(
+    credentials: &Credentials,
+    template: &str,
+    file: &JsValue,
+) -> Result<Uploaded, ApiFailure> {
+    let form = new_form_data()
+        .ok_or_else(|| ApiFailure::unreachable("this browser cannot build a FormData"))?;
+    let append = js_sys::Reflect::get(&form, &"append".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .ok_or_else(|| ApiFailure::unreachable("this browser cannot build a FormData"))?;
+    append
+        .call2(&form, &JsValue::from_str("file"), file)
+        .map_err(|e| ApiFailure::unreachable(js_message(&e)))?;
+    let template = js_sys::encode_uri_component(template.trim());
+    let path = format!("/external/media?template={template}");
+    let answer = request(credentials, "POST", &path, Body::Form(&form), &[]).await?;
+    parse(&answer.text)
+}
+
+/// `new FormData()` (through `Reflect`: the crate does not enable web-sys's `FormData`).
+fn new_form_data() -> Option<JsValue> {
+    let constructor = js_sys::Reflect::get(&js_sys::global(), &"FormData".into())
+        .ok()?
+        .dyn_into::<js_sys::Function>()
+        .ok()?;
+    js_sys::Reflect::construct(&constructor, &js_sys::Array::new()).ok()
+}
+
+/// The project's saved draft (`GET /external/draft`) and its version (`ETag`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerDraft {
+    /// The offer as the partner API's body (loosely typed: it may be invalid).
+    pub draft: serde_json::Map<String, Value>,
+    /// The published offer the draft edits, if any.
+    pub editing: Option<i64>,
+    pub updated_at: Option<String>,
+    pub etag: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DraftBody {
+    #[serde(default)]
+    draft: Value,
+    #[serde(default)]
+    editing: Option<i64>,
+    #[serde(default)]
+    updated_at: Option<String>,
+}
+
+/// Reads a `GET /external/draft` answer.
+pub fn parse_draft(text: &str, etag: Option<String>) -> Result<ServerDraft, ApiFailure> {
+    let body: DraftBody = parse(text)?;
+    Ok(ServerDraft {
+        draft: match body.draft {
+            Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        },
+        editing: body.editing,
+        updated_at: body.updated_at,
+        etag,
+    })
+}
+
+/// The project's draft, or `None` when there is none (404).
+pub async fn get_draft(credentials: &Credentials) -> Result<Option<ServerDraft>, ApiFailure> {
+    match request(credentials, "GET", "/external/draft", Body::None, &[]).await {
+        Ok(answer) => parse_draft(&answer.text, answer.etag).map(Some),
+        Err(failure) if failure.status == 404 => Ok(None),
+        Err(failure) => Err(failure),
+    }
+}
+
+/// A saved draft's new version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DraftSaved {
+    pub updated_at: Option<String>,
+    pub etag: Option<String>,
+}
+
+/// Saves the draft (`PUT /external/draft`), replacing version `etag` (`If-Match`: a 412
+/// failure means someone else saved it since). With no `etag` (this tab has seen no draft)
+/// it asks for `If-None-Match: *`, which the API does not check yet: that first save is
+/// unconditional.
+pub async fn put_draft(
+    credentials: &Credentials,
+    draft: &serde_json::Map<String, Value>,
+    editing: Option<i64>,
+    etag: Option<&str>,
+) -> Result<DraftSaved, ApiFailure> {
+    let body = serde_json::json!({ "draft": draft, "editing": editing });
+    let condition = match etag {
+        Some(etag) => [("if-match", etag)],
+        None => [("if-none-match", "*")],
+    };
+    let answer = request(
+        credentials,
+        "PUT",
+        "/external/draft",
+        Body::Json(&body),
+        &condition,
+    )
+    .await?;
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Saved {
+        #[serde(default)]
+        updated_at: Option<String>,
+    }
+    let saved: Saved = serde_json::from_str(&answer.text).unwrap_or(Saved { updated_at: None });
+    Ok(DraftSaved {
+        updated_at: saved.updated_at,
+        etag: answer.etag,
+    })
+}
+
+/// Deletes the project's draft if it is still version `etag` (`If-Match`; a 412 failure
+/// when it changed since). A missing draft counts as deleted.
+pub async fn delete_draft(credentials: &Credentials, etag: &str) -> Result<(), ApiFailure> {
+    let condition = [("if-match", etag)];
+    match request(
+        credentials,
+        "DELETE",
+        "/external/draft",
+        Body::None,
+        &condition,
+    )
+    .await
+    {
+        Ok(_) => Ok(()),
+        Err(failure) if failure.status == 404 => Ok(()),
+        Err(failure) => Err(failure),
+    }
+}
+
+/// One rule checked for an offer (`GET /external/explain`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Check {
+    /// `schedule`, `audience`, `optOut` or `frequency`.
+    pub rule: String,
+    pub ok: bool,
+    #[serde(default)]
+    pub detail: String,
+}
+
+/// One offer, and whether it would show.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExplainedOffer {
+    pub offer_id: i64,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub template: Option<i64>,
+    /// `scheduled`, `live` or `ended`.
+    #[serde(default)]
+    pub status: String,
+    pub shown: bool,
+    #[serde(default)]
+    pub checks: Vec<Check>,
+}
+
+/// Why each offer would or would not show to a user in a room at a time.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Explanation {
+    #[serde(default)]
+    pub room: String,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub at: String,
+    #[serde(default)]
+    pub opted_out: bool,
+    #[serde(default)]
+    pub offers: Vec<ExplainedOffer>,
+}
+
+/// The question asked of `GET /external/explain`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExplainQuery {
+    pub room: String,
+    pub user: Option<String>,
+    /// An RFC 3339 instant; `None` for now.
+    pub at: Option<String>,
+    pub utc_offset: i32,
+}
+
+impl ExplainQuery {
+    /// The request path, its parameters encoded with `encode`.
+    pub fn path(&self, encode: impl Fn(&str) -> String) -> String {
+        let mut path = format!("/external/explain?room={}", encode(&self.room));
+        if let Some(user) = &self.user {
+            path.push_str(&format!("&user={}", encode(user)));
+        }
+        if let Some(at) = &self.at {
+            path.push_str(&format!("&at={}", encode(at)));
+        }
+        path.push_str(&format!("&utcOffset={}", self.utc_offset));
+        path
+    }
+}
+
+/// Asks why each offer would or would not show.
+pub async fn explain(
+    credentials: &Credentials,
+    query: &ExplainQuery,
+) -> Result<Explanation, ApiFailure> {
+    let path = query.path(|s| String::from(js_sys::encode_uri_component(s)));
+    parse(&call(credentials, "GET", &path, None).await?)
 }
 
 #[cfg(test)]
@@ -317,6 +657,44 @@ mod tests {
         assert_eq!(skipped, 1);
         assert_eq!(items[0].figures.unwrap().clicks, 2);
         assert_eq!(items[1].figures, None);
+    }
+
+    #[test]
+    fn new_answers_are_read() {
+        let stats: OfferStats = parse(
+            r#"{"offerId":3,"impressions":5,"uniqueUsers":2,"clicks":1,"closes":0,"ctr":0.2,
+                "days":[{"date":"2026-11-20","impressions":0,"uniqueUsers":0,"clicks":0,"closes":0},
+                        {"date":"2026-11-21","impressions":5,"uniqueUsers":2,"clicks":1,"closes":0}]}"#,
+        )
+        .unwrap();
+        assert_eq!(stats.days.len(), 2);
+        assert_eq!(stats.days[1].unique_users, 2);
+        let draft = parse_draft(
+            r#"{"draft":{"title":"T","template":10},"editing":null,"updatedAt":"2026-11-21T10:42:00Z"}"#,
+            Some("\"v3\"".into()),
+        )
+        .unwrap();
+        assert_eq!(draft.draft["title"], "T");
+        assert_eq!(draft.editing, None);
+        assert_eq!(draft.etag.as_deref(), Some("\"v3\""));
+        let explained: Explanation = parse(
+            r#"{"room":"room-2","user":null,"at":"2026-11-21T10:00:00Z","optedOut":false,
+                "offers":[{"offerId":4,"title":"T","template":10,"status":"live","shown":false,
+                "checks":[{"rule":"audience","ok":false,"detail":"room room-2 is not among the offer's rooms"}]}]}"#,
+        )
+        .unwrap();
+        assert!(!explained.offers[0].shown);
+        assert_eq!(explained.offers[0].checks[0].rule, "audience");
+        let query = ExplainQuery {
+            room: "room 1".into(),
+            user: Some("u&1".into()),
+            at: None,
+            utc_offset: -60,
+        };
+        assert_eq!(
+            query.path(|s| s.replace(' ', "%20").replace('&', "%26")),
+            "/external/explain?room=room%201&user=u%261&utcOffset=-60"
+        );
     }
 
     #[test]

@@ -76,6 +76,23 @@ pub fn now_local_input() -> String {
     )
 }
 
+/// Today's date in local time.
+pub fn today_local() -> chrono::NaiveDate {
+    utc_to_local_naive(&now()).date()
+}
+
+/// The local time zone's offset from UTC now, in minutes east of UTC (UTC+2 is 120).
+pub fn utc_offset_minutes() -> i32 {
+    let now = now();
+    let local = utc_to_local_naive(&now);
+    ((local - now.naive_utc()).num_seconds() as f64 / 60.0).round() as i32
+}
+
+/// A UTC timestamp as local `HH:MM`, e.g. for "Draft saved 10:42".
+pub fn local_hh_mm(time: &DateTime<Utc>) -> String {
+    utc_to_local_naive(time).format("%H:%M").to_string()
+}
+
 #[cfg(target_arch = "wasm32")]
 fn local_naive_to_utc(local: NaiveDateTime) -> Option<DateTime<Utc>> {
     use chrono::Datelike;
@@ -146,5 +163,8 @@ mod tests {
         assert_eq!(utc_to_local(&t), "2026-11-21T10:30");
         assert_eq!(display(&t), "2026-11-21 10:30");
         assert!(parse_local(&now_local_input()).is_some());
+        assert_eq!(utc_offset_minutes(), 0);
+        assert_eq!(local_hh_mm(&t), "10:30");
+        assert_eq!(today_local(), now().date_naive());
     }
 }

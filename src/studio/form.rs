@@ -528,6 +528,74 @@ impl FormState {
     }
 }
 
+/// The form's text for a JSON value of the body (the inverse of [`FormState::body`]'s
+/// per-field conversion).
+fn text_of(
+    field: &FieldSpec,
+    value: &Value,
+    to_local: &dyn Fn(&DateTime<Utc>) -> String,
+) -> String {
+    match (field.kind, value) {
+        (_, Value::Null) => String::new(),
+        (FieldKind::DateTime, Value::String(text)) => {
+            offers_core::parse_timestamp(text).map_or_else(|_| text.clone(), |time| to_local(&time))
+        }
+        (FieldKind::Seconds, Value::Number(ms)) => ms.as_u64().map_or_else(
+            || (ms.as_f64().unwrap_or(0.0) / 1000.0).to_string(),
+            seconds,
+        ),
+        (_, Value::String(text)) => text.clone(),
+        (_, Value::Array(items)) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(id) => id.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        (_, other) => other.to_string(),
+    }
+}
+
+impl FormState {
+    /// The form for a body as [`FormState::body`] makes it (e.g. a saved draft), editing
+    /// `editing`. `to_local` turns a UTC instant into a local `datetime-local` text; a text
+    /// that is not a timestamp is kept as typed. Fields that apply but are missing from the
+    /// body were empty; fields that do not apply keep their initial text.
+    pub fn from_body(
+        body: &Map<String, Value>,
+        editing: Option<i64>,
+        to_local: &dyn Fn(&DateTime<Utc>) -> String,
+    ) -> Self {
+        let data = match body.get("templateData") {
+            Some(Value::Object(data)) => data.clone(),
+            Some(Value::String(text)) => serde_json::from_str(text).unwrap_or_default(),
+            _ => Map::new(),
+        };
+        let value_of = |key: &str| match key.strip_prefix("templateData.") {
+            Some(inner) => data.get(inner),
+            None => body.get(key),
+        };
+        let mut form = Self::new("");
+        for field in FIELDS {
+            if let Some(value) = value_of(field.key) {
+                form.set(field.key, text_of(field, value, to_local));
+            }
+        }
+        let missing: Vec<&str> = FIELDS
+            .iter()
+            .filter(|f| value_of(f.key).is_none() && form.applies(f))
+            .filter(|f| !matches!(f.kind, FieldKind::Radio(_) | FieldKind::Select(_)))
+            .map(|f| f.key)
+            .collect();
+        for key in missing {
+            form.set(key, "");
+        }
+        form.editing = editing;
+        form
+    }
+}
+
 /// The content of `draft` with a fixed schedule and audience (starting at `start`, shown to
 /// everyone): what the preview validates, so a schedule or audience still being typed does
 /// not blank the card.
@@ -687,6 +755,46 @@ mod tests {
         let mut expected = f.clone();
         expected.editing = Some(9);
         assert_eq!(back.body(&utc), expected.body(&utc));
+    }
+
+    #[test]
+    fn a_saved_draft_round_trips_through_the_body() {
+        let local = |t: &DateTime<Utc>| t.format("%Y-%m-%dT%H:%M").to_string();
+        let mut f = form();
+        f.set("template", "13");
+        f.set("title", "");
+        f.set("text", "Half typed");
+        f.set("pic", "not a url yet");
+        f.set("templateData.gradient", "true");
+        f.set("templateData.gradientDirection", "to right");
+        f.set("endTime", "");
+        f.set("showMultipleTimes", "true");
+        f.set("showFrerquency", "DAILY");
+        f.set("showDelayMS", "1.5");
+        f.set("type", "ROOM");
+        f.set("externalRoomIds", "r1, r2");
+        f.editing = Some(4);
+        let body = f.body(&utc);
+        let back = FormState::from_body(&body, Some(4), &local);
+        assert_eq!(back.editing, Some(4));
+        assert_eq!(back.get("title"), "");
+        assert_eq!(back.get("pic"), "not a url yet");
+        assert_eq!(back.get("startTime"), "2026-01-02T10:00");
+        assert_eq!(back.get("endTime"), "");
+        assert_eq!(back.get("showDelayMS"), "1.5");
+        assert_eq!(back.get("externalRoomIds"), "r1, r2");
+        assert_eq!(back.get("templateData.gradientDirection"), "to right");
+        assert_eq!(back.body(&utc), body);
+        // Invalid text is kept as typed; fields that do not apply keep their initial text.
+        let mut g = form();
+        g.set("showDelayMS", "abc");
+        g.set("startTime", "tomorrow");
+        let back = FormState::from_body(&g.body(&|_| None), None, &local);
+        assert_eq!(back.get("showDelayMS"), "abc");
+        assert_eq!(back.get("startTime"), "tomorrow");
+        assert_eq!(back.get("externalUserIds"), "");
+        assert_eq!(back.get("templateData.gradientFrom"), "#60e753");
+        assert_eq!(back, g);
     }
 
     #[test]

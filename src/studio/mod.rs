@@ -2,25 +2,32 @@
 //! API under `/studio/`: designers and marketers edit an offer and see it rendered by the
 //! widget's own [`OfferCard`](crate::card::OfferCard), each field green when the core accepts
 //! it and red with the core's reason when not, then publish it through the partner API in the
-//! steps of seed 000 (content → schedule → audience → send), and manage what is published.
+//! steps of seed 000 (content → schedule → audience → send), and manage what is published:
+//! each offer's figures per day, and why an offer is or is not shown in a room.
 //!
 //! The modules split by concern; every rule comes from `offers-core`:
 //!
-//! - [`form`]: the fields and how the form's text becomes the API's JSON body (pure);
-//! - [`api`]: the partner-API calls; [`storage`]: sign-in (tab) and draft (browser) storage;
+//! - [`form`]: the fields and how the form's text becomes the API's JSON body and back (pure);
+//! - [`api`]: the partner-API calls; [`storage`]: sign-in (tab) and the signed-out draft
+//!   (browser); [`server_draft`]: the project's one draft, kept by the API when signed in;
 //! - [`clock`]: local time ↔ UTC; [`export`]: JSON body and `curl` command;
-//! - components: [`fields`], [`preview`], [`signin`], [`audience`] (CSV), [`published`].
+//! - components: [`fields`], [`upload`] (images), [`preview`], [`signin`], [`audience`] (CSV),
+//!   [`published`], [`figures`] (SVG chart), [`explain`] (why shown / why not).
 
 pub mod api;
 pub mod audience;
 pub mod clock;
+pub mod explain;
 pub mod export;
 pub mod fields;
+pub mod figures;
 pub mod form;
 pub mod preview;
 pub mod published;
+pub mod server_draft;
 pub mod signin;
 pub mod storage;
+pub mod upload;
 
 use std::time::Duration;
 
@@ -37,6 +44,7 @@ use fields::FieldRow;
 use form::{FIELDS, FormState, Step};
 use preview::Preview;
 use published::Published;
+use server_draft::{DraftStatus, DraftSync};
 use signin::SignIn;
 
 /// A successful save, as shown after Send.
@@ -117,17 +125,17 @@ fn copy_by_selection(id: &str) -> bool {
 /// The Studio page.
 #[component]
 pub fn Studio() -> impl IntoView {
-    // Sign-in (this tab) and the project's draft (this browser).
+    // Sign-in (this tab); the draft: the project's on the server when signed in (restored by
+    // `DraftSync`), else this browser's.
     let session = RwSignal::new(storage::load_session());
-    let slot = Memo::new(move |_| storage::project_slot(session.get().as_ref()));
     let form = RwSignal::new(
-        storage::load_draft(&slot.get_untracked())
+        session
+            .with_untracked(Option::is_none)
+            .then(storage::load_local_draft)
+            .flatten()
             .unwrap_or_else(|| FormState::new(&clock::now_local_input())),
     );
-    Effect::new(move |_| {
-        let slot = slot.get();
-        form.with(|f| storage::save_draft(&slot, f));
-    });
+    let sync = DraftSync::new(session.into(), form);
 
     // Validation: the core's, on exactly the body Send would post; the API's 422 fields on
     // top until the next edit.
@@ -186,9 +194,6 @@ pub fn Studio() -> impl IntoView {
     };
     let on_sign_in = move |credentials: Credentials| {
         storage::save_session(&credentials);
-        if let Some(draft) = storage::load_draft(&storage::project_slot(Some(&credentials))) {
-            form.set(draft);
-        }
         session.set(Some(credentials));
     };
     let on_sign_out = move |()| {
@@ -239,6 +244,7 @@ pub fn Studio() -> impl IntoView {
                 Ok(response) => {
                     let id = response.offer.id;
                     form.update(|f| f.editing = Some(id));
+                    sync.clear();
                     saved.set(Some(Saved {
                         created: current.editing.is_none(),
                         response,
@@ -277,11 +283,7 @@ pub fn Studio() -> impl IntoView {
                 if spec.key == "pic" {
                     view! {
                         <FieldRow spec=spec form=form error=error_of(spec.key)>
-                            <button type="button" class="btn" disabled=true
-                                title="Planned: upload an image (PNG, JPEG, WebP or GIF, up to 10 MB)">
-                                "Upload image…"
-                            </button>
-                            <span class="muted">" planned"</span>
+                            <upload::ImageUpload session=session.into() form=form />
                         </FieldRow>
                     }
                     .into_any()
@@ -457,6 +459,7 @@ pub fn Studio() -> impl IntoView {
                         <button type="button" class="btn" on:click=move |_| start_new()>"Start a new offer"</button>
                     </div>
                 })}
+                <DraftStatus sync=sync />
                 <nav class="steps" aria-label="Publish steps">
                     <ol>
                         {Step::ALL.into_iter().map(|s| {
@@ -485,19 +488,13 @@ pub fn Studio() -> impl IntoView {
                 {panel(Step::Schedule, rows(Step::Schedule).into_any())}
                 {panel(Step::Audience, view! { {rows(Step::Audience)} {csv_block} }.into_any())}
                 {panel(Step::Send, send_body.into_any())}
-                <p class="draft-status muted">
-                    {move || if session.with(Option::is_some) {
-                        "Draft kept in this browser for this project; a reload restores it."
-                    } else {
-                        "Draft kept in this browser; a reload restores it."
-                    }}
-                </p>
             </section>
             <Preview offer=preview popup=popup stale=stale
                 set_popup=move |on: bool| form.update(|f| f.set("viewType", if on { "POPUP" } else { "IN_FEED" })) />
         </main>
         <Published session=session.into() refresh=refresh now=now.into() editing=editing
             on_edit=on_edit on_deleted=on_deleted />
+        <explain::Explain session=session.into() />
     }
 }
 

@@ -105,10 +105,10 @@ pub fn Preview(
                 })}
                 {move || clicked.get().map(|link| format!("A click opens {link}."))}
             </p>
-            <div class="later" aria-label="Planned: why shown or not">
-                <strong>"Why shown / why not"</strong>
-                " — planned: pick a room, a user and a time to see whether this offer would show, and why."
-            </div>
+            <p class="preview__explain">
+                "Would a published offer show in a given room, and why not? "
+                <a href="#explain">"Why shown / why not"</a>
+            </p>
         </section>
     }
 }

@@ -4,42 +4,19 @@
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use offers_core::targeting::within_schedule;
+use offers_core::explain::{ScheduleStatus as Status, schedule_status};
 use offers_core::{AudienceType, ExternalId, PartnerOffer, ShowFrequency};
 
 use super::api::{self, Credentials, Figures, ListedOffer};
 use super::clock;
+use super::figures::{Chosen, Figures as FiguresPanel};
 
 /// Offers per page.
 pub const PAGE_SIZE: usize = 10;
 
-/// Where an offer is in its schedule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Scheduled,
-    Live,
-    Ended,
-}
-
-impl Status {
-    pub const fn label(self) -> &'static str {
-        match self {
-            Status::Scheduled => "scheduled",
-            Status::Live => "live",
-            Status::Ended => "ended",
-        }
-    }
-}
-
-/// The offer's status at `now`: live while `startTime ≤ now < endTime` (the core's rule).
+/// The offer's status at `now`: the core's rule ([`schedule_status`]).
 pub fn status(offer: &PartnerOffer, now: DateTime<Utc>) -> Status {
-    if within_schedule(offer.start_time, offer.end_time, now) {
-        Status::Live
-    } else if now < offer.start_time {
-        Status::Scheduled
-    } else {
-        Status::Ended
-    }
+    schedule_status(offer.start_time, offer.end_time, now)
 }
 
 fn some_ids(ids: &[ExternalId]) -> String {
@@ -153,6 +130,7 @@ pub fn Published(
     let confirming = RwSignal::new(None::<i64>);
     let notice = RwSignal::new(None::<String>);
     let generation = StoredValue::new(0u64);
+    let chosen = RwSignal::new(None::<(i64, String)> as Chosen);
 
     Effect::new(move |_| {
         refresh.track();
@@ -203,6 +181,9 @@ pub fn Published(
                     notice.set(Some(format!("Offer #{id} deleted.")));
                     confirming.set(None);
                     on_deleted.run(id);
+                    if chosen.with_untracked(|c| c.as_ref().map(|(c, _)| *c)) == Some(id) {
+                        chosen.set(None);
+                    }
                     refresh.update(|n| *n += 1);
                 }
                 Err(failure) => notice.set(Some(failure.describe())),
@@ -229,10 +210,10 @@ pub fn Published(
             <li class="pub" data-published-id=id.to_string()
                 class:pub--editing=move || editing.get() == Some(id)>
                 <div class="pub__head">
-                    <span class=move || format!("badge badge--{}", state.get().label())>
-                        {move || state.get().label()}
+                    <span class=move || format!("badge badge--{}", state.get().as_str())>
+                        {move || state.get().as_str()}
                     </span>
-                    <strong class="pub__title">{format!("#{id} · {title}")}</strong>
+                    <strong class="pub__title">{format!("#{id} · {}", title)}</strong>
                     <span class="pub__kind">
                         {format!("template {} · {}", offer.template.code(),
                             if offer.view_type == offers_core::ViewType::Popup { "pop-up" } else { "in-feed" })}
@@ -249,6 +230,18 @@ pub fn Published(
                     <div><dt>"CTR"</dt><dd class="pub__ctr">{ctr}</dd></div>
                 </dl>
                 <div class="pub__actions">
+                    <button type="button" class="btn pub__figures-btn"
+                        aria-controls="figures"
+                        aria-expanded=move || chosen.with(|c| c.as_ref().map(|(c, _)| *c) == Some(id)).to_string()
+                        on:click={
+                            let title = title.clone();
+                            move |_| {
+                                chosen.set(Some((id, title.clone())));
+                                super::focus_later("figures-heading".to_owned());
+                            }
+                        }>
+                        "Figures"<span class="visually-hidden">{format!(" of offer #{id}")}</span>
+                    </button>
                     <button type="button" class="btn pub__edit"
                         on:click=move |_| on_edit.run(edit_offer.clone())>
                         "Edit"<span class="visually-hidden">{format!(" offer #{id}")}</span>
@@ -304,10 +297,7 @@ pub fn Published(
                     }.into_any()
                 }
             }}
-            <div class="later" aria-label="Planned: figures chart">
-                <strong>"Figures over time"</strong>
-                " — planned: a chart of each offer's impressions, clicks and CTR per day."
-            </div>
+            <FiguresPanel session=session chosen=chosen refresh=refresh />
         </section>
     }
 }

@@ -1,11 +1,13 @@
 // The Studio as designers and marketers use it: sign in with a project key and token, build an
-// offer with live validation and preview, load a CSV audience, publish, see it listed and served
-// by the widget, edit, export, keep a local draft across reloads, and delete. Real API binary,
-// real Chromium; screenshots of each state land in test-artifacts/studio-*.png.
+// offer with live validation and preview, upload an image, load a CSV audience, publish, see it
+// listed and served by the widget, edit, export, keep the project's draft on the server across
+// reloads and tabs, see an offer's figures per day, ask why an offer is (not) shown, and delete.
+// Real API binary, real Chromium; screenshots of each state land in test-artifacts/studio-*.png.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { crc32, deflateSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -234,12 +236,14 @@ test("sign in, build, publish, see it live, edit, export, keep a draft, delete",
   await page.locator(".export [role=status]", { hasText: "Copied." }).waitFor(WAIT);
   await shot(page, "export");
 
-  // The local draft survives a reload (and the sign-in, for this tab).
+  // The project's draft (kept by the API) survives a reload (and the sign-in, for this tab).
   await page.click("#tab-content");
   await page.fill("#title", "Unsaved draft");
   await page.fill("#text", "Typed, not sent.");
+  await page.locator("#draft-status", { hasText: "Draft saved" }).waitFor(WAIT);
   await page.reload();
   await page.locator("#signed-in").waitFor(WAIT);
+  await page.locator("#draft-status", { hasText: "Draft restored" }).waitFor(WAIT);
   assert.equal(await page.locator("#title").inputValue(), "Unsaved draft");
   assert.equal(await page.locator("#text").inputValue(), "Typed, not sent.");
   await page.locator(".editing", { hasText: `#${id}` }).waitFor(WAIT);
@@ -342,6 +346,324 @@ test("a viewer token signs in but may not publish; server field errors land on t
   await page.fill("#title", "Another title");
   await expectReason(page, "title", "ok", true);
   await shot(page, "phone-width");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+/** Posts widget events as the widget's beacon does (`text/plain`). */
+async function postEvents(project, user, events) {
+  const r = await fetch(`${api.base}/widget/v1/events`, {
+    method: "POST",
+    headers: { "content-type": "text/plain" },
+    body: JSON.stringify({ key: project.publicKey, room: "r1", user, events }),
+  });
+  const text = await r.text();
+  assert.equal(r.status, 202, text);
+  const answer = JSON.parse(text);
+  assert.equal(answer.accepted, events.length, JSON.stringify(answer));
+}
+
+test("figures: totals and a chart of impressions and clicks per day", async () => {
+  const project = createProject(api, "studio-figures");
+  const { offer } = await partner(api, project, "POST", "/external/offer", {
+    template: 10, title: "Counted", text: "Counted offer.", linkText: "Go", link: "https://shop.test/",
+    startTime: new Date(Date.now() - 3 * 86_400_000).toISOString(),
+  });
+  const now = new Date();
+  const at = now.toISOString();
+  const yesterday = new Date(now.getTime() - 86_400_000).toISOString();
+  const ev = (n, kind, when = at) => ({ id: `fig-${offer.id}-${kind}-${n}-${when}`, offerId: offer.id, kind, at: when });
+  await postEvents(project, "u1", [ev(1, "impression"), ev(2, "impression"), ev(1, "click")]);
+  await postEvents(project, "u2", [ev(3, "impression"), ev(1, "close"), ev(4, "impression", yesterday)]);
+
+  const { context, page, errors } = await openStudio();
+  const [today, before] = await page.evaluate(() => {
+    const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+    return [iso(new Date()), iso(new Date(Date.now() - 86_400_000))];
+  });
+  await signIn(page, project);
+  const row = page.locator(`[data-published-id="${offer.id}"]`);
+  await row.locator(".pub__figures-btn").click();
+  const panel = page.locator("#figures");
+  await panel.locator("#figures-heading", { hasText: `#${offer.id} Counted` }).waitFor(WAIT);
+  await focused(page, "figures-heading");
+  await panel.locator(".figures__impressions", { hasText: "4" }).waitFor(WAIT);
+  assert.equal(await panel.locator(".figures__users").textContent(), "2");
+  assert.equal(await panel.locator(".figures__clicks").textContent(), "1");
+  assert.equal(await panel.locator(".figures__closes").textContent(), "1");
+  assert.equal(await panel.locator(".figures__ctr").textContent(), "25.0 %");
+
+  // Seven days, today last; the hidden table and the tooltips carry each day's numbers.
+  assert.equal(await panel.locator("#figures-table tbody tr").count(), 7);
+  const todayRow = panel.locator(`#figures-table tr[data-date="${today}"]`);
+  assert.equal(await todayRow.locator(".figures__day-impressions").textContent(), "3");
+  assert.equal(await todayRow.locator(".figures__day-users").textContent(), "2");
+  assert.equal(await todayRow.locator(".figures__day-clicks").textContent(), "1");
+  assert.equal(await todayRow.locator(".figures__day-closes").textContent(), "1");
+  assert.equal(await panel.locator(`#figures-table tr[data-date="${before}"] .figures__day-impressions`).textContent(), "1");
+  const tooltip = panel.locator(`svg.chart g[data-date="${today}"] title`);
+  assert.equal(await tooltip.textContent(), `${today}: 3 impressions, 1 click`);
+  assert.equal(await tooltip.evaluate((el) => el.namespaceURI), "http://www.w3.org/2000/svg");
+  // SVG elements (namespace), bars scaled: today's impressions bar is the tallest.
+  const bars = await panel.locator("svg.chart .chart__bar--impressions").evaluateAll((els) =>
+    els.map((el) => ({ ns: el.namespaceURI, h: Number(el.getAttribute("height")), date: el.parentNode.dataset.date })));
+  assert.equal(bars.length, 7);
+  assert.ok(bars.every((b) => b.ns === "http://www.w3.org/2000/svg"));
+  const tallest = bars.reduce((a, b) => (b.h > a.h ? b : a));
+  assert.equal(tallest.date, today);
+  assert.equal(await panel.locator("svg.chart [style]").count(), 0, "no inline styles");
+  assert.ok((await panel.locator(".chart__legend").textContent()).includes("Clicks"));
+  await panel.screenshot({ path: join(ARTIFACTS, "studio-figures-7.png") });
+
+  // Thirty days.
+  await panel.locator("button", { hasText: "Last 30 days" }).click();
+  await page.waitForFunction(() => document.querySelectorAll("#figures-table tbody tr").length === 30);
+  assert.equal(await panel.locator(".figures__impressions").textContent(), "4");
+  assert.equal(await panel.locator("button[aria-pressed=true]", { hasText: "Last 30 days" }).count(), 1);
+  await shot(page, "figures-30");
+  await panel.locator("button", { hasText: "Close" }).click();
+  await panel.waitFor({ state: "hidden" });
+  assert.deepEqual(errors, []);
+  await context.close();
+
+  // Days are the designer's local days (utcOffset): at UTC−11 the same events fall on
+  // other dates than in UTC, and today's row still holds today's events.
+  const far = await browser.newContext({ viewport: { width: 1360, height: 1000 }, timezoneId: "Pacific/Pago_Pago" });
+  const farPage = await far.newPage();
+  await farPage.goto(`${api.base}/studio/`);
+  const farToday = await farPage.evaluate(() => {
+    const d = new Date();
+    return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+  });
+  await signIn(farPage, project);
+  await farPage.locator(`[data-published-id="${offer.id}"] .pub__figures-btn`).click();
+  const farRow = farPage.locator(`#figures-table tr[data-date="${farToday}"]`);
+  await farRow.waitFor({ state: "attached", timeout: 15_000 });
+  assert.equal(await farRow.locator(".figures__day-impressions").textContent(), "3");
+  assert.equal(await farRow.locator(".figures__day-clicks").textContent(), "1");
+  await far.close();
+});
+
+/** A PNG of `width`×`height` (solid blue), written with zlib. */
+function png(width, height) {
+  const chunk = (type, data) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth
+  header[9] = 2; // RGB
+  const row = Buffer.alloc(1 + width * 3);
+  for (let x = 0; x < width; x++) row.set([0x3a, 0x7b, 0xd5], 1 + x * 3);
+  const raw = Buffer.concat(Array.from({ length: height }, () => row));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    chunk("IDAT", deflateSync(raw)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+test("image upload: the returned URL fills Image URL, with proportion warnings and clear errors", async () => {
+  const project = createProject(api, "studio-upload");
+  const { context, page, errors } = await openStudio();
+  // Signed out, the upload is not offered.
+  assert.equal(await page.locator("#pic-upload").isDisabled(), true);
+  await page.locator("#pic-upload-help", { hasText: "Sign in to upload" }).waitFor(WAIT);
+  await signIn(page, project);
+  await page.locator("#signed-in").waitFor(WAIT);
+  await page.selectOption("#template", "12");
+  await expectReason(page, "pic", "required", false);
+
+  // A square image for a 600×400 template: uploaded, with the proportions warning.
+  await page.setInputFiles("#pic-upload", { name: "square.png", mimeType: "image/png", buffer: png(800, 800) });
+  await page.locator("#pic-upload-status", { hasText: "Uploaded square.png: 800×800" }).waitFor(WAIT);
+  const url = await page.locator("#pic").inputValue();
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/media\/[0-9a-f]{64}\.png$/);
+  await expectReason(page, "pic", "ok", true);
+  await page.locator(".upload__warnings li", { hasText: "the image is 800×800; template 12 expects 600×400 proportions" }).waitFor(WAIT);
+  const served = await fetch(url);
+  assert.equal(served.status, 200);
+  assert.equal(served.headers.get("content-type"), "image/png");
+  // The preview shows the uploaded image.
+  await page.waitForFunction(() => {
+    const img = document.querySelector("#preview .offer img");
+    return img && img.complete && img.naturalWidth === 800;
+  }, null, WAIT);
+  await shot(page, "upload-warning");
+
+  // The warning is about that image for that template: another template hides it.
+  await page.selectOption("#template", "10");
+  await page.locator(".upload__warnings li").waitFor({ state: "detached", timeout: 5_000 });
+  await page.selectOption("#template", "12");
+  await page.locator(".upload__warnings li").waitFor(WAIT);
+
+  // Right proportions: no warning.
+  await page.setInputFiles("#pic-upload", { name: "right.png", mimeType: "image/png", buffer: png(600, 400) });
+  await page.locator("#pic-upload-status", { hasText: "Uploaded right.png: 600×400" }).waitFor(WAIT);
+  assert.notEqual(await page.locator("#pic").inputValue(), url);
+  assert.equal(await page.locator(".upload__warnings li").count(), 0);
+  const picture = await page.locator("#pic").inputValue();
+
+  // Not an image: refused in the browser at once.
+  await page.setInputFiles("#pic-upload", { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("hello") });
+  await page.locator("#pic-upload-error", { hasText: "notes.txt is not a PNG, JPEG, WebP or GIF image (it is text/plain)." }).waitFor(WAIT);
+  assert.equal(await page.locator("#pic").inputValue(), picture);
+  await shot(page, "upload-type-error");
+  // Too large: refused in the browser too.
+  await page.setInputFiles("#pic-upload", { name: "huge.png", mimeType: "image/png", buffer: Buffer.alloc(10 * 1024 * 1024 + 1) });
+  await page.locator("#pic-upload-error", { hasText: "huge.png is over 10 MB" }).waitFor(WAIT);
+  // Named like an image but not one: the server (415) says so, in its own words.
+  await page.setInputFiles("#pic-upload", { name: "fake.png", mimeType: "image/png", buffer: Buffer.from("not really a png") });
+  await page.locator("#pic-upload-error", { hasText: "fake.png was not uploaded:" }).waitFor(WAIT);
+  assert.match(await page.locator("#pic-upload-error").textContent(), /PNG, JPEG, WebP or GIF/);
+  assert.equal(await page.locator("#pic").inputValue(), picture);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("the project's draft: saved by the API, restored on reload, a conflict between tabs, cleared by Send", async () => {
+  const project = createProject(api, "studio-draft");
+  const a = await openStudio();
+  await signIn(a.page, project);
+  await a.page.locator("#draft-status", { hasText: "Edits are saved as the project's draft" }).waitFor(WAIT);
+  await a.page.fill("#title", "Server draft");
+  await a.page.fill("#text", "Kept by the API.");
+  await a.page.locator("#draft-status", { hasText: "Unsaved changes" }).waitFor(WAIT);
+  await a.page.locator("#draft-status", { hasText: /^Draft saved \d\d:\d\d$/ }).waitFor(WAIT);
+  let saved = await partner(api, project, "GET", "/external/draft");
+  assert.equal(saved.draft.title, "Server draft");
+  assert.equal(saved.draft.text, "Kept by the API.");
+  assert.equal(saved.draft.template, 10);
+  assert.equal(saved.editing, null);
+  // Signed in, nothing of it goes to localStorage.
+  assert.ok(!(await a.page.evaluate(() => JSON.stringify({ ...localStorage }))).includes("Server draft"));
+  await shot(a.page, "draft-saved");
+
+  // A reload restores it from the API.
+  await a.page.reload();
+  await a.page.locator("#draft-status", { hasText: "Draft restored" }).waitFor(WAIT);
+  assert.equal(await a.page.locator("#title").inputValue(), "Server draft");
+  assert.equal(await a.page.locator("#text").inputValue(), "Kept by the API.");
+
+  // A second tab (its own sign-in) gets the same draft and changes it.
+  const b = await openStudio();
+  await signIn(b.page, project);
+  await b.page.locator("#draft-status", { hasText: "Draft restored" }).waitFor(WAIT);
+  assert.equal(await b.page.locator("#title").inputValue(), "Server draft");
+  await b.page.fill("#title", "Changed in tab B");
+  await b.page.locator("#draft-status", { hasText: "Draft saved" }).waitFor(WAIT);
+
+  // The first tab's next save meets 412: it offers the choice.
+  await a.page.fill("#text", "Edited in tab A.");
+  await a.page.locator("#draft-status", { hasText: "Not saved: the draft was changed elsewhere." }).waitFor(WAIT);
+  await a.page.locator("#draft-reload").waitFor(WAIT);
+  assert.equal((await partner(api, project, "GET", "/external/draft")).draft.title, "Changed in tab B");
+  await shot(a.page, "draft-conflict");
+  await a.page.click("#draft-reload");
+  await a.page.locator("#draft-status", { hasText: "Draft restored" }).waitFor(WAIT);
+  assert.equal(await a.page.locator("#title").inputValue(), "Changed in tab B");
+  assert.equal(await a.page.locator("#text").inputValue(), "Kept by the API.");
+  assert.equal(await a.page.locator("#draft-reload").count(), 0);
+
+  // Again, and this time the first tab overwrites.
+  await b.page.fill("#linkText", "From B");
+  await b.page.locator("#draft-status", { hasText: "Draft saved" }).waitFor(WAIT);
+  await a.page.fill("#text", "A wins.");
+  await a.page.locator("#draft-overwrite").waitFor(WAIT);
+  await a.page.click("#draft-overwrite");
+  await a.page.locator("#draft-status", { hasText: "Draft saved" }).waitFor(WAIT);
+  saved = await partner(api, project, "GET", "/external/draft");
+  assert.equal(saved.draft.text, "A wins.");
+  assert.equal(saved.draft.linkText, "Get the bonus");
+
+  // Send publishes and clears the draft.
+  await a.page.click("#tab-send");
+  await a.page.click("#send");
+  await a.page.locator(".save-result__done", { hasText: "Published offer #" }).waitFor(WAIT);
+  await a.page.locator("#draft-status", { hasText: "Sent: the project's draft was cleared." }).waitFor(WAIT);
+  await assert.rejects(partner(api, project, "GET", "/external/draft"), /404/);
+  // The next edit starts a new draft, editing the sent offer.
+  await a.page.click("#tab-content");
+  await a.page.fill("#title", "Next version");
+  await a.page.locator("#draft-status", { hasText: "Draft saved" }).waitFor(WAIT);
+  saved = await partner(api, project, "GET", "/external/draft");
+  assert.equal(saved.draft.title, "Next version");
+  assert.equal(typeof saved.editing, "number");
+
+  // Signed out, the draft is this browser's again (localStorage), and a reload restores it.
+  await a.page.click("#sign-out");
+  await a.page.locator("#draft-status", { hasText: "Signed out" }).waitFor(WAIT);
+  await a.page.fill("#title", "Kept locally");
+  await a.page.waitForFunction(() => JSON.stringify({ ...localStorage }).includes("Kept locally"));
+  await a.page.reload();
+  await a.page.locator("#sign-in").waitFor(WAIT);
+  assert.equal(await a.page.locator("#title").inputValue(), "Kept locally");
+  assert.equal((await partner(api, project, "GET", "/external/draft")).draft.title, "Next version");
+  assert.deepEqual(a.errors, []);
+  assert.deepEqual(b.errors, []);
+  await a.context.close();
+  await b.context.close();
+});
+
+test("why shown / why not: a room offer shows in its room, not in another, with each rule's reason", async () => {
+  const project = createProject(api, "studio-explain");
+  const { offer } = await partner(api, project, "POST", "/external/offer", {
+    template: 10, title: "Room one only", text: "Only in room-1.", linkText: "Go", link: "https://shop.test/",
+    startTime: new Date(Date.now() - 3_600_000).toISOString(), type: "ROOM", externalRoomIds: ["room-1"],
+  });
+  const { context, page, errors } = await openStudio();
+  assert.equal(await page.locator("#explain-run").isDisabled(), true);
+  await signIn(page, project);
+  await page.locator("#signed-in").waitFor(WAIT);
+  // The list's badge comes from the core's schedule status.
+  await page.locator(`[data-published-id="${offer.id}"] .badge`, { hasText: "live" }).waitFor(WAIT);
+
+  await page.fill("#explain-room", "room-1");
+  await page.fill("#explain-user", "u1");
+  await page.click("#explain-run");
+  const row = page.locator(`[data-explain-id="${offer.id}"]`);
+  await row.locator(".explain__verdict", { hasText: "✓ shown" }).waitFor(WAIT);
+  assert.match(await row.getAttribute("class"), /explain__offer--shown/);
+  assert.equal(await row.locator(".explain__check").count(), 4);
+  assert.equal(await row.locator(".explain__check--bad").count(), 0);
+  assert.deepEqual(await row.locator(".explain__check").evaluateAll((els) => els.map((el) => el.dataset.rule)),
+    ["schedule", "audience", "optOut", "frequency"]);
+  await page.locator(".explain__summary", { hasText: "room room-1, user u1: 1 of 1 offer shown." }).waitFor(WAIT);
+  await page.locator("#explain").screenshot({ path: join(ARTIFACTS, "studio-explain-shown.png") });
+
+  await page.fill("#explain-room", "room-2");
+  await page.click("#explain-run");
+  await row.locator(".explain__verdict", { hasText: "✗ not shown" }).waitFor(WAIT);
+  const audience = row.locator('.explain__check[data-rule="audience"]');
+  assert.match(await audience.getAttribute("class"), /explain__check--bad/);
+  assert.match(await audience.locator(".explain__detail").textContent(), /room `room-2` is not one of the offer's rooms \(`room-1`\)/);
+  const color = await audience.evaluate((el) => getComputedStyle(el).color);
+  assert.equal(color, "rgb(192, 47, 47)");
+  assert.equal(await row.locator(".explain__check--bad").count(), 1);
+  await page.locator("#explain").screenshot({ path: join(ARTIFACTS, "studio-explain-not-shown.png") });
+
+  // At a time before the offer starts, the schedule fails too.
+  const earlier = await page.evaluate(() => {
+    const d = new Date(Date.now() - 86_400_000);
+    const p = (n) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+  });
+  await page.fill("#explain-at", earlier);
+  await page.click("#explain-run");
+  await row.locator('.explain__check--bad[data-rule="schedule"]').waitFor(WAIT);
+  assert.match(await row.locator('[data-rule="schedule"] .explain__detail').textContent(), /^scheduled: starts/);
+  // An empty room is asked for before any request.
+  await page.fill("#explain-room", " ");
+  await page.click("#explain-run");
+  await page.locator("#explain [role=alert]", { hasText: "Enter the room to check." }).waitFor(WAIT);
+  await shot(page, "explain");
   assert.deepEqual(errors, []);
   await context.close();
 });
