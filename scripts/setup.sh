@@ -80,6 +80,15 @@ ensure_npm_packages() {
   fi
 }
 
+# moto's S3-compatible server on loopback, for the API's S3 media-store test.
+ensure_moto() {
+  if [ ! -x target/moto-venv/bin/moto_server ]; then
+    say "installing moto (a local S3-compatible server for tests) into target/moto-venv"
+    python3 -m venv target/moto-venv
+    target/moto-venv/bin/pip install --quiet 'moto[server]'
+  fi
+}
+
 ensure_postgres() {
   if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
     say "starting PostgreSQL"

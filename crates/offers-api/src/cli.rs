@@ -68,8 +68,10 @@ pub struct ServeArgs {
     #[arg(long, env = "OFFERS_STUDIO_DIR", default_value = "dist/studio")]
     pub studio_dir: PathBuf,
     /// Requests allowed per minute (0: no limit): partner API calls per project, and widget
-    /// calls (feed, stream connects, event batches) per client IP and project.
-    #[arg(long, env = "OFFERS_RATE_LIMIT", default_value_t = 0)]
+    /// calls (feed, stream connects, event batches) per client IP and project. The default is
+    /// far above one chat user's rate (a feed and a stream per entry, an event batch every few
+    /// seconds) and leaves room for many users behind one address.
+    #[arg(long, env = "OFFERS_RATE_LIMIT", default_value_t = 1200)]
     pub rate_limit: u32,
     /// Overrides --rate-limit for the widget endpoints (per client IP and project per minute).
     #[arg(long, env = "OFFERS_WIDGET_RATE_LIMIT")]
@@ -397,6 +399,18 @@ mod tests {
             Command::Serve(serve) => Ok(serve),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn rate_limits_are_on_by_default() {
+        let settings = serve(&[]).unwrap().settings();
+        assert_eq!(settings.rate_limit_per_minute, 1200);
+        assert_eq!(settings.widget_rate_limit_per_minute, 1200);
+        let settings = serve(&["--rate-limit", "0", "--widget-rate-limit", "90"])
+            .unwrap()
+            .settings();
+        assert_eq!(settings.rate_limit_per_minute, 0);
+        assert_eq!(settings.widget_rate_limit_per_minute, 90);
     }
 
     #[test]
