@@ -440,6 +440,40 @@ both_backends!(draft_round_trip_and_conditional_writes, |t| {
         .error(StatusCode::NOT_FOUND, "not_found");
 });
 
+both_backends!(a_first_save_never_replaces_another_tabs_draft, |t| {
+    // `If-None-Match: *`: create only. The first tab's save succeeds...
+    const CREATE_ONLY: &[(&str, &str)] = &[("if-none-match", "*")];
+    let body = format!(r#"{{"draft": {DRAFT}, "editing": null}}"#);
+    let put = |headers: &'static [(&'static str, &'static str)], body: String| {
+        let t = &t;
+        async move {
+            draft_req(
+                t,
+                Method::PUT,
+                &t.a,
+                Role::Editor,
+                headers,
+                Some(body.as_bytes()),
+            )
+            .await
+        }
+    };
+    let first = put(CREATE_ONLY, body.clone()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+    // ...a second tab that has never seen a draft gets 412 and the first draft stays.
+    put(
+        CREATE_ONLY,
+        r#"{"draft": {"title": "other tab"}, "editing": null}"#.to_owned(),
+    )
+    .await
+    .error(StatusCode::PRECONDITION_FAILED, "precondition_failed");
+    assert_eq!(etag(&get_draft(&t, &t.a).await), etag(&first));
+    // Both conditions at once make no sense.
+    put(&[("if-none-match", "*"), ("if-match", "*")], body)
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_request");
+});
+
 both_backends!(draft_body_errors_in_our_shape, |t| {
     // 422: `draft` not an object (every bad member named at once), or missing.
     for body in [

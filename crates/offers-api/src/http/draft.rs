@@ -63,10 +63,18 @@ pub fn if_match(headers: &HeaderMap) -> Result<DraftPrecondition, ApiError> {
     Ok(DraftPrecondition::EtagIn(tags))
 }
 
+/// `If-None-Match: *` on `PUT`: save only if no draft exists yet.
+fn if_none_match_any(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "*")
+}
+
 fn precondition_failed() -> ApiError {
     ApiError::PreconditionFailed(
-        "the draft changed since you loaded it (If-Match does not match its ETag): load it \
-         again, then save"
+        "the draft changed since you loaded it (If-Match does not match its ETag, or \
+         If-None-Match: * and a draft exists): load it again, then save"
             .to_owned(),
     )
 }
@@ -199,6 +207,8 @@ pub fn parse_put(bytes: &[u8]) -> Result<(String, Option<i64>), ApiError> {
     params(
         ("If-Match" = Option<String>, Header, description = "The ETag of the draft this edit started from: \
             the save fails with 412 if the saved draft has changed since (or was deleted). `*`: any saved draft."),
+        ("If-None-Match" = Option<String>, Header, description = "`*`: save only if there is no draft yet \
+            (412 otherwise), so a first save never replaces a draft another tab saved."),
     ),
     request_body(
         description = "`draft`: any JSON object, stored exactly as sent and not validated; `editing`: \
@@ -230,7 +240,15 @@ pub async fn put_draft(
             media.map_or_else(|| "no Content-Type header".to_owned(), |m| format!("`{m}`"))
         )));
     }
-    let precondition = if_match(&headers)?;
+    let precondition = match (if_match(&headers)?, if_none_match_any(&headers)) {
+        (DraftPrecondition::None, true) => DraftPrecondition::Absent,
+        (precondition, false) => precondition,
+        (_, true) => {
+            return Err(ApiError::bad_request(
+                "send either If-Match or If-None-Match: *, not both",
+            ));
+        }
+    };
     let bytes = axum::body::to_bytes(body, DRAFT_BODY_LIMIT)
         .await
         .map_err(|_| ApiError::PayloadTooLarge {

@@ -245,6 +245,8 @@ pub enum DraftPrecondition {
     None,
     /// `If-Match: *`: a draft must exist.
     Exists,
+    /// `If-None-Match: *`: no draft may exist (a first save never replaces another tab's).
+    Absent,
     /// `If-Match: "a", "b"`: the stored draft's tag must be one of these.
     EtagIn(Vec<String>),
 }

@@ -771,6 +771,11 @@ impl Store for PgStore {
                  draft = excluded.draft, editing = excluded.editing, etag = excluded.etag, \
                  updated_ms = excluded.updated_ms RETURNING {COLUMNS}"
             ),
+            DraftPrecondition::Absent => format!(
+                "INSERT INTO drafts (project_id, draft, editing, etag, updated_ms) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id) DO NOTHING \
+                 RETURNING {COLUMNS}"
+            ),
             DraftPrecondition::Exists => format!(
                 "UPDATE drafts SET draft = $2, editing = $3, etag = $4, updated_ms = $5 \
                  WHERE project_id = $1 RETURNING {COLUMNS}"
@@ -799,6 +804,7 @@ impl Store for PgStore {
         precondition: &DraftPrecondition,
     ) -> Result<bool, StoreError> {
         let done = match precondition {
+            DraftPrecondition::Absent => return Ok(false),
             DraftPrecondition::None | DraftPrecondition::Exists => {
                 sqlx::query("DELETE FROM drafts WHERE project_id = $1")
                     .bind(project_id)

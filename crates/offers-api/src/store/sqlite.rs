@@ -702,6 +702,11 @@ impl Store for SqliteStore {
                  draft = excluded.draft, editing = excluded.editing, etag = excluded.etag, \
                  updated_ms = excluded.updated_ms RETURNING {COLUMNS}"
             ),
+            DraftPrecondition::Absent => format!(
+                "INSERT INTO drafts (project_id, draft, editing, etag, updated_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (project_id) DO NOTHING \
+                 RETURNING {COLUMNS}"
+            ),
             DraftPrecondition::Exists => format!(
                 "UPDATE drafts SET draft = ?2, editing = ?3, etag = ?4, updated_ms = ?5 \
                  WHERE project_id = ?1 RETURNING {COLUMNS}"
@@ -734,6 +739,7 @@ impl Store for SqliteStore {
         precondition: &DraftPrecondition,
     ) -> Result<bool, StoreError> {
         let query = match precondition {
+            DraftPrecondition::Absent => return Ok(false),
             DraftPrecondition::None | DraftPrecondition::Exists => {
                 sqlx::query("DELETE FROM drafts WHERE project_id = ?1").bind(project_id)
             }
