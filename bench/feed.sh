@@ -10,7 +10,7 @@ bin=target/release-native
 dir="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
 
-"$bin/offers-api" serve --addr 127.0.0.1:18181 --database-url "sqlite://$dir/offers.db" --rate-limit 0 \
+RUST_LOG="${BENCH_RUST_LOG:-info}" "$bin/offers-api" serve --addr 127.0.0.1:18181 --database-url "sqlite://$dir/offers.db" --rate-limit 0 \
   --widget-dir "$dir" --studio-dir "$dir" >"$dir/serve.log" 2>&1 &
 for _ in $(seq 100); do curl -sf http://127.0.0.1:18181/healthz >/dev/null && break; sleep 0.1; done
 project="$("$bin/offers-api" project create --name bench --database-url "sqlite://$dir/offers.db")"

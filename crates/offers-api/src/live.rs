@@ -81,10 +81,48 @@ pub enum ProjectEvent {
     Resync,
 }
 
+/// An offer as the feed sends it, serialized once when the offer enters the index: the hot
+/// path concatenates these instead of serializing every offer on every request.
+#[derive(Debug, PartialEq, Eq)]
+pub struct FeedFragment {
+    /// The offer's `FeedOffer` JSON.
+    pub json: Box<str>,
+    /// SHA-256 of `json` (first 16 bytes): feed ETags hash these, not whole bodies.
+    pub digest: [u8; 16],
+}
+
+impl FeedFragment {
+    fn of(offer: &Offer) -> Self {
+        use sha2::{Digest, Sha256};
+        let json = serde_json::to_string(&offers_core::FeedOffer::from(offer))
+            .unwrap_or_else(|_| "null".to_owned());
+        let mut digest = [0u8; 16];
+        digest.copy_from_slice(&Sha256::digest(json.as_bytes())[..16]);
+        Self {
+            json: json.into_boxed_str(),
+            digest,
+        }
+    }
+}
+
+/// One indexed offer and its feed fragment, built together so they cannot disagree.
+#[derive(Debug, Clone)]
+struct Entry {
+    offer: Arc<Offer>,
+    fragment: Arc<FeedFragment>,
+}
+
+impl Entry {
+    fn new(offer: Arc<Offer>) -> Self {
+        let fragment = Arc::new(FeedFragment::of(&offer));
+        Self { offer, fragment }
+    }
+}
+
 /// One project's offers and opt-outs.
 #[derive(Debug, Default)]
 pub struct OffersIndex {
-    offers: RwLock<BTreeMap<i64, Arc<Offer>>>,
+    offers: RwLock<BTreeMap<i64, Entry>>,
     opted_out: RwLock<HashSet<String>>,
 }
 
@@ -110,8 +148,27 @@ impl OffersIndex {
         read(&self.offers)
             .values()
             .rev()
-            .filter(|o| concerns(&o.spec, room, user, false, now))
-            .cloned()
+            .filter(|e| concerns(&e.offer.spec, room, user, false, now))
+            .map(|e| Arc::clone(&e.offer))
+            .collect()
+    }
+
+    /// [`Self::feed`] as pre-serialized fragments, for the feed endpoint.
+    pub fn feed_fragments(
+        &self,
+        room: &str,
+        user: Option<&str>,
+        claimed: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Vec<Arc<FeedFragment>> {
+        if self.is_opted_out(claimed) || self.is_opted_out(user) {
+            return Vec::new();
+        }
+        read(&self.offers)
+            .values()
+            .rev()
+            .filter(|e| concerns(&e.offer.spec, room, user, false, now))
+            .map(|e| Arc::clone(&e.fragment))
             .collect()
     }
 
@@ -129,6 +186,7 @@ impl OffersIndex {
         }
         read(&self.offers)
             .values()
+            .map(|e| &e.offer)
             .filter(|o| in_audience(&o.spec.audience, room, user, false))
             .flat_map(|o| [Some(o.spec.start_time - HORIZON), o.spec.end_time])
             .flatten()
@@ -138,16 +196,19 @@ impl OffersIndex {
 
     /// One offer, if indexed.
     pub fn offer(&self, id: i64) -> Option<Arc<Offer>> {
-        read(&self.offers).get(&id).cloned()
+        read(&self.offers).get(&id).map(|e| Arc::clone(&e.offer))
     }
 
     /// Drops the offers that have ended (they concern nobody any more).
     fn prune_ended(&self, now: DateTime<Utc>) {
-        write(&self.offers).retain(|_, o| !has_ended(&o.spec, now));
+        write(&self.offers).retain(|_, e| !has_ended(&e.offer.spec, now));
     }
 
     fn replace(&self, offers: Vec<Offer>, opted_out: Vec<String>) {
-        *write(&self.offers) = offers.into_iter().map(|o| (o.id, Arc::new(o))).collect();
+        *write(&self.offers) = offers
+            .into_iter()
+            .map(|o| (o.id, Entry::new(Arc::new(o))))
+            .collect();
         *write(&self.opted_out) = opted_out.into_iter().collect();
     }
 }
@@ -472,12 +533,12 @@ impl LiveIndex {
         let changed = {
             let mut offers = write(&index.offers);
             let same = match (offers.get(&id), &fresh) {
-                (Some(old), Some(new)) => old == new,
+                (Some(old), Some(new)) => old.offer == *new,
                 (None, None) => true,
                 _ => false,
             };
             match &fresh {
-                Some(offer) => offers.insert(id, Arc::clone(offer)),
+                Some(offer) => offers.insert(id, Entry::new(Arc::clone(offer))),
                 None => offers.remove(&id),
             };
             !same
@@ -643,6 +704,43 @@ mod tests {
             show_delay_ms: 0,
             audience,
         }
+    }
+
+    #[test]
+    fn feed_fragments_serialize_like_serde_and_key_the_etag() {
+        let index = OffersIndex::default();
+        let offers: Vec<Offer> = (1..=3)
+            .map(|id| Offer {
+                id,
+                spec: spec(-1, None, Audience::global()),
+            })
+            .collect();
+        index.replace(offers.clone(), Vec::new());
+        let now = Utc::now();
+        let fragments = index.feed_fragments("r", None, None, now);
+        let body = crate::http::widget::feed_body(&fragments, "2026-11-21T10:00:00.000Z");
+        let expected: Vec<offers_core::FeedOffer> = offers
+            .iter()
+            .rev()
+            .map(offers_core::FeedOffer::from)
+            .collect();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+            serde_json::json!({"offers": expected, "serverTime": "2026-11-21T10:00:00.000Z"})
+        );
+        // The ETag follows the content: same offers, same tag; one changed, another tag.
+        let etag = crate::http::widget::etag_of_fragments(&fragments);
+        assert_eq!(
+            etag,
+            crate::http::widget::etag_of_fragments(&index.feed_fragments("r", None, None, now))
+        );
+        let mut changed = offers;
+        changed[0].spec.show_delay_ms = 5;
+        index.replace(changed, Vec::new());
+        assert_ne!(
+            etag,
+            crate::http::widget::etag_of_fragments(&index.feed_fragments("r", None, None, now))
+        );
     }
 
     #[test]

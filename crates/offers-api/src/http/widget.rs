@@ -30,7 +30,7 @@ use crate::auth::verify_user_signature;
 use crate::error::ApiError;
 use crate::http::body::query_param;
 use crate::http::cors::{CorsDenied, origin_allowed, widget_cors};
-use crate::live::Slot;
+use crate::live::{FeedFragment, Slot};
 use crate::openapi::schemas;
 use crate::state::AppState;
 use crate::store::Project;
@@ -67,6 +67,34 @@ pub fn etag_of(body: &[u8]) -> String {
     let digest = Sha256::digest(body);
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     format!("\"{hex}\"")
+}
+
+/// The strong ETag of a feed: SHA-256 over its offers' digests, in order.
+pub fn etag_of_fragments(fragments: &[Arc<FeedFragment>]) -> String {
+    let mut hasher = Sha256::new();
+    for fragment in fragments {
+        hasher.update(fragment.digest);
+    }
+    let digest = hasher.finalize();
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// `{"offers":[…],"serverTime":"…"}` from pre-serialized offers.
+pub fn feed_body(fragments: &[Arc<FeedFragment>], server_time: &str) -> String {
+    let size: usize = fragments.iter().map(|f| f.json.len() + 1).sum();
+    let mut body = String::with_capacity(size + 64);
+    body.push_str("{\"offers\":[");
+    for (i, fragment) in fragments.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&fragment.json);
+    }
+    body.push_str("],\"serverTime\":\"");
+    body.push_str(server_time);
+    body.push_str("\"}");
+    body
 }
 
 /// Whether an `If-None-Match` header matches `etag` (weak comparison, as RFC 9110 asks for GET).
@@ -270,20 +298,14 @@ pub async fn feed(
             .note_entry(&visitor.slot, visitor.room.as_str(), visitor.user());
     }
     let now = Utc::now();
-    let offers: Vec<FeedOffer> = index
-        .feed(
-            visitor.room.as_str(),
-            visitor.user(),
-            visitor.claimed(),
-            now,
-        )
-        .iter()
-        .map(|offer| FeedOffer::from(offer.as_ref()))
-        .collect();
-    // The ETag covers the offers, not `serverTime`, so an unchanged feed revalidates to 304.
-    let offers_json =
-        serde_json::to_string(&offers).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let etag = etag_of(offers_json.as_bytes());
+    // Offers are serialized once, when they enter the index; the ETag hashes their digests.
+    let fragments = index.feed_fragments(
+        visitor.room.as_str(),
+        visitor.user(),
+        visitor.claimed(),
+        now,
+    );
+    let etag = etag_of_fragments(&fragments);
     let etag_value = HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.to_string()))?;
     let cache = HeaderValue::from_static("no-cache");
     let mut response = if if_none_match(&headers, &etag) {
@@ -293,10 +315,7 @@ pub async fn feed(
         )
             .into_response()
     } else {
-        let body = format!(
-            "{{\"offers\":{offers_json},\"serverTime\":\"{}\"}}",
-            format_timestamp(&now)
-        );
+        let body = feed_body(&fragments, &format_timestamp(&now));
         (
             StatusCode::OK,
             [
