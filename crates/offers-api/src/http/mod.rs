@@ -18,9 +18,11 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use std::time::Duration;
 use tower_http::compression::CompressionLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
-use tracing::Level;
+
+use tower_http::trace::{MakeSpan, OnResponse, TraceLayer};
+use tracing::{Level, Span};
 
 use crate::error::{ApiError, BODY_LIMIT, method_not_allowed_fallback, not_found_fallback};
 use crate::state::AppState;
@@ -45,8 +47,8 @@ pub fn app(state: AppState) -> Router {
         .layer(CompressionLayer::new())
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .make_span_with(RequestSpan)
+                .on_response(ResponseLog),
         )
         .with_state(state)
 }
@@ -62,5 +64,45 @@ async fn run_to_completion(req: Request, next: Next) -> Response {
     match tokio::spawn(next.run(req)).await {
         Ok(response) => response,
         Err(error) => ApiError::Internal(format!("request task failed: {error}")).into_response(),
+    }
+}
+
+/// Whether a request is on the widget's hot path (feed, stream, events, the bundle): one per
+/// chat user and entry, so its log lines are DEBUG, not INFO. Failures are logged whatever the
+/// path (see [`ResponseLog`]).
+fn is_hot_path(path: &str) -> bool {
+    path.starts_with("/widget/")
+}
+
+/// The request span: INFO, or DEBUG on the widget's hot path.
+#[derive(Debug, Clone, Copy)]
+struct RequestSpan;
+
+impl<B> MakeSpan<B> for RequestSpan {
+    fn make_span(&mut self, request: &axum::http::Request<B>) -> Span {
+        let (method, uri) = (request.method(), request.uri());
+        if is_hot_path(uri.path()) {
+            tracing::debug_span!("request", %method, %uri)
+        } else {
+            tracing::info_span!("request", %method, %uri)
+        }
+    }
+}
+
+/// One line per response, at its span's level; server errors always at WARN.
+#[derive(Debug, Clone, Copy)]
+struct ResponseLog;
+
+impl<B> OnResponse<B> for ResponseLog {
+    fn on_response(self, response: &axum::http::Response<B>, latency: Duration, span: &Span) {
+        let status = response.status().as_u16();
+        let latency_ms = latency.as_millis();
+        if response.status().is_server_error() {
+            tracing::warn!(parent: span, status, latency_ms, "finished processing request");
+        } else if span.metadata().is_some_and(|m| *m.level() == Level::INFO) {
+            tracing::info!(parent: span, status, latency_ms, "finished processing request");
+        } else {
+            tracing::debug!(parent: span, status, latency_ms, "finished processing request");
+        }
     }
 }
