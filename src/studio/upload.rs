@@ -14,9 +14,8 @@ use wasm_bindgen::JsValue;
 use super::api::{self, Credentials, Uploaded};
 use super::form::FormState;
 
-/// The largest image the API takes: 10 MiB (`offers-api`'s `MAX_IMAGE_BYTES`, seed 000's
-/// "not more than 10 MB").
-pub const MAX_IMAGE_BYTES: f64 = 10.0 * 1024.0 * 1024.0;
+/// The largest image the API takes (the core's rule), as the `f64` a browser `File.size` is.
+pub const MAX_IMAGE_BYTES: f64 = offers_core::model::MAX_IMAGE_BYTES as f64;
 
 /// The accepted image types and the file extensions that name them.
 const TYPES: [(&str, &[&str]); 4] = [

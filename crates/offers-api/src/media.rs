@@ -17,8 +17,7 @@ use object_store::prefix::PrefixStore;
 use object_store::{GetResult, ObjectStore, ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
 
-/// The largest image accepted: 10 MiB (seed 000: "not more than 10 MB").
-pub const MAX_IMAGE_BYTES: usize = 10 * 1024 * 1024;
+pub use offers_core::model::MAX_IMAGE_BYTES;
 
 /// The accepted types, as named in a 415.
 pub const ACCEPTED_IMAGE_TYPES: &str = "image/png, image/jpeg, image/webp or image/gif";

@@ -39,6 +39,10 @@ pub enum Template {
     ImageBehind,
 }
 
+/// The largest uploaded image, in bytes: 10 MiB (seed 000: "not more than 10 MB"). The API
+/// refuses larger uploads and the Studio warns before sending one.
+pub const MAX_IMAGE_BYTES: usize = 10 * 1024 * 1024;
+
 impl Template {
     /// Every template, in code order.
     pub const ALL: [Self; 5] = [
