@@ -46,6 +46,8 @@ pub enum SyncStatus {
     Failed(String),
     /// Someone else saved the draft since this tab last saw it.
     Conflict,
+    /// The token may read but not save drafts (viewer): kept in this browser instead.
+    ReadOnly,
 }
 
 impl SyncStatus {
@@ -65,6 +67,9 @@ impl SyncStatus {
             Self::Sent(what) => what.clone(),
             Self::Failed(reason) => format!("Not saved: {reason}"),
             Self::Conflict => "Not saved: the draft was changed elsewhere.".to_owned(),
+            Self::ReadOnly => "This token can read but not save drafts (viewer role): the draft \
+                               is kept in this browser only."
+                .to_owned(),
         }
     }
 
@@ -181,7 +186,9 @@ impl DraftSync {
 
     /// The form changed.
     fn edited(self) {
-        if self.session.with_untracked(Option::is_none) {
+        if self.session.with_untracked(Option::is_none)
+            || self.status.with_untracked(|s| *s == SyncStatus::ReadOnly)
+        {
             self.form.with_untracked(storage::save_local_draft);
             return;
         }
@@ -250,6 +257,11 @@ impl DraftSync {
                     self.edited();
                 }
                 Err(failure) if failure.status == 412 => self.status.set(SyncStatus::Conflict),
+                // A viewer's token: retrying on every edit would only fail again.
+                Err(failure) if failure.status == 403 => {
+                    self.status.set(SyncStatus::ReadOnly);
+                    self.form.with_untracked(storage::save_local_draft);
+                }
                 Err(failure) => self.status.set(SyncStatus::Failed(failure.describe())),
             }
         });
@@ -395,6 +407,8 @@ mod tests {
         );
         assert!(SyncStatus::Conflict.is_problem());
         assert!(!SyncStatus::Pending.is_problem());
+        assert!(SyncStatus::ReadOnly.text().contains("viewer"));
+        assert!(!SyncStatus::ReadOnly.is_problem());
         assert_eq!(saved_at(Some("2026-11-21T10:42:13.000Z")), "10:42");
     }
 

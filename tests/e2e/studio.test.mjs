@@ -328,6 +328,17 @@ test("a viewer token signs in but may not publish; server field errors land on t
   await page.locator(".send__error", { hasText: "Not allowed (403)" }).waitFor(WAIT);
   await shot(page, "viewer-403");
 
+  // Drafts: one refused save, then the draft stays in this browser, without a retry per edit.
+  let draftPuts = 0;
+  page.on("request", (r) => { if (r.method() === "PUT" && r.url().endsWith("/external/draft")) draftPuts++; });
+  await page.click("#tab-content");
+  await page.fill("#title", "Viewer edit one");
+  await page.locator("#draft-status", { hasText: "can read but not save drafts" }).waitFor(WAIT);
+  await page.fill("#title", "Viewer edit two");
+  await page.waitForTimeout(1_500); // longer than the save delay
+  assert.equal(draftPuts, 1, "no retry after the 403");
+  await page.click("#tab-send");
+
   // A 422 from the API (here simulated: the Studio runs the same validation, so it is rare)
   // marks the fields it names, until they are edited.
   await page.route("**/external/offer", (route) =>
