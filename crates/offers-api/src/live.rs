@@ -142,15 +142,7 @@ impl OffersIndex {
         claimed: Option<&str>,
         now: DateTime<Utc>,
     ) -> Vec<Arc<Offer>> {
-        if self.is_opted_out(claimed) || self.is_opted_out(user) {
-            return Vec::new();
-        }
-        read(&self.offers)
-            .values()
-            .rev()
-            .filter(|e| concerns(&e.offer.spec, room, user, false, now))
-            .map(|e| Arc::clone(&e.offer))
-            .collect()
+        self.select(room, user, claimed, now, |e| Arc::clone(&e.offer))
     }
 
     /// [`Self::feed`] as pre-serialized fragments, for the feed endpoint.
@@ -161,6 +153,18 @@ impl OffersIndex {
         claimed: Option<&str>,
         now: DateTime<Utc>,
     ) -> Vec<Arc<FeedFragment>> {
+        self.select(room, user, claimed, now, |e| Arc::clone(&e.fragment))
+    }
+
+    /// The entries concerning the visitor, newest first, mapped by `pick`.
+    fn select<T>(
+        &self,
+        room: &str,
+        user: Option<&str>,
+        claimed: Option<&str>,
+        now: DateTime<Utc>,
+        pick: impl Fn(&Entry) -> T,
+    ) -> Vec<T> {
         if self.is_opted_out(claimed) || self.is_opted_out(user) {
             return Vec::new();
         }
@@ -168,7 +172,7 @@ impl OffersIndex {
             .values()
             .rev()
             .filter(|e| concerns(&e.offer.spec, room, user, false, now))
-            .map(|e| Arc::clone(&e.fragment))
+            .map(pick)
             .collect()
     }
 
