@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::Project;
+use crate::store::{NewProject, Project};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -190,7 +190,7 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
 
 /// `n` random bytes as lowercase hex.
 pub fn random_hex(n: usize) -> String {
-    random_bytes(n).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(random_bytes(n))
 }
 
 /// `len` random characters of `[0-9A-Za-z]` (uniform: rejection sampling).
@@ -207,28 +207,14 @@ pub fn random_base62(len: usize) -> String {
     out
 }
 
-/// Fresh credentials for a new project.
-#[derive(Debug, Clone)]
-pub struct NewProjectKeys {
-    /// `ok_` + 32 base62 characters: the `x-api-key`.
-    pub api_key: String,
-    /// `pk_` + 24 base62 characters: the widget's `data-project`.
-    pub public_key: String,
-    /// 32 random bytes as hex: mixed into this project's token MAC key.
-    pub secret: String,
-    /// `ids_` + 24 random bytes as hex: the key of user signatures (see [`user_signature`]).
-    pub identity_secret: String,
-}
-
-impl NewProjectKeys {
-    /// Generates a fresh set from the OS random source.
-    pub fn generate() -> Self {
-        Self {
-            api_key: format!("ok_{}", random_base62(32)),
-            public_key: format!("pk_{}", random_base62(24)),
-            secret: random_hex(32),
-            identity_secret: format!("ids_{}", random_hex(24)),
-        }
+/// A new project named `name` with fresh credentials from the OS random source.
+pub fn new_project(name: &str) -> NewProject {
+    NewProject {
+        name: name.to_owned(),
+        api_key: format!("ok_{}", random_base62(32)),
+        public_key: format!("pk_{}", random_base62(24)),
+        secret: random_hex(32),
+        identity_secret: format!("ids_{}", random_hex(24)),
     }
 }
 
@@ -238,11 +224,7 @@ pub fn user_signature(identity_secret: &str, user_id: &str) -> String {
     let mut mac = HmacSha256::new_from_slice(identity_secret.as_bytes())
         .expect("HMAC accepts keys of any length");
     mac.update(user_id.as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// Whether `sig` (hex, either case) is the signature of `user_id`; the MAC comparison is
@@ -258,13 +240,10 @@ pub fn verify_user_signature(identity_secret: &str, user_id: &str, sig: &str) ->
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || s.len() > 128 {
+    if s.len() > 128 {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    hex::decode(s).ok()
 }
 
 /// The authenticated caller of a partner endpoint: the project (from `x-api-key` + token) and role.
@@ -454,7 +433,8 @@ mod tests {
 
     #[test]
     fn keys_have_their_shape() {
-        let k = NewProjectKeys::generate();
+        let k = new_project("P");
+        assert_eq!(k.name, "P");
         assert!(k.api_key.starts_with("ok_") && k.api_key.len() == 35);
         assert!(k.public_key.starts_with("pk_") && k.public_key.len() == 27);
         assert!(k.api_key[3..].chars().all(|c| c.is_ascii_alphanumeric()));

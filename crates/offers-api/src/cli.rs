@@ -11,7 +11,7 @@ use chrono::Utc;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
-use crate::auth::{NewProjectKeys, Role, TokenSigner};
+use crate::auth::{Role, TokenSigner, new_project};
 use crate::http::cors::normalize_origin;
 use crate::media::MediaLocation;
 use crate::state::{DEFAULT_RETENTION_DAYS, Settings};
@@ -281,9 +281,7 @@ pub async fn create_project(database_url: &str, name: &str) -> Result<CreatedPro
     let store = store::connect(database_url).await?;
     let signer = TokenSigner::new(store.token_secret().await?.into_bytes());
     let now = Utc::now();
-    let project = store
-        .create_project(name, &NewProjectKeys::generate(), now)
-        .await?;
+    let project = store.create_project(&new_project(name), now).await?;
     let token = signer.issue(&project, Role::Owner, now.timestamp());
     Ok(CreatedProject {
         project: ProjectInfo::from(project),

@@ -223,11 +223,11 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(detail) => {
-                tracing::error!(error = %detail, "database unavailable");
+            StoreError::Unavailable(source) => {
+                tracing::error!(error = ?source, "database unavailable");
                 Self::Unavailable
             }
-            other => Self::Internal(other.to_string()),
+            other => Self::Internal(format!("{other:?}")),
         }
     }
 }

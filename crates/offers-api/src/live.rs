@@ -686,27 +686,16 @@ fn set_project(slot: &Slot, project: Project) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use offers_core::{
-        Audience, ExternalId, HttpUrl, ShowFrequency, Template, TemplateData, ViewType,
-    };
+    use offers_core::{Audience, ExternalId};
 
     fn spec(start_in_hours: i64, end_in_hours: Option<i64>, audience: Audience) -> OfferSpec {
         let now = Utc::now();
         OfferSpec {
-            template: Template::Banner,
-            title: None,
-            text: None,
-            link_text: None,
-            link: HttpUrl::parse("https://a.example/").unwrap(),
-            pic: Some(HttpUrl::parse("https://a.example/p.png").unwrap()),
-            template_data: TemplateData::default(),
-            view_type: ViewType::Popup,
             start_time: now + chrono::Duration::hours(start_in_hours),
             end_time: end_in_hours.map(|h| now + chrono::Duration::hours(h)),
             show_multiple_times: false,
-            show_frequency: ShowFrequency::OnEntry,
-            show_delay_ms: 0,
             audience,
+            ..OfferSpec::example()
         }
     }
 

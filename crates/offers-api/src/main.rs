@@ -17,7 +17,14 @@ async fn main() -> ExitCode {
     match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("offers-api: {e}");
+            // The error and its causes (a store error keeps the database's own as its source).
+            let mut message = e.to_string();
+            let mut source = std::error::Error::source(&*e);
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            eprintln!("offers-api: {message}");
             ExitCode::FAILURE
         }
     }

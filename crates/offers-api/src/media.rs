@@ -123,8 +123,7 @@ pub fn inspect(bytes: &[u8]) -> Result<ImageInfo, ImageProblem> {
 /// The content address of `bytes` stored as `format`: `<sha256 hex>.<ext>`.
 pub fn object_name(bytes: &[u8], format: ImageFormat) -> String {
     let digest = Sha256::digest(bytes);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{hex}.{}", format.extension())
+    format!("{}.{}", hex::encode(digest), format.extension())
 }
 
 /// The format of a well-formed object name (`<64 lowercase hex>.<ext>`), else `None`.

@@ -10,7 +10,7 @@ use offers_core::{OfferDraft, OfferSpec, format_timestamp, validate};
 use serde_json::json;
 use tokio::net::TcpListener;
 
-use crate::auth::{NewProjectKeys, Role};
+use crate::auth::{Role, new_project};
 use crate::cli::{CliError, ServeArgs};
 use crate::state::AppState;
 use crate::store::{self, Store, StoreError};
@@ -62,7 +62,7 @@ pub async fn bootstrap(
     let now = Utc::now();
     let offer = demo_offer(now).map_err(|e| StoreError::Corrupt(format!("demo offer: {e}")))?;
     let Some((project, offer)) = store
-        .bootstrap_demo(&NewProjectKeys::generate(), &offer, now)
+        .bootstrap_demo(&new_project("Demo"), &offer, now)
         .await?
     else {
         return Ok(None);

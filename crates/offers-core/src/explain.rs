@@ -310,7 +310,6 @@ fn frequency_detail(
 mod tests {
     use super::*;
     use crate::frequency::record_display;
-    use crate::model::{HttpUrl, Template, TemplateData, ViewType};
     use chrono::{Duration, TimeZone};
 
     fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
@@ -323,20 +322,11 @@ mod tests {
 
     fn spec(audience: Audience) -> OfferSpec {
         OfferSpec {
-            template: Template::Banner,
-            title: None,
-            text: None,
-            link_text: None,
-            link: HttpUrl::parse("https://a.example/").unwrap(),
-            pic: Some(HttpUrl::parse("https://a.example/p.png").unwrap()),
-            template_data: TemplateData::default(),
-            view_type: ViewType::Popup,
             start_time: at(2026, 11, 1, 0, 0),
             end_time: Some(at(2026, 12, 1, 0, 0)),
-            show_multiple_times: true,
             show_frequency: ShowFrequency::Daily,
-            show_delay_ms: 0,
             audience,
+            ..OfferSpec::example()
         }
     }
 

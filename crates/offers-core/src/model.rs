@@ -404,6 +404,31 @@ pub struct OfferSpec {
     pub audience: Audience,
 }
 
+impl OfferSpec {
+    /// A valid example (the fixture of tests and docs): a banner pop-up for everyone, linking
+    /// to `https://a.example/` with the picture `https://a.example/p.png`, default colors,
+    /// shown on every entry from 2024-01-01T00:00:00Z without end. Change the fields that
+    /// matter with struct update syntax: `OfferSpec { end_time, ..OfferSpec::example() }`.
+    pub fn example() -> Self {
+        Self {
+            template: Template::Banner,
+            title: None,
+            text: None,
+            link_text: None,
+            link: crate::HttpUrl::parse("https://a.example/").expect("a valid link"),
+            pic: Some(crate::HttpUrl::parse("https://a.example/p.png").expect("a valid picture")),
+            template_data: TemplateData::default(),
+            view_type: ViewType::Popup,
+            start_time: DateTime::from_timestamp(1_704_067_200, 0).expect("2024-01-01 is in range"),
+            end_time: None,
+            show_multiple_times: true,
+            show_frequency: ShowFrequency::OnEntry,
+            show_delay_ms: 0,
+            audience: Audience::global(),
+        }
+    }
+}
+
 /// A stored offer: its server-assigned id and its content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Offer {

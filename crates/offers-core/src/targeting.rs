@@ -49,7 +49,7 @@ pub fn within_schedule(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ExternalId, HttpUrl, ShowFrequency, Template, TemplateData, ViewType};
+    use crate::model::ExternalId;
     use chrono::{Duration, TimeZone};
 
     fn ids(list: &[&str]) -> Vec<ExternalId> {
@@ -98,20 +98,10 @@ mod tests {
     fn live_between_start_inclusive_and_end_exclusive() {
         let start = Utc.with_ymd_and_hms(2024, 5, 22, 12, 0, 0).unwrap();
         let mut spec = OfferSpec {
-            template: Template::Banner,
-            title: None,
-            text: None,
-            link_text: None,
-            link: HttpUrl::parse("https://a.example/").unwrap(),
-            pic: Some(HttpUrl::parse("https://a.example/p.png").unwrap()),
-            template_data: TemplateData::default(),
-            view_type: ViewType::Popup,
             start_time: start,
             end_time: Some(start + Duration::hours(1)),
             show_multiple_times: false,
-            show_frequency: ShowFrequency::OnEntry,
-            show_delay_ms: 0,
-            audience: Audience::global(),
+            ..OfferSpec::example()
         };
         assert!(!is_live(&spec, start - Duration::milliseconds(1)));
         assert!(is_live(&spec, start));

@@ -184,20 +184,13 @@ mod tests {
         Offer {
             id: 7,
             spec: OfferSpec {
-                template: Template::Banner,
-                title: None,
-                text: None,
-                link_text: None,
                 link: HttpUrl::parse("https://www.watchers.io/").unwrap(),
                 pic: Some(HttpUrl::parse("https://watchers.io/hand.webp").unwrap()),
-                template_data: TemplateData::default(),
-                view_type: ViewType::Popup,
                 start_time: Utc.with_ymd_and_hms(2024, 5, 22, 12, 0, 1).unwrap(),
-                end_time: None,
                 show_multiple_times: false,
                 show_frequency: ShowFrequency::Daily,
-                show_delay_ms: 0,
                 audience: Audience::users(vec![ExternalId::parse("u1").unwrap()]),
+                ..OfferSpec::example()
             },
         }
     }

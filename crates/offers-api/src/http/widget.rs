@@ -65,8 +65,7 @@ pub struct FeedResponse {
 /// A strong entity tag over `body`: the first 128 bits of its SHA-256, hex.
 pub fn etag_of(body: &[u8]) -> String {
     let digest = Sha256::digest(body);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+    format!("\"{}\"", hex::encode(&digest[..16]))
 }
 
 /// The strong ETag of a feed: SHA-256 over its offers' digests, in order.
@@ -76,8 +75,7 @@ pub fn etag_of_fragments(fragments: &[Arc<FeedFragment>]) -> String {
         hasher.update(fragment.digest);
     }
     let digest = hasher.finalize();
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+    format!("\"{}\"", hex::encode(&digest[..16]))
 }
 
 /// `{"offers":[…],"serverTime":"…"}` from pre-serialized offers.

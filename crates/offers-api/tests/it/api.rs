@@ -1,12 +1,11 @@
 //! The HTTP API, end to end through `app(state)`, each test run once on SQLite and once on
 //! PostgreSQL (see `common::both_backends!`).
 
-#[macro_use]
-mod common;
+use crate::common;
 
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use common::*;
 use offers_api::auth::Role;
 use serde_json::{Value, json};
 

@@ -2,22 +2,22 @@
 //! processes against a temp SQLite file (also while a server runs on it), SIGTERM, and
 //! graceful shutdown of in-flight requests.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Output, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::{http_request, read_response};
 use axum::routing::get;
-use common::{http_request, read_response};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
 const BIN: &str = env!("CARGO_BIN_EXE_offers-api");
 
-use common::{Backend, TcpSse, with_db};
+use crate::common::{Backend, TcpSse, with_db};
 
 fn command(args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
@@ -562,8 +562,7 @@ async fn graceful_shutdown_lets_in_flight_requests_finish() {
 /// cleanly on SIGTERM with the stream still open.
 #[tokio::test]
 async fn two_processes_on_one_postgres_database() {
-    if std::env::var_os("OFFERS_TEST_SKIP_PG").is_some() {
-        eprintln!("OFFERS_TEST_SKIP_PG set: skipping");
+    if common::skip_postgres("cli::two_processes_on_one_postgres_database") {
         return;
     }
     with_db(Backend::Postgres, |db| async move {

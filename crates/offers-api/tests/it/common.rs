@@ -4,8 +4,8 @@
 //! Backends: SQLite uses a temp file per test. PostgreSQL uses the admin URL in
 //! `OFFERS_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`): each test
 //! creates `offers_test_<random>` and drops it afterwards, even when the test panics.
-
-#![allow(dead_code)]
+//! `OFFERS_TEST_SKIP_PG` skips the PostgreSQL runs, each saying so on stderr ([`skip_postgres`]);
+//! in CI (`CI=true`) it is refused: PostgreSQL is always there.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use offers_api::auth::{NewProjectKeys, Role};
+use offers_api::auth::{Role, new_project};
 use offers_api::media::MediaLocation;
 use offers_api::state::{AppState, Settings};
 use offers_api::store::{self, Project, ProjectSettings, Store};
@@ -37,6 +37,25 @@ pub fn pg_admin_url() -> String {
 
 fn random_suffix() -> String {
     offers_api::auth::random_hex(8)
+}
+
+/// Whether the PostgreSQL run of `test` is to be skipped (`OFFERS_TEST_SKIP_PG` is set). A skip
+/// writes a `SKIPPED` line straight to stderr (past the test harness's capture), so that it
+/// does not pass silently; with `CI=true` the variable makes the test fail instead.
+pub fn skip_postgres(test: &str) -> bool {
+    use std::io::Write as _;
+    if std::env::var_os("OFFERS_TEST_SKIP_PG").is_none() {
+        return false;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{test}: OFFERS_TEST_SKIP_PG is set, but CI=true: PostgreSQL runs in CI, nothing is skipped"
+    );
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: the PostgreSQL run (OFFERS_TEST_SKIP_PG is set)"
+    );
+    true
 }
 
 /// A database that exists for one test.
@@ -159,8 +178,7 @@ macro_rules! both_backends {
 
             #[tokio::test]
             async fn postgres() {
-                if std::env::var_os("OFFERS_TEST_SKIP_PG").is_some() {
-                    eprintln!("OFFERS_TEST_SKIP_PG set: skipping the PostgreSQL run");
+                if $crate::common::skip_postgres(&format!("{}::postgres", module_path!())) {
                     return;
                 }
                 run($crate::common::Backend::Postgres).await;
@@ -255,7 +273,7 @@ impl TestApp {
         let now = chrono::Utc::now();
         let project = self
             .store
-            .create_project(name, &NewProjectKeys::generate(), now)
+            .create_project(&new_project(name), now)
             .await
             .expect("create project");
         let signer = self.state.signer();
@@ -768,7 +786,6 @@ impl SseParser {
 
 /// An event stream read in-process from the router's response body.
 pub struct SseStream {
-    pub status: StatusCode,
     pub headers: HeaderMap,
     body: Body,
     parser: SseParser,
@@ -821,7 +838,6 @@ impl TestApp {
         let status = response.status();
         let headers = response.headers().clone();
         let stream = SseStream {
-            status,
             headers,
             body: response.into_body(),
             parser: SseParser::default(),

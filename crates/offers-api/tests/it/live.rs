@@ -2,14 +2,14 @@
 //! per-project CORS, widget rate limits and retention, on SQLite and PostgreSQL (see
 //! `common::both_backends!`). No sleeps: every wait is a bounded poll or a bounded read.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
+use crate::common::{Creds, Resp, TestApp, text_offer, with};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use chrono::Utc;
-use common::{Creds, Resp, TestApp, text_offer, with};
 use offers_api::auth::{Role, user_signature};
 use offers_api::store::{EventKind, NewEvent, ProjectSettings};
 use serde_json::{Value, json};
@@ -1024,8 +1024,7 @@ async fn replica_of(one: &TestApp) -> TestApp {
 
 #[tokio::test]
 async fn replicas_share_changes_through_postgres() {
-    if std::env::var_os("OFFERS_TEST_SKIP_PG").is_some() {
-        eprintln!("OFFERS_TEST_SKIP_PG set: skipping");
+    if common::skip_postgres("live::replicas_share_changes_through_postgres") {
         return;
     }
     common::with_db(common::Backend::Postgres, |db| async move {

@@ -4,18 +4,15 @@
 //! directory (the test's temp dir), to memory, and — when `moto_server` can be started — to
 //! an S3-compatible endpoint on loopback through the real binary.
 
-#[macro_use]
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
-use common::*;
 use offers_api::auth::Role;
 use offers_api::media::{MAX_IMAGE_BYTES, MediaLocation, MediaStore};
 use offers_api::store::{EventKind, NewEvent};

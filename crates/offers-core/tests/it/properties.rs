@@ -607,22 +607,7 @@ fn open_schedule(show_multiple_times: bool, show_frequency: ShowFrequency) -> Sc
 fn base_feed() -> FeedOffer {
     FeedOffer::from(&Offer {
         id: 1,
-        spec: OfferSpec {
-            template: Template::Banner,
-            title: None,
-            text: None,
-            link_text: None,
-            link: HttpUrl::parse("https://a.example/").unwrap(),
-            pic: Some(HttpUrl::parse("https://a.example/p.png").unwrap()),
-            template_data: TemplateData::default(),
-            view_type: ViewType::Popup,
-            start_time: Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap(),
-            end_time: None,
-            show_multiple_times: true,
-            show_frequency: ShowFrequency::OnEntry,
-            show_delay_ms: 0,
-            audience: Audience::global(),
-        },
+        spec: OfferSpec::example(),
     })
 }
 

@@ -1,0 +1,10 @@
+//! The integration tests of `offers-api`, in one test binary so that `common` compiles once.
+//! Each module exercises one area end to end; `common` holds the shared fixtures.
+
+#[macro_use]
+mod common;
+
+mod api;
+mod cli;
+mod live;
+mod studio;

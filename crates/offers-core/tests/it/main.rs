@@ -1,0 +1,4 @@
+//! The integration tests of `offers-core`, in one test binary.
+
+mod properties;
+mod seed_examples;
