@@ -342,13 +342,16 @@ impl Widget {
     }
 }
 
-/// The pop-up layer: the first waiting pop-up, over the chat, with close and `Escape`.
+/// The pop-up layer: the first waiting pop-up, over the chat (placed by `data-position` and
+/// `data-anchor` in `root`, the pop-up's shadow container), with close and `Escape`.
 #[component]
-pub fn PopupLayer(widget: Widget) -> impl IntoView {
+pub fn PopupLayer(widget: Widget, root: web_sys::HtmlElement) -> impl IntoView {
     let front = Memo::new(move |_| widget.popups.with(|queue| queue.first().cloned()));
     Effect::new(move |_| {
         if let Some(offer) = front.get() {
             let session = widget.session();
+            // The anchor may have moved (or appeared) since the last resize or scroll.
+            crate::placement::place(&root, &session.config.anchor);
             if session.displayed(offer.id) {
                 return;
             }
@@ -372,8 +375,12 @@ pub fn PopupLayer(widget: Widget) -> impl IntoView {
         front.get().map(|offer| {
             let id = offer.id;
             let link = offer.link.as_str().to_owned();
+            let mut class = String::from("layer layer--");
+            class.push_str(crate::placement::position(
+                &widget.session().config.position,
+            ));
             view! {
-                <div class="layer">
+                <div class=class>
                     <OfferCard offer=offer popup=true
                         on_open=move || widget.open(id, &link, true)
                         on_close=move || widget.close(id) />

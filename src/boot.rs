@@ -2,12 +2,12 @@
 //! the handle behind the host's `window.Offers` API for single-page chats.
 
 use leptos::prelude::*;
-use offers_core::FeedOffer;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::app::{FeedList, PopupLayer, Widget};
 use crate::config::WidgetConfig;
+use crate::feed::offers_from;
 use crate::shadow::{popup_host, shadow_container};
 use crate::{events, stream};
 
@@ -23,7 +23,7 @@ pub struct WidgetHandle {
 /// bundle downloaded) and opens the live stream.
 #[wasm_bindgen]
 pub fn boot(config: JsValue, feed: js_sys::Promise) -> Result<WidgetHandle, JsValue> {
-    let config: WidgetConfig = serde_wasm_bindgen::from_value(config)?;
+    let config = WidgetConfig::from_js(&config);
     let document = web_sys::window()
         .and_then(|w| w.document())
         .ok_or_else(|| JsValue::from_str("no document"))?;
@@ -34,7 +34,13 @@ pub fn boot(config: JsValue, feed: js_sys::Promise) -> Result<WidgetHandle, JsVa
     let widget = Widget::new(config);
 
     let popup_root = shadow_container(&popup_host(&document)?)?;
-    leptos::mount::mount_to(popup_root, move || view! { <PopupLayer widget=widget /> }).forget();
+    follow_anchor(widget, &popup_root);
+    let root = popup_root.clone();
+    leptos::mount::mount_to(
+        popup_root,
+        move || view! { <PopupLayer widget=widget root=root /> },
+    )
+    .forget();
     let handle = WidgetHandle { widget };
     if let Ok(Some(slot)) = document.query_selector(&selector) {
         handle.mount_feed(&slot)?;
@@ -107,6 +113,23 @@ impl WidgetHandle {
     }
 }
 
+/// Keeps the pop-up's box on the host's `data-anchor` element as the page resizes and scrolls.
+fn follow_anchor(widget: Widget, root: &web_sys::HtmlElement) {
+    if widget.session().config.anchor.trim().is_empty() {
+        return;
+    }
+    let root = root.clone();
+    let place = Closure::<dyn FnMut()>::new(move || {
+        crate::placement::place(&root, &widget.session().config.anchor);
+    });
+    if let Some(window) = web_sys::window() {
+        for event in ["resize", "scroll"] {
+            let _ = window.add_event_listener_with_callback(event, place.as_ref().unchecked_ref());
+        }
+    }
+    place.forget();
+}
+
 /// Sends pending events with `sendBeacon` when the page is hidden or left.
 fn watch_page_hide() {
     let on_hide = Closure::<dyn FnMut()>::new(|| {
@@ -130,31 +153,6 @@ fn watch_page_hide() {
     }
     on_hide.forget();
     on_leave.forget();
-}
-
-/// The offers of a feed body. Each offer is checked by the core's types on its own: one the
-/// core rejects (an unsafe color, a `javascript:` link) is dropped with a console warning and
-/// the others still show.
-pub fn offers_from(body: &JsValue) -> Vec<FeedOffer> {
-    let list =
-        js_sys::Reflect::get(body, &JsValue::from_str("offers")).unwrap_or(JsValue::UNDEFINED);
-    if !js_sys::Array::is_array(&list) {
-        return Vec::new();
-    }
-    js_sys::Array::from(&list)
-        .iter()
-        .filter_map(
-            |item| match serde_wasm_bindgen::from_value::<FeedOffer>(item) {
-                Ok(offer) => Some(offer),
-                Err(error) => {
-                    warn(&format!(
-                        "offers: skipped an offer the core rejected: {error}"
-                    ));
-                    None
-                }
-            },
-        )
-        .collect()
 }
 
 fn warn(message: &str) {

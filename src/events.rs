@@ -110,7 +110,8 @@ pub fn new_event_id() -> String {
 
 /// Queues an event and schedules a flush.
 pub fn report(config: &WidgetConfig, offer_id: i64, kind: EventKind) {
-    let at = crate::app::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    // The browser formats the wire form (`2024-05-22T12:00:01.000Z`): no chrono formatting here.
+    let at = String::from(js_sys::Date::new_0().to_iso_string());
     let event = Event {
         id: new_event_id(),
         offer_id,

@@ -3,12 +3,12 @@
 //! sandboxed frames, storage quota).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use offers_core::DisplayHistory;
 
 thread_local! {
-    static MEMORY: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+    /// Key and text pairs: a few offers per page, so a vector (no hash map code in the bundle).
+    static MEMORY: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The storage key of one offer's history: per project, user and offer (SPEC §4).
@@ -46,13 +46,27 @@ impl HistoryStore {
             .map(|storage| storage.set_item(key, &text).is_ok())
             .unwrap_or(false);
         if !stored {
-            MEMORY.with(|memory| memory.borrow_mut().insert(key.to_owned(), text));
+            MEMORY.with(|memory| {
+                let mut memory = memory.borrow_mut();
+                match memory.iter_mut().find(|(k, _)| k == key) {
+                    Some((_, slot)) => *slot = text,
+                    None => memory.push((key.to_owned(), text)),
+                }
+            });
         }
     }
 
     fn read(&self, key: &str) -> Option<String> {
         let from_storage = local_storage().and_then(|storage| storage.get_item(key).ok().flatten());
-        from_storage.or_else(|| MEMORY.with(|memory| memory.borrow().get(key).cloned()))
+        from_storage.or_else(|| {
+            MEMORY.with(|memory| {
+                let memory = memory.borrow();
+                memory
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.clone())
+            })
+        })
     }
 }
 

@@ -1,6 +1,6 @@
 // Offers widget loader: the file a host page's <script src=".../widget/offers.js"> names.
 // It reads the tag's data-* attributes, starts fetching the offers while the WebAssembly bundle
-// downloads, then boots the widget. scripts/build-widget.sh replaces __BUNDLE_JS__ and
+// downloads, then boots the widget. scripts/bundle-widget.mjs replaces __BUNDLE_JS__ and
 // __BUNDLE_WASM__ with the content-hashed file names, so this file is the only one that is not
 // cached forever.
 //
@@ -19,7 +19,9 @@
     user: d.user || "",
     sig: d.sig || "",
     parentOrigin: d.parentOrigin || "",
-    feed: d.feed || ""
+    feed: d.feed || "",
+    position: d.position || "",
+    anchor: d.anchor || ""
   };
   var queue = [];
   var handle = null;
@@ -45,9 +47,20 @@
   var feed = fetch(config.api + "/widget/v1/offers?" + params.toString(), { credentials: "omit" })
     .then(function (r) { return r.ok ? r.json() : { offers: [] }; })
     .catch(function () { return { offers: [] }; });
-  import(new URL("__BUNDLE_JS__", base).href)
-    .then(function (m) {
-      return m.default({ module_or_path: new URL("__BUNDLE_WASM__", base) }).then(function () {
+  // The glue module, the wasm and the feed load in parallel: the wasm is compiled while it
+  // streams in (compileStreaming; a server that sends it without application/wasm falls back to
+  // compiling the downloaded bytes), and the glue only instantiates the compiled module.
+  var wasmUrl = new URL("__BUNDLE_WASM__", base);
+  function compileBytes() {
+    return fetch(wasmUrl).then(function (r) { return r.arrayBuffer(); }).then(WebAssembly.compile);
+  }
+  var compiled = WebAssembly.compileStreaming
+    ? WebAssembly.compileStreaming(fetch(wasmUrl)).catch(compileBytes)
+    : compileBytes();
+  Promise.all([import(new URL("__BUNDLE_JS__", base).href), compiled])
+    .then(function (loaded) {
+      var m = loaded[0];
+      return m.default({ module_or_path: loaded[1] }).then(function () {
         handle = m.boot(config, feed);
         queue.forEach(function (c) { handle[c[0]].apply(handle, c[1]); });
         queue = [];

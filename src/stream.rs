@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{EventSource, MessageEvent};
 
 use crate::app::Widget;
-use crate::boot::offers_from;
+use crate::feed::offers_from;
 use crate::net;
 
 /// Reconnect delay after `attempt` failures: 1 s doubling to 30 s, plus up to 1 s of jitter so
@@ -137,7 +137,7 @@ fn data_json(event: &JsValue) -> Option<JsValue> {
 }
 
 fn offer_of(event: &JsValue) -> Option<FeedOffer> {
-    serde_wasm_bindgen::from_value(data_json(event)?).ok()
+    crate::feed::offer_from_js(&data_json(event)?).ok()
 }
 
 fn deleted_id(event: &JsValue) -> Option<i64> {

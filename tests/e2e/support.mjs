@@ -134,8 +134,10 @@ export function offerBody(overrides = {}) {
 }
 
 /** A host chat page with the widget's script tag, as HTML. */
-export function hostPage({ project, room = "room-1", user = "user-1", parentOrigin = "", extraHead = "", feed = false, sig = "", widgetOrigin = "" }) {
+export function hostPage({ project, room = "room-1", user = "user-1", parentOrigin = "", extraHead = "", feed = false, sig = "", widgetOrigin = "", position = "", anchor = "" }) {
   const attrs = [
+    position ? `data-position="${position}"` : "",
+    anchor ? `data-anchor="${anchor}"` : "",
     `data-project="${project.publicKey}"`,
     `data-room="${room}"`,
     user ? `data-user="${user}"` : "",

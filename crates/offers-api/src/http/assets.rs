@@ -227,7 +227,8 @@ pub fn render_demo(public_key: Option<&str>, widget_built: bool, widget_dir: &Pa
     let script = match public_key {
         Some(key) => format!(
             "<script src=\"/widget/offers.js\" data-project=\"{}\" data-room=\"demo-room\" \
-             data-user=\"demo-user\" async></script>",
+             data-user=\"demo-user\" data-anchor=\"#chat\" data-position=\"bottom-right\" \
+             async></script>",
             html_escape(key)
         ),
         None => "<div class=\"notice\" role=\"alert\">No project yet: create one with \
@@ -259,7 +260,7 @@ pub fn render_demo(public_key: Option<&str>, widget_built: bool, widget_dir: &Pa
 </style>
 </head>
 <body>
-<div class="chat">
+<div class="chat" id="chat">
   <header>
     <h1>Demo chat room</h1>
     <p>This is a demo host page for the Offers widget: the messages below are fake.</p>
@@ -307,6 +308,8 @@ mod tests {
         let built = render_demo(Some("pk_x"), true, Path::new("w"));
         assert!(!built.contains("not built"));
         assert!(built.contains("src=\"/widget/offers.js\""));
+        // The pop-up sits over the chat column (above its input), not the viewport's corner.
+        assert!(built.contains("data-anchor=\"#chat\"") && built.contains("id=\"chat\""));
     }
 
     proptest::proptest! {

@@ -1,0 +1,101 @@
+// The widget bundle's last steps (scripts/build-widget.sh runs it after wasm-bindgen and
+// `wasm-opt -Oz`): shrink what host pages download, hash the names, precompress.
+//
+//   node scripts/bundle-widget.mjs WORK_DIR DIST_DIR
+//
+// WORK_DIR holds wasm-bindgen's `offers.js` (glue) and `offers_opt.wasm`. Steps, each measured
+// in BENCHMARKS.md:
+// 1. drop the wasm-streams classes server_fn's `browser` feature exports (`IntoUnderlying*`,
+//    never used by the widget, kept alive by LTO only because they are exports): their wasm
+//    exports go with `wasm-opt --remove-exports`, their glue with them;
+// 2. minify the wasm's import, export and module names (`wasm-opt
+//    --minify-imports-and-exports-and-modules`; hashed names such as
+//    `__wbg_append_child_0a1b2c…` do not compress) and rewrite the glue from the map it prints;
+// 3. minify the glue (ES module) and the loader with terser;
+// 4. write `offers-<hash>.js`, `offers-<hash>_bg.wasm` and the loader `offers.js` into
+//    DIST_DIR, each with a brotli (`.br`, quality 11) and a gzip (`.gz`, level 9) twin that the
+//    API serves by `Accept-Encoding`.
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
+import { minify } from "terser";
+
+const [work, dist] = process.argv.slice(2);
+if (!work || !dist) throw new Error("usage: node scripts/bundle-widget.mjs WORK_DIR DIST_DIR");
+const ROOT = resolve(import.meta.dirname, "..");
+const wasmOpt = join(ROOT, "node_modules", ".bin", "wasm-opt");
+
+function fail(message) {
+  console.error(`bundle-widget: ${message}`);
+  process.exit(1);
+}
+
+// 1. The wasm-streams classes: glue and exports.
+const STREAM_CLASSES = ["IntoUnderlyingByteSource", "IntoUnderlyingSink", "IntoUnderlyingSource"];
+let glue = readFileSync(join(work, "offers.js"), "utf8");
+for (const name of STREAM_CLASSES) {
+  const start = glue.indexOf(`export class ${name} {`);
+  if (start < 0) continue;
+  // The class body ends at its matching brace (glue methods hold no braces in strings).
+  let depth = 0;
+  let end = glue.indexOf("{", start);
+  for (; end < glue.length; end++) {
+    if (glue[end] === "{") depth++;
+    else if (glue[end] === "}" && --depth === 0) break;
+  }
+  glue = glue.slice(0, start) + glue.slice(end + 1);
+  glue = glue.replace(`if (Symbol.dispose) ${name}.prototype[Symbol.dispose] = ${name}.prototype.free;`, "");
+  glue = glue.replace(new RegExp(`const ${name}Finalization = [^;]*;`), "");
+  if (glue.includes(name)) fail(`${name} is still referenced by the glue after removing it`);
+}
+const trimmed = join(work, "offers_trimmed.wasm");
+execFileSync(wasmOpt, [join(work, "offers_opt.wasm"),
+  "--remove-exports=*intounderlying*", "-Oz", "-o", trimmed]);
+
+// 2. Minified import, export and module names.
+if (WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(trimmed))).some((e) => e.name.includes("intounderlying"))) {
+  fail("wasm-opt left an IntoUnderlying* export");
+}
+const minified = join(work, "offers_min.wasm");
+const map = JSON.parse(execFileSync(wasmOpt, [trimmed, "--minify-imports-and-exports-and-modules", "-o", minified], { encoding: "utf8" }));
+const wasmBytes = readFileSync(minified);
+const modules = [...new Set(WebAssembly.Module.imports(new WebAssembly.Module(wasmBytes)).map((i) => i.module))];
+const oldModules = [...new Set(map.imports.map(([module]) => module))];
+if (oldModules.length !== 1 || modules.length !== 1) fail(`expected one import module, got ${oldModules} -> ${modules}`);
+const moduleKey = JSON.stringify(oldModules[0]);
+if (!glue.includes(`${moduleKey}: import0`)) fail(`the glue does not name the import module ${moduleKey}`);
+glue = glue.replace(`${moduleKey}: import0`, `${JSON.stringify(modules[0])}: import0`);
+for (const [, name, short] of map.imports) {
+  const key = new RegExp(`(\\n\\s+)${name.replace(/\$/g, "\\$")}:`);
+  if (!key.test(glue)) fail(`import ${name} not found in the glue`);
+  glue = glue.replace(key, `$1${short}:`);
+}
+const exports = new Map(map.exports);
+glue = glue.replace(/\bwasm\.([A-Za-z_$][\w$]*)/g, (_, name) => {
+  if (!exports.has(name)) fail(`the glue uses wasm.${name}, which the wasm does not export`);
+  return `wasm.${exports.get(name)}`;
+});
+
+// 3. Minified JavaScript.
+const glueMin = (await minify(glue, { module: true, compress: { passes: 2 }, mangle: true })).code;
+const hash = createHash("sha256").update(glueMin).update(wasmBytes).digest("hex").slice(0, 16);
+const loaderSource = readFileSync(join(ROOT, "src", "loader.js"), "utf8")
+  .replaceAll("__BUNDLE_JS__", `offers-${hash}.js`)
+  .replaceAll("__BUNDLE_WASM__", `offers-${hash}_bg.wasm`);
+const loaderMin = (await minify(loaderSource, { compress: { passes: 2 }, mangle: true })).code;
+
+// 4. The bundle, precompressed.
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(dist, { recursive: true });
+const files = { [`offers-${hash}.js`]: glueMin, [`offers-${hash}_bg.wasm`]: wasmBytes, "offers.js": loaderMin };
+for (const [name, content] of Object.entries(files)) {
+  const bytes = Buffer.from(content);
+  writeFileSync(join(dist, name), bytes);
+  writeFileSync(join(dist, `${name}.br`), brotliCompressSync(bytes, {
+    params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+  }));
+  writeFileSync(join(dist, `${name}.gz`), gzipSync(bytes, { level: 9 }));
+}
+console.error(`bundle-widget: ${Object.keys(files).join(" ")} (+ .br, .gz) in ${dist}`);
