@@ -159,8 +159,9 @@ async fn insert_project(
     now: DateTime<Utc>,
 ) -> Result<Project, StoreError> {
     let row = sqlx::query(&format!(
-        "INSERT INTO projects (name, api_key, public_key, secret, identity_secret, created_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {PROJECT_COLUMNS}"
+        "INSERT INTO projects (name, api_key, public_key, secret, identity_secret, created_ms, \
+         require_user_signature) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         RETURNING {PROJECT_COLUMNS}"
     ))
     .bind(name)
     .bind(&keys.api_key)
@@ -168,6 +169,7 @@ async fn insert_project(
     .bind(&keys.secret)
     .bind(&keys.identity_secret)
     .bind(millis(now))
+    .bind(super::NEW_PROJECTS_REQUIRE_USER_SIGNATURE)
     .fetch_one(&mut **tx)
     .await?;
     project_from_row(&row)
