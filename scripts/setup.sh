@@ -96,6 +96,16 @@ ensure_postgres() {
   fi
 }
 
+# cargo-fuzz (libFuzzer) for crates/offers-core/fuzz; the targets build with the pinned nightly.
+CARGO_FUZZ_VERSION=0.13.2
+
+ensure_cargo_fuzz() {
+  if [ "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" != "$CARGO_FUZZ_VERSION" ]; then
+    say "installing cargo-fuzz $CARGO_FUZZ_VERSION (about 2 minutes)"
+    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
+  fi
+}
+
 ensure_build_tools() {
   ensure_wasm_target
   ensure_nightly_components

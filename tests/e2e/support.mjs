@@ -1,6 +1,7 @@
 // Shared end-to-end helpers: start the real API binary on a fresh SQLite file and a free
 // loopback port, and launch Debian's Chromium through playwright-core.
 import { execFileSync, spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { mkdtempSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -133,15 +134,24 @@ export function offerBody(overrides = {}) {
   };
 }
 
-/** A host chat page with the widget's script tag, as HTML. */
-export function hostPage({ project, room = "room-1", user = "user-1", parentOrigin = "", extraHead = "", feed = false, sig = "", widgetOrigin = "", position = "", anchor = "" }) {
+/** The signature a host back end computes for `user` (new projects require it). */
+export function signUser(project, user) {
+  return createHmac("sha256", project.identitySecret).update(user, "utf8").digest("hex");
+}
+
+/**
+ * A host chat page with the widget's script tag, as HTML. Like a host back end, it signs
+ * `user` unless `sig` is given (`sig: ""` sends the user unsigned).
+ */
+export function hostPage({ project, room = "room-1", user = "user-1", parentOrigin = "", extraHead = "", feed = false, sig = undefined, widgetOrigin = "", position = "", anchor = "" }) {
+  const signature = sig === undefined && user ? signUser(project, user) : sig;
   const attrs = [
     position ? `data-position="${position}"` : "",
     anchor ? `data-anchor="${anchor}"` : "",
     `data-project="${project.publicKey}"`,
     `data-room="${room}"`,
     user ? `data-user="${user}"` : "",
-    sig ? `data-sig="${sig}"` : "",
+    signature ? `data-sig="${signature}"` : "",
     parentOrigin ? `data-parent-origin="${parentOrigin}"` : "",
   ].join(" ");
   return `<!doctype html><html><head><meta charset="utf-8"><title>Host chat</title>${extraHead}</head>

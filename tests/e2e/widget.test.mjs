@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   ARTIFACTS, POPUP, createProject, hostPage, launchBrowser, offerBody, partner, serveHtml,
-  serveImages, startApi,
+  serveImages, signUser, startApi,
 } from "./support.mjs";
 
 let api;
@@ -284,7 +284,8 @@ test("window.Offers: a room switch is a new entry, login and logout change the a
   assert.deepEqual(await titles(), ["Everywhere"]);
   await page.evaluate(() => window.Offers.setRoom("room-2"));
   assert.deepEqual(await titles(), ["Everywhere", "Room two only"], "a new entry in room-2");
-  await page.evaluate(() => window.Offers.login("alice"));
+  // New projects require a signed user id: the host back end's signature goes with the login.
+  await page.evaluate((sig) => window.Offers.login("alice", sig), signUser(s.project, "alice"));
   assert.deepEqual(await titles(), ["Everywhere", "For Alice", "Room two only"]);
   await page.evaluate(() => window.Offers.logout());
   assert.deepEqual(await titles(), ["Everywhere", "Room two only"]);

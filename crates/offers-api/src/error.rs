@@ -47,6 +47,18 @@ pub enum ApiError {
     /// 413: the body is larger than the limit.
     #[error("request body too large: at most {limit} bytes are accepted")]
     PayloadTooLarge { limit: usize },
+    /// 414: the request target (path and query) is longer than
+    /// [`offers_core::limits::MAX_REQUEST_TARGET_BYTES`]; `fields` names the parameters that
+    /// made it so, where one can be named.
+    #[error("{message}")]
+    UriTooLong {
+        message: String,
+        fields: Option<Fields>,
+    },
+    /// 431: the request headers together are larger than
+    /// [`offers_core::limits::MAX_HEADER_BYTES`]; `fields` names the largest header.
+    #[error("{message}")]
+    HeadersTooLarge { message: String, fields: Fields },
     /// 415: a body of a content type we do not read.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -143,6 +155,8 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            Self::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -162,6 +176,8 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::PreconditionFailed(_) => "precondition_failed",
             Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UriTooLong { .. } => "uri_too_long",
+            Self::HeadersTooLarge { .. } => "request_header_fields_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Validation(_) => "validation_failed",
             Self::RateLimited { .. } => "rate_limited",
@@ -187,7 +203,8 @@ impl IntoResponse for ApiError {
         };
         let fields = match &self {
             Self::Validation(f) => Some(f),
-            Self::BadRequest { fields, .. } => fields.as_ref(),
+            Self::BadRequest { fields, .. } | Self::UriTooLong { fields, .. } => fields.as_ref(),
+            Self::HeadersTooLarge { fields, .. } => Some(fields),
             _ => None,
         };
         let body = ErrorBody {

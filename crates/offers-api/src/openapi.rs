@@ -160,7 +160,8 @@ pub mod schemas {
     #[schema(as = ErrorDetail)]
     pub struct ErrorDetailDoc {
         /// bad_request, unauthorized, forbidden, not_found, method_not_allowed, conflict,
-        /// precondition_failed, payload_too_large, unsupported_media_type, validation_failed,
+        /// precondition_failed, payload_too_large, uri_too_long, request_header_fields_too_large,
+        /// unsupported_media_type, validation_failed,
         /// rate_limited, internal_error, service_unavailable.
         pub code: String,
         pub message: String,

@@ -1,14 +1,22 @@
-//! Start-up (store, first-start demo project, state), serving with graceful shutdown.
+//! Start-up (store, first-start demo project, state), serving with graceful shutdown and a
+//! header-read timeout.
 
 use std::future::Future;
 use std::io::Write;
-use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use chrono::{DateTime, Utc};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use offers_core::{OfferDraft, OfferSpec, format_timestamp, validate};
 use serde_json::json;
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 
 use crate::auth::{Role, new_project};
 use crate::cli::{CliError, ServeArgs};
@@ -77,21 +85,90 @@ pub async fn bootstrap(
     }))
 }
 
+/// How long a connection may take to send a complete request head (the request line and
+/// every header). A connection that sends half a head, or nothing, is closed after this, so
+/// idle or slow clients cannot hold descriptors forever. Long-lived responses (the SSE
+/// stream) are unaffected: the timer only runs while a head is being read.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Serves `app` on `listener` until `shutdown` resolves; in-flight requests then finish.
 /// Handlers see the peer address as `ConnectInfo<SocketAddr>` (the widget rate limits key on
 /// it). Open event streams end when the app's state is told to shut down
 /// ([`AppState::begin_shutdown`]): do that in `shutdown`, or they keep the server waiting.
+/// Request heads must arrive within [`HEADER_READ_TIMEOUT`].
 pub async fn serve_with(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    serve_with_timeout(listener, app, shutdown, HEADER_READ_TIMEOUT).await
+}
+
+/// [`serve_with`] with another header-read timeout.
+///
+/// `axum::serve` (0.8) builds its hyper connections itself and sets no timer, so hyper's
+/// header-read timeout never runs there; this is the same loop on hyper's HTTP/1.1 connection
+/// builder with a Tokio timer (HTTP/1.1 only: no browser speaks cleartext HTTP/2, and
+/// sniffing for it would wait on a silent connection without a timeout).
+pub async fn serve_with_timeout(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    header_read_timeout: Duration,
+) -> std::io::Result<()> {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_error(e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+        let service = app
+            .clone()
+            .map_request(move |mut req: axum::http::Request<Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req
+            });
+        let connection =
+            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// After a failed `accept`: a per-connection error is ignored; anything else (out of file
+/// descriptors) is logged and the loop waits a second, as `axum::serve` does, instead of
+/// spinning.
+async fn accept_error(e: std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::ConnectionRefused | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "accept failed; retrying in 1 s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

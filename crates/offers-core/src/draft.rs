@@ -261,7 +261,7 @@ impl OfferDraft {
                     let key = canonical_name(&name);
                     if let Some(slot) = draft.field_mut(&name) {
                         if slot.is_some() {
-                            errors.insert(key, "given more than once");
+                            errors.insert(key, crate::strict_json::REPEATED);
                         } else {
                             *slot = Some(Value::String(value));
                         }

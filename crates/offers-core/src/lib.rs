@@ -16,7 +16,9 @@
 //! - [`frequency`]: whether to show an offer now, given what the user has already seen;
 //! - [`mod@explain`]: every rule's verdict on one offer for one visitor ("why (not) shown") and
 //!   the scheduled / live / ended status;
-//! - [`csv_audience`]: user ids imported from a CSV file.
+//! - [`csv_audience`]: user ids imported from a CSV file;
+//! - [`limits`]: the documented size limits of ids and requests;
+//! - [`strict_json`]: JSON read with repeated keys and out-of-range numbers named by field.
 //!
 //! Nothing here reads the clock, touches the network or storage, or panics on bad input:
 //! the current time is always a parameter.
@@ -29,7 +31,9 @@ pub mod explain;
 pub mod fields;
 pub mod frequency;
 pub mod http_url;
+pub mod limits;
 pub mod model;
+pub mod strict_json;
 pub mod targeting;
 pub mod text;
 pub mod time;

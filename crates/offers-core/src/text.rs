@@ -2,6 +2,13 @@
 //!
 //! Lengths are counted in Unicode scalar values (`chars()`), not bytes, so a 23-emoji
 //! title fits. Surrounding whitespace is trimmed; the trimmed text is what is stored.
+//!
+//! Text that would read differently from what it is, is refused in every one of these
+//! fields: bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069:
+//! `abc\u{202e}gnp.exe` renders as "abcexe.png"), and text that is empty once invisible
+//! characters ([`is_invisible`]: zero-width spaces and joiners, fillers, tags, …) are
+//! removed. Invisible characters inside visible text (an emoji's zero-width joiner, a
+//! right-to-left mark) are kept.
 
 use crate::newtype::string_newtype;
 
@@ -11,10 +18,66 @@ pub const TITLE_MAX_CHARS: usize = 23;
 pub const BODY_MAX_CHARS: usize = 180;
 /// The most characters a [`ButtonText`] may have.
 pub const BUTTON_MAX_CHARS: usize = 80;
-/// The most characters an [`ExternalId`] may have.
+/// The most characters an [`ExternalId`] (a room or a user id) may have; see
+/// [`crate::limits`] for the per-id names.
 pub const EXTERNAL_ID_MAX_CHARS: usize = 128;
 
 pub(crate) const EMPTY: &str = "must not be empty";
+
+/// The reason given for a bidi control.
+pub const BIDI_CONTROL_REASON: &str = "must not contain bidirectional override or isolate characters \
+     (U+202A-U+202E, U+2066-U+2069): they make text display differently from what it is";
+
+/// The reason given for text made only of invisible characters.
+pub const INVISIBLE_ONLY_REASON: &str = "must contain visible characters (it is empty once invisible characters such as zero-width spaces are removed)";
+
+/// Whether `c` is a bidirectional embedding, override or isolate (U+202A–U+202E,
+/// U+2066–U+2069): the characters that reorder the text around them.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Whether `c` draws nothing on its own: whitespace, and the format and filler characters
+/// that render as nothing (zero-width space, joiners, word joiner, byte-order mark, soft
+/// hyphen, directional marks, Hangul and Braille fillers, variation selectors, tags, …).
+pub fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || is_bidi_control(c)
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{206A}'..='\u{206F}'
+                | '\u{2800}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        )
+}
+
+/// The checks every text field shares after its control-character rule: no bidi controls,
+/// something visible.
+fn check_readable(trimmed: &str) -> Result<(), String> {
+    if trimmed.chars().any(is_bidi_control) {
+        return Err(BIDI_CONTROL_REASON.to_owned());
+    }
+    if trimmed.chars().all(is_invisible) {
+        return Err(INVISIBLE_ONLY_REASON.to_owned());
+    }
+    Ok(())
+}
 
 /// Checks a trimmed single-line or multi-line text and returns it trimmed.
 fn checked_text(input: &str, max: usize, allow_newlines: bool) -> Result<String, String> {
@@ -29,6 +92,7 @@ fn checked_text(input: &str, max: usize, allow_newlines: bool) -> Result<String,
     } else if trimmed.chars().any(char::is_control) {
         return Err("must not contain line breaks or control characters".to_owned());
     }
+    check_readable(trimmed)?;
     check_length(trimmed, max)?;
     Ok(trimmed.to_owned())
 }
@@ -90,12 +154,14 @@ impl ButtonText {
 
 string_newtype!(ButtonText);
 
-/// A partner's room or user id: 1–128 characters after trimming, no control characters.
+/// A partner's room or user id: 1–128 characters after trimming, no control characters, no
+/// bidi controls, not only invisible characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ExternalId(String);
 
 impl ExternalId {
-    /// Parses an id: trimmed, not blank, at most 128 characters, no control characters.
+    /// Parses an id: trimmed, not blank, at most 128 characters, no control characters, no
+    /// bidi controls, something visible.
     pub fn parse(input: &str) -> Result<Self, String> {
         let trimmed = input.trim();
         if trimmed.is_empty() {
@@ -104,6 +170,7 @@ impl ExternalId {
         if trimmed.chars().any(char::is_control) {
             return Err("must not contain control characters".to_owned());
         }
+        check_readable(trimmed)?;
         check_length(trimmed, EXTERNAL_ID_MAX_CHARS)?;
         Ok(Self(trimmed.to_owned()))
     }
@@ -215,6 +282,55 @@ mod tests {
             ExternalId::parse("a\u{0}b").unwrap_err(),
             "must not contain control characters"
         );
+    }
+
+    #[test]
+    fn bidi_controls_are_refused_everywhere() {
+        // `abc\u{202e}gnp.exe` displays as "abcexe.png".
+        for c in ('\u{202A}'..='\u{202E}').chain('\u{2066}'..='\u{2069}') {
+            let text = format!("abc{c}gnp.exe");
+            assert_eq!(
+                Title::parse(&text).unwrap_err(),
+                BIDI_CONTROL_REASON,
+                "{c:?}"
+            );
+            assert_eq!(BodyText::parse(&text).unwrap_err(), BIDI_CONTROL_REASON);
+            assert_eq!(ButtonText::parse(&text).unwrap_err(), BIDI_CONTROL_REASON);
+            assert_eq!(ExternalId::parse(&text).unwrap_err(), BIDI_CONTROL_REASON);
+        }
+        // Directional marks (not overrides) are fine inside right-to-left text.
+        assert!(Title::parse("\u{5e9}\u{5dc}\u{5d5}\u{5dd}\u{200f}!").is_ok());
+    }
+
+    #[test]
+    fn invisible_only_text_is_refused() {
+        for blank in [
+            "\u{200B}",
+            "\u{200B}\u{200C}\u{200D}\u{2060}\u{FEFF}",
+            " \u{00AD} ",
+            "\u{3164}\u{FFA0}",
+            "\u{2800}",
+            "\u{FE0F}",
+            "\u{E0041}\u{E0042}",
+            "\u{200E}\u{200F}",
+        ] {
+            assert_eq!(
+                Title::parse(blank).unwrap_err(),
+                INVISIBLE_ONLY_REASON,
+                "{blank:?}"
+            );
+            assert_eq!(BodyText::parse(blank).unwrap_err(), INVISIBLE_ONLY_REASON);
+            assert_eq!(ButtonText::parse(blank).unwrap_err(), INVISIBLE_ONLY_REASON);
+            assert_eq!(ExternalId::parse(blank).unwrap_err(), INVISIBLE_ONLY_REASON);
+        }
+        assert_eq!(
+            BodyText::parse("\u{200B}\n\u{200B}").unwrap_err(),
+            INVISIBLE_ONLY_REASON
+        );
+        // Invisible characters inside visible text stay: a family emoji is joined by ZWJs.
+        let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}";
+        assert_eq!(Title::parse(family).unwrap().as_str(), family);
+        assert_eq!(Title::parse("a\u{200B}b").unwrap().as_str(), "a\u{200B}b");
     }
 
     #[test]

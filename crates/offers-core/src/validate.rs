@@ -282,8 +282,14 @@ fn template_data(e: &mut FieldErrors, value: Option<&Value>) -> Option<TemplateD
         Some(Value::String(s)) if s.trim().is_empty() => return Some(TemplateData::default()),
         Some(Value::Object(map)) => Cow::Borrowed(map),
         Some(Value::String(s)) => match decode_object(s) {
-            Some(map) => Cow::Owned(map),
-            None => {
+            Ok(map) => Cow::Owned(map),
+            Err(Some(repeated)) => {
+                for key in repeated {
+                    e.insert(format!("templateData.{key}"), crate::strict_json::REPEATED);
+                }
+                return None;
+            }
+            Err(None) => {
                 e.insert("templateData", OBJECT_REASON);
                 return None;
             }
@@ -390,15 +396,21 @@ fn template_data(e: &mut FieldErrors, value: Option<&Value>) -> Option<TemplateD
 }
 
 /// A JSON object from its text — or from a JSON string holding that text (a
-/// double-encoded form value).
-fn decode_object(text: &str) -> Option<Map<String, Value>> {
-    match serde_json::from_str::<Value>(text).ok()? {
-        Value::Object(map) => Some(map),
-        Value::String(inner) => match serde_json::from_str::<Value>(&inner).ok()? {
-            Value::Object(map) => Some(map),
-            _ => None,
+/// double-encoded form value). `Err(Some(keys))`: keys repeated inside it (as in a JSON body,
+/// refused); `Err(None)`: not a JSON object.
+fn decode_object(text: &str) -> Result<Map<String, Value>, Option<Vec<String>>> {
+    let strict = |text: &str| match crate::strict_json::parse(text.as_bytes()) {
+        Ok(value) => Ok(value),
+        Err(crate::strict_json::StrictJsonError::Repeated(keys)) => Err(Some(keys)),
+        Err(_) => Err(None),
+    };
+    match strict(text)? {
+        Value::Object(map) => Ok(map),
+        Value::String(inner) => match strict(&inner)? {
+            Value::Object(map) => Ok(map),
+            _ => Err(None),
         },
-        _ => None,
+        _ => Err(None),
     }
 }
 
@@ -450,7 +462,7 @@ fn id_list(e: &mut FieldErrors, key: &str, value: Option<&Value>) -> Option<Vec<
         Some(Value::String(text)) => {
             let text = text.trim();
             if text.starts_with('[') {
-                match serde_json::from_str::<Value>(text) {
+                match crate::strict_json::parse(text.as_bytes()) {
                     Ok(Value::Array(items)) => items
                         .iter()
                         .map(|item| item_text(item).map(|s| Cow::Owned(s.into_owned())))

@@ -189,28 +189,59 @@ fn plausible_key(key: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// The user the demo page plays.
+pub const DEMO_USER: &str = "demo-user";
+
+/// How a host back end signs a user id in Node.js (`userId` in, `sig` out); the README shows
+/// the same lines, and `tests/hardening.rs` runs them against the API.
+pub const NODE_SIGNING_SNIPPET: &str = r#"const crypto = require("crypto");
+const sig = crypto.createHmac("sha256", process.env.OFFERS_IDENTITY_SECRET)
+  .update(userId, "utf8").digest("hex");"#;
+
+/// The same in Python (`user_id` in, `sig` out).
+pub const PYTHON_SIGNING_SNIPPET: &str = r#"import hashlib, hmac, os
+sig = hmac.new(os.environ["OFFERS_IDENTITY_SECRET"].encode(), user_id.encode(),
+               hashlib.sha256).hexdigest()"#;
+
 /// The demo host page: a mock chat embedding the widget for the demo project (or `?key=`).
+///
+/// For its own demo project the page does what a host back end does: it signs [`DEMO_USER`]
+/// with the project's identity secret and hands the signature to the widget (`data-sig`), so
+/// personal offers for `demo-user` show although new projects require signed ids. It never
+/// signs for another project's `?key=` (that would hand anyone a valid signature).
 pub async fn demo_page(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, ApiError> {
-    let key = match query_param(query.as_deref(), "key") {
-        Some(key) if plausible_key(&key) => Some(key),
+    let (key, sig) = match query_param(query.as_deref(), "key") {
+        Some(key) if plausible_key(&key) => (Some(key), None),
         Some(_) => return Err(ApiError::bad_param("key", "not a public key")),
-        None => state.store().demo_project().await?.map(|p| p.public_key),
+        None => match state.store().demo_project().await? {
+            Some(p) => (
+                Some(p.public_key),
+                Some(crate::auth::user_signature(&p.identity_secret, DEMO_USER)),
+            ),
+            None => (None, None),
+        },
     };
     let widget_built = tokio::fs::try_exists(state.widget_dir().join("offers.js"))
         .await
         .unwrap_or(false);
     Ok(Html(render_demo(
         key.as_deref(),
+        sig.as_deref(),
         widget_built,
         state.widget_dir(),
     )))
 }
 
-/// The demo page's HTML.
-pub fn render_demo(public_key: Option<&str>, widget_built: bool, widget_dir: &Path) -> String {
+/// The demo page's HTML; `sig` is [`DEMO_USER`]'s signature, when the page may sign.
+pub fn render_demo(
+    public_key: Option<&str>,
+    sig: Option<&str>,
+    widget_built: bool,
+    widget_dir: &Path,
+) -> String {
     let notice = if !widget_built {
         format!(
             "<div class=\"notice\" role=\"alert\"><strong>The widget bundle is not built.</strong> \
@@ -227,15 +258,33 @@ pub fn render_demo(public_key: Option<&str>, widget_built: bool, widget_dir: &Pa
     let script = match public_key {
         Some(key) => format!(
             "<script src=\"/widget/offers.js\" data-project=\"{}\" data-room=\"demo-room\" \
-             data-user=\"demo-user\" data-anchor=\"#chat\" data-position=\"bottom-right\" \
+             data-user=\"{DEMO_USER}\"{} data-anchor=\"#chat\" data-position=\"bottom-right\" \
              async></script>",
-            html_escape(key)
+            html_escape(key),
+            sig.map(|s| format!(" data-sig=\"{}\"", html_escape(s)))
+                .unwrap_or_default()
         ),
         None => "<div class=\"notice\" role=\"alert\">No project yet: create one with \
                  <code>offers-api project create --name NAME</code> and open \
                  <code>/demo/?key=PUBLIC_KEY</code>.</div>"
             .to_owned(),
     };
+    let signing = format!(
+        "<details class=\"signing\"><summary>How this page signs <code>{DEMO_USER}</code></summary>\
+         <p>New projects only trust a user id signed by the host's <strong>back end</strong>: \
+         <code>sig</code> = hex HMAC-SHA256 of the id under the project's identity secret \
+         (<code>offers-api project show</code>), passed as <code>data-sig</code>. {}</p>\
+         <p>Node.js:</p><pre><code>{}</code></pre><p>Python:</p><pre><code>{}</code></pre></details>",
+        if sig.is_some() {
+            "This page's server did exactly that for the demo project."
+        } else {
+            "This page does not sign for another project's key, so the widget here sees an \
+             anonymous visitor (no personal offers; the feed answers <code>Offers-Identity: \
+             unsigned</code>)."
+        },
+        html_escape(NODE_SIGNING_SNIPPET),
+        html_escape(PYTHON_SIGNING_SNIPPET),
+    );
     format!(
         r#"<!doctype html>
 <html lang="en">
@@ -257,6 +306,8 @@ pub fn render_demo(public_key: Option<&str>, widget_built: bool, widget_dir: &Pa
   form {{ display: flex; gap: 8px; padding: 12px; border-top: 1px solid #e3e6eb; }}
   form input {{ flex: 1; padding: 8px 10px; border: 1px solid #c9ced8; border-radius: 8px; font-size: 14px; }}
   form button {{ padding: 8px 14px; border: 0; border-radius: 8px; background: #1890bf; color: #fff; }}
+  .signing {{ margin: 0 16px 12px; font-size: 12px; color: #4a5263; }}
+  .signing pre {{ background: #f6f7f9; padding: 8px; border-radius: 6px; overflow-x: auto; }}
 </style>
 </head>
 <body>
@@ -276,6 +327,7 @@ pub fn render_demo(public_key: Option<&str>, widget_built: bool, widget_dir: &Pa
     <input name="msg" placeholder="Type a message (demo only, nothing is sent)" autocomplete="off">
     <button type="submit">Send</button>
   </form>
+  {signing}
 </div>
 {script}
 </body>
@@ -301,11 +353,13 @@ mod tests {
 
     #[test]
     fn demo_escapes_and_notices() {
-        let page = render_demo(Some("pk_a\"b"), false, Path::new("dist/widget"));
+        let page = render_demo(Some("pk_a\"b"), None, false, Path::new("dist/widget"));
         assert!(page.contains("data-project=\"pk_a&quot;b\""));
+        assert!(!page.contains("data-sig"));
         assert!(page.contains("widget bundle is not built"));
         assert!(page.contains("<div id=\"offers-feed\"></div>"));
-        let built = render_demo(Some("pk_x"), true, Path::new("w"));
+        let built = render_demo(Some("pk_x"), Some("ab12"), true, Path::new("w"));
+        assert!(built.contains("data-user=\"demo-user\" data-sig=\"ab12\""));
         assert!(!built.contains("not built"));
         assert!(built.contains("src=\"/widget/offers.js\""));
         // The pop-up sits over the chat column (above its input), not the viewport's corner.

@@ -4,11 +4,25 @@
 //! field a text part), `application/x-www-form-urlencoded`, or `application/json`. Anything
 //! else, including no body at all (the documented curl examples lack a `\` after the
 //! Authorization header, so a copied command sends none), is a 415 saying what we accept.
+//!
+//! Every format refuses the same things, naming the field: bytes that are not UTF-8 (422 in a
+//! form, 400 in JSON, whose syntax requires UTF-8), a field given twice (422: a repeated part or
+//! pair, or a repeated JSON key, see [`offers_core::strict_json`]) and a number out of range
+//! (422). Before any handler, [`request_guard`] checks every request's size and query string:
+//! a request target over [`MAX_REQUEST_TARGET_BYTES`] is a 414, headers over
+//! [`MAX_HEADER_BYTES`] a 431, a query parameter that is not UTF-8 a 400, each naming what it
+//! can.
 
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use offers_core::OfferDraft;
+use offers_core::limits::{
+    MAX_HEADER_BYTES, MAX_REQUEST_TARGET_BYTES, ROOM_ID_MAX_CHARS, USER_ID_MAX_CHARS,
+};
+use offers_core::strict_json::{self, OUT_OF_RANGE, REPEATED, StrictJsonError};
 use serde_json::Value;
 
 use crate::error::{ApiError, Fields};
@@ -81,11 +95,9 @@ pub async fn read_body<S: Send + Sync>(
         }
         Some(BodyKind::UrlEncoded) => {
             let bytes = Bytes::from_request(req, state).await?;
-            Ok(RawBody::Fields(
-                form_urlencoded::parse(&bytes)
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect(),
-            ))
+            parse_urlencoded(&bytes)
+                .map(RawBody::Fields)
+                .map_err(ApiError::Validation)
         }
         Some(BodyKind::Multipart) => {
             let mut multipart = Multipart::from_request(req, state).await.map_err(|r| {
@@ -131,18 +143,164 @@ pub async fn read_body<S: Send + Sync>(
     }
 }
 
-/// Parses a JSON body; a syntax error is a 400 naming the line and column.
+/// A urlencoded pair whose name or value is not UTF-8 once percent-decoded.
+const NOT_UTF8: &str = "must be UTF-8 text (its percent-encoded bytes are not valid UTF-8)";
+
+/// One side of a urlencoded pair, `+` as space, percent-decoded; `Err` (the lossy text) when
+/// the bytes are not UTF-8.
+fn decode_component(raw: &[u8]) -> Result<String, String> {
+    let plus_as_space: Vec<u8> = raw
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    let bytes: Vec<u8> = percent_encoding::percent_decode(&plus_as_space).collect();
+    String::from_utf8(bytes).map_err(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// The `name=value` pairs of an `application/x-www-form-urlencoded` text (a body or a query
+/// string), decoded strictly: every name and value must be UTF-8, or it is an error naming
+/// the pair (by its name, lossily decoded when the name itself is not UTF-8).
+pub fn parse_urlencoded(input: &[u8]) -> Result<Vec<(String, String)>, Fields> {
+    let mut pairs = Vec::new();
+    let mut bad = Fields::new();
+    for piece in input.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        let (name, value) = match piece.iter().position(|&b| b == b'=') {
+            Some(at) => (&piece[..at], &piece[at + 1..]),
+            None => (piece, &b""[..]),
+        };
+        match (decode_component(name), decode_component(value)) {
+            (Ok(name), Ok(value)) => pairs.push((name, value)),
+            (Ok(name) | Err(name), _) => {
+                bad.insert(name, NOT_UTF8.to_owned());
+            }
+        }
+    }
+    if bad.is_empty() { Ok(pairs) } else { Err(bad) }
+}
+
+/// Parses a JSON body (strictly, [`strict_json`]). A syntax error is a 400 naming the line and
+/// column (and the field it was in, when inside one); a repeated key or a number out of range
+/// is a 422 naming the field.
 pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("the JSON body is empty"));
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad_request(format!(
-            "malformed JSON body: {e} (line {}, column {})",
-            e.line(),
-            e.column()
-        ))
+    strict_json::parse(bytes).map_err(|e| match e {
+        StrictJsonError::Repeated(paths) => ApiError::Validation(
+            paths
+                .into_iter()
+                .map(|path| (path, REPEATED.to_owned()))
+                .collect(),
+        ),
+        StrictJsonError::OutOfRange { field: Some(field) } => {
+            ApiError::invalid_field(&field, OUT_OF_RANGE)
+        }
+        StrictJsonError::OutOfRange { field: None } => {
+            ApiError::bad_request(format!("malformed JSON body: {OUT_OF_RANGE}"))
+        }
+        StrictJsonError::Syntax {
+            message,
+            line,
+            column,
+            field,
+        } => {
+            let text = format!("malformed JSON body: {message} (line {line}, column {column})");
+            ApiError::BadRequest {
+                fields: field.map(|f| Fields::from([(f, message)])),
+                message: text,
+            }
+        }
     })
+}
+
+/// The reason for a query parameter that makes the request target too long.
+fn overlong_reason(name: &str, value: &str, encoded_len: usize) -> String {
+    let max = match name {
+        "room" => Some(ROOM_ID_MAX_CHARS),
+        "user" => Some(USER_ID_MAX_CHARS),
+        _ => None,
+    };
+    match max {
+        Some(max) if value.chars().count() > max => {
+            format!("at most {max} characters (got {})", value.chars().count())
+        }
+        _ => format!(
+            "{encoded_len} bytes encoded: the whole request target may have at most \
+             {MAX_REQUEST_TARGET_BYTES} bytes"
+        ),
+    }
+}
+
+/// The 414 for a request target of `len` bytes: names every query parameter longer than an
+/// eighth of the limit (the ones that made it long), or none when the path itself is long.
+fn uri_too_long(query: Option<&str>, len: usize) -> ApiError {
+    let mut fields = Fields::new();
+    for piece in query.unwrap_or_default().split('&') {
+        let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
+        if piece.len() > MAX_REQUEST_TARGET_BYTES / 8 {
+            let name = String::from_utf8_lossy(
+                &percent_encoding::percent_decode_str(name).collect::<Vec<u8>>(),
+            )
+            .into_owned();
+            let value = String::from_utf8_lossy(
+                &percent_encoding::percent_decode_str(value).collect::<Vec<u8>>(),
+            )
+            .into_owned();
+            let reason = overlong_reason(&name, &value, piece.len());
+            fields.insert(name, reason);
+        }
+    }
+    let message = format!(
+        "the request target is {len} bytes; at most {MAX_REQUEST_TARGET_BYTES} are accepted"
+    );
+    ApiError::UriTooLong {
+        message,
+        fields: (!fields.is_empty()).then_some(fields),
+    }
+}
+
+/// Refuses, before any handler, what no handler should have to read: a request target over
+/// [`MAX_REQUEST_TARGET_BYTES`] (414), headers over [`MAX_HEADER_BYTES`] (431, naming the
+/// largest), and a query string with a parameter that is not UTF-8 once decoded (400 naming
+/// it). Limits beyond these (hyper's own: a request target of 64 KiB, a head of about 400 KB,
+/// 100 headers) are answered by hyper with a bare status.
+pub async fn request_guard(req: Request, next: Next) -> Response {
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target > MAX_REQUEST_TARGET_BYTES {
+        return uri_too_long(req.uri().query(), target).into_response();
+    }
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        let largest = req
+            .headers()
+            .iter()
+            .max_by_key(|(name, value)| name.as_str().len() + value.len())
+            .map(|(name, value)| (name.as_str().to_owned(), value.len()));
+        let fields = largest
+            .into_iter()
+            .map(|(name, len)| (name, format!("{len} bytes")))
+            .collect();
+        return ApiError::HeadersTooLarge {
+            message: format!(
+                "the request headers are {header_bytes} bytes; at most {MAX_HEADER_BYTES} are accepted"
+            ),
+            fields,
+        }
+        .into_response();
+    }
+    if let Some(query) = req.uri().query()
+        && let Err(bad) = parse_urlencoded(query.as_bytes())
+    {
+        return match bad_params(bad) {
+            Err(e) => e.into_response(),
+            Ok(()) => ApiError::bad_request("malformed query string").into_response(),
+        };
+    }
+    next.run(req).await
 }
 
 /// An offer (or a partial offer, for PATCH) as sent, not yet validated.

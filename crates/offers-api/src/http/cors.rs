@@ -33,7 +33,7 @@ pub async fn widget_cors(req: Request, next: Next) -> Response {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         headers.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("ETag, Retry-After"),
+            HeaderValue::from_static("ETag, Retry-After, Offers-Identity"),
         );
     }
     headers.append(header::VARY, HeaderValue::from_static("Origin"));

@@ -1,4 +1,5 @@
-//! The HTTP layer: one router per resource, merged once in [`app`].
+//! The HTTP layer: one router per resource, merged once in [`app`], behind the request guard
+//! ([`body::request_guard`]: size limits and the query string's encoding).
 
 pub mod assets;
 pub mod body;
@@ -43,6 +44,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found_fallback)
         .method_not_allowed_fallback(method_not_allowed_fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(body::request_guard))
         .layer(middleware::from_fn(run_to_completion))
         .layer(CompressionLayer::new())
         .layer(

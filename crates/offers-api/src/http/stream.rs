@@ -31,7 +31,7 @@ use tokio::sync::broadcast;
 
 use crate::error::ApiError;
 use crate::http::cors::forbidden_origin;
-use crate::http::widget::{ClientIp, Visitor, WidgetParams, resolve};
+use crate::http::widget::{ClientIp, Visitor, WidgetParams, add_identity_header, resolve};
 use crate::live::{OffersIndex, ProjectEvent, concerns};
 use crate::openapi::schemas;
 use crate::state::AppState;
@@ -92,6 +92,7 @@ pub async fn stream(
     if !visitor.origin_allowed {
         return Ok(forbidden_origin());
     }
+    let identity = visitor.identity();
     // Subscribe before reading the index: a change in between is then seen twice at worst.
     let events = visitor.slot.subscribe();
     let index = state.live().offers(&visitor.slot).await?;
@@ -123,6 +124,7 @@ pub async fn stream(
     response
         .headers_mut()
         .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    add_identity_header(&mut response, identity);
     Ok(response)
 }
 

@@ -4,9 +4,10 @@
 //!
 //! Every call resolves a [`Visitor`] the same way: parameters, the project (from the live
 //! index, not the database), the origin check ([`super::cors`]), the per client IP and project
-//! rate limit, and the user's identity: with `requireUserSignature`, a user id counts only
-//! with a valid `sig` (HMAC-SHA256 of the id under the project's identity secret), otherwise
-//! the visitor is anonymous. The feed lists the offers live now or starting within 24 hours
+//! rate limit, and the user's identity: with `requireUserSignature` (the default of new
+//! projects), a user id counts only with a valid `sig` (HMAC-SHA256 of the id under the
+//! project's identity secret), otherwise the visitor is anonymous and the `Offers-Identity`
+//! header says why ([`Identity`]). The feed lists the offers live now or starting within 24 hours
 //! for this room and user (targeting and opt-out applied), with a strong `ETag` over the
 //! offers (`If-None-Match` → 304); entering registers the room and the (trusted) user.
 
@@ -198,6 +199,15 @@ impl Visitor {
         self.user.as_ref().map(ExternalId::as_str)
     }
 
+    /// How the claimed user id was judged.
+    pub fn identity(&self) -> Identity {
+        identity(
+            &self.project,
+            self.claimed_user.as_ref(),
+            self.sig.as_deref(),
+        )
+    }
+
     /// The user id as sent (its opt-out is honoured even when unverified).
     pub fn claimed(&self) -> Option<&str> {
         self.claimed_user.as_ref().map(ExternalId::as_str)
@@ -215,6 +225,63 @@ impl Visitor {
     }
 }
 
+/// The response header that says how a claimed user id was judged: [`Identity::as_str`].
+pub const IDENTITY_HEADER: &str = "offers-identity";
+
+/// How a widget call's claimed user id was judged (sent as the `Offers-Identity` header of
+/// the feed and the stream whenever a `user` is given, so an integrator can see why personal
+/// offers do not show).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    /// No `user` was given: anonymous, nothing to say.
+    Anonymous,
+    /// `sig` verifies: the user counts.
+    Signed,
+    /// The project does not require a signature: the user counts as claimed.
+    NotRequired,
+    /// The project requires a signature and none was given: served as anonymous.
+    Unsigned,
+    /// The project requires a signature and `sig` is not the user id's: served as anonymous.
+    BadSignature,
+}
+
+impl Identity {
+    /// The header value: `signed`, `not-required`, `unsigned` or `bad-signature`; `None` for an
+    /// anonymous call.
+    pub fn as_str(self) -> Option<&'static str> {
+        match self {
+            Self::Anonymous => None,
+            Self::Signed => Some("signed"),
+            Self::NotRequired => Some("not-required"),
+            Self::Unsigned => Some("unsigned"),
+            Self::BadSignature => Some("bad-signature"),
+        }
+    }
+
+    /// Whether the claimed user counts.
+    pub fn trusted(self) -> bool {
+        matches!(self, Self::Signed | Self::NotRequired)
+    }
+}
+
+/// Judges a claimed user id: with `requireUserSignature` only one whose `sig` verifies
+/// (constant-time) counts.
+pub fn identity(project: &Project, claimed: Option<&ExternalId>, sig: Option<&str>) -> Identity {
+    let Some(claimed) = claimed else {
+        return Identity::Anonymous;
+    };
+    if !project.require_user_signature {
+        return Identity::NotRequired;
+    }
+    match sig {
+        None => Identity::Unsigned,
+        Some(sig) if verify_user_signature(&project.identity_secret, claimed.as_str(), sig) => {
+            Identity::Signed
+        }
+        Some(_) => Identity::BadSignature,
+    }
+}
+
 /// The user id a project trusts: any claimed id, or with `requireUserSignature` only one whose
 /// `sig` verifies (constant-time).
 pub fn trusted_user(
@@ -222,12 +289,19 @@ pub fn trusted_user(
     claimed: Option<&ExternalId>,
     sig: Option<&str>,
 ) -> Option<ExternalId> {
-    let claimed = claimed?;
-    if !project.require_user_signature {
-        return Some(claimed.clone());
+    identity(project, claimed, sig)
+        .trusted()
+        .then(|| claimed.cloned())
+        .flatten()
+}
+
+/// Adds the `Offers-Identity` header saying `identity` (nothing for an anonymous call).
+pub fn add_identity_header(response: &mut Response, identity: Identity) {
+    if let Some(value) = identity.as_str() {
+        response
+            .headers_mut()
+            .insert(IDENTITY_HEADER, HeaderValue::from_static(value));
     }
-    let sig = sig?;
-    verify_user_signature(&project.identity_secret, claimed.as_str(), sig).then(|| claimed.clone())
 }
 
 /// Resolves a widget call: the project (404), the origin decision, the rate limit (429), and
@@ -274,7 +348,8 @@ pub async fn resolve(
     ),
     responses(
         (status = 200, description = "The offers live now, or starting within 24 hours, for this room and user", body = schemas::FeedResponseDoc,
-            headers(("ETag" = String, description = "Strong entity tag over the offers"))),
+            headers(("ETag" = String, description = "Strong entity tag over the offers"),
+                ("Offers-Identity" = String, description = "When `user` is given, how it was judged: `signed`, `not-required` (the project does not require a signature), `unsigned` or `bad-signature` (both served as anonymous)"))),
         (status = 304, description = "Offers unchanged since the ETag in If-None-Match"),
         (status = 400, description = "`key` or `room` missing, or an invalid id", body = schemas::ErrorBodyDoc),
         (status = 404, description = "No project has this public key", body = schemas::ErrorBodyDoc),
@@ -328,6 +403,7 @@ pub async fn feed(
         )
             .into_response()
     };
+    add_identity_header(&mut response, visitor.identity());
     if !visitor.origin_allowed {
         response.extensions_mut().insert(CorsDenied);
     }

@@ -30,7 +30,8 @@ macro_rules! sql_store {
             ) -> Result<$crate::store::Project, $crate::store::StoreError> {
                 let row = sqlx::query(&format!(
                     "INSERT INTO projects (name, api_key, public_key, secret, identity_secret, \
-                     created_ms) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {}",
+                     created_ms, require_user_signature) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     RETURNING {}",
                     $crate::store::PROJECT_COLUMNS
                 ))
                 .bind(&project.name)
@@ -39,6 +40,7 @@ macro_rules! sql_store {
                 .bind(&project.secret)
                 .bind(&project.identity_secret)
                 .bind($crate::store::millis(now))
+                .bind($crate::store::NEW_PROJECTS_REQUIRE_USER_SIGNATURE)
                 .fetch_one(&mut **tx)
                 .await?;
                 $crate::store::project_from_row(&row)

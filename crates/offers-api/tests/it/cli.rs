@@ -216,7 +216,8 @@ async fn project_create_and_token_issue() {
             .unwrap()
             .starts_with("ids_")
     );
-    assert_eq!(created["requireUserSignature"], false);
+    // Private by default (issue 12): a new project requires signed user ids.
+    assert_eq!(created["requireUserSignature"], true);
     assert_eq!(created["allowedOrigins"], serde_json::json!([]));
     assert_eq!(created["name"], "Acme");
     assert!(created["apiKey"].as_str().unwrap().starts_with("ok_"));

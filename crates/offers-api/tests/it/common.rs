@@ -269,13 +269,25 @@ impl TestApp {
         app
     }
 
+    /// A project that does not require signed user ids (what these suites were written
+    /// for; new projects require them by default, see `tests/hardening.rs`).
     pub async fn project(&self, name: &str) -> Creds {
         let now = chrono::Utc::now();
-        let project = self
+        let created = self
             .store
             .create_project(&new_project(name), now)
             .await
             .expect("create project");
+        let unsigned = ProjectSettings {
+            require_user_signature: Some(false),
+            ..ProjectSettings::default()
+        };
+        let project = self
+            .store
+            .update_project_settings(created.id, &unsigned)
+            .await
+            .expect("update settings")
+            .expect("project exists");
         let signer = self.state.signer();
         Creds {
             owner: signer.issue(&project, Role::Owner, now.timestamp()),

@@ -6,5 +6,6 @@ mod common;
 
 mod api;
 mod cli;
+mod hardening;
 mod live;
 mod studio;

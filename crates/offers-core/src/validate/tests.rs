@@ -206,6 +206,19 @@ fn link_rules() {
 }
 
 #[test]
+fn template_data_text_with_a_repeated_key_is_refused() {
+    // A multipart or urlencoded `templateData` part is JSON text: a key repeated inside it is
+    // refused like a repeated key of a JSON body.
+    let text = r##"{"bgColor": "#000", "alignment": "left", "bgColor": "#fff"}"##;
+    let errors = validate(&with(text_offer(), "templateData", json!(text))).unwrap_err();
+    assert_eq!(
+        errors.get("templateData.bgColor"),
+        Some("given more than once")
+    );
+    assert_eq!(errors.len(), 1, "{errors}");
+}
+
+#[test]
 fn template_data_accepts_object_string_or_nothing() {
     let object = json!({"alignment": "left", "bgColor": "#ABC"});
     let spec = validate(&with(text_offer(), "templateData", object.clone())).unwrap();
