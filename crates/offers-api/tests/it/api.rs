@@ -438,17 +438,9 @@ both_backends!(auth_401_and_403, |t| {
         .json(Method::POST, list, &t.a, Role::Editor, &text_offer())
         .await;
     r.error(StatusCode::FORBIDDEN, "forbidden");
-    let id = t.create_a(&text_offer()).await["offer"]["id"]
-        .as_i64()
-        .unwrap();
+    let id = t.create_a_id(&text_offer()).await;
     let uri = format!("/external/offer/{id}");
-    let r = t
-        .send(
-            t.req(Method::DELETE, &uri, &t.a, Role::Editor)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let r = t.empty(Method::DELETE, &uri, &t.a, Role::Editor).await;
     r.error(StatusCode::FORBIDDEN, "forbidden");
     let r = t
         .json(
@@ -461,22 +453,10 @@ both_backends!(auth_401_and_403, |t| {
         .await;
     r.error(StatusCode::FORBIDDEN, "forbidden");
     // The role is checked before the body is read: a viewer's bad body is still a 403.
-    let r = t
-        .send(
-            t.req(Method::POST, list, &t.a, Role::Viewer)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let r = t.empty(Method::POST, list, &t.a, Role::Viewer).await;
     r.error(StatusCode::FORBIDDEN, "forbidden");
     // Viewers read, editors update.
-    let r = t
-        .send(
-            t.req(Method::GET, &uri, &t.a, Role::Viewer)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let r = t.empty(Method::GET, &uri, &t.a, Role::Viewer).await;
     assert_eq!(r.status, StatusCode::OK);
     let r = t
         .json(
@@ -491,26 +471,14 @@ both_backends!(auth_401_and_403, |t| {
 });
 
 both_backends!(tenant_isolation, |t| {
-    let id = t.create_a(&text_offer()).await["offer"]["id"]
-        .as_i64()
-        .unwrap();
+    let id = t.create_a_id(&text_offer()).await;
     let uri = format!("/external/offer/{id}");
     let unknown = t
-        .send(
-            t.req(Method::GET, "/external/offer/999999", &t.b, Role::Owner)
-                .body(Body::empty())
-                .unwrap(),
-        )
+        .empty(Method::GET, "/external/offer/999999", &t.b, Role::Owner)
         .await;
     let unknown_body = unknown.error(StatusCode::NOT_FOUND, "not_found");
 
-    let read = t
-        .send(
-            t.req(Method::GET, &uri, &t.b, Role::Owner)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let read = t.empty(Method::GET, &uri, &t.b, Role::Owner).await;
     assert_eq!(
         read.error(StatusCode::NOT_FOUND, "not_found"),
         unknown_body,
@@ -526,20 +494,10 @@ both_backends!(tenant_isolation, |t| {
         )
         .await;
     patch.error(StatusCode::NOT_FOUND, "not_found");
-    let delete = t
-        .send(
-            t.req(Method::DELETE, &uri, &t.b, Role::Owner)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let delete = t.empty(Method::DELETE, &uri, &t.b, Role::Owner).await;
     delete.error(StatusCode::NOT_FOUND, "not_found");
     let list_b = t
-        .send(
-            t.req(Method::GET, "/external/offer", &t.b, Role::Owner)
-                .body(Body::empty())
-                .unwrap(),
-        )
+        .empty(Method::GET, "/external/offer", &t.b, Role::Owner)
         .await;
     assert_eq!(list_b.json(), json!([]));
 
@@ -565,7 +523,7 @@ both_backends!(pagination_edges, |t| {
     let mut ids = Vec::new();
     for i in 0..3 {
         let body = with(&text_offer(), json!({"title": format!("Offer {i}")}));
-        ids.push(t.create_a(&body).await["offer"]["id"].as_i64().unwrap());
+        ids.push(t.create_a_id(&body).await);
     }
     let titles = |v: Value| -> Vec<String> {
         v.as_array()
@@ -625,7 +583,7 @@ both_backends!(patch_changes_only_the_fields_sent, |t| {
         &text_offer(),
         json!({"endTime": "2030-01-01T00:00:00.000Z", "showDelayMS": 250}),
     );
-    let id = t.create_a(&body).await["offer"]["id"].as_i64().unwrap();
+    let id = t.create_a_id(&body).await;
     let uri = format!("/external/offer/{id}");
     let before = t.get_a(&uri).await.json();
 
@@ -732,26 +690,12 @@ both_backends!(patch_changes_only_the_fields_sent, |t| {
 });
 
 both_backends!(delete_answers_true_then_404, |t| {
-    let id = t.create_a(&text_offer()).await["offer"]["id"]
-        .as_i64()
-        .unwrap();
+    let id = t.create_a_id(&text_offer()).await;
     let uri = format!("/external/offer/{id}");
-    let r = t
-        .send(
-            t.req(Method::DELETE, &uri, &t.a, Role::Owner)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let r = t.empty(Method::DELETE, &uri, &t.a, Role::Owner).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.text(), "true");
-    let again = t
-        .send(
-            t.req(Method::DELETE, &uri, &t.a, Role::Owner)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let again = t.empty(Method::DELETE, &uri, &t.a, Role::Owner).await;
     let gone = again.error(StatusCode::NOT_FOUND, "not_found");
     let get = t.get_a(&uri).await;
     assert_eq!(get.error(StatusCode::NOT_FOUND, "not_found"), gone);
@@ -788,9 +732,7 @@ fn feed_ids(r: &Resp) -> Vec<i64> {
 }
 
 both_backends!(opt_out_excludes_the_user_and_false_brings_them_back, |t| {
-    let id = t.create_a(&text_offer()).await["offer"]["id"]
-        .as_i64()
-        .unwrap();
+    let id = t.create_a_id(&text_offer()).await;
     assert_eq!(feed_ids(&feed(&t, "room=r1&user=alice").await), [id]);
 
     for path in [
@@ -898,24 +840,18 @@ both_backends!(opt_out_excludes_the_user_and_false_brings_them_back, |t| {
         .await;
     r.invalid(&["decryptedUserId", "value"]);
     let r = t
-        .send(
-            t.req(
-                Method::POST,
-                "/user/external/advertisment",
-                &t.a,
-                Role::Editor,
-            )
-            .body(Body::empty())
-            .unwrap(),
+        .empty(
+            Method::POST,
+            "/user/external/advertisment",
+            &t.a,
+            Role::Editor,
         )
         .await;
     r.error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
 });
 
 both_backends!(feed_targeting_schedule_and_registration, |t| {
-    let global = t.create_a(&text_offer()).await["offer"]["id"]
-        .as_i64()
-        .unwrap();
+    let global = t.create_a_id(&text_offer()).await;
     let room = t
         .create_a(&with(
             &text_offer(),
@@ -966,22 +902,14 @@ both_backends!(feed_targeting_schedule_and_registration, |t| {
     t.wait_known(&t.a, "rooms", "room-b").await;
     t.wait_known(&t.a, "users", "u-1").await;
     let rooms = t
-        .send(
-            t.req(Method::GET, "/external/rooms?limit=100", &t.a, Role::Viewer)
-                .body(Body::empty())
-                .unwrap(),
-        )
+        .empty(Method::GET, "/external/rooms?limit=100", &t.a, Role::Viewer)
         .await
         .json();
     let mut got: Vec<String> = serde_json::from_value(rooms["ids"].clone()).unwrap();
     got.sort();
     assert_eq!(got, ["room-a", "room-b"]);
     let users = t
-        .send(
-            t.req(Method::GET, "/external/users", &t.a, Role::Viewer)
-                .body(Body::empty())
-                .unwrap(),
-        )
+        .empty(Method::GET, "/external/users", &t.a, Role::Viewer)
         .await
         .json();
     let mut got: Vec<String> = serde_json::from_value(users["ids"].clone()).unwrap();
@@ -1205,15 +1133,11 @@ both_backends!(registry_bulk_and_paginated, |t| {
     );
 
     let page = t
-        .send(
-            t.req(
-                Method::GET,
-                "/external/users?limit=2&offset=1",
-                &t.a,
-                Role::Viewer,
-            )
-            .body(Body::empty())
-            .unwrap(),
+        .empty(
+            Method::GET,
+            "/external/users?limit=2&offset=1",
+            &t.a,
+            Role::Viewer,
         )
         .await
         .json();
@@ -1242,20 +1166,12 @@ both_backends!(registry_bulk_and_paginated, |t| {
         .await;
     r.error(StatusCode::FORBIDDEN, "forbidden");
     let r = t
-        .send(
-            t.req(Method::GET, "/external/rooms?limit=-4", &t.a, Role::Viewer)
-                .body(Body::empty())
-                .unwrap(),
-        )
+        .empty(Method::GET, "/external/rooms?limit=-4", &t.a, Role::Viewer)
         .await;
     r.error(StatusCode::BAD_REQUEST, "bad_request");
     // Project B sees none of A's.
     let page = t
-        .send(
-            t.req(Method::GET, "/external/users", &t.b, Role::Viewer)
-                .body(Body::empty())
-                .unwrap(),
-        )
+        .empty(Method::GET, "/external/users", &t.b, Role::Viewer)
         .await
         .json();
     assert_eq!(page["total"], 0);

@@ -334,14 +334,19 @@ impl TestApp {
             )
     }
 
-    /// GET as project A's owner.
-    pub async fn get_a(&self, uri: &str) -> Resp {
+    /// A request without a body as project `creds` with `role`.
+    pub async fn empty(&self, method: Method, uri: &str, creds: &Creds, role: Role) -> Resp {
         self.send(
-            self.req(Method::GET, uri, &self.a, Role::Owner)
+            self.req(method, uri, creds, role)
                 .body(Body::empty())
                 .unwrap(),
         )
         .await
+    }
+
+    /// GET as project A's owner.
+    pub async fn get_a(&self, uri: &str) -> Resp {
+        self.empty(Method::GET, uri, &self.a, Role::Owner).await
     }
 
     /// Sends JSON as `creds`/`role`.
@@ -390,18 +395,17 @@ impl TestApp {
         r.json()
     }
 
+    /// Creates `offer` in project A (as its owner); its id.
+    pub async fn create_a_id(&self, offer: &Value) -> i64 {
+        self.create_a(offer).await["offer"]["id"].as_i64().unwrap()
+    }
+
     /// Waits (at most 5 s) until `id` is in the project's `rooms` or `users` registry: the
     /// widget endpoints register entered ids asynchronously.
     pub async fn wait_known(&self, creds: &Creds, registry: &str, id: &str) {
         let uri = format!("/external/{registry}?limit=100");
         let found = wait_until(Duration::from_secs(5), || async {
-            let r = self
-                .send(
-                    self.req(Method::GET, &uri, creds, Role::Viewer)
-                        .body(Body::empty())
-                        .unwrap(),
-                )
-                .await;
+            let r = self.empty(Method::GET, &uri, creds, Role::Viewer).await;
             r.json()["ids"]
                 .as_array()
                 .is_some_and(|ids| ids.iter().any(|i| i == id))

@@ -710,11 +710,7 @@ both_backends!(signed_users_only_when_required, |t| {
     let _ = feed(&t, &a, &format!("room=r1&user=alice&sig={sig}"), None).await;
     t.wait_known(&a, "users", "alice").await;
     let users = t
-        .send(
-            t.req(Method::GET, "/external/users", &a, Role::Viewer)
-                .body(Body::empty())
-                .unwrap(),
-        )
+        .empty(Method::GET, "/external/users", &a, Role::Viewer)
         .await
         .json();
     assert_eq!(

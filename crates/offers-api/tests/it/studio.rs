@@ -1194,9 +1194,7 @@ both_backends!(explain_parameter_errors, |t| {
 // ---------------------------------------------------------------- figures per local day
 
 both_backends!(stats_days_follow_the_callers_utc_offset, |t| {
-    let id = t.create_a(&text_offer()).await["offer"]["id"]
-        .as_i64()
-        .unwrap();
+    let id = t.create_a_id(&text_offer()).await;
     // Yesterday 00:30 and 23:30 UTC: one UTC day, but two days at UTC+2 and at UTC-2.
     let today: NaiveDate = Utc::now().date_naive();
     let yesterday = today - Days::new(1);
