@@ -136,7 +136,7 @@ try {
     times[side].push(await page.evaluate(() => window.__painted));
     if (side === "widget" && wire === null) {
       wire = [];
-      for (const r of responses.filter((r) => r.url().includes("/widget/"))) {
+      for (const r of responses.filter((r) => r.url().includes("/widget/") && !r.url().includes("/widget/v1/"))) {
         const sizes = await r.request().sizes();
         wire.push({ file: new URL(r.url()).pathname.replace(/-[0-9a-f]{16}/, "-<hash>").replace(/\?.*/, ""),
           encoding: r.headers()["content-encoding"] ?? "identity", cache: r.headers()["cache-control"] ?? "",

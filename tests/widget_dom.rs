@@ -149,3 +149,39 @@ async fn a_once_ever_offer_does_not_show_again_on_the_next_entry() {
         "second entry must not show it"
     );
 }
+
+/// The widget's property-read decoder (`feed::offer_from_js`) and `FeedOffer`'s serde form
+/// accept and reject the same offers, with the same values.
+#[wasm_bindgen_test]
+fn the_feed_decoder_agrees_with_the_core_serde_form() {
+    let base = r##"{"id":9,"template":13,"title":"T","text":"Body","linkText":"Go","link":"https://example.com/x",
+        "pic":"https://images.example/p.png","templateData":{"alignment":"right","bgColor":"#222",
+        "btnColor":"rgb(1, 2, 3)","btnTextColor":"#fff","textColor":"white","gradient":true,
+        "gradientFrom":"#60e753","gradientTo":"#1e3c72","gradientDirection":"135deg"},
+        "viewType":"IN_FEED","startTime":"2024-05-22T12:00:01.000+02:00","endTime":"2030-01-01T00:00:00Z",
+        "showMultipleTimes":true,"showFrequency":"DAILY","showDelayMS":1500,"extra":"ignored"}"##;
+    let minimal = r#"{"id":1,"template":10,"link":"https://example.com/","startTime":"2024-05-22T12:00:01.000Z"}"#;
+    let cases = [
+        base.to_owned(),
+        minimal.to_owned(),
+        minimal.replace(
+            r#""id":1"#,
+            r#""id":1,"title":null,"endTime":null,"templateData":{}"#,
+        ),
+        base.replace("https://example.com/x", "javascript:alert(1)"),
+        base.replace(r##""#222""##, r#""red;background:url(x)""#),
+        base.replace(r#""template":13"#, r#""template":99"#),
+        base.replace(
+            r#""title":"T""#,
+            r#""title":"far too long for a title field""#,
+        ),
+        minimal.replace("2024-05-22T12:00:01.000Z", "yesterday"),
+        minimal.replace(r#""id":1,"#, ""),
+        minimal.replace(r#""id":1"#, r#""id":"1""#),
+    ];
+    for case in cases {
+        let from_js = offers_widget::feed::offer_from_js(&js_sys::JSON::parse(&case).unwrap()).ok();
+        let from_serde = serde_json::from_str::<offers_core::FeedOffer>(&case).ok();
+        assert_eq!(from_js, from_serde, "{case}");
+    }
+}

@@ -401,7 +401,7 @@ async fn default_project(t: &TestApp, name: &str) -> Creds {
     let now = chrono::Utc::now();
     let project = t
         .store
-        .create_project(name, &offers_api::auth::NewProjectKeys::generate(), now)
+        .create_project(&offers_api::auth::new_project(name), now)
         .await
         .expect("create project");
     let signer = t.state.signer();
@@ -575,7 +575,7 @@ async fn existing_projects_keep_their_setting(backend: Backend) {
         );
         let now = chrono::Utc::now();
         let fresh = store
-            .create_project("New", &offers_api::auth::NewProjectKeys::generate(), now)
+            .create_project(&offers_api::auth::new_project("New"), now)
             .await
             .unwrap();
         assert!(fresh.require_user_signature);
