@@ -628,33 +628,8 @@ impl Store for PgStore {
         events: &[NewEvent],
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        if events.is_empty() {
-            return Ok(0);
-        }
-        let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
-        let offers: Vec<i64> = events.iter().map(|e| e.offer_id).collect();
-        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-        let rooms: Vec<&str> = events.iter().map(|e| e.room.as_str()).collect();
-        let users: Vec<Option<&str>> = events.iter().map(|e| e.user.as_deref()).collect();
-        let ats: Vec<i64> = events.iter().map(|e| millis(e.at)).collect();
-        let done = sqlx::query(
-            "INSERT INTO events (project_id, event_id, offer_id, kind, room_id, user_id, at_ms, received_ms) \
-             SELECT $1, e.id, e.offer, e.kind, e.room, e.usr, e.at, $2 \
-             FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bigint[]) \
-                  AS e (id, offer, kind, room, usr, at) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(project_id)
-        .bind(millis(now))
-        .bind(&ids)
-        .bind(&offers)
-        .bind(&kinds)
-        .bind(&rooms)
-        .bind(&users)
-        .bind(&ats)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        let mut conn = self.pool.acquire().await?;
+        insert_events_in(&mut conn, project_id, events, now).await
     }
 
     async fn offer_figures(
@@ -852,4 +827,54 @@ impl Store for PgStore {
         }
         Ok(self.bus.subscribe())
     }
+
+    async fn insert_event_batches(
+        &self,
+        batches: &[(i64, Vec<NewEvent>)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<u64>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut added = Vec::with_capacity(batches.len());
+        for (project_id, events) in batches {
+            added.push(insert_events_in(&mut tx, *project_id, events, now).await?);
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+}
+
+/// One batch of events in one statement (`unnest` over column arrays), on `conn`.
+async fn insert_events_in(
+    conn: &mut sqlx::PgConnection,
+    project_id: i64,
+    events: &[NewEvent],
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    let offers: Vec<i64> = events.iter().map(|e| e.offer_id).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    let rooms: Vec<&str> = events.iter().map(|e| e.room.as_str()).collect();
+    let users: Vec<Option<&str>> = events.iter().map(|e| e.user.as_deref()).collect();
+    let ats: Vec<i64> = events.iter().map(|e| millis(e.at)).collect();
+    let done = sqlx::query(
+        "INSERT INTO events (project_id, event_id, offer_id, kind, room_id, user_id, at_ms, received_ms) \
+         SELECT $1, e.id, e.offer, e.kind, e.room, e.usr, e.at, $2 \
+         FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bigint[]) \
+              AS e (id, offer, kind, room, usr, at) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(project_id)
+    .bind(millis(now))
+    .bind(&ids)
+    .bind(&offers)
+    .bind(&kinds)
+    .bind(&rooms)
+    .bind(&users)
+    .bind(&ats)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }

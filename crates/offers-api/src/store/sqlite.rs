@@ -560,32 +560,10 @@ impl Store for SqliteStore {
         if events.is_empty() {
             return Ok(0);
         }
-        let rows: Vec<serde_json::Value> = events
-            .iter()
-            .map(|e| {
-                serde_json::json!([
-                    e.id,
-                    e.offer_id,
-                    e.kind.as_str(),
-                    e.room,
-                    e.user,
-                    millis(e.at)
-                ])
-            })
-            .collect();
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query(
-            "INSERT INTO events (project_id, event_id, offer_id, kind, room_id, user_id, at_ms, received_ms) \
-             SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?2 \
-             FROM json_each(?3) WHERE true ON CONFLICT DO NOTHING",
-        )
-        .bind(project_id)
-        .bind(millis(now))
-        .bind(serde_json::Value::Array(rows).to_string())
-        .execute(&mut *tx)
-        .await?;
+        let added = insert_events_in(&mut tx, project_id, events, now).await?;
         tx.commit().await?;
-        Ok(done.rows_affected())
+        Ok(added)
     }
 
     async fn offer_figures(
@@ -776,4 +754,54 @@ impl Store for SqliteStore {
     async fn subscribe(&self) -> Result<broadcast::Receiver<BusMessage>, StoreError> {
         Ok(self.bus.subscribe())
     }
+
+    async fn insert_event_batches(
+        &self,
+        batches: &[(i64, Vec<NewEvent>)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<u64>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let mut added = Vec::with_capacity(batches.len());
+        for (project_id, events) in batches {
+            added.push(insert_events_in(&mut tx, *project_id, events, now).await?);
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+}
+
+/// One batch of events in one statement (`json_each` over the rows), inside `tx`.
+async fn insert_events_in(
+    tx: &mut Transaction<'static, Sqlite>,
+    project_id: i64,
+    events: &[NewEvent],
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| {
+            serde_json::json!([
+                e.id,
+                e.offer_id,
+                e.kind.as_str(),
+                e.room,
+                e.user,
+                millis(e.at)
+            ])
+        })
+        .collect();
+    let done = sqlx::query(
+        "INSERT INTO events (project_id, event_id, offer_id, kind, room_id, user_id, at_ms, received_ms) \
+         SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ?2 \
+         FROM json_each(?3) WHERE true ON CONFLICT DO NOTHING",
+    )
+    .bind(project_id)
+    .bind(millis(now))
+    .bind(serde_json::Value::Array(rows).to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
 }
