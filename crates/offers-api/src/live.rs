@@ -3,6 +3,22 @@
 //! and the stream answer without a database query per request; and the per-project fan-out of
 //! changes to the open SSE streams.
 //!
+//! The index answers a visitor with a few lookups, whatever the project's size: every offer is
+//! listed under the keys its audience is reached by ([`offers_core::audience_keys`]: each of
+//! its users, each of its rooms, or "everyone"), each list sorted by id; a feed is the union of
+//! the visitor's three lists ([`offers_core::visitor_keys`]), filtered by schedule. The
+//! instants at which the clock alone changes what an offer's audience is sent (an offer
+//! entering the 24-hour horizon, or ending) are kept in one ordered set per project, so the
+//! next one is known once per index version; the [`LiveIndex`]'s background task wakes at it
+//! and fans those offers out like any other change.
+//!
+//! Streams register with their project's [`Slot`] under their room, their trusted user and
+//! their claimed user. A change is delivered only to the streams the changed offer concerns
+//! (before or after the change: its users, its rooms, or every stream for a global offer),
+//! through a bounded per-stream queue filled with `try_send`: a slow or stalled stream never
+//! delays a write or another stream; one whose queue overflows is marked lagging and
+//! resynchronizes.
+//!
 //! Architecture invariants:
 //! - a project's index is loaded lazily, on its first widget request, and from then on kept in
 //!   step by *re-reading* what a [`Change`] names (never by trusting a payload), under the
@@ -15,14 +31,14 @@
 //! - the replica that made a write also applies it right away ([`LiveIndex::apply`] from the
 //!   handler): a partner reads its own writes on the feed of the replica it wrote to.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use offers_core::{Offer, OfferSpec, in_audience};
-use tokio::sync::{broadcast, mpsc, watch};
+use offers_core::{AudienceKey, Offer, OfferSpec, audience_keys, in_audience, in_audience_by};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 use crate::bus::{BusMessage, Change, ChangeOp};
 use crate::store::{IdKind, Project, Store, StoreError};
@@ -35,22 +51,25 @@ pub const HORIZON: chrono::Duration = chrono::Duration::hours(24);
 /// on PostgreSQL the change bus brings them at once).
 pub const PROJECT_TTL: Duration = Duration::from_secs(5);
 
+/// How many undelivered events a stream may hold; beyond, it is marked lagging and
+/// resynchronizes (the writer never waits for it).
+pub const STREAM_QUEUE: usize = 64;
+
 /// How long an unknown public key is remembered as unknown.
 const MISSING_KEY_TTL: Duration = Duration::from_secs(5);
 /// Bounds of the in-memory caches (cleared when exceeded; they only save queries).
 const MAX_KEYS: usize = 10_000;
 const MAX_SEEN_IDS: usize = 100_000;
-/// Capacity of a project's fan-out to its streams; a lagging stream resynchronizes.
-const FANOUT_CAPACITY: usize = 256;
-/// How often ended offers are dropped from loaded indexes.
-const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// The longest sleep of the clock (it wakes earlier at the next transition or a change).
+const MAX_NAP: Duration = Duration::from_secs(3600);
 /// Registration batching.
 const REGISTER_QUEUE: usize = 10_000;
 const REGISTER_BATCH: usize = 500;
 const REGISTER_WAIT: Duration = Duration::from_millis(50);
 
 /// Whether `spec` concerns a visitor in `room` as `user` at `now`: in the audience (opt-out
-/// applied), not ended, and starting within [`HORIZON`].
+/// applied), not ended, and starting within [`HORIZON`]. (This walks the audience; the index
+/// answers the same question with lookups.)
 pub fn concerns(
     spec: &OfferSpec,
     room: &str,
@@ -58,9 +77,13 @@ pub fn concerns(
     opted_out: bool,
     now: DateTime<Utc>,
 ) -> bool {
-    !has_ended(spec, now)
-        && spec.start_time <= now + HORIZON
-        && in_audience(&spec.audience, room, user, opted_out)
+    in_window(spec, now) && in_audience(&spec.audience, room, user, opted_out)
+}
+
+/// Whether the offer is sent at `now` as far as the clock goes: not ended, and starting within
+/// [`HORIZON`].
+pub fn in_window(spec: &OfferSpec, now: DateTime<Utc>) -> bool {
+    !has_ended(spec, now) && spec.start_time <= now + HORIZON
 }
 
 /// Whether the offer's end time has passed.
@@ -68,13 +91,13 @@ pub fn has_ended(spec: &OfferSpec, now: DateTime<Utc>) -> bool {
     spec.end_time.is_some_and(|end| end <= now)
 }
 
-/// What a project's streams are told.
-#[derive(Debug, Clone)]
-pub enum ProjectEvent {
-    /// The offer's current state (`None`: deleted or ended).
-    Offer { id: i64, offer: Option<Arc<Offer>> },
-    /// A user's opt-out changed.
-    OptOut { user: String },
+/// What a stream is told; it re-reads the index to learn what changed for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEvent {
+    /// This offer changed (created, updated, deleted, entered the horizon or ended).
+    Offer(i64),
+    /// The stream's (claimed) user opted out or back in.
+    OptOut,
     /// The project's settings changed.
     Settings,
     /// Changes may have been lost: refetch.
@@ -119,10 +142,111 @@ impl Entry {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Index entries the feed looked at, in this thread (tests check the feed does not scan).
+    static EXAMINED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The offers of one project, listed by audience key.
+#[derive(Debug, Default)]
+struct Listing {
+    entries: HashMap<i64, Entry>,
+    /// Ids of `GLOBAL` offers, ascending.
+    everyone: Vec<i64>,
+    /// Room id → ids of the `ROOM` offers listing it, ascending.
+    rooms: HashMap<Box<str>, Vec<i64>>,
+    /// User id → ids of the `USER` offers listing them, ascending.
+    users: HashMap<Box<str>, Vec<i64>>,
+    /// `(instant, offer id)`, for every instant after the offer entered the index at which the
+    /// clock changes whether it is sent: entering the horizon, ending.
+    transitions: BTreeSet<(DateTime<Utc>, i64)>,
+}
+
+impl Listing {
+    fn list(&self, key: AudienceKey<'_>) -> &[i64] {
+        match key {
+            AudienceKey::Everyone => &self.everyone,
+            AudienceKey::Room(room) => self.rooms.get(room).map_or(&[], Vec::as_slice),
+            AudienceKey::User(user) => self.users.get(user).map_or(&[], Vec::as_slice),
+        }
+    }
+
+    fn listed(&self, key: AudienceKey<'_>, id: i64) -> bool {
+        self.list(key).binary_search(&id).is_ok()
+    }
+
+    fn list_mut(&mut self, key: AudienceKey<'_>) -> &mut Vec<i64> {
+        match key {
+            AudienceKey::Everyone => &mut self.everyone,
+            AudienceKey::Room(room) => self.rooms.entry(room.into()).or_default(),
+            AudienceKey::User(user) => self.users.entry(user.into()).or_default(),
+        }
+    }
+
+    fn transitions_of(spec: &OfferSpec, now: DateTime<Utc>) -> impl Iterator<Item = DateTime<Utc>> {
+        [Some(spec.start_time - HORIZON), spec.end_time]
+            .into_iter()
+            .flatten()
+            .filter(move |t| *t > now)
+    }
+
+    /// Adds (or replaces) an offer; returns the entry it replaced.
+    fn insert(&mut self, entry: Entry, now: DateTime<Utc>) -> Option<Entry> {
+        let id = entry.offer.id;
+        let old = self.remove(id);
+        let offer = Arc::clone(&entry.offer);
+        for key in audience_keys(&offer.spec.audience) {
+            let list = self.list_mut(key);
+            if let Err(at) = list.binary_search(&id) {
+                list.insert(at, id);
+            }
+        }
+        for t in Self::transitions_of(&offer.spec, now) {
+            self.transitions.insert((t, id));
+        }
+        self.entries.insert(id, entry);
+        old
+    }
+
+    /// Removes an offer; returns its entry.
+    fn remove(&mut self, id: i64) -> Option<Entry> {
+        let old = self.entries.remove(&id)?;
+        let spec = &old.offer.spec;
+        fn unlist(list: &mut Vec<i64>, id: i64) {
+            if let Ok(at) = list.binary_search(&id) {
+                list.remove(at);
+            }
+        }
+        fn unlist_in(map: &mut HashMap<Box<str>, Vec<i64>>, key: &str, id: i64) {
+            if let Some(list) = map.get_mut(key) {
+                unlist(list, id);
+                if list.is_empty() {
+                    map.remove(key);
+                }
+            }
+        }
+        for key in audience_keys(&spec.audience) {
+            match key {
+                AudienceKey::Everyone => unlist(&mut self.everyone, id),
+                AudienceKey::Room(room) => unlist_in(&mut self.rooms, room, id),
+                AudienceKey::User(user) => unlist_in(&mut self.users, user, id),
+            }
+        }
+        for t in [Some(spec.start_time - HORIZON), spec.end_time]
+            .into_iter()
+            .flatten()
+        {
+            self.transitions.remove(&(t, id));
+        }
+        Some(old)
+    }
+}
+
 /// One project's offers and opt-outs.
 #[derive(Debug, Default)]
 pub struct OffersIndex {
-    offers: RwLock<BTreeMap<i64, Entry>>,
+    offers: RwLock<Listing>,
     opted_out: RwLock<HashSet<String>>,
 }
 
@@ -156,7 +280,21 @@ impl OffersIndex {
         self.select(room, user, claimed, now, |e| Arc::clone(&e.fragment))
     }
 
-    /// The entries concerning the visitor, newest first, mapped by `pick`.
+    /// [`Self::feed`] as ids.
+    pub fn feed_ids(
+        &self,
+        room: &str,
+        user: Option<&str>,
+        claimed: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> HashSet<i64> {
+        self.select(room, user, claimed, now, |e| e.offer.id)
+            .into_iter()
+            .collect()
+    }
+
+    /// The entries concerning the visitor, newest first, mapped by `pick`: the union of the
+    /// visitor's lists (the audience rule in index form), filtered by schedule.
     fn select<T>(
         &self,
         room: &str,
@@ -168,52 +306,290 @@ impl OffersIndex {
         if self.is_opted_out(claimed) || self.is_opted_out(user) {
             return Vec::new();
         }
-        read(&self.offers)
-            .values()
-            .rev()
-            .filter(|e| concerns(&e.offer.spec, room, user, false, now))
-            .map(pick)
-            .collect()
+        let listing = read(&self.offers);
+        let mut lists: Vec<&[i64]> = offers_core::visitor_keys(room, user)
+            .into_iter()
+            .flatten()
+            .map(|key| listing.list(key))
+            .filter(|l| !l.is_empty())
+            .collect();
+        let mut out = Vec::with_capacity(lists.iter().map(|l| l.len()).sum());
+        // Merge the sorted lists from their ends: newest first, each id once.
+        while let Some(next) = lists.iter().filter_map(|l| l.last()).max().copied() {
+            for list in &mut lists {
+                if list.last() == Some(&next) {
+                    *list = &list[..list.len() - 1];
+                }
+            }
+            lists.retain(|l| !l.is_empty());
+            let Some(entry) = listing.entries.get(&next) else {
+                continue;
+            };
+            #[cfg(test)]
+            EXAMINED.with(|n| n.set(n.get() + 1));
+            if in_window(&entry.offer.spec, now) {
+                out.push(pick(entry));
+            }
+        }
+        out
     }
 
-    /// The next instant after `now` at which the visitor's set may change by the clock alone:
-    /// an offer in the audience entering the horizon, or ending.
-    pub fn next_transition(
+    /// The offer's fragment if it concerns the visitor at `now` (audience decided by
+    /// [`in_audience_by`] over this index, opt-out and schedule applied).
+    pub fn concerning(
         &self,
+        id: i64,
         room: &str,
         user: Option<&str>,
         claimed: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Option<DateTime<Utc>> {
-        if self.is_opted_out(claimed) || self.is_opted_out(user) {
-            return None;
-        }
-        read(&self.offers)
-            .values()
-            .map(|e| &e.offer)
-            .filter(|o| in_audience(&o.spec.audience, room, user, false))
-            .flat_map(|o| [Some(o.spec.start_time - HORIZON), o.spec.end_time])
-            .flatten()
-            .filter(|t| *t > now)
-            .min()
+    ) -> Option<Arc<FeedFragment>> {
+        let opted_out = self.is_opted_out(claimed) || self.is_opted_out(user);
+        let listing = read(&self.offers);
+        let entry = listing.entries.get(&id)?;
+        (in_window(&entry.offer.spec, now)
+            && in_audience_by(room, user, opted_out, |key| listing.listed(key, id)))
+        .then(|| Arc::clone(&entry.fragment))
+    }
+
+    /// The next instant at which the clock alone changes what some visitor is sent.
+    pub fn next_transition(&self) -> Option<DateTime<Utc>> {
+        read(&self.offers).transitions.first().map(|(t, _)| *t)
     }
 
     /// One offer, if indexed.
     pub fn offer(&self, id: i64) -> Option<Arc<Offer>> {
-        read(&self.offers).get(&id).map(|e| Arc::clone(&e.offer))
+        read(&self.offers)
+            .entries
+            .get(&id)
+            .map(|e| Arc::clone(&e.offer))
     }
 
-    /// Drops the offers that have ended (they concern nobody any more).
-    fn prune_ended(&self, now: DateTime<Utc>) {
-        write(&self.offers).retain(|_, e| !has_ended(&e.offer.spec, now));
+    /// How many offers are indexed.
+    pub fn len(&self) -> usize {
+        read(&self.offers).entries.len()
     }
 
-    fn replace(&self, offers: Vec<Offer>, opted_out: Vec<String>) {
-        *write(&self.offers) = offers
-            .into_iter()
-            .map(|o| (o.id, Entry::new(Arc::new(o))))
-            .collect();
+    /// Whether no offer is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Takes the transitions due at `now`: the offers whose schedule state changed (ended ones
+    /// are dropped from the index), for fan-out.
+    fn take_due(&self, now: DateTime<Utc>) -> Vec<Arc<Offer>> {
+        let mut listing = write(&self.offers);
+        let mut due = Vec::new();
+        while let Some(&(t, id)) = listing.transitions.first() {
+            if t > now {
+                break;
+            }
+            listing.transitions.pop_first();
+            let Some(entry) = listing.entries.get(&id) else {
+                continue;
+            };
+            let offer = Arc::clone(&entry.offer);
+            if has_ended(&offer.spec, now) {
+                listing.remove(id);
+            }
+            due.push(offer);
+        }
+        due
+    }
+
+    fn replace(&self, offers: Vec<Offer>, opted_out: Vec<String>, now: DateTime<Utc>) {
+        let mut listing = Listing::default();
+        for offer in offers {
+            listing.insert(Entry::new(Arc::new(offer)), now);
+        }
+        *write(&self.offers) = listing;
         *write(&self.opted_out) = opted_out.into_iter().collect();
+    }
+}
+
+/// One open stream's sending side, held by its project's [`Streams`].
+#[derive(Debug)]
+struct StreamTx {
+    tx: mpsc::Sender<StreamEvent>,
+    /// Set when an event could not be queued: the stream resynchronizes.
+    lagged: AtomicBool,
+    /// Wakes the stream when it lagged with an empty queue.
+    wake: Notify,
+}
+
+impl StreamTx {
+    fn send(&self, event: StreamEvent) {
+        if self.tx.try_send(event).is_err() {
+            self.lagged.store(true, Ordering::Release);
+            self.wake.notify_one();
+        }
+    }
+}
+
+/// Where a stream is registered: its room, its trusted user (targeting), its claimed user
+/// (opt-outs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StreamKeys {
+    room: Box<str>,
+    user: Option<Box<str>>,
+    claimed: Option<Box<str>>,
+}
+
+/// The open streams of one project, by key.
+#[derive(Debug, Default)]
+struct Streams {
+    next_id: u64,
+    all: HashMap<u64, (StreamKeys, Arc<StreamTx>)>,
+    rooms: HashMap<Box<str>, HashSet<u64>>,
+    users: HashMap<Box<str>, HashSet<u64>>,
+    claimed: HashMap<Box<str>, HashSet<u64>>,
+}
+
+fn unindex(map: &mut HashMap<Box<str>, HashSet<u64>>, key: &str, id: u64) {
+    if let Some(set) = map.get_mut(key) {
+        set.remove(&id);
+        if set.is_empty() {
+            map.remove(key);
+        }
+    }
+}
+
+impl Streams {
+    fn add(&mut self, keys: StreamKeys, tx: Arc<StreamTx>) -> u64 {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.index(id, &keys);
+        self.all.insert(id, (keys, tx));
+        id
+    }
+
+    fn index(&mut self, id: u64, keys: &StreamKeys) {
+        self.rooms.entry(keys.room.clone()).or_default().insert(id);
+        if let Some(user) = &keys.user {
+            self.users.entry(user.clone()).or_default().insert(id);
+        }
+        if let Some(claimed) = &keys.claimed {
+            self.claimed.entry(claimed.clone()).or_default().insert(id);
+        }
+    }
+
+    fn unindex(&mut self, id: u64, keys: &StreamKeys) {
+        unindex(&mut self.rooms, &keys.room, id);
+        if let Some(user) = &keys.user {
+            unindex(&mut self.users, user, id);
+        }
+        if let Some(claimed) = &keys.claimed {
+            unindex(&mut self.claimed, claimed, id);
+        }
+    }
+
+    fn remove(&mut self, id: u64) {
+        if let Some((keys, _)) = self.all.remove(&id) {
+            self.unindex(id, &keys);
+        }
+    }
+
+    fn rekey(&mut self, id: u64, keys: StreamKeys) {
+        let Some((old, tx)) = self.all.remove(&id) else {
+            return;
+        };
+        self.unindex(id, &old);
+        self.index(id, &keys);
+        self.all.insert(id, (keys, tx));
+    }
+
+    fn send_all(&self, event: StreamEvent) -> usize {
+        for (_, tx) in self.all.values() {
+            tx.send(event);
+        }
+        self.all.len()
+    }
+
+    /// Sends `Offer(id)` to every stream reached by one of the offers' audience keys (the
+    /// offer before and after a change); returns how many streams that was.
+    fn send_offer(&self, id: i64, versions: &[&Offer]) -> usize {
+        let keys: Vec<AudienceKey<'_>> = versions
+            .iter()
+            .flat_map(|o| audience_keys(&o.spec.audience))
+            .collect();
+        let event = StreamEvent::Offer(id);
+        if keys.contains(&AudienceKey::Everyone) {
+            return self.send_all(event);
+        }
+        let mut reached = HashSet::new();
+        for key in keys {
+            let ids = match key {
+                AudienceKey::Room(room) => self.rooms.get(room),
+                AudienceKey::User(user) => self.users.get(user),
+                AudienceKey::Everyone => None,
+            };
+            for stream in ids.into_iter().flatten() {
+                if reached.insert(*stream)
+                    && let Some((_, tx)) = self.all.get(stream)
+                {
+                    tx.send(event);
+                }
+            }
+        }
+        reached.len()
+    }
+
+    fn send_claimed(&self, user: &str, event: StreamEvent) -> usize {
+        let ids = self.claimed.get(user);
+        for stream in ids.into_iter().flatten() {
+            if let Some((_, tx)) = self.all.get(stream) {
+                tx.send(event);
+            }
+        }
+        ids.map_or(0, HashSet::len)
+    }
+}
+
+/// A registered stream's receiving side; deregisters when dropped.
+#[derive(Debug)]
+pub struct StreamRx {
+    slot: Arc<Slot>,
+    id: u64,
+    rx: mpsc::Receiver<StreamEvent>,
+    tx: Arc<StreamTx>,
+}
+
+impl StreamRx {
+    /// The next event; [`StreamEvent::Resync`] (with the queue emptied) when events were lost.
+    /// `None`: the project's streams were closed.
+    pub async fn recv(&mut self) -> Option<StreamEvent> {
+        loop {
+            if self.tx.lagged.swap(false, Ordering::AcqRel) {
+                while self.rx.try_recv().is_ok() {}
+                return Some(StreamEvent::Resync);
+            }
+            tokio::select! {
+                biased;
+                () = self.tx.wake.notified() => {}
+                event = self.rx.recv() => return event,
+            }
+        }
+    }
+
+    /// Registers the stream under a new trusted user (the project's identity rule changed).
+    pub fn rekey(&self, room: &str, user: Option<&str>, claimed: Option<&str>) {
+        lock(&self.slot.streams).rekey(self.id, StreamKeys::of(room, user, claimed));
+    }
+}
+
+impl Drop for StreamRx {
+    fn drop(&mut self) {
+        lock(&self.slot.streams).remove(self.id);
+    }
+}
+
+impl StreamKeys {
+    fn of(room: &str, user: Option<&str>, claimed: Option<&str>) -> Self {
+        Self {
+            room: room.trim().into(),
+            user: user.map(|u| u.trim().into()),
+            claimed: claimed.map(Into::into),
+        }
     }
 }
 
@@ -254,7 +630,9 @@ pub struct Slot {
     load_lock: tokio::sync::Mutex<()>,
     /// Re-read + apply, one at a time (so the index never moves back to an older state).
     apply_lock: tokio::sync::Mutex<()>,
-    events: broadcast::Sender<ProjectEvent>,
+    streams: Mutex<Streams>,
+    /// Streams reached by changes so far (each change counts the streams it was sent to).
+    reached: AtomicU64,
     seen_rooms: Mutex<HashSet<String>>,
     seen_users: Mutex<HashSet<String>>,
 }
@@ -271,7 +649,8 @@ impl Slot {
             state: Mutex::new(SlotState::Empty),
             load_lock: tokio::sync::Mutex::new(()),
             apply_lock: tokio::sync::Mutex::new(()),
-            events: broadcast::channel(FANOUT_CAPACITY).0,
+            streams: Mutex::new(Streams::default()),
+            reached: AtomicU64::new(0),
             seen_rooms: Mutex::new(HashSet::new()),
             seen_users: Mutex::new(HashSet::new()),
         }
@@ -287,9 +666,58 @@ impl Slot {
         Arc::clone(&read(&self.project).project)
     }
 
-    /// Subscribes to this project's changes (before reading the index, so nothing is missed).
-    pub fn subscribe(&self) -> broadcast::Receiver<ProjectEvent> {
-        self.events.subscribe()
+    /// Registers a stream for `room` as trusted `user` (targeting) and `claimed` user
+    /// (opt-outs). Register before reading the index, so nothing is missed.
+    pub fn open_stream(
+        self: &Arc<Self>,
+        room: &str,
+        user: Option<&str>,
+        claimed: Option<&str>,
+    ) -> StreamRx {
+        let (tx, rx) = mpsc::channel(STREAM_QUEUE);
+        let tx = Arc::new(StreamTx {
+            tx,
+            lagged: AtomicBool::new(false),
+            wake: Notify::new(),
+        });
+        let id = lock(&self.streams).add(StreamKeys::of(room, user, claimed), Arc::clone(&tx));
+        StreamRx {
+            slot: Arc::clone(self),
+            id,
+            rx,
+            tx,
+        }
+    }
+
+    /// How many streams are open.
+    pub fn open_streams(&self) -> usize {
+        lock(&self.streams).all.len()
+    }
+
+    /// How many stream deliveries changes have made so far (a change sent to 3 streams
+    /// counts 3): what the benchmark and the tests read to check the fan-out's reach.
+    pub fn reached(&self) -> u64 {
+        self.reached.load(Ordering::Relaxed)
+    }
+
+    fn count_reached(&self, what: &str, n: usize) {
+        self.reached.fetch_add(n as u64, Ordering::Relaxed);
+        tracing::debug!(
+            project = self.project_id,
+            change = what,
+            reached = n,
+            "fan-out"
+        );
+    }
+
+    fn send_all(&self, event: StreamEvent) {
+        let n = lock(&self.streams).send_all(event);
+        self.count_reached("all", n);
+    }
+
+    fn send_offer(&self, id: i64, versions: &[&Offer]) {
+        let n = lock(&self.streams).send_offer(id, versions);
+        self.count_reached("offer", n);
     }
 
     fn seen(&self, kind: IdKind) -> &Mutex<HashSet<String>> {
@@ -297,6 +725,11 @@ impl Slot {
             IdKind::Room => &self.seen_rooms,
             IdKind::User => &self.seen_users,
         }
+    }
+
+    /// The offers index if it is loaded (no load is started).
+    pub fn loaded(&self) -> Option<Arc<OffersIndex>> {
+        self.ready()
     }
 
     fn ready(&self) -> Option<Arc<OffersIndex>> {
@@ -329,7 +762,7 @@ impl Slot {
             }
         }
         write(&self.project).at = None;
-        let _ = self.events.send(ProjectEvent::Resync);
+        self.send_all(StreamEvent::Resync);
     }
 }
 
@@ -348,6 +781,8 @@ pub struct LiveIndex {
     by_key: Mutex<HashMap<String, KeyEntry>>,
     slots: Mutex<HashMap<i64, Arc<Slot>>>,
     registrar: mpsc::Sender<Registration>,
+    /// Woken when an index's next transition may have moved earlier.
+    clock: Notify,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -370,6 +805,7 @@ impl LiveIndex {
             by_key: Mutex::new(HashMap::new()),
             slots: Mutex::new(HashMap::new()),
             registrar,
+            clock: Notify::new(),
         });
         tokio::spawn(Arc::clone(&index).consume_bus(bus, shutdown.clone()));
         tokio::spawn(Arc::clone(&index).register_batches(registrations, shutdown));
@@ -463,8 +899,10 @@ impl LiveIndex {
                         continue;
                     }
                     let index = Arc::new(OffersIndex::default());
-                    index.replace(offers, opted_out);
+                    index.replace(offers, opted_out, now);
                     *state = SlotState::Ready(Arc::clone(&index));
+                    drop(state);
+                    self.clock.notify_one();
                     return Ok(index);
                 }
             }
@@ -497,7 +935,7 @@ impl LiveIndex {
     async fn reread_project(&self, slot: &Slot) -> Result<(), StoreError> {
         if let Some(project) = self.store.project_by_id(slot.project_id).await? {
             set_project(slot, project);
-            let _ = slot.events.send(ProjectEvent::Settings);
+            slot.send_all(StreamEvent::Settings);
         }
         Ok(())
     }
@@ -516,9 +954,8 @@ impl LiveIndex {
             }
         };
         if changed {
-            let _ = slot.events.send(ProjectEvent::OptOut {
-                user: user.to_owned(),
-            });
+            let n = lock(&slot.streams).send_claimed(user, StreamEvent::OptOut);
+            slot.count_reached("opt-out", n);
         }
         Ok(())
     }
@@ -534,30 +971,46 @@ impl LiveIndex {
             .await?
             .filter(|o| !has_ended(&o.spec, now))
             .map(Arc::new);
-        let changed = {
-            let mut offers = write(&index.offers);
-            let same = match (offers.get(&id), &fresh) {
-                (Some(old), Some(new)) => old.offer == *new,
-                (None, None) => true,
-                _ => false,
-            };
+        let old = {
+            let mut listing = write(&index.offers);
+            if listing.entries.get(&id).map(|e| &e.offer) == fresh.as_ref() {
+                return Ok(());
+            }
             match &fresh {
-                Some(offer) => offers.insert(id, Entry::new(Arc::clone(offer))),
-                None => offers.remove(&id),
-            };
-            !same
+                Some(offer) => listing.insert(Entry::new(Arc::clone(offer)), now),
+                None => listing.remove(id),
+            }
         };
-        if changed {
-            let _ = slot.events.send(ProjectEvent::Offer { id, offer: fresh });
-        }
+        let versions: Vec<&Offer> = old
+            .as_ref()
+            .map(|e| e.offer.as_ref())
+            .into_iter()
+            .chain(fresh.as_deref())
+            .collect();
+        slot.send_offer(id, &versions);
+        self.clock.notify_one();
         Ok(())
     }
 
-    /// Drops ended offers from every loaded index.
-    pub fn prune_ended(&self, now: DateTime<Utc>) {
+    /// The earliest next transition of the loaded indexes.
+    fn next_transition(&self) -> Option<DateTime<Utc>> {
         let slots: Vec<Arc<Slot>> = lock(&self.slots).values().cloned().collect();
-        for index in slots.iter().filter_map(|slot| slot.ready()) {
-            index.prune_ended(now);
+        slots
+            .iter()
+            .filter_map(|slot| slot.ready()?.next_transition())
+            .min()
+    }
+
+    /// Fans out the offers whose schedule state changed by `now` (entered the horizon or
+    /// ended; ended ones leave the index), once per project, not once per stream.
+    pub async fn tick(&self, now: DateTime<Utc>) {
+        let slots: Vec<Arc<Slot>> = lock(&self.slots).values().cloned().collect();
+        for slot in slots {
+            let _applying = slot.apply_lock.lock().await;
+            let Some(index) = slot.ready() else { continue };
+            for offer in index.take_due(now) {
+                slot.send_offer(offer.id, &[&offer]);
+            }
         }
     }
 
@@ -600,16 +1053,20 @@ impl LiveIndex {
         mut bus: broadcast::Receiver<BusMessage>,
         mut shutdown: watch::Receiver<bool>,
     ) {
-        let mut prune =
-            tokio::time::interval_at(tokio::time::Instant::now() + PRUNE_EVERY, PRUNE_EVERY);
         loop {
+            let nap = self.next_transition().map_or(MAX_NAP, |t| {
+                let until = (t - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+                (until + Duration::from_millis(5)).min(MAX_NAP)
+            });
             let message = tokio::select! {
-                message = bus.recv() => message,
-                _ = prune.tick() => {
-                    self.prune_ended(Utc::now());
-                    continue;
-                }
+                message = bus.recv() => Some(message),
+                () = tokio::time::sleep(nap) => None,
+                () = self.clock.notified() => continue,
                 _ = shutdown.wait_for(|stop| *stop) => return,
+            };
+            let Some(message) = message else {
+                self.tick(Utc::now()).await;
+                continue;
             };
             match message {
                 Ok(BusMessage::Change(change)) => self.apply(&change).await,
@@ -708,7 +1165,7 @@ mod tests {
                 spec: spec(-1, None, Audience::global()),
             })
             .collect();
-        index.replace(offers.clone(), Vec::new());
+        index.replace(offers.clone(), Vec::new(), Utc::now());
         let now = Utc::now();
         let fragments = index.feed_fragments("r", None, None, now);
         let body = crate::http::widget::feed_body(&fragments, "2026-11-21T10:00:00.000Z");
@@ -729,7 +1186,7 @@ mod tests {
         );
         let mut changed = offers;
         changed[0].spec.show_delay_ms = 5;
-        index.replace(changed, Vec::new());
+        index.replace(changed, Vec::new(), Utc::now());
         assert_ne!(
             etag,
             crate::http::widget::etag_of_fragments(&index.feed_fragments("r", None, None, now))
@@ -802,7 +1259,7 @@ mod tests {
                 ),
             },
         ];
-        index.replace(offers, vec!["gone".into()]);
+        index.replace(offers, vec!["gone".into()], now);
         let ids = |v: Vec<Arc<Offer>>| v.iter().map(|o| o.id).collect::<Vec<_>>();
         assert_eq!(ids(index.feed("r1", None, None, now)), [1]);
         assert_eq!(ids(index.feed("r2", Some("u"), Some("u"), now)), [3, 1]);
@@ -812,16 +1269,208 @@ mod tests {
             "an unverified opt-out still counts"
         );
         // Next: offer 1 ends in 2 h (before offer 2 enters the horizon in 6 h).
-        let next = index.next_transition("r1", None, None, now).unwrap();
+        let next = index.next_transition().unwrap();
         assert!(
             (next - now - chrono::Duration::hours(2))
                 .num_seconds()
                 .abs()
                 <= 1
         );
-        assert_eq!(index.next_transition("r1", None, Some("gone"), now), None);
-        index.prune_ended(now + chrono::Duration::hours(3));
+        // At 3 h offer 1 has ended (and leaves the index); at 7 h offer 2 enters the horizon.
+        let due: Vec<i64> = index
+            .take_due(now + chrono::Duration::hours(3))
+            .iter()
+            .map(|o| o.id)
+            .collect();
+        assert_eq!(due, [1]);
         assert_eq!(index.offer(1), None);
-        assert!(index.offer(2).is_some());
+        let later = now + chrono::Duration::hours(7);
+        assert_eq!(ids(index.take_due(later)), [2]);
+        assert_eq!(ids(index.feed("r1", None, None, later)), [2]);
+        assert_eq!(index.next_transition(), None);
+    }
+
+    /// A small version of the scale benchmark's shape: 1,000 offers (900 personal over 300
+    /// users, 90 for rooms over 30 rooms, 10 global). The feed matches the audience rule
+    /// applied to every offer, and looks at only the visitor's own lists: it does not scan.
+    #[test]
+    fn feed_of_a_thousand_offers_reads_only_the_visitors_lists() {
+        let now = Utc::now();
+        let id = |s: String| ExternalId::parse(&s).unwrap();
+        let offers: Vec<Offer> = (1..=1000i64)
+            .map(|n| {
+                let audience = match n % 100 {
+                    0 => Audience::global(),
+                    1..=9 => Audience::rooms(
+                        (0..3)
+                            .map(|k| id(format!("r{}", (n + k * 7) % 30)))
+                            .collect(),
+                    ),
+                    _ => Audience::users(
+                        (0..10)
+                            .map(|k| id(format!("u{}", (n * 7 + k * 31) % 300)))
+                            .collect(),
+                    ),
+                };
+                // A few scheduled beyond the horizon, a few ending soon.
+                let start = if n % 37 == 0 { 30 } else { -1 };
+                Offer {
+                    id: n,
+                    spec: spec(start, None, audience),
+                }
+            })
+            .collect();
+        assert_eq!(
+            offers
+                .iter()
+                .filter(|o| o.spec.audience.kind == offers_core::AudienceType::Global)
+                .count(),
+            10
+        );
+        let index = OffersIndex::default();
+        index.replace(offers.clone(), vec!["u7".into()], now);
+        for (room, user) in [
+            ("r3", Some("u1")),
+            ("r29", Some("u299")),
+            ("r3", None),
+            ("nowhere", Some("nobody")),
+            ("r5", Some("u7")),
+        ] {
+            let expected: Vec<i64> = offers
+                .iter()
+                .rev()
+                .filter(|o| concerns(&o.spec, room, user, user == Some("u7"), now))
+                .map(|o| o.id)
+                .collect();
+            EXAMINED.with(|n| n.set(0));
+            let got: Vec<i64> = index
+                .feed(room, user, user, now)
+                .iter()
+                .map(|o| o.id)
+                .collect();
+            let examined = EXAMINED.with(std::cell::Cell::get);
+            assert_eq!(got, expected, "{room} {user:?}");
+            assert!(
+                examined <= expected.len() + 5,
+                "{room} {user:?}: looked at {examined} entries for {} offers",
+                expected.len()
+            );
+            assert!(examined < 100, "the feed scanned: {examined} of 1000");
+        }
+        // The per-offer check used by the streams follows the same rule.
+        for offer in offers.iter().take(200) {
+            for (room, user) in [("r3", Some("u1")), ("r8", Some("u42"))] {
+                assert_eq!(
+                    index.concerning(offer.id, room, user, user, now).is_some(),
+                    concerns(&offer.spec, room, user, false, now),
+                    "offer {} for {room} {user:?}",
+                    offer.id
+                );
+            }
+        }
+    }
+
+    fn keys(room: &str, user: Option<&str>) -> StreamKeys {
+        StreamKeys::of(room, user, user)
+    }
+
+    fn stream_tx(capacity: usize) -> (Arc<StreamTx>, mpsc::Receiver<StreamEvent>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        let tx = Arc::new(StreamTx {
+            tx,
+            lagged: AtomicBool::new(false),
+            wake: Notify::new(),
+        });
+        (tx, rx)
+    }
+
+    #[test]
+    fn fan_out_reaches_only_the_streams_an_offer_concerns() {
+        let mut streams = Streams::default();
+        let mut rxs = Vec::new();
+        for (room, user) in [
+            ("r1", Some("u1")),
+            ("r1", None),
+            ("r2", Some("u2")),
+            ("r3", Some("u1")),
+        ] {
+            let (tx, rx) = stream_tx(8);
+            streams.add(keys(room, user), tx);
+            rxs.push(rx);
+        }
+        let offer = |id, audience| Offer {
+            id,
+            spec: spec(-1, None, audience),
+        };
+        let room_offer = offer(1, Audience::rooms(vec![ExternalId::parse("r1").unwrap()]));
+        let user_offer = offer(2, Audience::users(vec![ExternalId::parse("u1").unwrap()]));
+        let global = offer(3, Audience::global());
+        fn got(rxs: &mut [mpsc::Receiver<StreamEvent>]) -> Vec<bool> {
+            rxs.iter_mut().map(|rx| rx.try_recv().is_ok()).collect()
+        }
+        assert_eq!(streams.send_offer(1, &[&room_offer]), 2);
+        assert_eq!(got(&mut rxs), [true, true, false, false]);
+        assert_eq!(streams.send_offer(2, &[&user_offer]), 2);
+        assert_eq!(got(&mut rxs), [true, false, false, true]);
+        // Moved from room r1 to user u2: the old and the new audience are told.
+        assert_eq!(
+            streams.send_offer(
+                1,
+                &[
+                    &room_offer,
+                    &offer(1, Audience::users(vec![ExternalId::parse("u2").unwrap()]))
+                ]
+            ),
+            3
+        );
+        assert_eq!(got(&mut rxs), [true, true, true, false]);
+        assert_eq!(streams.send_offer(3, &[&global]), 4);
+        assert_eq!(got(&mut rxs), [true, true, true, true]);
+        assert_eq!(streams.send_claimed("u2", StreamEvent::OptOut), 1);
+        assert_eq!(got(&mut rxs), [false, false, true, false]);
+        // A stream re-registered under another user follows that user.
+        streams.rekey(1, keys("r1", Some("u9")));
+        assert_eq!(streams.send_offer(2, &[&user_offer]), 1);
+        assert_eq!(got(&mut rxs), [false, false, false, true]);
+        streams.remove(4);
+        assert_eq!(streams.send_offer(2, &[&user_offer]), 0);
+        assert!(streams.users.get("u1").is_none() && streams.rooms.get("r3").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_marks_the_stream_lagging_and_it_resyncs() {
+        let slot = Arc::new(Slot::new(Project {
+            id: 1,
+            name: "p".into(),
+            api_key: "k".into(),
+            public_key: "pk".into(),
+            secret: "s".into(),
+            identity_secret: "i".into(),
+            require_user_signature: false,
+            allowed_origins: Vec::new(),
+        }));
+        let mut stalled = slot.open_stream("r1", None, None);
+        let mut live = slot.open_stream("r1", None, None);
+        let offer = Offer {
+            id: 5,
+            spec: spec(-1, None, Audience::global()),
+        };
+        // The stalled stream reads nothing; the writer never waits for it.
+        for _ in 0..STREAM_QUEUE + 10 {
+            slot.send_offer(5, &[&offer]);
+            assert_eq!(live.recv().await, Some(StreamEvent::Offer(5)));
+        }
+        assert_eq!(slot.reached(), 2 * (STREAM_QUEUE as u64 + 10));
+        // It resynchronizes, its queue emptied, then hears the next change normally.
+        assert_eq!(stalled.recv().await, Some(StreamEvent::Resync));
+        slot.send_offer(5, &[&offer]);
+        assert_eq!(stalled.recv().await, Some(StreamEvent::Offer(5)));
+        assert_eq!(slot.open_streams(), 2);
+        drop(stalled);
+        assert_eq!(slot.open_streams(), 1);
+        // An empty lagging queue still wakes its stream.
+        live.tx.lagged.store(true, Ordering::Release);
+        live.tx.wake.notify_one();
+        assert_eq!(live.recv().await, Some(StreamEvent::Resync));
     }
 }

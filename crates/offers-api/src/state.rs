@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::auth::TokenSigner;
+use crate::ingest::EventWriter;
 use crate::live::LiveIndex;
 use crate::media::{MediaError, MediaLocation, MediaStore};
 use crate::ratelimit::{ClientKey, RateLimiter};
@@ -69,6 +70,7 @@ struct Inner {
     limiter: RateLimiter,
     widget_limiter: RateLimiter<ClientKey>,
     live: Arc<LiveIndex>,
+    events: EventWriter,
     media: MediaStore,
     shutdown: watch::Sender<bool>,
 }
@@ -102,6 +104,7 @@ impl AppState {
         let widget_limiter = RateLimiter::per_minute(settings.widget_rate_limit_per_minute);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let live = LiveIndex::start(Arc::clone(&store), shutdown_rx).await?;
+        let events = EventWriter::start(Arc::clone(&store));
         Ok(Self(Arc::new(Inner {
             store,
             signer: TokenSigner::new(secret.into_bytes()),
@@ -109,6 +112,7 @@ impl AppState {
             limiter,
             widget_limiter,
             live,
+            events,
             media,
             shutdown,
         })))
@@ -157,6 +161,11 @@ impl AppState {
     /// The in-memory index of offers and the fan-out to streams.
     pub fn live(&self) -> &Arc<LiveIndex> {
         &self.0.live
+    }
+
+    /// The group-commit writer of widget events.
+    pub fn events(&self) -> &EventWriter {
+        &self.0.events
     }
 
     /// Where uploaded images are stored.

@@ -58,7 +58,9 @@ pub use model::{
     Alignment, Audience, AudienceType, Offer, OfferSpec, ShowFrequency, Template, TemplateData,
     ViewType,
 };
-pub use targeting::{in_audience, is_live};
+pub use targeting::{
+    AudienceKey, audience_keys, in_audience, in_audience_by, is_live, visitor_keys,
+};
 pub use text::{BodyText, ButtonText, ExternalId, Title};
 pub use time::{format_timestamp, parse_timestamp};
 pub use validate::{validate, validate_field};

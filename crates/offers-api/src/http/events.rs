@@ -7,6 +7,10 @@
 //! are stored. An `id` the project has stored before (a retried batch) is counted as a
 //! duplicate and not stored again. The user is stored only when trusted (see
 //! [`super::widget::trusted_user`]).
+//!
+//! Offer ids are checked against the loaded live index first (the store is asked only about
+//! the others), and the events go through the group-commit writer ([`crate::ingest`]): the
+//! answer comes once they are committed.
 
 use std::collections::HashSet;
 
@@ -24,6 +28,7 @@ use crate::error::{ApiError, Fields};
 use crate::http::body::{media_type_of, parse_json};
 use crate::http::cors::forbidden_origin;
 use crate::http::widget::{ClientIp, WidgetParams, resolve};
+use crate::live::Slot;
 use crate::openapi::schemas;
 use crate::state::AppState;
 use crate::store::{EventKind, NewEvent};
@@ -253,10 +258,7 @@ pub async fn post_events(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let known = state
-        .store()
-        .offer_ids_among(visitor.project.id, &offer_ids)
-        .await?;
+    let known = known_offers(&state, &visitor.slot, &offer_ids).await?;
     let mut seen_ids = HashSet::new();
     let mut duplicates = 0u64;
     let mut fresh = Vec::new();
@@ -280,11 +282,9 @@ pub async fn post_events(
         }
     }
     rejected.sort_by_key(|r| r.index);
-    let accepted = state
-        .store()
-        .insert_events(visitor.project.id, &fresh, now)
-        .await?;
-    duplicates += fresh.len() as u64 - accepted;
+    let submitted = fresh.len() as u64;
+    let accepted = state.events().write(visitor.project.id, fresh).await?;
+    duplicates += submitted - accepted;
     Ok((
         StatusCode::ACCEPTED,
         Json(EventsResponse {
@@ -294,6 +294,33 @@ pub async fn post_events(
         }),
     )
         .into_response())
+}
+
+/// The subset of `ids` that are offers of the project: those in the loaded live index (not
+/// ended, so not deleted) without a query, the rest asked of the store (ended ones count).
+async fn known_offers(
+    state: &AppState,
+    slot: &Slot,
+    ids: &[i64],
+) -> Result<HashSet<i64>, ApiError> {
+    let index = slot.loaded();
+    let (mut known, rest): (HashSet<i64>, Vec<i64>) = match &index {
+        Some(index) => {
+            let (indexed, rest): (Vec<i64>, Vec<i64>) =
+                ids.iter().partition(|id| index.offer(**id).is_some());
+            (indexed.into_iter().collect(), rest)
+        }
+        None => (HashSet::new(), ids.to_vec()),
+    };
+    if !rest.is_empty() {
+        known.extend(
+            state
+                .store()
+                .offer_ids_among(slot.project_id(), &rest)
+                .await?,
+        );
+    }
+    Ok(known)
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! `GET /widget/v1/stream?key&room[&user][&sig]`: Server-Sent Events keeping a widget in step.
 //!
 //! Each connection remembers which offers its client holds (those concerning it when it
-//! connected, then every one it was sent) and, on every change of its project
-//! ([`ProjectEvent`]), on opt-out, on settings changes and when the clock moves an offer into
-//! the 24-hour horizon or past its end, sends the difference:
+//! connected, then every one it was sent) and, on every change that concerns it
+//! ([`StreamEvent`], delivered by the project's fan-out in [`crate::live`]: an offer for its
+//! room, its user or everyone changed, or the clock moved one into the 24-hour horizon or past
+//! its end; its user's opt-out; settings), sends the difference:
 //!
 //! - `offer.created` (an offer the client does not hold now concerns it) and `offer.updated`
 //!   (one it holds changed), `data:` the [`FeedOffer`] JSON;
@@ -27,12 +28,11 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use offers_core::FeedOffer;
-use tokio::sync::broadcast;
 
 use crate::error::ApiError;
 use crate::http::cors::forbidden_origin;
 use crate::http::widget::{ClientIp, Visitor, WidgetParams, add_identity_header, resolve};
-use crate::live::{OffersIndex, ProjectEvent, concerns};
+use crate::live::{OffersIndex, StreamEvent, StreamRx};
 use crate::openapi::schemas;
 use crate::state::AppState;
 
@@ -40,8 +40,6 @@ use crate::state::AppState;
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// The reconnection delay suggested to the browser.
 pub const RETRY: Duration = Duration::from_secs(3);
-/// The longest sleep between clock-driven re-checks.
-const MAX_NAP: Duration = Duration::from_secs(3600);
 
 /// Event ids: unique within this process (their value only matters as "present").
 static NEXT_EVENT_ID: AtomicU64 = AtomicU64::new(1);
@@ -93,8 +91,10 @@ pub async fn stream(
         return Ok(forbidden_origin());
     }
     let identity = visitor.identity();
-    // Subscribe before reading the index: a change in between is then seen twice at worst.
-    let events = visitor.slot.subscribe();
+    // Register before reading the index: a change in between is then seen twice at worst.
+    let events = visitor
+        .slot
+        .open_stream(visitor.room.as_str(), visitor.user(), visitor.claimed());
     let index = state.live().offers(&visitor.slot).await?;
     state
         .live()
@@ -133,7 +133,8 @@ struct Conn {
     state: AppState,
     visitor: Visitor,
     origin: Option<HeaderValue>,
-    events: broadcast::Receiver<ProjectEvent>,
+    /// This stream's queue, fed by the project's fan-out with the changes concerning it.
+    events: StreamRx,
     /// The offers the client holds.
     visible: HashSet<i64>,
     pending: VecDeque<Event>,
@@ -141,18 +142,14 @@ struct Conn {
 }
 
 impl Conn {
-    /// The ids of the offers concerning this client now.
+    /// The ids of the offers concerning this client now (the index's lookups, not a scan).
     fn relevant(&self, index: &OffersIndex) -> HashSet<i64> {
-        index
-            .feed(
-                self.visitor.room.as_str(),
-                self.visitor.user(),
-                self.visitor.claimed(),
-                Utc::now(),
-            )
-            .iter()
-            .map(|o| o.id)
-            .collect()
+        index.feed_ids(
+            self.visitor.room.as_str(),
+            self.visitor.user(),
+            self.visitor.claimed(),
+            Utc::now(),
+        )
     }
 
     /// The next event to send; `None` ends the stream.
@@ -161,68 +158,55 @@ impl Conn {
             if let Some(event) = self.pending.pop_front() {
                 return Some(event);
             }
-            let index = self.state.live().offers(&self.visitor.slot).await.ok()?;
-            let nap = self.nap(&index);
-            tokio::select! {
+            let received = tokio::select! {
                 () = &mut self.shutdown => return None,
-                received = self.events.recv() => match received {
-                    Ok(ProjectEvent::Offer { id, offer }) => self.on_offer(&index, id, offer.as_deref()),
-                    Ok(ProjectEvent::OptOut { user }) => {
-                        if self.visitor.claimed() == Some(user.as_str()) {
-                            self.diff(&index);
-                        }
+                received = self.events.recv() => received?,
+            };
+            // The index (reloaded if it was dropped) is read after the event: it is at least
+            // as new as the change that sent it.
+            let index = self.state.live().offers(&self.visitor.slot).await.ok()?;
+            match received {
+                StreamEvent::Offer(id) => self.on_offer(&index, id),
+                StreamEvent::OptOut => self.diff(&index),
+                StreamEvent::Settings => {
+                    let project = self.state.live().project(&self.visitor.slot);
+                    let fresh = self.visitor.with_project(project, self.origin.as_ref());
+                    if !fresh.origin_allowed {
+                        return None;
                     }
-                    Ok(ProjectEvent::Settings) => {
-                        let project = self.state.live().project(&self.visitor.slot);
-                        let fresh = self.visitor.with_project(project, self.origin.as_ref());
-                        if !fresh.origin_allowed {
-                            return None;
-                        }
-                        let identity_changed = fresh.user != self.visitor.user;
-                        self.visitor = fresh;
-                        if identity_changed {
-                            self.resync(&index);
-                        }
-                    }
-                    Ok(ProjectEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                        // The index is being rebuilt: read it again before answering.
-                        let index = self.state.live().offers(&self.visitor.slot).await.ok()?;
+                    let identity_changed = fresh.user != self.visitor.user;
+                    self.visitor = fresh;
+                    if identity_changed {
+                        self.events.rekey(
+                            self.visitor.room.as_str(),
+                            self.visitor.user(),
+                            self.visitor.claimed(),
+                        );
                         self.resync(&index);
                     }
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                },
-                () = tokio::time::sleep(nap) => self.diff(&index),
+                }
+                StreamEvent::Resync => self.resync(&index),
             }
         }
     }
 
-    /// How long until the clock alone may change what concerns this client.
-    fn nap(&self, index: &OffersIndex) -> Duration {
-        let now = Utc::now();
-        index
-            .next_transition(
-                self.visitor.room.as_str(),
-                self.visitor.user(),
-                self.visitor.claimed(),
-                now,
-            )
-            .and_then(|t| (t - now).to_std().ok())
-            .map_or(MAX_NAP, |d| (d + Duration::from_millis(5)).min(MAX_NAP))
-    }
-
-    fn on_offer(&mut self, index: &OffersIndex, id: i64, offer: Option<&offers_core::Offer>) {
-        let user = self.visitor.user();
-        let opted_out = index.is_opted_out(self.visitor.claimed()) || index.is_opted_out(user);
-        let now = Utc::now();
-        match offer.filter(|o| concerns(&o.spec, self.visitor.room.as_str(), user, opted_out, now))
-        {
-            Some(offer) => {
+    fn on_offer(&mut self, index: &OffersIndex, id: i64) {
+        let fragment = index.concerning(
+            id,
+            self.visitor.room.as_str(),
+            self.visitor.user(),
+            self.visitor.claimed(),
+            Utc::now(),
+        );
+        match fragment {
+            Some(fragment) => {
                 let name = if self.visible.insert(id) {
                     "offer.created"
                 } else {
                     "offer.updated"
                 };
-                self.push_offer(name, offer);
+                self.pending
+                    .push_back(named(name, fragment.json.to_string()));
             }
             None => {
                 if self.visible.remove(&id) {

@@ -471,6 +471,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Receives every change published from now on (on PostgreSQL, from every replica).
     async fn subscribe(&self) -> Result<broadcast::Receiver<BusMessage>, StoreError>;
+
+    /// Group commit of event ingest: stores several requests' batches in one transaction,
+    /// each as [`Store::insert_events`] would (ids a project stored before are skipped), and
+    /// returns how many of each batch were new, in order. All or nothing. The caller keeps
+    /// event ids from repeating between batches of one project.
+    async fn insert_event_batches(
+        &self,
+        batches: &[(i64, Vec<NewEvent>)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<u64>, StoreError>;
 }
 
 /// Which backend a URL selects.

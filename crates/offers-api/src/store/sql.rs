@@ -23,6 +23,48 @@
 macro_rules! sql_store {
     ($store:ty, $db:ty) => {
         impl $store {
+            /// One batch of events in one statement (JSON array expansion), inside `tx`;
+            /// ids the project stored before are skipped. Returns how many were new.
+            async fn insert_events_in(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                project_id: i64,
+                events: &[$crate::store::NewEvent],
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, $crate::store::StoreError> {
+                use $crate::store::millis;
+                if events.is_empty() {
+                    return Ok(0);
+                }
+                // One JSON array per event, in the column order of the INSERT.
+                let rows: Vec<serde_json::Value> = events
+                    .iter()
+                    .map(|e| {
+                        serde_json::json!([
+                            e.id,
+                            e.offer_id,
+                            e.kind.as_str(),
+                            e.room,
+                            e.user,
+                            millis(e.at)
+                        ])
+                    })
+                    .collect();
+                let done = sqlx::query(&format!(
+                    "INSERT INTO events (project_id, event_id, offer_id, kind, room_id, user_id, \
+                     at_ms, received_ms) \
+                     SELECT $1, value ->> 0, CAST(value ->> 1 AS BIGINT), value ->> 2, \
+                     value ->> 3, value ->> 4, CAST(value ->> 5 AS BIGINT), $2 \
+                     FROM {} WHERE true ON CONFLICT DO NOTHING",
+                    Self::json_values("$3")
+                ))
+                .bind(project_id)
+                .bind(millis(now))
+                .bind(serde_json::Value::Array(rows).to_string())
+                .execute(&mut **tx)
+                .await?;
+                Ok(done.rows_affected())
+            }
+
             async fn insert_project(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 project: &$crate::store::NewProject,
@@ -530,40 +572,27 @@ macro_rules! sql_store {
                 events: &[$crate::store::NewEvent],
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<u64, $crate::store::StoreError> {
-                use $crate::store::millis;
                 if events.is_empty() {
                     return Ok(0);
                 }
-                // One JSON array per event, in the column order of the INSERT.
-                let rows: Vec<serde_json::Value> = events
-                    .iter()
-                    .map(|e| {
-                        serde_json::json!([
-                            e.id,
-                            e.offer_id,
-                            e.kind.as_str(),
-                            e.room,
-                            e.user,
-                            millis(e.at)
-                        ])
-                    })
-                    .collect();
                 let mut tx = self.begin_write().await?;
-                let done = sqlx::query(&format!(
-                    "INSERT INTO events (project_id, event_id, offer_id, kind, room_id, user_id, \
-                     at_ms, received_ms) \
-                     SELECT $1, value ->> 0, CAST(value ->> 1 AS BIGINT), value ->> 2, \
-                     value ->> 3, value ->> 4, CAST(value ->> 5 AS BIGINT), $2 \
-                     FROM {} WHERE true ON CONFLICT DO NOTHING",
-                    Self::json_values("$3")
-                ))
-                .bind(project_id)
-                .bind(millis(now))
-                .bind(serde_json::Value::Array(rows).to_string())
-                .execute(&mut *tx)
-                .await?;
+                let added = Self::insert_events_in(&mut tx, project_id, events, now).await?;
                 self.commit(tx, None).await?;
-                Ok(done.rows_affected())
+                Ok(added)
+            }
+
+            async fn insert_event_batches(
+                &self,
+                batches: &[(i64, Vec<$crate::store::NewEvent>)],
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Vec<u64>, $crate::store::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let mut added = Vec::with_capacity(batches.len());
+                for (project_id, events) in batches {
+                    added.push(Self::insert_events_in(&mut tx, *project_id, events, now).await?);
+                }
+                self.commit(tx, None).await?;
+                Ok(added)
             }
 
             async fn offer_figures(

@@ -8,4 +8,5 @@ mod api;
 mod cli;
 mod hardening;
 mod live;
+mod scale;
 mod studio;

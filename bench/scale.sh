@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The hot path at scale (issue 9), on loopback only: builds the API and the load client
+# (`examples/scale_load.rs`) with the release-native profile, creates a project of the issue's
+# shape through the partner API (90 % USER offers × 111 users, 9 % ROOM offers × 10 rooms,
+# 1 % GLOBAL: 10,000 offers are 1.0M targets), then measures, printing one table:
+#   - RSS with the project's index loaded; the first feed after a restart;
+#   - the feed against bare axum serving the same bytes (examples/feed_baseline), wrk -t1 -c64,
+#     alternating baseline / feed twice, for an anonymous visitor and a targeted user, with
+#     the server's CPU time per feed request; p50/p99 at half the feed's maximum rate;
+#   - 1,000 signed-in streams in one room: delivery of new offers p50/p99, POST p99 without
+#     and with the streams;
+#   - 10,000 streams over 1,000 rooms: RSS, and how many streams each change reached;
+#   - event ingest, batches of 50 from 64 connections: events/s, stored = acknowledged.
+# Needs Debian's wrk; PostgreSQL at 127.0.0.1:5432 (trust) for `postgres`.
+# Usage: bash bench/scale.sh [sqlite|postgres] [offers, default 10000] [seconds per run, default 10]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+backend="${1:-sqlite}"
+offers="${2:-10000}"
+secs="${3:-10}"
+cargo build --quiet --profile release-native -p offers-api --bin offers-api --example feed_baseline --example scale_load
+bin="${CARGO_TARGET_DIR:-target}/release-native"
+load="$bin/examples/scale_load"
+dir="$(mktemp -d)"
+port=18191
+base="http://127.0.0.1:$port"
+pgname=""
+case "$backend" in
+  sqlite) db="sqlite://$dir/offers.db" ;;
+  postgres)
+    pgname="scale_bench_$$"
+    psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $pgname" postgres
+    db="postgres://postgres@127.0.0.1:5432/$pgname" ;;
+  *) echo "backend must be sqlite or postgres" >&2; exit 2 ;;
+esac
+server=""
+cleanup() {
+  kill $(jobs -p) 2>/dev/null || true
+  wait 2>/dev/null || true
+  if [ -n "$pgname" ]; then psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $pgname" postgres || true; fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+results="$dir/results"
+row() { printf '| %s | %s |\n' "$1" "$2" | tee -a "$results"; }
+
+start_server() {
+  # Fan-out counts are logged at DEBUG by offers_api::live; request logs stay off.
+  RUST_LOG="${BENCH_RUST_LOG:-warn,offers_api::live=debug}" "$bin/offers-api" serve --addr "127.0.0.1:$port" \
+    --database-url "$db" --rate-limit 0 --widget-dir "$dir" --studio-dir "$dir" >>"$dir/serve.log" 2>&1 &
+  server=$!
+  for _ in $(seq 200); do curl -sf "$base/healthz" >/dev/null && return; sleep 0.05; done
+  echo "server did not start" >&2; cat "$dir/serve.log" >&2; exit 1
+}
+stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; }
+rss() { awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' "/proc/$server/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+
+start_server
+project="$("$bin/offers-api" project create --name scale --database-url "$db")"
+field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$project" "$1"; }
+key="$(field apiKey)"; token="$(field token)"; public="$(field publicKey)"
+echo "== $backend, $offers offers" | tee "$results"
+"$load" seed "$base" "$key" "$token" "$offers" | tee -a "$results"
+
+anon="/widget/v1/offers?key=$public&room=room1"
+targeted="/widget/v1/offers?key=$public&room=room1&user=u1"
+curl -sf -o /dev/null "$base$anon"
+row "RSS, index of $offers offers loaded" "$(rss)"
+stop_server
+start_server
+first="$(curl -sf -o /dev/null -w '%{time_total}' "$base$targeted")"
+row "first feed after a restart" "$(python3 -c "print(f'{float(\"$first\") * 1000:.0f} ms')")"
+
+wrk_rps() { # port path [header]
+  wrk -t1 -c64 -d"${secs}s" "http://127.0.0.1:$1$2" | awk '/Requests\/sec/ {print $2}'
+}
+for who in anon targeted; do
+  path="${!who}"
+  curl -sf -D "$dir/headers" -o "$dir/body" "$base$path"
+  etag="$(grep -i '^etag:' "$dir/headers" | cut -d' ' -f2- | tr -d '\r')"
+  count="$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['offers']))" "$dir/body")"
+  "$bin/examples/feed_baseline" 127.0.0.1:18192 "$dir/body" "$etag" &
+  baseline=$!
+  for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:18192$path" && break; sleep 0.05; done
+  b1="$(wrk_rps 18192 "$path")"
+  t0="$(cpu_ticks)"; f1="$(wrk_rps "$port" "$path")"; t1="$(cpu_ticks)"
+  b2="$(wrk_rps 18192 "$path")"
+  t2="$(cpu_ticks)"; f2="$(wrk_rps "$port" "$path")"; t3="$(cpu_ticks)"
+  kill "$baseline"; wait "$baseline" 2>/dev/null || true
+  summary="$(python3 - "$b1" "$f1" "$b2" "$f2" "$((t1 - t0 + t3 - t2))" "$secs" <<'EOF'
+import sys
+b1, f1, b2, f2 = map(float, sys.argv[1:5])
+ticks, secs = int(sys.argv[5]), float(sys.argv[6])
+requests = (f1 + f2) * secs
+cpu_us = ticks * 10_000 / requests  # 100 ticks per second
+print(f"{(f1 + f2) / 2:,.0f} req/s vs baseline {(b1 + b2) / 2:,.0f} = {(f1 + f2) / (b1 + b2) * 100:.0f} % "
+      f"(runs {f1 / b1 * 100:.0f} %, {f2 / b2 * 100:.0f} %); server CPU {cpu_us:.0f} µs per request")
+EOF
+)"
+  row "feed, $who ($count offers, $(wc -c <"$dir/body") bytes)" "$summary"
+  if [ "$who" = targeted ]; then
+    half="$(python3 -c "print(int(($f1 + $f2) / 4))")"
+    row "feed, targeted, at half the maximum rate" "$("$load" rate "$base$path" "$half" "$secs")"
+  fi
+done
+
+row "1,000 signed-in streams in one room" "$("$load" room "$base" "$public" "$key" "$token" 1000 20 | tr '\n' ' ')"
+before="$(grep -c 'fan-out' "$dir/serve.log" || true)"
+row "10,000 streams over 1,000 rooms" "$("$load" spread "$base" "$public" "$key" "$token" 10000 1000 "$server" | tr '\n' ' ')"
+row "  server side: streams reached per change (last three)" "$(tail -n +"$((before + 1))" "$dir/serve.log" | grep 'change="offer"' | grep -o 'reached=[0-9]*' | tail -3 | tr '\n' ' ')"
+sleep 1 # let the 10,000 streams' connections close
+row "event ingest" "$("$load" events "$base" "$public" "$key" "$token" 64 50 "$secs" 1 2 3 4 5 6 7 8 9 10)"
+echo
+cat "$results"

@@ -1,0 +1,552 @@
+//! Load client of the scale benchmark (`bench/scale.sh`), loopback only. Subcommands:
+//!
+//! - `seed <base> <api-key> <token> <offers>`: creates the benchmark's project shape through
+//!   the partner API: 90 % `USER` offers with 111 users each (out of `offers` users), 9 %
+//!   `ROOM` offers with 10 rooms each (out of 100 rooms), 1 % `GLOBAL`;
+//! - `room <base> <public-key> <api-key> <token> <streams> <changes>`: opens `streams` streams of
+//!   signed-in users in room `hot`, then creates `changes` offers for that room one by one,
+//!   each time waiting until every stream received it; prints the delivery latency p50/p99 and
+//!   the partner's POST p50/p99, before the streams are opened and while they are;
+//! - `spread <base> <public-key> <api-key> <token> <streams> <rooms> <server-pid>`: opens
+//!   `streams` streams over `rooms` rooms (one user each), prints the server's RSS, then makes
+//!   a room, a user and a global change and counts the streams each reached;
+//! - `events <base> <public-key> <api-key> <token> <connections> <batch> <seconds> <offer-id>...`:
+//!   posts batches of fresh events from `connections` connections for `seconds`, then compares
+//!   the events acknowledged as accepted with the impressions the stats report stored;
+//! - `rate <url> <requests-per-second> <seconds>`: GETs `url` at a fixed rate (open loop, 32
+//!   connections) and prints the latency p50/p99/max.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::{Semaphore, mpsc};
+
+type Res<T> = Result<T, String>;
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .expect("client")
+}
+
+fn arg(args: &[String], i: usize) -> Res<&str> {
+    args.get(i)
+        .map(String::as_str)
+        .ok_or_else(|| format!("missing argument {i}; see the doc comment of scale_load.rs"))
+}
+
+fn num<T: std::str::FromStr>(args: &[String], i: usize) -> Res<T> {
+    arg(args, i)?
+        .parse()
+        .map_err(|_| format!("argument {i} must be a number"))
+}
+
+/// Percentile of sorted samples (nearest rank).
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+struct Partner {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+    token: String,
+}
+
+impl Partner {
+    fn offer(n: usize, audience: Value) -> Value {
+        let mut offer = json!({
+            "template": 10,
+            "title": format!("Offer {n}"),
+            "text": format!("Scale benchmark offer number {n}, with a body of ordinary length."),
+            "linkText": "Open",
+            "link": format!("https://shop.example/offers/{n}"),
+            "startTime": "2024-01-01T00:00:00Z",
+        });
+        if let (Value::Object(o), Value::Object(a)) = (&mut offer, audience) {
+            o.extend(a);
+        }
+        offer
+    }
+
+    /// Creates an offer; returns its id and how long the POST took.
+    async fn create(&self, body: &Value) -> Res<(i64, Duration)> {
+        let started = Instant::now();
+        let resp = self
+            .http
+            .post(format!("{}/external/offer", self.base))
+            .header("x-api-key", &self.key)
+            .bearer_auth(&self.token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = resp.status();
+        let text = resp.text().await.map_err(|e| e.to_string())?;
+        let took = started.elapsed();
+        if !status.is_success() {
+            return Err(format!("POST /external/offer: {status} {text}"));
+        }
+        let v: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        let id = v["id"]
+            .as_i64()
+            .or_else(|| v["offer"]["id"].as_i64())
+            .ok_or_else(|| format!("no id in {text}"))?;
+        Ok((id, took))
+    }
+
+    async fn get_json(&self, path: &str) -> Res<Value> {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("x-api-key", &self.key)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let text = resp.text().await.map_err(|e| e.to_string())?;
+        serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))
+    }
+}
+
+fn partner(args: &[String], from: usize) -> Res<Partner> {
+    Ok(Partner {
+        http: client(),
+        base: arg(args, from)?.to_owned(),
+        key: arg(args, from + 1)?.to_owned(),
+        token: arg(args, from + 2)?.to_owned(),
+    })
+}
+
+async fn seed(args: &[String]) -> Res<()> {
+    let partner = Arc::new(partner(args, 1)?);
+    let offers: usize = num(args, 4)?;
+    let users = offers.max(1000);
+    let next = Arc::new(AtomicUsize::new(0));
+    let targets = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..8 {
+        let (partner, next, targets) = (partner.clone(), next.clone(), targets.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= offers {
+                    return Ok::<_, String>(());
+                }
+                let audience = match n % 100 {
+                    0 => json!({"type": "GLOBAL"}),
+                    1..=9 => {
+                        let rooms: Vec<String> = (0..10)
+                            .map(|k| format!("room{}", (n + k * 10) % 100))
+                            .collect();
+                        targets.fetch_add(rooms.len(), Ordering::Relaxed);
+                        json!({"type": "ROOM", "externalRoomIds": rooms})
+                    }
+                    _ => {
+                        let ids: Vec<String> = (0..111)
+                            .map(|k| format!("u{}", (n * 111 + k) % users))
+                            .collect();
+                        targets.fetch_add(ids.len(), Ordering::Relaxed);
+                        json!({"type": "USER", "externalUserIds": ids})
+                    }
+                };
+                partner.create(&Partner::offer(n, audience)).await?;
+            }
+        }));
+    }
+    for w in workers {
+        w.await.map_err(|e| e.to_string())??;
+    }
+    println!(
+        "seeded {offers} offers, {} targets, in {:.1} s",
+        targets.load(Ordering::Relaxed),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// One SSE connection: reports `(stream index, offer id, when)` for every `offer.created`.
+async fn open_stream(
+    http: reqwest::Client,
+    url: String,
+    index: usize,
+    mut connecting: Option<tokio::sync::OwnedSemaphorePermit>,
+    ready: mpsc::UnboundedSender<usize>,
+    created: mpsc::UnboundedSender<(usize, i64, Instant)>,
+) -> Res<()> {
+    let mut resp = http.get(&url).send().await.map_err(|e| e.to_string())?;
+    if !resp.status().is_success() {
+        return Err(format!("stream {url}: {}", resp.status()));
+    }
+    let mut buf = String::new();
+    let mut announced = false;
+    while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
+        let at = Instant::now();
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            if !announced {
+                announced = true;
+                connecting.take();
+                let _ = ready.send(index);
+            }
+            if block.lines().any(|l| l == "event: offer.created")
+                && let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: "))
+                && let Ok(v) = serde_json::from_str::<Value>(data)
+                && let Some(id) = v["id"].as_i64()
+            {
+                let _ = created.send((index, id, at));
+            }
+        }
+    }
+    Ok(())
+}
+
+struct Streams {
+    created: mpsc::UnboundedReceiver<(usize, i64, Instant)>,
+}
+
+/// Opens the streams (`room_of(i)`, user `s{i}`), at most 256 connecting at once, and waits
+/// until each received its first event.
+async fn open_streams(
+    base: &str,
+    public: &str,
+    count: usize,
+    room_of: impl Fn(usize) -> String,
+) -> Res<Streams> {
+    let (ready_tx, mut ready) = mpsc::unbounded_channel();
+    let (created_tx, created) = mpsc::unbounded_channel();
+    let gate = Arc::new(Semaphore::new(256));
+    let http = client();
+    let started = Instant::now();
+    for i in 0..count {
+        let url = format!(
+            "{base}/widget/v1/stream?key={public}&room={}&user=s{i}",
+            room_of(i)
+        );
+        let (http, ready_tx, created_tx) = (http.clone(), ready_tx.clone(), created_tx.clone());
+        let permit = Arc::clone(&gate)
+            .acquire_owned()
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(async move {
+            if let Err(e) = open_stream(http, url, i, Some(permit), ready_tx, created_tx).await {
+                eprintln!("stream {i}: {e}");
+            }
+        });
+    }
+    drop(ready_tx);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut n = 0;
+    while n < count {
+        match tokio::time::timeout_at(deadline.into(), ready.recv()).await {
+            Ok(Some(_)) => n += 1,
+            _ => return Err(format!("only {n} of {count} streams opened")),
+        }
+    }
+    println!(
+        "opened {count} streams in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Streams { created })
+}
+
+/// Waits until `expected` streams reported offer `id` (or `settle` passed after the last one
+/// when `expected` is not known exactly); returns the receipt instants.
+async fn receipts(
+    streams: &mut Streams,
+    id: i64,
+    expected: usize,
+    timeout: Duration,
+) -> Vec<Instant> {
+    let mut got = Vec::new();
+    let deadline = Instant::now() + timeout;
+    while got.len() < expected {
+        match tokio::time::timeout_at(deadline.into(), streams.created.recv()).await {
+            Ok(Some((_, got_id, at))) if got_id == id => got.push(at),
+            Ok(Some(_)) => {}
+            _ => break,
+        }
+    }
+    got
+}
+
+async fn room(args: &[String]) -> Res<()> {
+    let base = arg(args, 1)?.to_owned();
+    let public = arg(args, 2)?.to_owned();
+    let partner = Partner {
+        http: client(),
+        base: base.clone(),
+        key: arg(args, 3)?.to_owned(),
+        token: arg(args, 4)?.to_owned(),
+    };
+    let count: usize = num(args, 5)?;
+    let changes: usize = num(args, 6)?;
+    let offer = |n| Partner::offer(n, json!({"type": "ROOM", "externalRoomIds": ["hot"]}));
+    let mut post_before = Vec::new();
+    for n in 0..changes {
+        post_before.push(partner.create(&offer(n)).await?.1.as_secs_f64() * 1e3);
+    }
+    let mut streams = open_streams(&base, &public, count, |_| "hot".to_owned()).await?;
+    let mut post_during = Vec::new();
+    let mut delivery = Vec::new();
+    let mut missing = 0;
+    for n in 0..changes {
+        let sent = Instant::now();
+        let (id, took) = partner.create(&offer(n)).await?;
+        post_during.push(took.as_secs_f64() * 1e3);
+        let got = receipts(&mut streams, id, count, Duration::from_secs(30)).await;
+        missing += count - got.len();
+        delivery.extend(got.iter().map(|at| (*at - sent).as_secs_f64() * 1e3));
+    }
+    let (d, b, w) = (sorted(delivery), sorted(post_before), sorted(post_during));
+    println!(
+        "{count} streams in one room, {changes} new offers: delivery p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {missing} missed",
+        pct(&d, 50.0),
+        pct(&d, 99.0),
+        pct(&d, 100.0)
+    );
+    println!(
+        "POST /external/offer without streams: p50 {:.1} ms, p99 {:.1} ms; with {count} streams: p50 {:.1} ms, p99 {:.1} ms",
+        pct(&b, 50.0),
+        pct(&b, 99.0),
+        pct(&w, 50.0),
+        pct(&w, 99.0)
+    );
+    Ok(())
+}
+
+fn rss_mb(pid: &str) -> Res<f64> {
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .ok_or("no VmRSS")?;
+    Ok(kb / 1024.0)
+}
+
+async fn spread(args: &[String]) -> Res<()> {
+    let base = arg(args, 1)?.to_owned();
+    let public = arg(args, 2)?.to_owned();
+    let partner = Partner {
+        http: client(),
+        base: base.clone(),
+        key: arg(args, 3)?.to_owned(),
+        token: arg(args, 4)?.to_owned(),
+    };
+    let count: usize = num(args, 5)?;
+    let rooms: usize = num(args, 6)?;
+    let pid = arg(args, 7)?;
+    let before = rss_mb(pid)?;
+    let mut streams =
+        open_streams(&base, &public, count, |i| format!("spread{}", i % rooms)).await?;
+    println!(
+        "server RSS with {count} streams over {rooms} rooms: {:.0} MB (before: {before:.0} MB)",
+        rss_mb(pid)?
+    );
+    let per_room = count / rooms;
+    for (what, audience, expected) in [
+        (
+            "a room offer",
+            json!({"type": "ROOM", "externalRoomIds": ["spread7"]}),
+            per_room,
+        ),
+        (
+            "a personal offer",
+            json!({"type": "USER", "externalUserIds": ["s42"]}),
+            1,
+        ),
+        ("a global offer", json!({"type": "GLOBAL"}), count),
+    ] {
+        let (id, _) = partner.create(&Partner::offer(0, audience)).await?;
+        let mut got = receipts(&mut streams, id, expected, Duration::from_secs(30)).await;
+        // Anything else arriving shortly after would be a stream it does not concern.
+        got.extend(receipts(&mut streams, id, usize::MAX, Duration::from_millis(500)).await);
+        println!(
+            "{what}: reached {} streams (concerned: {expected})",
+            got.len()
+        );
+    }
+    Ok(())
+}
+
+async fn events(args: &[String]) -> Res<()> {
+    let base = arg(args, 1)?.to_owned();
+    let public = arg(args, 2)?.to_owned();
+    let partner = Partner {
+        http: client(),
+        base: base.clone(),
+        key: arg(args, 3)?.to_owned(),
+        token: arg(args, 4)?.to_owned(),
+    };
+    let connections: usize = num(args, 5)?;
+    let batch: usize = num(args, 6)?;
+    let seconds: u64 = num(args, 7)?;
+    let offers: Vec<i64> = (8..args.len()).map(|i| num(args, i)).collect::<Res<_>>()?;
+    if offers.is_empty() {
+        return Err("name at least one offer id".into());
+    }
+    let stored_before = stored(&partner, &offers).await?;
+    let accepted = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let until = started + Duration::from_secs(seconds);
+    let run = format!("{}", std::process::id());
+    let mut workers = Vec::new();
+    for w in 0..connections {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let (base, public, offers, accepted, failed, run) = (
+            base.clone(),
+            public.clone(),
+            offers.clone(),
+            accepted.clone(),
+            failed.clone(),
+            run.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < until {
+                let at = offers_core::format_timestamp(&chrono::Utc::now());
+                let list: Vec<Value> = (0..batch)
+                    .map(|k| {
+                        json!({"id": format!("{run}-{w}-{n}-{k}"), "offerId": offers[(n as usize + k) % offers.len()], "kind": "impression", "at": at})
+                    })
+                    .collect();
+                n += 1;
+                let body = json!({"key": public, "room": "room1", "user": format!("u{w}"), "events": list});
+                let resp = http
+                    .post(format!("{base}/widget/v1/events"))
+                    .header("content-type", "text/plain")
+                    .body(body.to_string())
+                    .send()
+                    .await;
+                match resp {
+                    Ok(r) if r.status().as_u16() == 202 => {
+                        let v: Value = r
+                            .text()
+                            .await
+                            .ok()
+                            .and_then(|t| serde_json::from_str(&t).ok())
+                            .unwrap_or(Value::Null);
+                        accepted.fetch_add(v["accepted"].as_u64().unwrap_or(0), Ordering::Relaxed);
+                    }
+                    _ => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }));
+    }
+    for w in workers {
+        w.await.map_err(|e| e.to_string())?;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let acknowledged = accepted.load(Ordering::Relaxed);
+    let stored = stored(&partner, &offers).await? - stored_before;
+    println!(
+        "events: {connections} connections, batches of {batch}: {:.0} events/s acknowledged ({acknowledged} in {elapsed:.1} s), stored {stored} ({}), {} failed requests",
+        acknowledged as f64 / elapsed,
+        if stored == acknowledged as i64 {
+            "stored = acknowledged"
+        } else {
+            "MISMATCH"
+        },
+        failed.load(Ordering::Relaxed)
+    );
+    Ok(())
+}
+
+/// Impressions stored for the offers, per their stats.
+async fn stored(partner: &Partner, offers: &[i64]) -> Res<i64> {
+    let mut total = 0;
+    for id in offers {
+        let v = partner
+            .get_json(&format!("/external/offer/{id}/stats"))
+            .await?;
+        total += v["impressions"]
+            .as_i64()
+            .ok_or_else(|| format!("no impressions in {v}"))?;
+    }
+    Ok(total)
+}
+
+async fn rate(args: &[String]) -> Res<()> {
+    let url = arg(args, 1)?.to_owned();
+    let per_second: f64 = num(args, 2)?;
+    let seconds: f64 = num(args, 3)?;
+    let total = (per_second * seconds) as usize;
+    let gap = Duration::from_secs_f64(1.0 / per_second);
+    let http = client();
+    let gate = Arc::new(Semaphore::new(32));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let started = tokio::time::Instant::now();
+    for i in 0..total {
+        tokio::time::sleep_until(started + gap * i as u32).await;
+        let scheduled = started + gap * i as u32;
+        let (http, url, tx, gate) = (http.clone(), url.clone(), tx.clone(), gate.clone());
+        tokio::spawn(async move {
+            let _permit = gate.acquire_owned().await;
+            let ok = match http.get(&url).send().await {
+                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                Err(_) => false,
+            };
+            // Latency from the scheduled send time (no coordinated omission).
+            let _ = tx.send((ok, scheduled.elapsed().as_secs_f64() * 1e3));
+        });
+    }
+    drop(tx);
+    let mut lat = Vec::new();
+    let mut errors = 0;
+    while let Some((ok, ms)) = rx.recv().await {
+        if ok {
+            lat.push(ms);
+        } else {
+            errors += 1;
+        }
+    }
+    let lat = sorted(lat);
+    println!(
+        "{per_second:.0} req/s for {seconds:.0} s: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {errors} errors",
+        pct(&lat, 50.0),
+        pct(&lat, 99.0),
+        pct(&lat, 100.0)
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match args.first().map(String::as_str) {
+        Some("seed") => seed(&args).await,
+        Some("room") => room(&args).await,
+        Some("spread") => spread(&args).await,
+        Some("events") => events(&args).await,
+        Some("rate") => rate(&args).await,
+        _ => Err("usage: scale_load seed|room|spread|events|rate …; see the doc comment".into()),
+    };
+    if let Err(e) = outcome {
+        eprintln!("scale_load: {e}");
+        std::process::exit(1);
+    }
+}

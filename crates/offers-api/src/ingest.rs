@@ -1,0 +1,165 @@
+//! Group commit for widget events: one writer task per process collects the batches that
+//! requests hand it while the previous commit runs, and stores them together with
+//! [`Store::insert_event_batches`] (one transaction, so one commit for many requests). Each
+//! request is answered only after the transaction holding its events committed, with its own
+//! count of new events: what a client is told was stored is what is stored.
+//!
+//! Nothing waits to fill a group: under light load a batch is committed alone, as soon as it
+//! arrives; under load the queue fills while a commit runs and the next commit takes it all
+//! (up to [`MAX_GROUP_EVENTS`]). Two batches of one project sharing an event id never go in
+//! one group, so each batch's count stays exact.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::{NewEvent, Store, StoreError};
+
+/// The most events committed in one transaction.
+pub const MAX_GROUP_EVENTS: usize = 20_000;
+/// Batches waiting for the writer; beyond, requests wait for room (backpressure).
+const QUEUE: usize = 4_096;
+
+/// Why a batch was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The group's transaction failed: nothing of it was stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The writer has stopped (the server is shutting down).
+    #[error("the event writer has stopped")]
+    Stopped,
+}
+
+impl From<IngestError> for crate::ApiError {
+    fn from(e: IngestError) -> Self {
+        match e {
+            IngestError::Store(e) => e.into(),
+            IngestError::Stopped => {
+                StoreError::Unavailable(sqlx::Error::PoolClosed).into()
+            }
+        }
+    }
+}
+
+/// One request's batch and where its answer goes.
+#[derive(Debug)]
+struct Job {
+    project_id: i64,
+    events: Vec<NewEvent>,
+    done: oneshot::Sender<Result<u64, IngestError>>,
+}
+
+/// The handle requests write through (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct EventWriter {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl EventWriter {
+    /// Starts the writer task; it runs until every handle is dropped, committing what was
+    /// queued.
+    pub fn start(store: Arc<dyn Store>) -> Self {
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        tokio::spawn(run(store, queue));
+        Self { jobs }
+    }
+
+    /// Stores the events (ids the project stored before are skipped) and returns how many
+    /// were new, once they are committed.
+    pub async fn write(&self, project_id: i64, events: Vec<NewEvent>) -> Result<u64, IngestError> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let (done, answer) = oneshot::channel();
+        self.jobs
+            .send(Job {
+                project_id,
+                events,
+                done,
+            })
+            .await
+            .map_err(|_| IngestError::Stopped)?;
+        answer.await.map_err(|_| IngestError::Stopped)?
+    }
+}
+
+async fn run(store: Arc<dyn Store>, mut queue: mpsc::Receiver<Job>) {
+    let mut carried: Option<Job> = None;
+    loop {
+        let first = match carried.take() {
+            Some(job) => job,
+            None => match queue.recv().await {
+                Some(job) => job,
+                None => return,
+            },
+        };
+        let mut group = Group::default();
+        group.add(first);
+        while group.events < MAX_GROUP_EVENTS {
+            let Ok(job) = queue.try_recv() else { break };
+            if group.conflicts(&job) {
+                carried = Some(job);
+                break;
+            }
+            group.add(job);
+        }
+        group.commit(store.as_ref()).await;
+    }
+}
+
+/// The batches committed together.
+#[derive(Debug, Default)]
+struct Group {
+    batches: Vec<(i64, Vec<NewEvent>)>,
+    answers: Vec<oneshot::Sender<Result<u64, IngestError>>>,
+    ids: HashSet<(i64, String)>,
+    events: usize,
+}
+
+impl Group {
+    fn conflicts(&self, job: &Job) -> bool {
+        job.events
+            .iter()
+            .any(|e| self.ids.contains(&(job.project_id, e.id.clone())))
+    }
+
+    fn add(&mut self, job: Job) {
+        self.events += job.events.len();
+        self.ids
+            .extend(job.events.iter().map(|e| (job.project_id, e.id.clone())));
+        self.batches.push((job.project_id, job.events));
+        self.answers.push(job.done);
+    }
+
+    async fn commit(self, store: &dyn Store) {
+        let now: DateTime<Utc> = Utc::now();
+        match store.insert_event_batches(&self.batches, now).await {
+            Ok(added) => {
+                for (answer, n) in self.answers.into_iter().zip(added) {
+                    let _ = answer.send(Ok(n));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = ?e, batches = self.answers.len(), "cannot store events");
+                for answer in self.answers {
+                    let _ = answer.send(Err(IngestError::Store(same_error(&e))));
+                }
+            }
+        }
+    }
+}
+
+/// The same failure for each request of a failed group (sqlx errors cannot be cloned: the
+/// original, with its source, is logged once above; each request gets one of the same kind).
+fn same_error(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Unavailable(_) => StoreError::Unavailable(sqlx::Error::PoolTimedOut),
+        StoreError::Database(e) => StoreError::Database(sqlx::Error::Protocol(e.to_string())),
+        StoreError::Migrate(e) => StoreError::Database(sqlx::Error::Protocol(e.to_string())),
+        StoreError::Corrupt(m) => StoreError::Corrupt(m.clone()),
+        StoreError::BadUrl(m) => StoreError::BadUrl(m.clone()),
+    }
+}
