@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use crate::common::*;
 use offers_api::auth::Role;
 use serde_json::{Value, json};
 
@@ -623,8 +623,14 @@ async fn the_documented_signing_snippets_sign_ids_the_api_accepts() {
         concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"),
     ] {
         let text = std::fs::read_to_string(readme).unwrap();
-        assert!(text.contains(NODE_SIGNING_SNIPPET), "{readme} shows the Node lines");
-        assert!(text.contains(PYTHON_SIGNING_SNIPPET), "{readme} shows the Python lines");
+        assert!(
+            text.contains(NODE_SIGNING_SNIPPET),
+            "{readme} shows the Node lines"
+        );
+        assert!(
+            text.contains(PYTHON_SIGNING_SNIPPET),
+            "{readme} shows the Python lines"
+        );
     }
     with_db(Backend::Sqlite, |db| async move {
         let t = TestApp::start(db).await;
