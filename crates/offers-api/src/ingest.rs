@@ -37,9 +37,7 @@ impl From<IngestError> for crate::ApiError {
     fn from(e: IngestError) -> Self {
         match e {
             IngestError::Store(e) => e.into(),
-            IngestError::Stopped => {
-                StoreError::Unavailable(sqlx::Error::PoolClosed).into()
-            }
+            IngestError::Stopped => StoreError::Unavailable(sqlx::Error::PoolClosed).into(),
         }
     }
 }

@@ -7,10 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::{Creds, TestApp, text_offer, with};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use chrono::Utc;
-use crate::common::{Creds, TestApp, text_offer, with};
 use offers_api::auth::Role;
 use offers_api::live::{STREAM_QUEUE, Slot};
 use serde_json::{Value, json};
