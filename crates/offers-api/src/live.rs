@@ -1434,7 +1434,7 @@ mod tests {
         assert_eq!(got(&mut rxs), [false, false, false, true]);
         streams.remove(4);
         assert_eq!(streams.send_offer(2, &[&user_offer]), 0);
-        assert!(streams.users.get("u1").is_none() && streams.rooms.get("r3").is_none());
+        assert!(!streams.users.contains_key("u1") && !streams.rooms.contains_key("r3"));
     }
 
     #[tokio::test]
