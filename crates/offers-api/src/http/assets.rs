@@ -355,7 +355,10 @@ mod tests {
     fn demo_escapes_and_notices() {
         let page = render_demo(Some("pk_a\"b"), None, false, Path::new("dist/widget"));
         assert!(page.contains("data-project=\"pk_a&quot;b\""));
-        assert!(!page.contains("data-sig"));
+        assert!(
+            !page.contains(" data-sig="),
+            "no signature attribute without a signature"
+        );
         assert!(page.contains("widget bundle is not built"));
         assert!(page.contains("<div id=\"offers-feed\"></div>"));
         let built = render_demo(Some("pk_x"), Some("ab12"), true, Path::new("w"));
