@@ -536,6 +536,9 @@ async fn rate(args: &[String]) -> Res<()> {
 
 #[tokio::main]
 async fn main() {
+    // reqwest is built without a default TLS provider (see Cargo.toml); loopback is plain HTTP,
+    // but the client builder still wants one installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let outcome = match args.first().map(String::as_str) {
         Some("seed") => seed(&args).await,

@@ -1,4 +1,5 @@
 //! The integration tests of `offers-core`, in one test binary.
 
 mod properties;
+mod readable_text;
 mod seed_examples;
