@@ -38,7 +38,7 @@ use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use api::{Credentials, SaveResponse};
+use api::{Credentials, SaveOfferResponse};
 use audience::{CsvReport, CsvSummary};
 use fields::FieldRow;
 use form::{FIELDS, FormState, Step};
@@ -51,7 +51,7 @@ use signin::SignIn;
 #[derive(Debug, Clone, PartialEq)]
 struct Saved {
     created: bool,
-    response: SaveResponse,
+    response: SaveOfferResponse,
 }
 
 /// Focuses the element with `id` once the DOM has caught up with the last signal change.

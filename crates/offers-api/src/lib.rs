@@ -18,7 +18,6 @@ pub mod error;
 pub mod http;
 pub mod live;
 pub mod media;
-pub mod openapi;
 pub mod ratelimit;
 pub mod retention;
 pub mod server;

@@ -714,10 +714,7 @@ mod tests {
     fn feed_fragments_serialize_like_serde_and_key_the_etag() {
         let index = OffersIndex::default();
         let offers: Vec<Offer> = (1..=3)
-            .map(|id| Offer {
-                id,
-                spec: spec(-1, None, Audience::global()),
-            })
+            .map(|id| Offer::created(id, spec(-1, None, Audience::global()), Utc::now()))
             .collect();
         index.replace(offers.clone(), Vec::new());
         let now = Utc::now();
@@ -796,22 +793,17 @@ mod tests {
         let index = OffersIndex::default();
         let now = Utc::now();
         let offers = vec![
-            Offer {
-                id: 1,
-                spec: spec(-1, Some(2), Audience::global()),
-            },
-            Offer {
-                id: 2,
-                spec: spec(30, None, Audience::global()),
-            },
-            Offer {
-                id: 3,
-                spec: spec(
+            Offer::created(1, spec(-1, Some(2), Audience::global()), now),
+            Offer::created(2, spec(30, None, Audience::global()), now),
+            Offer::created(
+                3,
+                spec(
                     -1,
                     None,
                     Audience::rooms(vec![ExternalId::parse("r2").unwrap()]),
                 ),
-            },
+                now,
+            ),
         ];
         index.replace(offers, vec!["gone".into()]);
         let ids = |v: Vec<Arc<Offer>>| v.iter().map(|o| o.id).collect::<Vec<_>>();

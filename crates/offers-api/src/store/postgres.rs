@@ -18,11 +18,12 @@ use sqlx::{Postgres, Row, Transaction};
 use tokio::sync::{Mutex, broadcast};
 
 use super::{
-    ApplyFn, DAY_MS, DayTotals, Draft, DraftPrecondition, IdKind, IdPage, NewEvent, OfferFigures,
-    PROJECT_COLUMNS, Project, ProjectSettings, PurgeCounts, RegisterCounts, SeenSummary, Store,
-    StoreError, TOTALS_COLUMNS, Totals, UpdateOutcome, audience_type_name, dedup, draft_from_row,
-    figures, known_table, millis, offers_from_rows, offset_ms, origins_to_json, project_from_row,
-    room_ids, seen_from_rows, spec_from_json, spec_to_json, totals_from_row, user_ids,
+    ApplyFn, DAY_MS, DayTotals, Draft, DraftPrecondition, IdKind, IdPage, NewEvent, OFFER_COLUMNS,
+    OfferFigures, PROJECT_COLUMNS, Project, ProjectSettings, PurgeCounts, RegisterCounts,
+    SeenSummary, Store, StoreError, TOTALS_COLUMNS, Totals, UpdateOutcome, audience_type_name,
+    dedup, draft_from_row, figures, from_millis, known_table, millis, offer_from_row,
+    offers_from_rows, offset_ms, origins_to_json, project_from_row, room_ids, seen_from_rows,
+    spec_to_json, totals_from_row, user_ids,
 };
 use crate::auth::NewProjectKeys;
 use crate::bus::{self, BusMessage, Change, ChangeOp, PG_CHANNEL};
@@ -224,10 +225,8 @@ async fn insert_offer(
     .fetch_one(&mut **tx)
     .await?;
     write_id_lists(tx, id, spec).await?;
-    Ok(Offer {
-        id,
-        spec: spec.clone(),
-    })
+    // As stored: milliseconds.
+    Ok(Offer::created(id, spec.clone(), from_millis(millis(now))?))
 }
 
 #[async_trait]
@@ -340,7 +339,7 @@ impl Store for PgStore {
         offset: i64,
     ) -> Result<Vec<Offer>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, spec FROM offers WHERE project_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
+            &format!("SELECT {OFFER_COLUMNS} FROM offers WHERE project_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3"),
         )
         .bind(project_id)
         .bind(limit)
@@ -351,13 +350,14 @@ impl Store for PgStore {
     }
 
     async fn get_offer(&self, project_id: i64, id: i64) -> Result<Option<Offer>, StoreError> {
-        let spec: Option<String> =
-            sqlx::query_scalar("SELECT spec FROM offers WHERE project_id = $1 AND id = $2")
-                .bind(project_id)
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        spec.map(|s| spec_from_json(id, &s)).transpose()
+        let row = sqlx::query(&format!(
+            "SELECT {OFFER_COLUMNS} FROM offers WHERE project_id = $1 AND id = $2"
+        ))
+        .bind(project_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(offer_from_row).transpose()
     }
 
     async fn create_offer(
@@ -385,9 +385,9 @@ impl Store for PgStore {
         now: DateTime<Utc>,
     ) -> Result<UpdateOutcome, StoreError> {
         let mut tx = self.write_tx().await?;
-        let stored: Option<String> = sqlx::query_scalar(
-            "SELECT spec FROM offers WHERE project_id = $1 AND id = $2 FOR UPDATE",
-        )
+        let stored = sqlx::query(&format!(
+            "SELECT {OFFER_COLUMNS} FROM offers WHERE project_id = $1 AND id = $2 FOR UPDATE"
+        ))
         .bind(project_id)
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -396,7 +396,7 @@ impl Store for PgStore {
             tx.rollback().await?;
             return Ok(UpdateOutcome::NotFound);
         };
-        let current = spec_from_json(id, &stored)?;
+        let current = offer_from_row(&stored)?;
         let spec = match apply(&current) {
             Ok(spec) => spec,
             Err(errors) => {
@@ -420,7 +420,11 @@ impl Store for PgStore {
         write_id_lists(&mut tx, id, &spec).await?;
         notify(&mut tx, &Change::offer(project_id, id, ChangeOp::Updated)).await?;
         tx.commit().await?;
-        Ok(UpdateOutcome::Updated(Box::new(Offer { id, spec })))
+        Ok(UpdateOutcome::Updated(Box::new(Offer {
+            spec,
+            updated_at: from_millis(millis(now))?,
+            ..current
+        })))
     }
 
     async fn delete_offer(&self, project_id: i64, id: i64) -> Result<bool, StoreError> {
@@ -595,7 +599,7 @@ impl Store for PgStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<Offer>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, spec FROM offers \
+            "SELECT id, spec, created_ms, updated_ms FROM offers \
              WHERE project_id = $1 AND (end_ms IS NULL OR end_ms > $2) ORDER BY id DESC",
         )
         .bind(project_id)
