@@ -504,7 +504,8 @@ mod tests {
             "linkText":"Go","templateData":"{\"alignment\":\"center\"}","viewType":"POPUP",
             "showMultipleTimes":false,"showFrerquency":"ON_ENTRY","showDelayMS":0,
             "startTime":"2026-01-01T00:00:00.000Z","endTime":null,"type":"GLOBAL",
-            "externalRoomIds":[],"externalUserIds":[]"##;
+            "externalRoomIds":[],"externalUserIds":[],
+            "createdAt":"2026-01-01T00:00:00.000Z","updatedAt":"2026-01-01T00:00:00.000Z""##;
         let body = format!(
             r#"[{offer},"stats":{{"impressions":10,"clicks":2,"closes":1,"uniqueUsers":4,"ctr":0.2}}}},{offer}}},{{"id":"bad"}}]"#
         );

@@ -162,7 +162,8 @@ pub fn Studio() -> impl IntoView {
     let preview =
         Memo::new(
             move |previous: Option<&Option<FeedOffer>>| match preview_result.get() {
-                Ok(spec) => Some(FeedOffer::from(&Offer { id: 0, spec })),
+                // Not stored yet: as it would be if created now.
+                Ok(spec) => Some(FeedOffer::from(&Offer::created(0, spec, clock::now()))),
                 Err(_) => previous.cloned().flatten(),
             },
         );
@@ -343,7 +344,7 @@ pub fn Studio() -> impl IntoView {
     };
     let summary = move || {
         validate(&draft.get()).ok().map(|spec| {
-            let offer = PartnerOffer::from(&Offer { id: 0, spec });
+            let offer = PartnerOffer::from(&Offer::created(0, spec, clock::now()));
             view! {
                 <dl class="review">
                     <div><dt>"Audience"</dt><dd>{published::audience_summary(&offer)}</dd></div>

@@ -309,6 +309,8 @@ mod tests {
     fn offer(start: &str, end: Option<&str>, audience: Audience) -> PartnerOffer {
         PartnerOffer::from(&Offer {
             id: 1,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            updated_at: chrono::DateTime::UNIX_EPOCH,
             spec: OfferSpec {
                 template: Template::Banner,
                 title: None,
