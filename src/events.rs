@@ -10,23 +10,8 @@ use leptos::prelude::set_timeout;
 use crate::config::WidgetConfig;
 use crate::net;
 
-/// What happened to an offer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    Impression,
-    Click,
-    Close,
-}
-
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Impression => "impression",
-            EventKind::Click => "click",
-            EventKind::Close => "close",
-        }
-    }
-}
+/// What happened to an offer (the API's type: one name per kind).
+pub use offers_core::api::EventKind;
 
 /// One event waiting to be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +44,8 @@ fn json_string(value: &str) -> String {
     out
 }
 
-/// The JSON body of one batch (hand-built: no serde_json in the widget bundle).
+/// The JSON body of one batch, an `offers_core::api::EventsRequest` (hand-built: no
+/// serde_json in the widget bundle; the tests read it back as that type).
 pub fn batch_body(config: &WidgetConfig, events: &[Event]) -> String {
     let mut body = format!(
         "{{\"key\":{},\"room\":{}",
@@ -226,6 +212,34 @@ mod tests {
                 {"id": "e2", "offerId": 7, "kind": "close", "at": "2026-11-21T10:00:00.000Z"}
             ]})
         );
+    }
+
+    #[test]
+    fn batch_body_is_the_api_type() {
+        let config = WidgetConfig {
+            project: "pk".into(),
+            room: "r".into(),
+            user: "u\u{1}é".into(),
+            sig: "ab".into(),
+            ..WidgetConfig::default()
+        };
+        let events = [
+            event("e\"1", EventKind::Impression),
+            event("e2", EventKind::Click),
+            event("e3", EventKind::Close),
+        ];
+        let parsed: offers_core::api::EventsRequest =
+            serde_json::from_str(&batch_body(&config, &events)).unwrap();
+        assert_eq!((parsed.key.as_str(), parsed.room.as_str()), ("pk", "r"));
+        assert_eq!(parsed.user.as_deref(), Some("u\u{1}é"));
+        assert_eq!(parsed.sig.as_deref(), Some("ab"));
+        assert_eq!(parsed.events.len(), 3);
+        for (sent, read) in events.iter().zip(&parsed.events) {
+            assert_eq!(read.id, sent.id);
+            assert_eq!(read.offer_id, sent.offer_id);
+            assert_eq!(read.kind, sent.kind);
+            assert_eq!(offers_core::format_timestamp(&read.at), sent.at);
+        }
     }
 
     #[test]

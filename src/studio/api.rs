@@ -1,12 +1,19 @@
 //! The Studio's partner-API client: the same `/external/offer` calls a partner's back end
 //! makes, with the project's API key and a bearer token. One place does HTTP (plain `fetch`
-//! through web-sys) and maps non-2xx answers to [`ApiFailure`].
+//! through web-sys) and maps non-2xx answers to [`ApiFailure`]. The bodies are the shared wire
+//! types of `offers_core::api`, the ones the API itself serializes.
 
 use std::collections::BTreeMap;
 
 use offers_core::PartnerOffer;
+pub use offers_core::api::{
+    DayStats, ExplainResponse, ExplainedOffer, OfferStats, SaveOfferResponse, StatsSummary,
+    Uploaded,
+};
+use offers_core::api::{Draft, DraftInput, ErrorBody};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -41,21 +48,6 @@ pub struct ApiFailure {
     pub fields: BTreeMap<String, String>,
 }
 
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Deserialize)]
-struct ErrorDetail {
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    fields: BTreeMap<String, String>,
-}
-
 impl ApiFailure {
     /// The failure for an answer with `status` and `body`.
     pub fn from_response(status: u16, body: &str) -> Self {
@@ -64,7 +56,7 @@ impl ApiFailure {
                 status,
                 code: error.code,
                 message: error.message,
-                fields: error.fields,
+                fields: error.fields.unwrap_or_default(),
             },
             Err(_) => Self {
                 status,
@@ -106,37 +98,11 @@ impl ApiFailure {
     }
 }
 
-/// The answer to create and update (SPEC §3).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SaveResponse {
-    pub offer: PartnerOffer,
-    #[serde(default)]
-    pub available_external_room_ids: Vec<String>,
-    #[serde(default)]
-    pub unavailable_external_room_ids: Vec<String>,
-    #[serde(default)]
-    pub available_external_user_ids: Vec<String>,
-    #[serde(default)]
-    pub unavailable_external_user_ids: Vec<String>,
-}
-
-/// An offer's all-time figures, when the list carries them (`stats`).
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-pub struct Figures {
-    #[serde(default)]
-    pub impressions: i64,
-    #[serde(default)]
-    pub clicks: i64,
-    #[serde(default)]
-    pub ctr: Option<f64>,
-}
-
 /// One item of the published list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListedOffer {
     pub offer: PartnerOffer,
-    pub figures: Option<Figures>,
+    pub figures: Option<StatsSummary>,
 }
 
 /// Reads a list page; items that do not parse are skipped (and counted).
@@ -149,7 +115,7 @@ pub fn parse_list(body: &str) -> Result<(Vec<ListedOffer>, usize), ApiFailure> {
         .filter_map(|item| {
             let figures = item
                 .get("stats")
-                .and_then(|stats| Figures::deserialize(stats).ok());
+                .and_then(|stats| StatsSummary::deserialize(stats).ok());
             match PartnerOffer::deserialize(&item) {
                 Ok(offer) => Some(ListedOffer { offer, figures }),
                 Err(_) => {
@@ -313,7 +279,7 @@ pub async fn save(
     credentials: &Credentials,
     editing: Option<i64>,
     body: &Value,
-) -> Result<SaveResponse, ApiFailure> {
+) -> Result<SaveOfferResponse, ApiFailure> {
     let (method, path) = match editing {
         None => ("POST", "/external/offer".to_owned()),
         Some(id) => ("PATCH", format!("/external/offer/{id}")),
@@ -333,40 +299,6 @@ pub async fn delete(credentials: &Credentials, id: i64) -> Result<(), ApiFailure
     .map(drop)
 }
 
-/// One day of an offer's figures (`GET /external/offer/{id}/stats`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DayStats {
-    /// `YYYY-MM-DD`.
-    pub date: String,
-    #[serde(default)]
-    pub impressions: i64,
-    #[serde(default)]
-    pub unique_users: i64,
-    #[serde(default)]
-    pub clicks: i64,
-    #[serde(default)]
-    pub closes: i64,
-}
-
-/// An offer's figures over a range of days: totals and one entry per day.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OfferStats {
-    #[serde(default)]
-    pub impressions: i64,
-    #[serde(default)]
-    pub unique_users: i64,
-    #[serde(default)]
-    pub clicks: i64,
-    #[serde(default)]
-    pub closes: i64,
-    #[serde(default)]
-    pub ctr: f64,
-    #[serde(default)]
-    pub days: Vec<DayStats>,
-}
-
 /// An offer's figures from `from` to `to` (`YYYY-MM-DD`, inclusive), days counted at
 /// `utc_offset` minutes east of UTC.
 pub async fn stats(
@@ -378,24 +310,6 @@ pub async fn stats(
 ) -> Result<OfferStats, ApiFailure> {
     let path = format!("/external/offer/{id}/stats?from={from}&to={to}&utcOffset={utc_offset}");
     parse(&call(credentials, "GET", &path, None).await?)
-}
-
-/// An uploaded image (`POST /external/media`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Uploaded {
-    pub url: String,
-    #[serde(default)]
-    pub width: u32,
-    #[serde(default)]
-    pub height: u32,
-    #[serde(default)]
-    pub bytes: u64,
-    #[serde(default)]
-    pub content_type: String,
-    /// Advice, e.g. proportions that do not suit the template.
-    #[serde(default)]
-    pub warnings: Vec<String>,
 }
 
 /// Uploads `file` (a browser `File`) for an offer of `template`, as the multipart part `file`.
@@ -439,27 +353,13 @@ pub struct ServerDraft {
     pub etag: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DraftBody {
-    #[serde(default)]
-    draft: Value,
-    #[serde(default)]
-    editing: Option<i64>,
-    #[serde(default)]
-    updated_at: Option<String>,
-}
-
 /// Reads a `GET /external/draft` answer.
 pub fn parse_draft(text: &str, etag: Option<String>) -> Result<ServerDraft, ApiFailure> {
-    let body: DraftBody = parse(text)?;
+    let body: Draft = parse(text)?;
     Ok(ServerDraft {
-        draft: match body.draft {
-            Value::Object(map) => map,
-            _ => serde_json::Map::new(),
-        },
+        draft: serde_json::from_str(body.draft.get()).unwrap_or_default(),
         editing: body.editing,
-        updated_at: body.updated_at,
+        updated_at: Some(offers_core::format_timestamp(&body.updated_at)),
         etag,
     })
 }
@@ -490,7 +390,12 @@ pub async fn put_draft(
     editing: Option<i64>,
     etag: Option<&str>,
 ) -> Result<DraftSaved, ApiFailure> {
-    let body = serde_json::json!({ "draft": draft, "editing": editing });
+    let body = serde_json::to_value(DraftInput {
+        draft: RawValue::from_string(Value::Object(draft.clone()).to_string())
+            .map_err(|e| ApiFailure::unreachable(e.to_string()))?,
+        editing,
+    })
+    .map_err(|e| ApiFailure::unreachable(e.to_string()))?;
     let condition = match etag {
         Some(etag) => [("if-match", etag)],
         None => [("if-none-match", "*")],
@@ -503,15 +408,9 @@ pub async fn put_draft(
         &condition,
     )
     .await?;
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Saved {
-        #[serde(default)]
-        updated_at: Option<String>,
-    }
-    let saved: Saved = serde_json::from_str(&answer.text).unwrap_or(Saved { updated_at: None });
+    let saved = serde_json::from_str::<offers_core::api::DraftSaved>(&answer.text).ok();
     Ok(DraftSaved {
-        updated_at: saved.updated_at,
+        updated_at: saved.map(|s| offers_core::format_timestamp(&s.updated_at)),
         etag: answer.etag,
     })
 }
@@ -533,49 +432,6 @@ pub async fn delete_draft(credentials: &Credentials, etag: &str) -> Result<(), A
         Err(failure) if failure.status == 404 => Ok(()),
         Err(failure) => Err(failure),
     }
-}
-
-/// One rule checked for an offer (`GET /external/explain`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Check {
-    /// `schedule`, `audience`, `optOut` or `frequency`.
-    pub rule: String,
-    pub ok: bool,
-    #[serde(default)]
-    pub detail: String,
-}
-
-/// One offer, and whether it would show.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExplainedOffer {
-    pub offer_id: i64,
-    #[serde(default)]
-    pub title: Option<String>,
-    #[serde(default)]
-    pub template: Option<i64>,
-    /// `scheduled`, `live` or `ended`.
-    #[serde(default)]
-    pub status: String,
-    pub shown: bool,
-    #[serde(default)]
-    pub checks: Vec<Check>,
-}
-
-/// Why each offer would or would not show to a user in a room at a time.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Explanation {
-    #[serde(default)]
-    pub room: String,
-    #[serde(default)]
-    pub user: Option<String>,
-    #[serde(default)]
-    pub at: String,
-    #[serde(default)]
-    pub opted_out: bool,
-    #[serde(default)]
-    pub offers: Vec<ExplainedOffer>,
 }
 
 /// The question asked of `GET /external/explain`.
@@ -607,7 +463,7 @@ impl ExplainQuery {
 pub async fn explain(
     credentials: &Credentials,
     query: &ExplainQuery,
-) -> Result<Explanation, ApiFailure> {
+) -> Result<ExplainResponse, ApiFailure> {
     let path = query.path(|s| String::from(js_sys::encode_uri_component(s)));
     parse(&call(credentials, "GET", &path, None).await?)
 }
@@ -648,7 +504,8 @@ mod tests {
             "linkText":"Go","templateData":"{\"alignment\":\"center\"}","viewType":"POPUP",
             "showMultipleTimes":false,"showFrerquency":"ON_ENTRY","showDelayMS":0,
             "startTime":"2026-01-01T00:00:00.000Z","endTime":null,"type":"GLOBAL",
-            "externalRoomIds":[],"externalUserIds":[]"##;
+            "externalRoomIds":[],"externalUserIds":[],
+            "createdAt":"2026-01-01T00:00:00.000Z","updatedAt":"2026-01-01T00:00:00.000Z""##;
         let body = format!(
             r#"[{offer},"stats":{{"impressions":10,"clicks":2,"closes":1,"uniqueUsers":4,"ctr":0.2}}}},{offer}}},{{"id":"bad"}}]"#
         );
@@ -677,14 +534,17 @@ mod tests {
         assert_eq!(draft.draft["title"], "T");
         assert_eq!(draft.editing, None);
         assert_eq!(draft.etag.as_deref(), Some("\"v3\""));
-        let explained: Explanation = parse(
+        let explained: ExplainResponse = parse(
             r#"{"room":"room-2","user":null,"at":"2026-11-21T10:00:00Z","optedOut":false,
                 "offers":[{"offerId":4,"title":"T","template":10,"status":"live","shown":false,
                 "checks":[{"rule":"audience","ok":false,"detail":"room room-2 is not among the offer's rooms"}]}]}"#,
         )
         .unwrap();
         assert!(!explained.offers[0].shown);
-        assert_eq!(explained.offers[0].checks[0].rule, "audience");
+        assert_eq!(
+            explained.offers[0].checks[0].rule,
+            offers_core::Rule::Audience
+        );
         let query = ExplainQuery {
             room: "room 1".into(),
             user: Some("u&1".into()),

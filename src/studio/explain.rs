@@ -7,7 +7,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::api::{self, Credentials, ExplainQuery, ExplainedOffer, Explanation};
+use super::api::{self, Credentials, ExplainQuery, ExplainResponse as Explanation, ExplainedOffer};
 use super::clock;
 
 /// A rule's name for people.
@@ -76,13 +76,9 @@ fn ExplainedRow(offer: ExplainedOffer) -> impl IntoView {
     let id = offer.offer_id;
     let name = offer
         .title
-        .clone()
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| "(no title)".to_owned());
-    let kind = offer
-        .template
-        .map(|t| format!("template {t}"))
-        .unwrap_or_default();
+        .as_ref()
+        .map_or_else(|| "(no title)".to_owned(), |t| t.as_str().to_owned());
+    let kind = format!("template {}", offer.template.code());
     let (class, verdict) = if offer.shown {
         ("explain__offer explain__offer--shown", "✓ shown")
     } else {
@@ -93,16 +89,16 @@ fn ExplainedRow(offer: ExplainedOffer) -> impl IntoView {
             <div class="explain__head">
                 <span class="explain__verdict">{verdict}</span>
                 <strong class="explain__title">{format!("#{id} · {name}")}</strong>
-                <span class=format!("badge badge--{}", offer.status)>{offer.status.clone()}</span>
+                <span class=format!("badge badge--{}", offer.status.as_str())>{offer.status.as_str()}</span>
                 <span class="pub__kind">{kind}</span>
             </div>
             <ul class="explain__checks">
                 {offer.checks.into_iter().map(|check| {
                     let class = if check.ok { "explain__check explain__check--ok" } else { "explain__check explain__check--bad" };
                     let mark = if check.ok { "✓" } else { "✗" };
-                    let label = rule_label(&check.rule).to_owned();
+                    let label = rule_label(check.rule.as_str()).to_owned();
                     view! {
-                        <li class=class data-rule=check.rule>
+                        <li class=class data-rule=check.rule.as_str()>
                             <span class="explain__mark" aria-hidden="true">{mark}</span>
                             <span class="explain__rule">{label}</span>
                             <span class="visually-hidden">{if check.ok { " passes: " } else { " fails: " }}</span>
@@ -165,10 +161,7 @@ pub fn Explain(session: Signal<Option<Credentials>>) -> impl IntoView {
         Answer::Asking => view! { <p class="muted">"Checking…"</p> }.into_any(),
         Answer::Failed(reason) => view! { <p class="error" role="alert">{reason}</p> }.into_any(),
         Answer::Got(explanation) => {
-            let when = offers_core::parse_timestamp(&explanation.at).map_or_else(
-                |_| explanation.at.clone(),
-                |t| format!("At {} (your time)", clock::display(&t)),
-            );
+            let when = format!("At {} (your time)", clock::display(&explanation.at));
             let line = summary(&explanation, &when);
             let empty = explanation.offers.is_empty();
             view! {
@@ -253,15 +246,15 @@ mod tests {
         let offer = |shown| ExplainedOffer {
             offer_id: 1,
             title: None,
-            template: Some(10),
-            status: "live".into(),
+            template: offers_core::Template::Text,
+            status: offers_core::ScheduleStatus::Live,
             shown,
             checks: vec![],
         };
         let answer = Explanation {
             room: "room-1".into(),
             user: None,
-            at: String::new(),
+            at: chrono::DateTime::UNIX_EPOCH,
             opted_out: false,
             offers: vec![offer(true), offer(false)],
         };

@@ -746,7 +746,7 @@ mod tests {
         f.set("showMultipleTimes", "true");
         f.set("showDelayMS", "2");
         let spec = validate(&f.draft(&utc)).unwrap();
-        let offer = PartnerOffer::from(&Offer { id: 9, spec });
+        let offer = PartnerOffer::from(&Offer::created(9, spec, chrono::DateTime::UNIX_EPOCH));
         let back = FormState::from_offer(&offer, &|t| t.format("%Y-%m-%dT%H:%M").to_string());
         assert_eq!(back.editing, Some(9));
         assert_eq!(back.get("externalRoomIds"), "r1, r2");

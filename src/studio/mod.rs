@@ -38,7 +38,7 @@ use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use api::{Credentials, SaveResponse};
+use api::{Credentials, SaveOfferResponse};
 use audience::{CsvReport, CsvSummary};
 use fields::FieldRow;
 use form::{FIELDS, FormState, Step};
@@ -51,7 +51,7 @@ use signin::SignIn;
 #[derive(Debug, Clone, PartialEq)]
 struct Saved {
     created: bool,
-    response: SaveResponse,
+    response: SaveOfferResponse,
 }
 
 /// Focuses the element with `id` once the DOM has caught up with the last signal change.
@@ -162,7 +162,8 @@ pub fn Studio() -> impl IntoView {
     let preview =
         Memo::new(
             move |previous: Option<&Option<FeedOffer>>| match preview_result.get() {
-                Ok(spec) => Some(FeedOffer::from(&Offer { id: 0, spec })),
+                // Not stored yet: as it would be if created now.
+                Ok(spec) => Some(FeedOffer::from(&Offer::created(0, spec, clock::now()))),
                 Err(_) => previous.cloned().flatten(),
             },
         );
@@ -343,7 +344,7 @@ pub fn Studio() -> impl IntoView {
     };
     let summary = move || {
         validate(&draft.get()).ok().map(|spec| {
-            let offer = PartnerOffer::from(&Offer { id: 0, spec });
+            let offer = PartnerOffer::from(&Offer::created(0, spec, clock::now()));
             view! {
                 <dl class="review">
                     <div><dt>"Audience"</dt><dd>{published::audience_summary(&offer)}</dd></div>

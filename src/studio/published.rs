@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use offers_core::explain::{ScheduleStatus as Status, schedule_status};
 use offers_core::{AudienceType, ExternalId, PartnerOffer, ShowFrequency};
 
-use super::api::{self, Credentials, Figures, ListedOffer};
+use super::api::{self, Credentials, ListedOffer, StatsSummary};
 use super::clock;
 use super::figures::{Chosen, Figures as FiguresPanel};
 
@@ -81,15 +81,14 @@ pub fn period(offer: &PartnerOffer, display: impl Fn(&DateTime<Utc>) -> String) 
 }
 
 /// Impressions, clicks and click-through rate as shown; "—" when the list has no figures.
-pub fn figures(figures: Option<Figures>) -> [String; 3] {
+pub fn figures(figures: Option<StatsSummary>) -> [String; 3] {
     const NONE: &str = "—";
     match figures {
         None => [NONE.to_owned(), NONE.to_owned(), NONE.to_owned()],
         Some(f) => [
             f.impressions.to_string(),
             f.clicks.to_string(),
-            f.ctr
-                .map_or_else(|| NONE.to_owned(), |ctr| format!("{:.1} %", ctr * 100.0)),
+            format!("{:.1} %", f.ctr * 100.0),
         ],
     }
 }
@@ -310,6 +309,8 @@ mod tests {
     fn offer(start: &str, end: Option<&str>, audience: Audience) -> PartnerOffer {
         PartnerOffer::from(&Offer {
             id: 1,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            updated_at: chrono::DateTime::UNIX_EPOCH,
             spec: OfferSpec {
                 template: Template::Banner,
                 title: None,
@@ -365,11 +366,8 @@ mod tests {
         assert_eq!(frequency_summary(&o), "once a day, after 2.5 s");
         assert_eq!(period(&o, clock::display), "2026-01-01 00:00 → no end");
         assert_eq!(figures(None), ["—", "—", "—"]);
-        let f = Figures {
-            impressions: 8,
-            clicks: 1,
-            ctr: Some(0.125),
-        };
+        let f = StatsSummary::new(8, 1, 0, 3);
         assert_eq!(figures(Some(f)), ["8", "1", "12.5 %"]);
+        assert_eq!(f.ctr, 0.125);
     }
 }

@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::auth::{Role, TokenSigner, new_project};
 use crate::http::cors::normalize_origin;
 use crate::media::MediaLocation;
+use crate::server::Config;
 use crate::state::{DEFAULT_RETENTION_DAYS, Settings};
 use crate::store::{self, Project, ProjectSettings};
 
@@ -225,7 +226,7 @@ pub type CliError = Box<dyn std::error::Error + Send + Sync>;
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Serve(args) => crate::server::serve(args).await,
+        Command::Serve(args) => Ok(crate::server::serve(args.config()).await?),
         Command::Project {
             command: ProjectCommand::Create { name, database },
         } => {
@@ -360,6 +361,15 @@ pub async fn issue_token(
 }
 
 impl ServeArgs {
+    /// The server's configuration from these arguments.
+    pub fn config(&self) -> Config {
+        Config {
+            addr: self.addr.clone(),
+            database_url: self.database.database_url.clone(),
+            settings: self.settings(),
+        }
+    }
+
     /// The settings of these arguments.
     pub fn settings(&self) -> Settings {
         Settings {

@@ -10,8 +10,9 @@ use axum::extract::multipart::MultipartError;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use offers_core::api::{ErrorBody, ErrorDetail};
 
+use crate::http::cors::CorsDenied;
 use crate::store::StoreError;
 
 /// Field name → human reason, as sent in `error.fields`.
@@ -32,6 +33,10 @@ pub enum ApiError {
     /// 403: the token's role is too low for this call.
     #[error("{0}")]
     Forbidden(String),
+    /// 403 of a widget call from an origin the project does not allow; the answer is not
+    /// opened to that origin either ([`CorsDenied`]).
+    #[error("this origin is not among the project's allowed origins")]
+    OriginNotAllowed,
     /// 404: no such resource (or not this project's: same answer, so ids do not leak).
     #[error("{0}")]
     NotFound(String),
@@ -74,21 +79,6 @@ pub enum ApiError {
     /// 500: a bug or an infrastructure failure. The text is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
-}
-
-/// The wire shape of every error body.
-#[derive(Debug, Serialize)]
-pub struct ErrorBody<'a> {
-    pub error: ErrorDetail<'a>,
-}
-
-/// The `error` member of [`ErrorBody`].
-#[derive(Debug, Serialize)]
-pub struct ErrorDetail<'a> {
-    pub code: &'a str,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<&'a Fields>,
 }
 
 /// The message of a 415: which content types the offer endpoints read.
@@ -149,7 +139,7 @@ impl ApiError {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::OriginNotAllowed => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -170,7 +160,7 @@ impl ApiError {
         match self {
             Self::BadRequest { .. } => "bad_request",
             Self::Unauthorized(_) => "unauthorized",
-            Self::Forbidden(_) => "forbidden",
+            Self::Forbidden(_) | Self::OriginNotAllowed => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
@@ -202,14 +192,14 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let fields = match &self {
-            Self::Validation(f) => Some(f),
-            Self::BadRequest { fields, .. } | Self::UriTooLong { fields, .. } => fields.as_ref(),
-            Self::HeadersTooLarge { fields, .. } => Some(fields),
+            Self::Validation(f) => Some(f.clone()),
+            Self::BadRequest { fields, .. } | Self::UriTooLong { fields, .. } => fields.clone(),
+            Self::HeadersTooLarge { fields, .. } => Some(fields.clone()),
             _ => None,
         };
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code(),
+                code: self.code().to_owned(),
                 message,
                 fields,
             },
@@ -226,6 +216,9 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        if matches!(self, Self::OriginNotAllowed) {
+            response.extensions_mut().insert(CorsDenied);
         }
         if matches!(self, Self::Unauthorized(_)) {
             response.headers_mut().insert(

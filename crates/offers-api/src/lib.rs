@@ -21,7 +21,6 @@ pub mod http;
 pub mod ingest;
 pub mod live;
 pub mod media;
-pub mod openapi;
 pub mod ratelimit;
 pub mod retention;
 pub mod server;

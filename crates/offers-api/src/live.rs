@@ -1160,10 +1160,7 @@ mod tests {
     fn feed_fragments_serialize_like_serde_and_key_the_etag() {
         let index = OffersIndex::default();
         let offers: Vec<Offer> = (1..=3)
-            .map(|id| Offer {
-                id,
-                spec: spec(-1, None, Audience::global()),
-            })
+            .map(|id| Offer::created(id, spec(-1, None, Audience::global()), Utc::now()))
             .collect();
         index.replace(offers.clone(), Vec::new(), Utc::now());
         let now = Utc::now();
@@ -1242,22 +1239,17 @@ mod tests {
         let index = OffersIndex::default();
         let now = Utc::now();
         let offers = vec![
-            Offer {
-                id: 1,
-                spec: spec(-1, Some(2), Audience::global()),
-            },
-            Offer {
-                id: 2,
-                spec: spec(30, None, Audience::global()),
-            },
-            Offer {
-                id: 3,
-                spec: spec(
+            Offer::created(1, spec(-1, Some(2), Audience::global()), now),
+            Offer::created(2, spec(30, None, Audience::global()), now),
+            Offer::created(
+                3,
+                spec(
                     -1,
                     None,
                     Audience::rooms(vec![ExternalId::parse("r2").unwrap()]),
                 ),
-            },
+                now,
+            ),
         ];
         index.replace(offers, vec!["gone".into()], now);
         let ids = |v: Vec<Arc<Offer>>| v.iter().map(|o| o.id).collect::<Vec<_>>();
@@ -1314,10 +1306,7 @@ mod tests {
                 };
                 // A few scheduled beyond the horizon, a few ending soon.
                 let start = if n % 37 == 0 { 30 } else { -1 };
-                Offer {
-                    id: n,
-                    spec: spec(start, None, audience),
-                }
+                Offer::created(n, spec(start, None, audience), DateTime::UNIX_EPOCH)
             })
             .collect();
         assert_eq!(
@@ -1398,10 +1387,8 @@ mod tests {
             streams.add(keys(room, user), tx);
             rxs.push(rx);
         }
-        let offer = |id, audience| Offer {
-            id,
-            spec: spec(-1, None, audience),
-        };
+        let offer =
+            |id, audience| Offer::created(id, spec(-1, None, audience), DateTime::UNIX_EPOCH);
         let room_offer = offer(1, Audience::rooms(vec![ExternalId::parse("r1").unwrap()]));
         let user_offer = offer(2, Audience::users(vec![ExternalId::parse("u1").unwrap()]));
         let global = offer(3, Audience::global());
@@ -1451,10 +1438,7 @@ mod tests {
         }));
         let mut stalled = slot.open_stream("r1", None, None);
         let mut live = slot.open_stream("r1", None, None);
-        let offer = Offer {
-            id: 5,
-            spec: spec(-1, None, Audience::global()),
-        };
+        let offer = Offer::created(5, spec(-1, None, Audience::global()), DateTime::UNIX_EPOCH);
         // The stalled stream reads nothing; the writer never waits for it.
         for _ in 0..STREAM_QUEUE + 10 {
             slot.send_offer(5, &[&offer]);

@@ -1,5 +1,8 @@
 //! Start-up (store, first-start demo project, state), serving with graceful shutdown and a
 //! header-read timeout.
+//!
+//! [`serve`] takes a [`Config`]: the command line ([`crate::cli`]) builds one from its
+//! arguments, and nothing here knows about clap.
 
 use std::future::Future;
 use std::io::Write;
@@ -19,9 +22,30 @@ use tokio::net::TcpListener;
 use tower::ServiceExt;
 
 use crate::auth::{Role, new_project};
-use crate::cli::{CliError, ServeArgs};
-use crate::state::AppState;
+use crate::state::{AppState, Settings, StateError};
 use crate::store::{self, Store, StoreError};
+
+/// What `offers-api serve` runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The address to listen on (`127.0.0.1:8080`; port 0 picks a free one, printed).
+    pub addr: String,
+    /// `postgres://…` for PostgreSQL; `sqlite://FILE` or a file path for SQLite.
+    pub database_url: String,
+    /// Bundles, media, limits, retention.
+    pub settings: Settings,
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
 
 /// The demo project's sample offer, starting at `now`.
 pub fn demo_offer(now: DateTime<Utc>) -> Result<OfferSpec, offers_core::FieldErrors> {
@@ -200,11 +224,11 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown signal received: finishing in-flight requests");
 }
 
-/// `offers-api serve`.
-pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
-    let store = store::connect(&args.database.database_url).await?;
-    let state = AppState::new(store.clone(), args.settings()).await?;
-    let listener = TcpListener::bind(&args.addr).await?;
+/// `offers-api serve`: until SIGINT or SIGTERM, then in-flight requests finish.
+pub async fn serve(config: Config) -> Result<(), ServeError> {
+    let store = store::connect(&config.database_url).await?;
+    let state = AppState::new(store.clone(), config.settings).await?;
+    let listener = TcpListener::bind(&config.addr).await?;
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
 

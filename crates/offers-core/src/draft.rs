@@ -15,45 +15,59 @@ use crate::time::format_timestamp;
 /// An offer's fields as received. A field absent from the input is `None`; a field sent
 /// as JSON `null` is `Some(Value::Null)` (so a PATCH can clear `endTime` or `pic`).
 /// Unknown fields are ignored.
+///
+/// As documented (the schema `OfferInput`): an offer, or for PATCH any subset of its fields.
+/// In form encodings every value is text: numbers and booleans are parsed, `templateData` is
+/// a JSON string, and id lists are repeated parts, a JSON array string, or comma-separated.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = OfferInput))]
 pub struct OfferDraft {
-    /// `template`: 10–14.
+    /// `template`: 10 text; 11 image only; 12 image above text; 13 image beside text;
+    /// 14 image behind text.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u8>, minimum = 10, maximum = 14))]
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
     pub template: Option<Value>,
-    /// `title`.
+    /// `title`: at most 23 characters; required for templates 10, 12–14.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
     pub title: Option<Value>,
-    /// `text`.
+    /// `text`: at most 180 characters; required for templates 10, 12–14.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
     pub text: Option<Value>,
-    /// `linkText`.
+    /// `linkText`: the button's text, at most 80 characters; required where the template
+    /// has a button.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
     pub link_text: Option<Value>,
-    /// `link`.
+    /// `link`: an absolute http/https URL.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
     pub link: Option<Value>,
-    /// `pic`.
+    /// `pic`: the image URL; required for templates 11–14.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     #[serde(
         default,
         deserialize_with = "present",
@@ -61,41 +75,48 @@ pub struct OfferDraft {
     )]
     pub pic: Option<Value>,
     /// `templateData`: an object, or a string holding a JSON object.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::TemplateData>))]
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
     pub template_data: Option<Value>,
-    /// `viewType`.
+    /// `viewType`: `POPUP` (default) or `IN_FEED`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::ViewType>))]
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
     pub view_type: Option<Value>,
-    /// `startTime`.
+    /// `startTime`: ISO-8601 UTC.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
     pub start_time: Option<Value>,
-    /// `endTime`.
+    /// `endTime`: ISO-8601 UTC, after `startTime`; null or absent: no end.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
     pub end_time: Option<Value>,
-    /// `showMultipleTimes`.
+    /// `showMultipleTimes`: false: at most once per user, ever.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<bool>))]
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
     pub show_multiple_times: Option<Value>,
-    /// `showFrerquency` (the documented spelling); `showFrequency` accepted on input.
+    /// `showFrerquency` (the documented spelling): `ON_ENTRY` or `DAILY`; `showFrequency`
+    /// is accepted too.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::ShowFrequency>))]
     #[serde(
         default,
         rename = "showFrerquency",
@@ -104,7 +125,8 @@ pub struct OfferDraft {
         skip_serializing_if = "Option::is_none"
     )]
     pub show_frequency: Option<Value>,
-    /// `showDelayMS`.
+    /// `showDelayMS`: the delay after entry before showing, in milliseconds.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u64>, minimum = 0))]
     #[serde(
         default,
         rename = "showDelayMS",
@@ -113,6 +135,7 @@ pub struct OfferDraft {
     )]
     pub show_delay_ms: Option<Value>,
     /// `type`: `GLOBAL`, `ROOM` or `USER`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::AudienceType>))]
     #[serde(
         default,
         rename = "type",
@@ -120,14 +143,16 @@ pub struct OfferDraft {
         skip_serializing_if = "Option::is_none"
     )]
     pub kind: Option<Value>,
-    /// `externalRoomIds`.
+    /// `externalRoomIds`: the rooms of a `ROOM` offer.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>))]
     #[serde(
         default,
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
     pub external_room_ids: Option<Value>,
-    /// `externalUserIds`.
+    /// `externalUserIds`: the users of a `USER` offer.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>))]
     #[serde(
         default,
         deserialize_with = "present",

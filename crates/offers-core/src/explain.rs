@@ -17,6 +17,7 @@ use crate::text::ExternalId;
 /// Where an offer is in its schedule at some instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ScheduleStatus {
     /// `now < startTime`.
     Scheduled,
@@ -56,6 +57,7 @@ pub fn schedule_status(
 /// The rule a [`Check`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Rule {
     /// `startTime ≤ now < endTime`.
     Schedule,
@@ -81,6 +83,7 @@ impl Rule {
 
 /// One rule's verdict, with a sentence for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Check {
     /// Which rule.
     pub rule: Rule,

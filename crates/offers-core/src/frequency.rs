@@ -19,10 +19,10 @@ use std::fmt;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::api::FeedOffer;
 use crate::model::{OfferSpec, ShowFrequency};
 use crate::targeting::within_schedule;
 use crate::time::format_timestamp;
-use crate::wire::FeedOffer;
 
 /// The largest UTC offset honoured, in minutes (±18 h, as in ISO 8601 / JavaScript).
 pub const MAX_UTC_OFFSET_MINUTES: i32 = 18 * 60;

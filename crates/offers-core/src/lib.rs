@@ -4,8 +4,10 @@
 //! everything about an offer that does not need I/O, so the server (native) and the
 //! browser bundle (`wasm32-unknown-unknown`) run exactly the same rules:
 //!
-//! - [`model`]: the offer ([`OfferSpec`], [`Offer`]) built only from validated values, and
-//!   its two wire shapes ([`FeedOffer`] for the widget, [`PartnerOffer`] for the partner API);
+//! - [`model`]: the offer ([`OfferSpec`], [`Offer`]) built only from validated values;
+//! - [`mod@api`]: every request, response and error body of the HTTP API, once, for the API,
+//!   the Studio and the widget ([`FeedOffer`] for the widget, [`PartnerOffer`] for the
+//!   partner API, …), with `utoipa` schemas behind the `openapi` feature;
 //! - [`text`], [`http_url`], [`color`]: "parse, don't validate" newtypes ([`Title`],
 //!   [`HttpUrl`], [`CssColor`], …) that cannot hold an invalid value, not even when
 //!   deserialized;
@@ -23,6 +25,7 @@
 //! Nothing here reads the clock, touches the network or storage, or panics on bad input:
 //! the current time is always a parameter.
 
+pub mod api;
 pub mod color;
 pub mod csv_audience;
 pub mod draft;
@@ -38,12 +41,14 @@ pub mod targeting;
 pub mod text;
 pub mod time;
 pub mod validate;
-pub mod wire;
 
 mod coerce;
 mod named_colors;
 mod newtype;
+#[cfg(feature = "openapi")]
+mod schema;
 
+pub use api::{FeedOffer, PartnerOffer};
 pub use color::{CssColor, GradientDirection, Rgba};
 pub use csv_audience::{CsvAudience, CsvRowError, parse_user_ids};
 pub use draft::OfferDraft;
@@ -64,4 +69,3 @@ pub use targeting::{
 pub use text::{BodyText, ButtonText, ExternalId, Title};
 pub use time::{format_timestamp, parse_timestamp};
 pub use validate::{validate, validate_field};
-pub use wire::{FeedOffer, PartnerOffer};

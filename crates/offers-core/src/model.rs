@@ -3,7 +3,7 @@
 //! Every field is a validated type, so an `OfferSpec` that exists is a valid offer's
 //! content (apart from cross-field rules, which [`crate::validate()`] enforces when one is
 //! built from input). The wire shapes [`FeedOffer`] and [`PartnerOffer`] live in
-//! [`crate::wire`] and are re-exported here.
+//! [`crate::api`] and are re-exported here.
 
 use std::fmt;
 use std::str::FromStr;
@@ -11,11 +11,11 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use crate::api::{FeedOffer, PartnerOffer};
 pub use crate::color::{CssColor, GradientDirection};
 use crate::error::ParseError;
 pub use crate::http_url::HttpUrl;
 pub use crate::text::{BodyText, ButtonText, ExternalId, Title};
-pub use crate::wire::{FeedOffer, PartnerOffer};
 
 /// The reason given for a template code outside 10–14.
 pub const TEMPLATE_REASON: &str = "must be an integer between 10 and 14";
@@ -174,6 +174,7 @@ macro_rules! wire_enum {
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $wire)] $variant),+
         }
@@ -265,6 +266,7 @@ wire_enum! {
 /// The offer's colors and alignment (`templateData` on the wire).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TemplateData {
     /// Alignment of all text and elements.
     pub alignment: Alignment,
@@ -429,7 +431,8 @@ impl OfferSpec {
     }
 }
 
-/// A stored offer: its server-assigned id and its content.
+/// A stored offer: its server-assigned id, its content, and when it was created and last
+/// changed (server clock).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Offer {
     /// Server-assigned id.
@@ -437,6 +440,24 @@ pub struct Offer {
     /// The content.
     #[serde(flatten)]
     pub spec: OfferSpec,
+    /// When it was created.
+    #[serde(rename = "createdAt", with = "crate::time::rfc3339")]
+    pub created_at: DateTime<Utc>,
+    /// When it was last updated (its creation, until then).
+    #[serde(rename = "updatedAt", with = "crate::time::rfc3339")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Offer {
+    /// A new offer `id` with `spec`, created (and so last updated) at `at`.
+    pub fn created(id: i64, spec: OfferSpec, at: DateTime<Utc>) -> Self {
+        Self {
+            id,
+            spec,
+            created_at: at,
+            updated_at: at,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,13 +10,13 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
 use tower::ServiceBuilder;
 use tower_http::services::{ServeDir, ServeFile};
 
+use offers_core::api::{ErrorBody, Health};
+
 use crate::error::ApiError;
 use crate::http::body::query_param;
-use crate::openapi::schemas;
 use crate::state::AppState;
 
 /// `Cache-Control` of content-hashed files.
@@ -140,20 +140,14 @@ async fn studio_guard(State(state): State<AppState>, req: Request, next: Next) -
     next.run(req).await
 }
 
-/// The health answer.
-#[derive(Debug, Serialize)]
-pub struct Health {
-    pub status: &'static str,
-}
-
 /// Liveness and database reachability.
 #[utoipa::path(
     get,
     path = "/healthz",
     tag = "ops",
     responses(
-        (status = 200, description = "The database answered", body = schemas::HealthDoc),
-        (status = 503, description = "The database did not answer", body = schemas::ErrorBodyDoc),
+        (status = 200, description = "The database answered", body = Health),
+        (status = 503, description = "The database did not answer", body = ErrorBody),
     )
 )]
 pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
@@ -161,7 +155,9 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiE
         tracing::error!(error = %e, "health check failed");
         ApiError::Unavailable
     })?;
-    Ok(Json(Health { status: "ok" }))
+    Ok(Json(Health {
+        status: "ok".to_owned(),
+    }))
 }
 
 /// Escapes text for HTML content and attribute values.

@@ -11,10 +11,11 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::ApiError;
 use crate::store::Project;
 
-/// Marks a response whose origin the project does not allow (no `Access-Control-Allow-Origin`).
+/// Marks a response whose origin the project does not allow (no `Access-Control-Allow-Origin`):
+/// the feed's (which still answers, so the widget's host sees nothing), and every
+/// [`crate::error::ApiError::OriginNotAllowed`].
 #[derive(Debug, Clone, Copy)]
 pub struct CorsDenied;
 
@@ -112,15 +113,6 @@ pub fn origin_allowed(project: &Project, origin: Option<&HeaderValue>) -> bool {
         return false;
     };
     project.allowed_origins.contains(&origin)
-}
-
-/// The 403 of a request from an origin the project does not allow.
-pub fn forbidden_origin() -> Response {
-    let mut response =
-        ApiError::Forbidden("this origin is not among the project's allowed origins".to_owned())
-            .into_response();
-    response.extensions_mut().insert(CorsDenied);
-    response
 }
 
 #[cfg(test)]

@@ -13,15 +13,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{SubsecRound, Utc};
-use offers_core::format_timestamp;
-use serde::{Deserialize, Serialize};
+use offers_core::api::{Draft as DraftBody, DraftInput, DraftSaved, ErrorBody};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::auth::{AsEditor, AsViewer, random_hex};
+use crate::auth::random_hex;
 use crate::error::{ApiError, Fields};
 use crate::http::body::{BodyKind, body_kind, media_type_of, parse_json};
-use crate::openapi::schemas;
+use crate::http::caller::{AsEditor, AsViewer};
 use crate::state::AppState;
 use crate::store::{Draft, DraftPrecondition};
 
@@ -79,32 +78,16 @@ fn precondition_failed() -> ApiError {
     )
 }
 
-/// The answer to `GET`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DraftBody<'a> {
-    draft: &'a RawValue,
-    editing: Option<i64>,
-    updated_at: String,
-}
-
-/// The answer to `PUT`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DraftSaved {
-    pub updated_at: String,
-}
-
 /// The saved draft.
 #[utoipa::path(
     get,
     path = "/external/draft",
     tag = "drafts",
     responses(
-        (status = 200, description = "The draft as saved, with its `ETag` header", body = schemas::DraftDoc),
+        (status = 200, description = "The draft as saved, with its `ETag` header", body = DraftBody),
         (status = 304, description = "`If-None-Match` matched the ETag"),
-        (status = 401, description = "Missing or bad credentials", body = schemas::ErrorBodyDoc),
-        (status = 404, description = "No draft saved", body = schemas::ErrorBodyDoc),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 404, description = "No draft saved", body = ErrorBody),
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
@@ -137,9 +120,9 @@ pub async fn get_draft(
             ))
         })?;
         Json(DraftBody {
-            draft: &raw,
+            draft: raw,
             editing: draft.editing,
-            updated_at: format_timestamp(&draft.updated_at),
+            updated_at: draft.updated_at,
         })
         .into_response()
     };
@@ -150,13 +133,6 @@ pub async fn get_draft(
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok(response)
-}
-
-/// The `draft` member of a body, borrowed as it was sent.
-#[derive(Deserialize)]
-struct RawDraft<'a> {
-    #[serde(borrow)]
-    draft: &'a RawValue,
 }
 
 /// Checks a `PUT` body: `{"draft": {…}, "editing": id | null}`; every bad member at once.
@@ -194,9 +170,9 @@ pub fn parse_put(bytes: &[u8]) -> Result<(String, Option<i64>), ApiError> {
     if !bad.is_empty() {
         return Err(ApiError::Validation(bad));
     }
-    let raw: RawDraft<'_> = serde_json::from_slice(bytes)
+    let input: DraftInput = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request(format!("malformed draft body: {e}")))?;
-    Ok((raw.draft.get().to_owned(), editing))
+    Ok((input.draft.get().to_owned(), editing))
 }
 
 /// Save the draft (replacing the one saved before).
@@ -213,17 +189,17 @@ pub fn parse_put(bytes: &[u8]) -> Result<(String, Option<i64>), ApiError> {
     request_body(
         description = "`draft`: any JSON object, stored exactly as sent and not validated; `editing`: \
             the id of the offer it edits, or null. At most 256 KiB.",
-        content((schemas::DraftInputDoc = "application/json"))
+        content((DraftInput = "application/json"))
     ),
     responses(
-        (status = 200, description = "Saved; the new `ETag` header", body = schemas::DraftSavedDoc),
-        (status = 400, description = "Malformed JSON", body = schemas::ErrorBodyDoc),
-        (status = 401, description = "Missing or bad credentials", body = schemas::ErrorBodyDoc),
-        (status = 403, description = "The token's role is below `editor`", body = schemas::ErrorBodyDoc),
-        (status = 412, description = "`If-Match` does not match the saved draft", body = schemas::ErrorBodyDoc),
-        (status = 413, description = "Body over 256 KiB", body = schemas::ErrorBodyDoc),
-        (status = 415, description = "Not application/json", body = schemas::ErrorBodyDoc),
-        (status = 422, description = "`draft` missing or not an object, or `editing` not an id", body = schemas::ErrorBodyDoc),
+        (status = 200, description = "Saved; the new `ETag` header", body = DraftSaved),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 403, description = "The token's role is below `editor`", body = ErrorBody),
+        (status = 412, description = "`If-Match` does not match the saved draft", body = ErrorBody),
+        (status = 413, description = "Body over 256 KiB", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 422, description = "`draft` missing or not an object, or `editing` not an id", body = ErrorBody),
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
@@ -270,7 +246,7 @@ pub async fn put_draft(
         .ok_or_else(precondition_failed)?;
     tracing::info!(project = caller.project_id(), "draft saved");
     let mut response = Json(DraftSaved {
-        updated_at: format_timestamp(&saved.updated_at),
+        updated_at: saved.updated_at,
     })
     .into_response();
     if let Some(etag) = etag_header(&saved.etag) {
@@ -289,9 +265,9 @@ pub async fn put_draft(
     ),
     responses(
         (status = 204, description = "Deleted (or there was none)"),
-        (status = 401, description = "Missing or bad credentials", body = schemas::ErrorBodyDoc),
-        (status = 403, description = "The token's role is below `editor`", body = schemas::ErrorBodyDoc),
-        (status = 412, description = "`If-Match` does not match the saved draft", body = schemas::ErrorBodyDoc),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 403, description = "The token's role is below `editor`", body = ErrorBody),
+        (status = 412, description = "`If-Match` does not match the saved draft", body = ErrorBody),
     ),
     security(("apiKey" = [], "bearer" = []))
 )]

@@ -20,18 +20,17 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use offers_core::{ExternalId, parse_timestamp};
-use serde::Serialize;
-use serde_json::{Map, Value};
+use offers_core::ExternalId;
+use offers_core::api::{ErrorBody, EventsRequest, EventsResponse, RejectedEvent, WidgetEvent};
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 
 use crate::error::{ApiError, Fields};
-use crate::http::body::{media_type_of, parse_json};
-use crate::http::cors::forbidden_origin;
+use crate::http::body::media_type_of;
 use crate::http::widget::{ClientIp, WidgetParams, resolve};
 use crate::live::Slot;
-use crate::openapi::schemas;
 use crate::state::AppState;
-use crate::store::{EventKind, NewEvent};
+use crate::store::NewEvent;
 
 /// The largest body accepted.
 pub const EVENTS_BODY_LIMIT: usize = 64 * 1024;
@@ -42,156 +41,138 @@ pub const MAX_EVENT_ID_CHARS: usize = 64;
 /// How far in the future an event time may be (clock skew); it is then clamped to now.
 pub const MAX_CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
 
-/// The answer.
-#[derive(Debug, Serialize)]
-pub struct EventsResponse {
-    pub accepted: u64,
-    pub duplicates: u64,
-    pub rejected: Vec<Rejected>,
+/// Reads `T` from JSON text. An error is `(member, reason)`: the member that does not fit
+/// (`kind`, `unknown variant …`), a missing one (`id`, `required`), or `""` for the whole
+/// value.
+fn read<T: DeserializeOwned>(json: &str) -> Result<T, (String, String)> {
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let reason = e.into_inner().to_string();
+        // serde_json appends " at line L column C": noise for a one-line member.
+        let reason = match reason.rfind(" at line ") {
+            Some(at) => reason[..at].to_owned(),
+            None => reason,
+        };
+        let path = if path == "." { String::new() } else { path };
+        match reason
+            .strip_prefix("missing field `")
+            .and_then(|r| r.strip_suffix('`'))
+        {
+            Some(name) if path.is_empty() => (name.to_owned(), "required".to_owned()),
+            Some(name) => (format!("{path}.{name}"), "required".to_owned()),
+            None => (path, reason),
+        }
+    })
 }
 
-/// An event refused, by its index in the batch.
-#[derive(Debug, Serialize)]
-pub struct Rejected {
-    pub index: usize,
-    pub reason: String,
-}
-
-/// A batch as parsed: the visitor's parameters and the raw events.
+/// A batch as parsed: the visitor's parameters and each event's JSON text, unparsed.
 #[derive(Debug)]
 struct Batch {
     params: WidgetParams,
-    events: Vec<Value>,
+    events: Vec<Box<RawValue>>,
 }
 
-fn parse_batch(body: Value) -> Result<Batch, ApiError> {
-    let Value::Object(mut map) = body else {
+/// Reads the batch's members into [`EventsRequest`] (each event kept as its JSON text) and
+/// checks them: every bad member at once, or the first that has the wrong JSON type.
+fn parse_batch(body: &[u8]) -> Result<Batch, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::bad_request("the body is not UTF-8 text"))?;
+    if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() {
+        return Err(ApiError::bad_request("the body is not JSON"));
+    }
+    // serde would also read a struct from an array of its members: only an object is a batch.
+    if !text.trim_start().starts_with('{') {
         return Err(ApiError::bad_request(
             "the body must be a JSON object {\"key\", \"room\", \"user\"?, \"sig\"?, \"events\": [...]}",
         ));
-    };
+    }
+    let request: EventsRequest<Box<RawValue>> = read(text).map_err(|(path, reason)| {
+        if path.is_empty() {
+            ApiError::bad_request(format!(
+                "the body must be a JSON object {{\"key\", \"room\", \"user\"?, \"sig\"?, \"events\": [...]}}: {reason}"
+            ))
+        } else {
+            ApiError::invalid_field(&path, reason)
+        }
+    })?;
     let mut errors = Fields::new();
-    let key = match map.remove("key") {
-        Some(Value::String(k)) if !k.trim().is_empty() => Some(k),
-        Some(_) => {
-            errors.insert("key".into(), "must be the project's public key".into());
-            None
-        }
-        None => {
-            errors.insert("key".into(), "required".into());
-            None
-        }
-    };
-    let room = match map.remove("room") {
-        Some(Value::String(r)) => ExternalId::parse(&r)
-            .map_err(|reason| errors.insert("room".into(), reason))
-            .ok(),
-        Some(_) => {
-            errors.insert("room".into(), "must be a string".into());
-            None
-        }
-        None => {
-            errors.insert("room".into(), "required".into());
-            None
-        }
-    };
-    let user = match map.remove("user") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(u)) if u.trim().is_empty() => None,
-        Some(Value::String(u)) => ExternalId::parse(&u)
+    if request.key.trim().is_empty() {
+        errors.insert("key".into(), "must be the project's public key".into());
+    }
+    let room = ExternalId::parse(&request.room)
+        .map_err(|reason| errors.insert("room".into(), reason))
+        .ok();
+    let user = match request.user.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(_) => request
+            .user
+            .as_deref()
+            .map(ExternalId::parse)
+            .transpose()
             .map_err(|reason| errors.insert("user".into(), reason))
-            .ok(),
-        Some(_) => {
-            errors.insert("user".into(), "must be a string".into());
-            None
-        }
+            .ok()
+            .flatten(),
     };
-    let sig = match map.remove("sig") {
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s),
-        None | Some(Value::Null) | Some(Value::String(_)) => None,
-        Some(_) => {
-            errors.insert("sig".into(), "must be a string".into());
-            None
-        }
-    };
-    let events = match map.remove("events") {
-        Some(Value::Array(list)) if list.len() > MAX_EVENTS => {
-            errors.insert(
-                "events".into(),
-                format!("at most {MAX_EVENTS} events per batch (got {})", list.len()),
-            );
-            None
-        }
-        Some(Value::Array(list)) => Some(list),
-        Some(_) => {
-            errors.insert("events".into(), "must be an array".into());
-            None
-        }
-        None => {
-            errors.insert("events".into(), "required".into());
-            None
-        }
-    };
-    match (key, room, events) {
-        (Some(key), Some(room), Some(events)) if errors.is_empty() => Ok(Batch {
+    let sig = request.sig.filter(|s| !s.trim().is_empty());
+    if request.events.len() > MAX_EVENTS {
+        errors.insert(
+            "events".into(),
+            format!(
+                "at most {MAX_EVENTS} events per batch (got {})",
+                request.events.len()
+            ),
+        );
+    }
+    match room {
+        Some(room) if errors.is_empty() => Ok(Batch {
             params: WidgetParams {
-                key,
+                key: request.key,
                 room,
                 user,
                 sig,
             },
-            events,
+            events: request.events,
         }),
         _ => Err(ApiError::Validation(errors)),
     }
 }
 
-/// One event as checked: its parts, or why it is refused.
+/// One event as checked, or why it is refused (naming the member).
 fn check_event(
-    raw: &Value,
+    raw: &RawValue,
     now: DateTime<Utc>,
     oldest: DateTime<Utc>,
-) -> Result<(String, i64, EventKind, DateTime<Utc>), String> {
-    let Value::Object(map) = raw else {
+) -> Result<WidgetEvent, String> {
+    if !raw.get().trim_start().starts_with('{') {
         return Err("must be an object {id, offerId, kind, at}".into());
-    };
-    let field = |name: &str| -> Option<&Value> { Map::get(map, name) };
-    let id = match field("id") {
-        Some(Value::String(id))
-            if !id.is_empty()
-                && id.chars().count() <= MAX_EVENT_ID_CHARS
-                && !id.chars().any(char::is_control) =>
-        {
-            id.clone()
+    }
+    let mut event: WidgetEvent = read(raw.get()).map_err(|(path, reason)| {
+        if path.is_empty() {
+            format!("must be an object {{id, offerId, kind, at}}: {reason}")
+        } else {
+            format!("{path}: {reason}")
         }
-        _ => {
-            return Err(format!(
-                "id: required, a string of 1 to {MAX_EVENT_ID_CHARS} characters"
-            ));
-        }
-    };
-    let offer_id = match field("offerId").and_then(Value::as_i64) {
-        Some(n) if n > 0 => n,
-        _ => return Err("offerId: required, a positive integer".into()),
-    };
-    let kind = match field("kind")
-        .and_then(Value::as_str)
-        .and_then(EventKind::parse)
+    })?;
+    if event.id.is_empty()
+        || event.id.chars().count() > MAX_EVENT_ID_CHARS
+        || event.id.chars().any(char::is_control)
     {
-        Some(kind) => kind,
-        None => return Err("kind: must be impression, click or close".into()),
-    };
-    let at = match field("at").and_then(Value::as_str) {
-        Some(raw) => parse_timestamp(raw).map_err(|reason| format!("at: {reason}"))?,
-        None => return Err("at: required, an RFC 3339 date-time".into()),
-    };
-    if at > now + MAX_CLOCK_SKEW {
+        return Err(format!(
+            "id: required, a string of 1 to {MAX_EVENT_ID_CHARS} characters"
+        ));
+    }
+    if event.offer_id <= 0 {
+        return Err("offerId: required, a positive integer".into());
+    }
+    if event.at > now + MAX_CLOCK_SKEW {
         return Err("at: more than 5 minutes in the future".into());
     }
-    if at < oldest {
+    if event.at < oldest {
         return Err("at: older than the retention period".into());
     }
-    Ok((id, offer_id, kind, at.min(now)))
+    event.at = event.at.min(now);
+    Ok(event)
 }
 
 /// Record a batch of widget events.
@@ -202,19 +183,19 @@ fn check_event(
     request_body(
         description = "At most 64 KiB and 100 events. Sent as `text/plain` (navigator.sendBeacon with a string) or `application/json`.",
         content(
-            (schemas::EventsRequestDoc = "text/plain"),
-            (schemas::EventsRequestDoc = "application/json"),
+            (EventsRequest = "text/plain"),
+            (EventsRequest = "application/json"),
         )
     ),
     responses(
-        (status = 202, description = "Stored what was new; duplicates (ids seen before) and refused events counted", body = schemas::EventsResponseDoc),
-        (status = 400, description = "Not a JSON object", body = schemas::ErrorBodyDoc),
-        (status = 403, description = "The project does not allow this Origin", body = schemas::ErrorBodyDoc),
-        (status = 404, description = "No project has this public key", body = schemas::ErrorBodyDoc),
-        (status = 413, description = "Body over 64 KiB", body = schemas::ErrorBodyDoc),
-        (status = 415, description = "Neither text/plain nor application/json", body = schemas::ErrorBodyDoc),
-        (status = 422, description = "`key`, `room` or `events` missing or invalid, or over 100 events", body = schemas::ErrorBodyDoc),
-        (status = 429, description = "Rate limited (per client IP and project); see Retry-After", body = schemas::ErrorBodyDoc),
+        (status = 202, description = "Stored what was new; duplicates (ids seen before) and refused events counted", body = EventsResponse),
+        (status = 400, description = "Not a JSON object", body = ErrorBody),
+        (status = 403, description = "The project does not allow this Origin", body = ErrorBody),
+        (status = 404, description = "No project has this public key", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Neither text/plain nor application/json", body = ErrorBody),
+        (status = 422, description = "`key`, `room` or `events` missing or invalid, or over 100 events", body = ErrorBody),
+        (status = 429, description = "Rate limited (per client IP and project); see Retry-After", body = ErrorBody),
     )
 )]
 pub async fn post_events(
@@ -236,10 +217,10 @@ pub async fn post_events(
         .map_err(|_| ApiError::PayloadTooLarge {
             limit: EVENTS_BODY_LIMIT,
         })?;
-    let batch = parse_batch(parse_json(&bytes)?)?;
+    let batch = parse_batch(&bytes)?;
     let visitor = resolve(&state, batch.params, headers.get(header::ORIGIN), ip).await?;
     if !visitor.origin_allowed {
-        return Ok(forbidden_origin());
+        return Err(ApiError::OriginNotAllowed);
     }
 
     let now = Utc::now();
@@ -248,13 +229,13 @@ pub async fn post_events(
     let mut checked = Vec::new();
     for (index, raw) in batch.events.iter().enumerate() {
         match check_event(raw, now, oldest) {
-            Ok(parts) => checked.push((index, parts)),
-            Err(reason) => rejected.push(Rejected { index, reason }),
+            Ok(event) => checked.push((index, event)),
+            Err(reason) => rejected.push(RejectedEvent { index, reason }),
         }
     }
     let offer_ids: Vec<i64> = checked
         .iter()
-        .map(|(_, (_, offer, _, _))| *offer)
+        .map(|(_, event)| event.offer_id)
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
@@ -262,22 +243,22 @@ pub async fn post_events(
     let mut seen_ids = HashSet::new();
     let mut duplicates = 0u64;
     let mut fresh = Vec::new();
-    for (index, (id, offer_id, kind, at)) in checked {
-        if !known.contains(&offer_id) {
-            rejected.push(Rejected {
+    for (index, event) in checked {
+        if !known.contains(&event.offer_id) {
+            rejected.push(RejectedEvent {
                 index,
                 reason: "offerId: no such offer in this project".into(),
             });
-        } else if !seen_ids.insert(id.clone()) {
+        } else if !seen_ids.insert(event.id.clone()) {
             duplicates += 1;
         } else {
             fresh.push(NewEvent {
-                id,
-                offer_id,
-                kind,
+                id: event.id,
+                offer_id: event.offer_id,
+                kind: event.kind,
                 room: visitor.room.as_str().to_owned(),
                 user: visitor.user().map(str::to_owned),
-                at,
+                at: event.at,
             });
         }
     }
@@ -326,27 +307,40 @@ async fn known_offers(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use chrono::SubsecRound;
+    use serde_json::{Value, json};
+
+    fn raw(value: &Value) -> Box<RawValue> {
+        RawValue::from_string(value.to_string()).unwrap()
+    }
 
     #[test]
     fn events_are_checked_one_by_one() {
-        let now = Utc::now();
+        let now = Utc::now().trunc_subsecs(3);
         let oldest = now - chrono::Duration::days(90);
         let ok = json!({"id": "e1", "offerId": 3, "kind": "click", "at": offers_core::format_timestamp(&now)});
-        assert!(check_event(&ok, now, oldest).is_ok());
+        let event = check_event(&raw(&ok), now, oldest).unwrap();
+        assert_eq!(
+            (event.offer_id, event.kind),
+            (3, offers_core::api::EventKind::Click)
+        );
         let soon = now + chrono::Duration::minutes(2);
         let clamped = check_event(
-            &json!({"id": "e", "offerId": 1, "kind": "close", "at": offers_core::format_timestamp(&soon)}),
+            &raw(&json!({"id": "e", "offerId": 1, "kind": "close", "at": offers_core::format_timestamp(&soon)})),
             now,
             oldest,
         )
         .unwrap();
-        assert_eq!(clamped.3, now);
+        assert_eq!(clamped.at, now);
         for (bad, reason) in [
             (json!("x"), "must be an object"),
             (
+                json!(["e", 1, "click", "2024-01-01T00:00:00Z"]),
+                "must be an object",
+            ),
+            (
                 json!({"offerId": 1, "kind": "click", "at": "2024-01-01T00:00:00Z"}),
-                "id:",
+                "id: required",
             ),
             (
                 json!({"id": "x".repeat(65), "offerId": 1, "kind": "click", "at": "2024-01-01T00:00:00Z"}),
@@ -357,8 +351,12 @@ mod tests {
                 "offerId:",
             ),
             (
+                json!({"id": "e", "offerId": "1", "kind": "click", "at": "2024-01-01T00:00:00Z"}),
+                "offerId: invalid type",
+            ),
+            (
                 json!({"id": "e", "offerId": 1, "kind": "hover", "at": "2024-01-01T00:00:00Z"}),
-                "kind:",
+                "kind: unknown variant `hover`",
             ),
             (
                 json!({"id": "e", "offerId": 1, "kind": "click", "at": "yesterday"}),
@@ -373,29 +371,42 @@ mod tests {
                 "future",
             ),
         ] {
-            let err = check_event(&bad, now, oldest).unwrap_err();
+            let err = check_event(&raw(&bad), now, oldest).unwrap_err();
             assert!(err.contains(reason), "{bad}: {err}");
         }
     }
 
     #[test]
     fn batch_shape_errors_name_fields() {
-        match parse_batch(json!({"events": "no"})) {
+        let parse = |value: Value| parse_batch(value.to_string().as_bytes());
+        match parse(json!({"key": " ", "room": "", "events": []})) {
             Err(ApiError::Validation(f)) => {
-                assert!(
-                    f.contains_key("key") && f.contains_key("room") && f.contains_key("events")
-                );
+                assert!(f.contains_key("key") && f.contains_key("room"), "{f:?}");
             }
+            other => panic!("{other:?}"),
+        }
+        match parse(json!({"key": "pk", "room": "r", "events": "no"})) {
+            Err(ApiError::Validation(f)) => assert!(f["events"].contains("invalid type"), "{f:?}"),
+            other => panic!("{other:?}"),
+        }
+        match parse(json!({"key": "pk", "events": []})) {
+            Err(ApiError::Validation(f)) => assert_eq!(f["room"], "required"),
             other => panic!("{other:?}"),
         }
         let too_many: Vec<Value> = (0..101).map(|_| json!({})).collect();
         assert!(matches!(
-            parse_batch(json!({"key": "pk", "room": "r", "events": too_many})),
+            parse(json!({"key": "pk", "room": "r", "events": too_many})),
             Err(ApiError::Validation(_))
         ));
         assert!(matches!(
-            parse_batch(json!([1])),
+            parse(json!([1])),
             Err(ApiError::BadRequest { .. })
         ));
+        assert!(matches!(
+            parse_batch(b"{"),
+            Err(ApiError::BadRequest { .. })
+        ));
+        let batch = parse(json!({"key": "pk", "room": "r", "user": "", "events": [{}]})).unwrap();
+        assert_eq!((batch.params.user, batch.events.len()), (None, 1));
     }
 }

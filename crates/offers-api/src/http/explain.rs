@@ -9,16 +9,12 @@ use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, SubsecRound, Utc};
-use offers_core::{
-    Check, DisplayHistory, ExternalId, ScheduleStatus, explain, format_timestamp, parse_timestamp,
-    schedule_status,
-};
-use serde::Serialize;
+use offers_core::api::{ErrorBody, ExplainResponse, ExplainedOffer};
+use offers_core::{DisplayHistory, ExternalId, explain, parse_timestamp, schedule_status};
 
-use crate::auth::AsViewer;
 use crate::error::{ApiError, Fields};
 use crate::http::body::{bad_params, parse_utc_offset, query_param};
-use crate::openapi::schemas;
+use crate::http::caller::AsViewer;
 use crate::state::AppState;
 use crate::store::SeenSummary;
 
@@ -28,31 +24,6 @@ pub const MAX_EXPLAINED: i64 = 200;
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
     Router::new().route("/external/explain", get(explain_offers))
-}
-
-/// The answer.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExplainResponse {
-    pub room: String,
-    pub user: Option<String>,
-    /// The instant judged, e.g. `2026-11-21T12:00:00.000Z`.
-    pub at: String,
-    pub opted_out: bool,
-    /// Newest first.
-    pub offers: Vec<ExplainedOffer>,
-}
-
-/// One offer's verdict.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExplainedOffer {
-    pub offer_id: i64,
-    pub title: Option<String>,
-    pub template: u8,
-    pub status: ScheduleStatus,
-    pub shown: bool,
-    pub checks: Vec<Check>,
 }
 
 /// The parsed query.
@@ -132,9 +103,9 @@ fn history(seen: Option<&SeenSummary>) -> DisplayHistory {
     responses(
         (status = 200, description = "Every offer of the project (the newest 200), newest first, with each rule's \
             verdict. Frequency uses the user's recorded impressions (count and last time up to `at`) and \
-            assumes a new entry.", body = schemas::ExplainResponseDoc),
-        (status = 400, description = "`room` missing, or `user`, `at` or `utcOffset` malformed", body = schemas::ErrorBodyDoc),
-        (status = 401, description = "Missing or bad credentials", body = schemas::ErrorBodyDoc),
+            assumes a new entry.", body = ExplainResponse),
+        (status = 400, description = "`room` missing, or `user`, `at` or `utcOffset` malformed", body = ErrorBody),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
@@ -175,8 +146,8 @@ pub async fn explain_offers(
             );
             ExplainedOffer {
                 offer_id: offer.id,
-                title: spec.title.as_ref().map(|t| t.as_str().to_owned()),
-                template: spec.template.code(),
+                title: spec.title.clone(),
+                template: spec.template,
                 status: schedule_status(spec.start_time, spec.end_time, q.at),
                 shown: verdict.shown,
                 checks: verdict.checks,
@@ -186,7 +157,7 @@ pub async fn explain_offers(
     Ok(Json(ExplainResponse {
         room: q.room.as_str().to_owned(),
         user: user.map(str::to_owned),
-        at: format_timestamp(&q.at),
+        at: q.at,
         opted_out,
         offers,
     }))
@@ -210,7 +181,10 @@ mod tests {
             ),
             ("r1", Some("u1"), 180)
         );
-        assert_eq!(format_timestamp(&q.at), "2026-11-21T12:00:00.000Z");
+        assert_eq!(
+            offers_core::format_timestamp(&q.at),
+            "2026-11-21T12:00:00.000Z"
+        );
         assert!(parse_query(Some("room=r1&user=")).unwrap().user.is_none());
         match parse_query(Some("user=u&at=yesterday&utcOffset=9999")) {
             Err(ApiError::BadRequest {

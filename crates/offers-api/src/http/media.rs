@@ -15,18 +15,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
+use offers_core::api::{ErrorBody, Uploaded};
 use offers_core::{HttpUrl, Template};
-use serde::Serialize;
 
-use crate::auth::AsEditor;
 use crate::error::ApiError;
 use crate::http::assets::IMMUTABLE;
 use crate::http::body::{media_type_of, query_param};
+use crate::http::caller::AsEditor;
 use crate::media::{
     ACCEPTED_IMAGE_TYPES, ImageInfo, ImageProblem, MAX_IMAGE_BYTES, inspect, object_name,
     parse_object_name,
 };
-use crate::openapi::schemas;
 use crate::state::AppState;
 
 /// The upload route's body limit: the largest image plus room for the multipart framing.
@@ -42,20 +41,14 @@ pub fn router() -> Router<AppState> {
         .route("/media/{name}", get(serve))
 }
 
-/// The answer to an upload.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Uploaded {
-    /// Absolute `http(s)` URL of the stored image (usable as `pic`).
-    pub url: String,
-    pub width: u32,
-    pub height: u32,
-    /// Size in bytes.
-    pub bytes: usize,
-    /// Decided from the file's content.
-    pub content_type: &'static str,
-    /// Sentences about proportions that do not suit `?template=`.
-    pub warnings: Vec<String>,
+/// An image upload: `multipart/form-data` with one part `file`. A schema only: the handler
+/// reads the multipart stream itself, so no serde type stands for this body.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct MediaUpload {
+    /// The image: PNG, JPEG, WebP or GIF, at most 10 MiB.
+    #[schema(format = Binary, value_type = String)]
+    file: Vec<u8>,
 }
 
 fn too_large() -> ApiError {
@@ -141,17 +134,17 @@ pub fn public_base(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<S
         description = "One part `file`: a PNG, JPEG, WebP or GIF image of at most 10 MiB \
             (10485760 bytes). The type is read from the file's content, not from its name or \
             Content-Type.",
-        content((schemas::MediaUploadDoc = "multipart/form-data"))
+        content((MediaUpload = "multipart/form-data"))
     ),
     responses(
-        (status = 201, description = "Stored (uploading the same bytes again answers the same URL)", body = schemas::UploadedDoc),
-        (status = 400, description = "Malformed multipart body or `template`", body = schemas::ErrorBodyDoc),
-        (status = 401, description = "Missing or bad credentials", body = schemas::ErrorBodyDoc),
-        (status = 403, description = "The token's role is below `editor`", body = schemas::ErrorBodyDoc),
-        (status = 413, description = "The file is over 10 MiB", body = schemas::ErrorBodyDoc),
-        (status = 415, description = "Not multipart, or the file is not a PNG, JPEG, WebP or GIF image", body = schemas::ErrorBodyDoc),
-        (status = 422, description = "No `file` part, or an image whose header cannot be read", body = schemas::ErrorBodyDoc),
-        (status = 503, description = "The media store is not answering", body = schemas::ErrorBodyDoc),
+        (status = 201, description = "Stored (uploading the same bytes again answers the same URL)", body = Uploaded),
+        (status = 400, description = "Malformed multipart body or `template`", body = ErrorBody),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 403, description = "The token's role is below `editor`", body = ErrorBody),
+        (status = 413, description = "The file is over 10 MiB", body = ErrorBody),
+        (status = 415, description = "Not multipart, or the file is not a PNG, JPEG, WebP or GIF image", body = ErrorBody),
+        (status = 422, description = "No `file` part, or an image whose header cannot be read", body = ErrorBody),
+        (status = 503, description = "The media store is not answering", body = ErrorBody),
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
@@ -256,8 +249,8 @@ pub async fn upload(
             url,
             width,
             height,
-            bytes: size,
-            content_type: format.content_type(),
+            bytes: size as u64,
+            content_type: format.content_type().to_owned(),
             warnings,
         }),
     ))
@@ -295,7 +288,7 @@ fn image_headers(headers: &mut HeaderMap, content_type: &'static str, etag: &str
             `X-Content-Type-Options: nosniff`, `Access-Control-Allow-Origin: *`, \
             `Cross-Origin-Resource-Policy: cross-origin`"),
         (status = 304, description = "`If-None-Match` matched the ETag"),
-        (status = 404, description = "No such image", body = schemas::ErrorBodyDoc),
+        (status = 404, description = "No such image", body = ErrorBody),
     )
 )]
 pub async fn serve(

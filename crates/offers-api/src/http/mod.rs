@@ -3,12 +3,14 @@
 
 pub mod assets;
 pub mod body;
+pub mod caller;
 pub mod cors;
 pub mod draft;
 pub mod events;
 pub mod explain;
 pub mod media;
 pub mod offers;
+pub mod openapi;
 pub mod optout;
 pub mod registry;
 pub mod stats;
@@ -40,7 +42,7 @@ pub fn app(state: AppState) -> Router {
         .merge(explain::router())
         .merge(widget::router())
         .merge(assets::router(&state))
-        .merge(crate::openapi::router())
+        .merge(openapi::router())
         .fallback(not_found_fallback)
         .method_not_allowed_fallback(method_not_allowed_fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

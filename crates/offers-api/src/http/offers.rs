@@ -9,15 +9,13 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use chrono::Utc;
+use offers_core::api::{Advertisement, ErrorBody, ListedOffer, SaveOfferResponse, StatsSummary};
 use offers_core::{AudienceType, Offer, OfferDraft, OfferSpec, PartnerOffer, validate};
-use serde::Serialize;
 
-use crate::auth::{AsEditor, AsOwner, AsViewer};
 use crate::bus::{Change, ChangeOp};
 use crate::error::ApiError;
 use crate::http::body::{OfferBody, Page};
-use crate::http::stats::StatsSummary;
-use crate::openapi::schemas;
+use crate::http::caller::{AsEditor, AsOwner, AsViewer};
 use crate::state::AppState;
 use crate::store::{IdKind, UpdateOutcome};
 
@@ -29,29 +27,6 @@ pub fn router() -> Router<AppState> {
             "/external/offer/{offerId}",
             get(get_offer).patch(update_offer).delete(delete_offer),
         )
-}
-
-/// The answer to create and update (seed 002).
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SaveOfferResponse {
-    pub offer: PartnerOffer,
-    /// PATCH only: the same offer under the key the documented PATCH response uses
-    /// (`advertisement`), so clients written against that example keep working.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub advertisement: Option<PartnerOffer>,
-    pub available_external_room_ids: Vec<String>,
-    pub unavailable_external_room_ids: Vec<String>,
-    pub available_external_user_ids: Vec<String>,
-    pub unavailable_external_user_ids: Vec<String>,
-}
-
-/// A listed offer: the documented shape plus its all-time figures.
-#[derive(Debug, Serialize)]
-pub struct ListedOffer {
-    #[serde(flatten)]
-    pub offer: PartnerOffer,
-    pub stats: StatsSummary,
 }
 
 /// An offer id from the path: anything but a positive integer is the same 404 as an unknown id.
@@ -67,6 +42,41 @@ pub fn offer_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiErr
 
 fn partition(ids: Vec<String>, known: &HashSet<String>) -> (Vec<String>, Vec<String>) {
     ids.into_iter().partition(|id| known.contains(id))
+}
+
+/// The warning about ids of `kind` (`room`, `user`) the project has not seen, if any.
+fn unknown_id_messages(kind: &str, unknown: &[String]) -> Option<String> {
+    let list = match unknown {
+        [] => return None,
+        [one] => format!("{kind} `{one}` is"),
+        many => format!(
+            "{kind}s {} are",
+            many.iter()
+                .map(|id| format!("`{id}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Some(format!(
+        "{list} not known to the project yet (no visitor entered and it was not registered): \
+         the offer is stored and shows once a visitor enters"
+    ))
+}
+
+/// The warning about the picture's proportions, when it is an image uploaded here (whose
+/// size the server knows) that does not suit the template. Pictures hosted elsewhere are not
+/// fetched.
+async fn image_message(state: &AppState, offer: &Offer) -> Option<String> {
+    let pic = offer.spec.pic.as_ref()?;
+    let name = pic.as_str().rsplit_once("/media/")?.1;
+    crate::media::parse_object_name(name)?;
+    let stored = state.media().get(name).await.ok()??;
+    let bytes = stored.bytes().await.ok()?;
+    let info = crate::media::inspect(&bytes).ok()?;
+    offer
+        .spec
+        .template
+        .proportion_warning(info.width, info.height)
 }
 
 async fn save_response(
@@ -100,9 +110,14 @@ async fn save_response(
         .await?;
     let (available_rooms, unavailable_rooms) = partition(rooms, &known_rooms);
     let (available_users, unavailable_users) = partition(users, &known_users);
+    let messages = unknown_id_messages("room", &unavailable_rooms)
+        .into_iter()
+        .chain(unknown_id_messages("user", &unavailable_users))
+        .chain(image_message(state, offer).await)
+        .collect();
     Ok(SaveOfferResponse {
         offer: PartnerOffer::from(offer),
-        advertisement: None,
+        advertisement: Advertisement::new(offer, Utc::now(), messages),
         available_external_room_ids: available_rooms,
         unavailable_external_room_ids: unavailable_rooms,
         available_external_user_ids: available_users,
@@ -120,10 +135,10 @@ async fn save_response(
         ("offset" = Option<i64>, Query, description = "Offers to skip (default 0)"),
     ),
     responses(
-        (status = 200, description = "A page of offers, newest first, each with its all-time `stats`", body = Vec<schemas::ListedOfferDoc>),
-        (status = 400, description = "`limit` or `offset` negative or not a number", body = schemas::ErrorBodyDoc),
-        (status = 401, description = "Missing or bad credentials", body = schemas::ErrorBodyDoc),
-        (status = 429, description = "Rate limited", body = schemas::ErrorBodyDoc),
+        (status = 200, description = "A page of offers, newest first, each with its all-time `stats`", body = Vec<ListedOffer>),
+        (status = 400, description = "`limit` or `offset` negative or not a number", body = ErrorBody),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
@@ -150,7 +165,10 @@ pub async fn list_offers(
             .iter()
             .map(|offer| ListedOffer {
                 offer: PartnerOffer::from(offer),
-                stats: StatsSummary::from(totals.get(&offer.id).copied().unwrap_or_default()),
+                stats: {
+                    let t = totals.get(&offer.id).copied().unwrap_or_default();
+                    StatsSummary::new(t.impressions, t.clicks, t.closes, t.unique_users)
+                },
             })
             .collect(),
     ))
@@ -166,20 +184,20 @@ pub async fn list_offers(
             `templateData` a JSON string, id lists as repeated parts, a JSON array string or comma-separated), \
             application/x-www-form-urlencoded, or application/json (`templateData` an object or a string).",
         content(
-            (schemas::OfferInputDoc = "multipart/form-data"),
-            (schemas::OfferInputDoc = "application/x-www-form-urlencoded"),
-            (schemas::OfferInputDoc = "application/json"),
+            (OfferDraft = "multipart/form-data"),
+            (OfferDraft = "application/x-www-form-urlencoded"),
+            (OfferDraft = "application/json"),
         )
     ),
     responses(
-        (status = 201, description = "Created", body = schemas::SaveOfferResponseDoc),
-        (status = 400, description = "Malformed body", body = schemas::ErrorBodyDoc),
-        (status = 401, description = "Missing or bad credentials", body = schemas::ErrorBodyDoc),
-        (status = 403, description = "The token's role is below `owner`", body = schemas::ErrorBodyDoc),
-        (status = 413, description = "Body over 1 MiB", body = schemas::ErrorBodyDoc),
-        (status = 415, description = "No body or an unsupported content type", body = schemas::ErrorBodyDoc),
-        (status = 422, description = "Invalid offer: every bad field in `error.fields`", body = schemas::ErrorBodyDoc),
-        (status = 429, description = "Rate limited", body = schemas::ErrorBodyDoc),
+        (status = 201, description = "Created", body = SaveOfferResponse),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 403, description = "The token's role is below `owner`", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB", body = ErrorBody),
+        (status = 415, description = "No body or an unsupported content type", body = ErrorBody),
+        (status = 422, description = "Invalid offer: every bad field in `error.fields`", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
@@ -217,9 +235,9 @@ pub async fn create_offer(
     tag = "offers",
     params(("offerId" = i64, Path, description = "The offer id")),
     responses(
-        (status = 200, description = "The offer", body = schemas::PartnerOfferDoc),
-        (status = 401, description = "Missing or bad credentials", body = schemas::ErrorBodyDoc),
-        (status = 404, description = "No such offer in this project", body = schemas::ErrorBodyDoc),
+        (status = 200, description = "The offer", body = PartnerOffer),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 404, description = "No such offer in this project", body = ErrorBody),
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
@@ -273,20 +291,20 @@ pub fn apply_patch(
         description = "Any subset of the offer's fields, in the same encodings as create. \
             A JSON `null` clears an optional field (e.g. `endTime`).",
         content(
-            (schemas::OfferInputDoc = "multipart/form-data"),
-            (schemas::OfferInputDoc = "application/x-www-form-urlencoded"),
-            (schemas::OfferInputDoc = "application/json"),
+            (OfferDraft = "multipart/form-data"),
+            (OfferDraft = "application/x-www-form-urlencoded"),
+            (OfferDraft = "application/json"),
         )
     ),
     responses(
-        (status = 200, description = "Updated", body = schemas::SaveOfferResponseDoc),
-        (status = 400, description = "Malformed body", body = schemas::ErrorBodyDoc),
-        (status = 401, description = "Missing or bad credentials", body = schemas::ErrorBodyDoc),
-        (status = 403, description = "The token's role is below `editor`", body = schemas::ErrorBodyDoc),
-        (status = 404, description = "No such offer in this project", body = schemas::ErrorBodyDoc),
-        (status = 413, description = "Body over 1 MiB", body = schemas::ErrorBodyDoc),
-        (status = 415, description = "No body or an unsupported content type", body = schemas::ErrorBodyDoc),
-        (status = 422, description = "The merged offer is invalid; nothing was written", body = schemas::ErrorBodyDoc),
+        (status = 200, description = "Updated", body = SaveOfferResponse),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 403, description = "The token's role is below `editor`", body = ErrorBody),
+        (status = 404, description = "No such offer in this project", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB", body = ErrorBody),
+        (status = 415, description = "No body or an unsupported content type", body = ErrorBody),
+        (status = 422, description = "The merged offer is invalid; nothing was written", body = ErrorBody),
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
@@ -319,8 +337,7 @@ pub async fn update_offer(
                 offer = offer.id,
                 "offer updated"
             );
-            let mut response = save_response(&state, caller.project_id(), &offer).await?;
-            response.advertisement = Some(response.offer.clone());
+            let response = save_response(&state, caller.project_id(), &offer).await?;
             Ok(Json(response))
         }
     }
@@ -334,9 +351,9 @@ pub async fn update_offer(
     params(("offerId" = i64, Path, description = "The offer id")),
     responses(
         (status = 200, description = "Deleted: the body is `true`", body = bool, example = json!(true)),
-        (status = 401, description = "Missing or bad credentials", body = schemas::ErrorBodyDoc),
-        (status = 403, description = "The token's role is below `owner`", body = schemas::ErrorBodyDoc),
-        (status = 404, description = "No such offer in this project", body = schemas::ErrorBodyDoc),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 403, description = "The token's role is below `owner`", body = ErrorBody),
+        (status = 404, description = "No such offer in this project", body = ErrorBody),
     ),
     security(("apiKey" = [], "bearer" = []))
 )]

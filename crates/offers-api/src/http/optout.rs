@@ -7,13 +7,13 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use chrono::Utc;
 use offers_core::ExternalId;
+use offers_core::api::{ErrorBody, OptOutRequest};
 use serde_json::Value;
 
-use crate::auth::AsEditor;
 use crate::bus::Change;
 use crate::error::{ApiError, Fields};
 use crate::http::body::{RawBody, read_body};
-use crate::openapi::schemas;
+use crate::http::caller::AsEditor;
 use crate::state::AppState;
 
 /// The routes of this resource.
@@ -108,17 +108,17 @@ impl<S: Send + Sync> FromRequest<S> for OptOut {
     tag = "users",
     request_body(
         content(
-            (schemas::OptOutDoc = "application/json"),
-            (schemas::OptOutDoc = "application/x-www-form-urlencoded"),
+            (OptOutRequest = "application/json"),
+            (OptOutRequest = "application/x-www-form-urlencoded"),
         )
     ),
     responses(
         (status = 201, description = "Done; empty body"),
-        (status = 400, description = "Malformed body", body = schemas::ErrorBodyDoc),
-        (status = 401, description = "Missing or bad credentials", body = schemas::ErrorBodyDoc),
-        (status = 403, description = "The token's role is below `editor`", body = schemas::ErrorBodyDoc),
-        (status = 415, description = "Unsupported content type", body = schemas::ErrorBodyDoc),
-        (status = 422, description = "`decryptedUserId` or `value` missing or invalid", body = schemas::ErrorBodyDoc),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 403, description = "The token's role is below `editor`", body = ErrorBody),
+        (status = 415, description = "Unsupported content type", body = ErrorBody),
+        (status = 422, description = "`decryptedUserId` or `value` missing or invalid", body = ErrorBody),
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
@@ -155,15 +155,15 @@ pub async fn opt_out(
     tag = "users",
     request_body(
         content(
-            (schemas::OptOutDoc = "application/json"),
-            (schemas::OptOutDoc = "application/x-www-form-urlencoded"),
+            (OptOutRequest = "application/json"),
+            (OptOutRequest = "application/x-www-form-urlencoded"),
         )
     ),
     responses(
         (status = 201, description = "Done; empty body"),
-        (status = 401, description = "Missing or bad credentials", body = schemas::ErrorBodyDoc),
-        (status = 403, description = "The token's role is below `editor`", body = schemas::ErrorBodyDoc),
-        (status = 422, description = "`decryptedUserId` or `value` missing or invalid", body = schemas::ErrorBodyDoc),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 403, description = "The token's role is below `editor`", body = ErrorBody),
+        (status = 422, description = "`decryptedUserId` or `value` missing or invalid", body = ErrorBody),
     ),
     security(("apiKey" = [], "bearer" = []))
 )]

@@ -10,13 +10,12 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
 use offers_core::ExternalId;
-use serde::Serialize;
+use offers_core::api::{ErrorBody, IdPage, IdsRequest, RegisterResponse};
 use serde_json::Value;
 
-use crate::auth::{AsEditor, AsViewer};
 use crate::error::{ApiError, Fields};
 use crate::http::body::{Page, RawBody, read_body};
-use crate::openapi::schemas;
+use crate::http::caller::{AsEditor, AsViewer};
 use crate::state::AppState;
 use crate::store::IdKind;
 
@@ -140,27 +139,6 @@ impl<S: Send + Sync> FromRequest<S> for IdList {
     }
 }
 
-/// The answer to a bulk registration.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RegisterResponse {
-    /// Ids in the request (after removing duplicates).
-    pub received: u64,
-    /// Ids that were not known before.
-    pub added: u64,
-    /// Ids that were already known.
-    pub already_known: u64,
-}
-
-/// A page of known ids.
-#[derive(Debug, Serialize)]
-pub struct IdPageResponse {
-    pub ids: Vec<String>,
-    pub total: i64,
-    pub limit: i64,
-    pub offset: i64,
-}
-
 async fn register(
     state: &AppState,
     project_id: i64,
@@ -183,13 +161,13 @@ async fn list(
     project_id: i64,
     kind: IdKind,
     query: Option<&str>,
-) -> Result<Json<IdPageResponse>, ApiError> {
+) -> Result<Json<IdPage>, ApiError> {
     let page = Page::from_query(query)?;
     let found = state
         .store()
         .list_known(project_id, kind, page.limit, page.offset)
         .await?;
-    Ok(Json(IdPageResponse {
+    Ok(Json(IdPage {
         ids: if page.limit == 0 {
             Vec::new()
         } else {
@@ -207,15 +185,15 @@ async fn list(
     path = "/external/rooms",
     tag = "registry",
     request_body(content(
-        (schemas::IdsDoc = "application/json"),
+        (IdsRequest = "application/json"),
         ("text/csv"),
         ("multipart/form-data"),
     )),
     responses(
-        (status = 200, description = "Counts", body = schemas::RegisterResponseDoc),
-        (status = 401, description = "Missing or bad credentials", body = schemas::ErrorBodyDoc),
-        (status = 403, description = "The token's role is below `editor`", body = schemas::ErrorBodyDoc),
-        (status = 422, description = "An invalid id (`ids[i]`)", body = schemas::ErrorBodyDoc),
+        (status = 200, description = "Counts", body = RegisterResponse),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 403, description = "The token's role is below `editor`", body = ErrorBody),
+        (status = 422, description = "An invalid id (`ids[i]`)", body = ErrorBody),
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
@@ -233,15 +211,15 @@ pub async fn register_rooms(
     path = "/external/users",
     tag = "registry",
     request_body(content(
-        (schemas::IdsDoc = "application/json"),
+        (IdsRequest = "application/json"),
         ("text/csv"),
         ("multipart/form-data"),
     )),
     responses(
-        (status = 200, description = "Counts", body = schemas::RegisterResponseDoc),
-        (status = 401, description = "Missing or bad credentials", body = schemas::ErrorBodyDoc),
-        (status = 403, description = "The token's role is below `editor`", body = schemas::ErrorBodyDoc),
-        (status = 422, description = "An invalid id (`ids[i]`)", body = schemas::ErrorBodyDoc),
+        (status = 200, description = "Counts", body = RegisterResponse),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 403, description = "The token's role is below `editor`", body = ErrorBody),
+        (status = 422, description = "An invalid id (`ids[i]`)", body = ErrorBody),
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
@@ -263,9 +241,9 @@ pub async fn register_users(
         ("offset" = Option<i64>, Query, description = "Ids to skip (default 0)"),
     ),
     responses(
-        (status = 200, description = "A page of ids", body = schemas::IdPageDoc),
-        (status = 400, description = "Bad `limit` or `offset`", body = schemas::ErrorBodyDoc),
-        (status = 401, description = "Missing or bad credentials", body = schemas::ErrorBodyDoc),
+        (status = 200, description = "A page of ids", body = IdPage),
+        (status = 400, description = "Bad `limit` or `offset`", body = ErrorBody),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
@@ -273,7 +251,7 @@ pub async fn list_rooms(
     State(state): State<AppState>,
     AsViewer(caller): AsViewer,
     RawQuery(query): RawQuery,
-) -> Result<Json<IdPageResponse>, ApiError> {
+) -> Result<Json<IdPage>, ApiError> {
     list(&state, caller.project_id(), IdKind::Room, query.as_deref()).await
 }
 
@@ -287,9 +265,9 @@ pub async fn list_rooms(
         ("offset" = Option<i64>, Query, description = "Ids to skip (default 0)"),
     ),
     responses(
-        (status = 200, description = "A page of ids", body = schemas::IdPageDoc),
-        (status = 400, description = "Bad `limit` or `offset`", body = schemas::ErrorBodyDoc),
-        (status = 401, description = "Missing or bad credentials", body = schemas::ErrorBodyDoc),
+        (status = 200, description = "A page of ids", body = IdPage),
+        (status = 400, description = "Bad `limit` or `offset`", body = ErrorBody),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
@@ -297,6 +275,6 @@ pub async fn list_users(
     State(state): State<AppState>,
     AsViewer(caller): AsViewer,
     RawQuery(query): RawQuery,
-) -> Result<Json<IdPageResponse>, ApiError> {
+) -> Result<Json<IdPage>, ApiError> {
     list(&state, caller.project_id(), IdKind::User, query.as_deref()).await
 }

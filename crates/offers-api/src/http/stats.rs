@@ -11,13 +11,13 @@ use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
-use serde::Serialize;
+use offers_core::api::figures::ctr;
+use offers_core::api::{DayStats, ErrorBody, OfferStats};
 
-use crate::auth::AsViewer;
 use crate::error::{ApiError, Fields};
 use crate::http::body::{bad_params, parse_utc_offset, query_param};
+use crate::http::caller::AsViewer;
 use crate::http::offers::offer_id;
-use crate::openapi::schemas;
 use crate::state::AppState;
 use crate::store::{DayTotals, Totals};
 
@@ -27,62 +27,6 @@ pub const MAX_FILLED_DAYS: i64 = 400;
 /// The routes of this resource.
 pub fn router() -> Router<AppState> {
     Router::new().route("/external/offer/{offerId}/stats", get(offer_stats))
-}
-
-/// Clicks per impression, rounded to 4 decimals; 0 without impressions.
-pub fn ctr(clicks: i64, impressions: i64) -> f64 {
-    if impressions <= 0 {
-        return 0.0;
-    }
-    (clicks as f64 / impressions as f64 * 10_000.0).round() / 10_000.0
-}
-
-/// The figures in a listed offer's `stats`.
-#[derive(Debug, Clone, Copy, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StatsSummary {
-    pub impressions: i64,
-    pub clicks: i64,
-    pub closes: i64,
-    pub unique_users: i64,
-    pub ctr: f64,
-}
-
-impl From<Totals> for StatsSummary {
-    fn from(t: Totals) -> Self {
-        Self {
-            impressions: t.impressions,
-            clicks: t.clicks,
-            closes: t.closes,
-            unique_users: t.unique_users,
-            ctr: ctr(t.clicks, t.impressions),
-        }
-    }
-}
-
-/// One day's figures.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DayStats {
-    /// `YYYY-MM-DD`, in the caller's zone (`utcOffset`; UTC by default).
-    pub date: String,
-    pub impressions: i64,
-    pub unique_users: i64,
-    pub clicks: i64,
-    pub closes: i64,
-}
-
-/// The answer.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OfferStats {
-    pub offer_id: i64,
-    pub impressions: i64,
-    pub unique_users: i64,
-    pub clicks: i64,
-    pub closes: i64,
-    pub ctr: f64,
-    pub days: Vec<DayStats>,
 }
 
 fn date_of(day: i64) -> NaiveDate {
@@ -143,10 +87,10 @@ pub fn fill_days(rows: &[DayTotals], from: Option<i64>, to: Option<i64>) -> Vec<
             (-1080..1080, default 0: UTC days), e.g. 180 for UTC+3"),
     ),
     responses(
-        (status = 200, description = "Totals over the range and one entry per day of the caller's zone (zeros included)", body = schemas::OfferStatsDoc),
-        (status = 400, description = "`from` or `to` not a date, `from` after `to`, or `utcOffset` out of range", body = schemas::ErrorBodyDoc),
-        (status = 401, description = "Missing or bad credentials", body = schemas::ErrorBodyDoc),
-        (status = 404, description = "No such offer in this project", body = schemas::ErrorBodyDoc),
+        (status = 200, description = "Totals over the range and one entry per day of the caller's zone (zeros included)", body = OfferStats),
+        (status = 400, description = "`from` or `to` not a date, `from` after `to`, or `utcOffset` out of range", body = ErrorBody),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 404, description = "No such offer in this project", body = ErrorBody),
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
@@ -213,14 +157,6 @@ pub async fn offer_stats(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ctr_rounds_to_four_decimals() {
-        assert_eq!(ctr(0, 0), 0.0);
-        assert_eq!(ctr(1, 3), 0.3333);
-        assert_eq!(ctr(2, 3), 0.6667);
-        assert_eq!(ctr(5, 5), 1.0);
-    }
 
     #[test]
     fn days_are_filled_between_bounds() {

@@ -30,11 +30,10 @@ use chrono::Utc;
 use offers_core::FeedOffer;
 
 use crate::error::ApiError;
-use crate::http::cors::forbidden_origin;
 use crate::http::widget::{ClientIp, Visitor, WidgetParams, add_identity_header, resolve};
 use crate::live::{OffersIndex, StreamEvent, StreamRx};
-use crate::openapi::schemas;
 use crate::state::AppState;
+use offers_core::api::ErrorBody;
 
 /// Interval of the keep-alive comments.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -72,10 +71,10 @@ fn resync_event() -> Event {
         (status = 200, description = "`text/event-stream`. Events: `offer.created` / `offer.updated` (data: a FeedOffer), \
             `offer.deleted` (data: `{\"id\":N}`), `resync` (data: `{}`: refetch the feed). A comment every 15 s keeps it alive.",
             content_type = "text/event-stream", body = String),
-        (status = 400, description = "`key` or `room` missing, or an invalid id", body = schemas::ErrorBodyDoc),
-        (status = 403, description = "The project does not allow this Origin", body = schemas::ErrorBodyDoc),
-        (status = 404, description = "No project has this public key", body = schemas::ErrorBodyDoc),
-        (status = 429, description = "Too many connects from this client IP; see Retry-After", body = schemas::ErrorBodyDoc),
+        (status = 400, description = "`key` or `room` missing, or an invalid id", body = ErrorBody),
+        (status = 403, description = "The project does not allow this Origin", body = ErrorBody),
+        (status = 404, description = "No project has this public key", body = ErrorBody),
+        (status = 429, description = "Too many connects from this client IP; see Retry-After", body = ErrorBody),
     )
 )]
 pub async fn stream(
@@ -88,7 +87,7 @@ pub async fn stream(
     let origin = headers.get(header::ORIGIN).cloned();
     let visitor = resolve(&state, params, origin.as_ref(), ip).await?;
     if !visitor.origin_allowed {
-        return Ok(forbidden_origin());
+        return Err(ApiError::OriginNotAllowed);
     }
     let identity = visitor.identity();
     // Register before reading the index: a change in between is then seen twice at worst.

@@ -23,8 +23,8 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
-use offers_core::{ExternalId, FeedOffer, format_timestamp};
-use serde::Serialize;
+use offers_core::api::{ErrorBody, FeedResponse};
+use offers_core::{ExternalId, format_timestamp};
 use sha2::{Digest, Sha256};
 
 use crate::auth::verify_user_signature;
@@ -32,7 +32,6 @@ use crate::error::ApiError;
 use crate::http::body::query_param;
 use crate::http::cors::{CorsDenied, origin_allowed, widget_cors};
 use crate::live::{FeedFragment, Slot};
-use crate::openapi::schemas;
 use crate::state::AppState;
 use crate::store::Project;
 
@@ -54,17 +53,9 @@ pub fn router() -> Router<AppState> {
         .layer(middleware::from_fn(widget_cors))
 }
 
-/// The feed body.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FeedResponse {
-    pub offers: Vec<FeedOffer>,
-    /// The server's clock (RFC 3339, ms, `Z`): the widget schedules offers against it.
-    pub server_time: String,
-}
-
 /// A strong entity tag over `body`: the first 128 bits of its SHA-256, hex.
-pub fn etag_of(body: &[u8]) -> String {
+#[cfg(test)]
+fn etag_of(body: &[u8]) -> String {
     let digest = Sha256::digest(body);
     format!("\"{}\"", hex::encode(&digest[..16]))
 }
@@ -347,13 +338,13 @@ pub async fn resolve(
         ("If-None-Match" = Option<String>, Header, description = "An ETag from a previous answer"),
     ),
     responses(
-        (status = 200, description = "The offers live now, or starting within 24 hours, for this room and user", body = schemas::FeedResponseDoc,
+        (status = 200, description = "The offers live now, or starting within 24 hours, for this room and user", body = FeedResponse,
             headers(("ETag" = String, description = "Strong entity tag over the offers"),
                 ("Offers-Identity" = String, description = "When `user` is given, how it was judged: `signed`, `not-required` (the project does not require a signature), `unsigned` or `bad-signature` (both served as anonymous)"))),
         (status = 304, description = "Offers unchanged since the ETag in If-None-Match"),
-        (status = 400, description = "`key` or `room` missing, or an invalid id", body = schemas::ErrorBodyDoc),
-        (status = 404, description = "No project has this public key", body = schemas::ErrorBodyDoc),
-        (status = 429, description = "Rate limited (per client IP and project); see Retry-After", body = schemas::ErrorBodyDoc),
+        (status = 400, description = "`key` or `room` missing, or an invalid id", body = ErrorBody),
+        (status = 404, description = "No project has this public key", body = ErrorBody),
+        (status = 429, description = "Rate limited (per client IP and project); see Retry-After", body = ErrorBody),
     )
 )]
 pub async fn feed(

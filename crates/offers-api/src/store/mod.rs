@@ -171,34 +171,8 @@ pub struct ProjectSettings {
     pub allowed_origins: Option<Vec<String>>,
 }
 
-/// What a widget event records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventKind {
-    Impression,
-    Click,
-    Close,
-}
-
-impl EventKind {
-    /// The wire and column name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Impression => "impression",
-            Self::Click => "click",
-            Self::Close => "close",
-        }
-    }
-
-    /// Parses the wire name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "impression" => Some(Self::Impression),
-            "click" => Some(Self::Click),
-            "close" => Some(Self::Close),
-            _ => None,
-        }
-    }
-}
+/// What a widget event records (its `as_str` is the `events.kind` column).
+pub use offers_core::api::EventKind;
 
 /// A validated widget event, ready to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -563,7 +537,28 @@ where
     })
 }
 
-/// Offers from rows with `id` and `spec` columns.
+/// The columns [`offer_from_row`] reads.
+pub(crate) const OFFER_COLUMNS: &str = "id, spec, created_ms, updated_ms";
+
+/// An offer from a row selected with [`OFFER_COLUMNS`].
+pub(crate) fn offer_from_row<'r, R>(row: &'r R) -> Result<Offer, StoreError>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let id: i64 = row.try_get("id")?;
+    let spec: String = row.try_get("spec")?;
+    Ok(Offer {
+        spec: spec_from_json(id, &spec)?,
+        id,
+        created_at: from_millis(row.try_get("created_ms")?)?,
+        updated_at: from_millis(row.try_get("updated_ms")?)?,
+    })
+}
+
+/// Offers from rows selected with [`OFFER_COLUMNS`].
 pub(crate) fn offers_from_rows<'r, R>(rows: &'r [R]) -> Result<Vec<Offer>, StoreError>
 where
     R: Row,
@@ -571,13 +566,7 @@ where
     i64: Decode<'r, R::Database> + Type<R::Database>,
     String: Decode<'r, R::Database> + Type<R::Database>,
 {
-    rows.iter()
-        .map(|row| {
-            let id: i64 = row.try_get("id")?;
-            let spec: String = row.try_get("spec")?;
-            spec_from_json(id, &spec)
-        })
-        .collect()
+    rows.iter().map(offer_from_row).collect()
 }
 
 /// [`Totals`] from a row selected with [`TOTALS_COLUMNS`] (SUM over no rows is NULL).
@@ -624,10 +613,8 @@ pub(crate) fn spec_to_json(spec: &OfferSpec) -> Result<String, StoreError> {
     serde_json::to_string(spec).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-pub(crate) fn spec_from_json(id: i64, json: &str) -> Result<Offer, StoreError> {
-    let spec: OfferSpec =
-        serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("offer {id}: {e}")))?;
-    Ok(Offer { id, spec })
+pub(crate) fn spec_from_json(id: i64, json: &str) -> Result<OfferSpec, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("offer {id}: {e}")))
 }
 
 pub(crate) fn room_ids(spec: &OfferSpec) -> Vec<String> {

@@ -136,10 +136,12 @@ macro_rules! sql_store {
                 .fetch_one(&mut **tx)
                 .await?;
                 Self::write_id_lists(tx, id, spec).await?;
-                Ok(offers_core::Offer {
+                // As stored: milliseconds.
+                Ok(offers_core::Offer::created(
                     id,
-                    spec: spec.clone(),
-                })
+                    spec.clone(),
+                    $crate::store::from_millis(millis(now))?,
+                ))
             }
 
             /// The project selected by `condition` (over `projects`, binding `$1`), if any.
@@ -287,10 +289,11 @@ macro_rules! sql_store {
                 limit: i64,
                 offset: i64,
             ) -> Result<Vec<offers_core::Offer>, $crate::store::StoreError> {
-                let rows = sqlx::query(
-                    "SELECT id, spec FROM offers WHERE project_id = $1 ORDER BY id DESC \
+                let rows = sqlx::query(&format!(
+                    "SELECT {} FROM offers WHERE project_id = $1 ORDER BY id DESC \
                      LIMIT $2 OFFSET $3",
-                )
+                    $crate::store::OFFER_COLUMNS
+                ))
                 .bind(project_id)
                 .bind(limit)
                 .bind(offset)
@@ -304,14 +307,15 @@ macro_rules! sql_store {
                 project_id: i64,
                 id: i64,
             ) -> Result<Option<offers_core::Offer>, $crate::store::StoreError> {
-                let spec: Option<String> =
-                    sqlx::query_scalar("SELECT spec FROM offers WHERE project_id = $1 AND id = $2")
-                        .bind(project_id)
-                        .bind(id)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                spec.map(|s| $crate::store::spec_from_json(id, &s))
-                    .transpose()
+                let row = sqlx::query(&format!(
+                    "SELECT {} FROM offers WHERE project_id = $1 AND id = $2",
+                    $crate::store::OFFER_COLUMNS
+                ))
+                .bind(project_id)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map($crate::store::offer_from_row).transpose()
             }
 
             async fn create_offer(
@@ -336,11 +340,12 @@ macro_rules! sql_store {
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<$crate::store::UpdateOutcome, $crate::store::StoreError> {
                 use $crate::store::{
-                    UpdateOutcome, audience_type_name, millis, spec_from_json, spec_to_json,
+                    OFFER_COLUMNS, UpdateOutcome, audience_type_name, from_millis, millis,
+                    offer_from_row, spec_to_json,
                 };
                 let mut tx = self.begin_write().await?;
-                let stored: Option<String> = sqlx::query_scalar(&format!(
-                    "SELECT spec FROM offers WHERE project_id = $1 AND id = $2{}",
+                let stored = sqlx::query(&format!(
+                    "SELECT {OFFER_COLUMNS} FROM offers WHERE project_id = $1 AND id = $2{}",
                     Self::FOR_UPDATE
                 ))
                 .bind(project_id)
@@ -351,7 +356,7 @@ macro_rules! sql_store {
                     tx.rollback().await?;
                     return Ok(UpdateOutcome::NotFound);
                 };
-                let current = spec_from_json(id, &stored)?;
+                let current = offer_from_row(&stored)?;
                 let spec = match apply(&current) {
                     Ok(spec) => spec,
                     Err(errors) => {
@@ -376,7 +381,11 @@ macro_rules! sql_store {
                 let change =
                     $crate::bus::Change::offer(project_id, id, $crate::bus::ChangeOp::Updated);
                 self.commit(tx, Some(change)).await?;
-                Ok(UpdateOutcome::Updated(Box::new(offers_core::Offer { id, spec })))
+                Ok(UpdateOutcome::Updated(Box::new(offers_core::Offer {
+                    spec,
+                    updated_at: from_millis(millis(now))?,
+                    ..current
+                })))
             }
 
             async fn delete_offer(
@@ -535,10 +544,11 @@ macro_rules! sql_store {
                 project_id: i64,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<Vec<offers_core::Offer>, $crate::store::StoreError> {
-                let rows = sqlx::query(
-                    "SELECT id, spec FROM offers \
+                let rows = sqlx::query(&format!(
+                    "SELECT {} FROM offers \
                      WHERE project_id = $1 AND (end_ms IS NULL OR end_ms > $2) ORDER BY id DESC",
-                )
+                    $crate::store::OFFER_COLUMNS
+                ))
                 .bind(project_id)
                 .bind($crate::store::millis(now))
                 .fetch_all(&self.pool)

@@ -598,13 +598,35 @@ both_backends!(patch_changes_only_the_fields_sent, |t| {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let after = r.json()["offer"].clone();
-    assert_eq!(
-        r.json()["advertisement"],
-        after,
-        "the documented PATCH key, too"
+    // The documented PATCH answer's `advertisement` (seed 002), from the same offer.
+    let ad = r.json()["advertisement"].clone();
+    for (ad_key, offer_key) in [
+        ("title", "title"),
+        ("text", "text"),
+        ("pic", "pic"),
+        ("link", "link"),
+        ("linkText", "linkText"),
+        ("template", "template"),
+        ("templateData", "templateData"),
+        ("sendTime", "startTime"),
+        ("deleteTime", "endTime"),
+        ("createdAt", "createdAt"),
+        ("updatedAt", "updatedAt"),
+        ("id", "id"),
+    ] {
+        assert_eq!(ad[ad_key], after[offer_key], "advertisement.{ad_key}");
+    }
+    assert_eq!(ad["templatePic"], Value::Null, "template 10 has no picture");
+    assert!(
+        ad["status"] == "live" || ad["status"] == "scheduled",
+        "{ad}"
     );
+    assert!(ad["messages"].is_array());
+    assert!(after["updatedAt"].as_str() >= before["updatedAt"].as_str());
+    assert_eq!(after["createdAt"], before["createdAt"]);
     let mut expected = before.clone();
     expected["title"] = json!("Changed");
+    expected["updatedAt"] = after["updatedAt"].clone();
     assert_eq!(after, expected);
     assert_eq!(t.get_a(&uri).await.json(), expected);
 

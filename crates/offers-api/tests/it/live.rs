@@ -966,7 +966,8 @@ both_backends!(retention_purges_old_events_and_ended_offers, |t| {
 #[tokio::test]
 async fn openapi_describes_the_live_endpoints() {
     let doc =
-        serde_json::to_value(<offers_api::openapi::ApiDoc as utoipa::OpenApi>::openapi()).unwrap();
+        serde_json::to_value(<offers_api::http::openapi::ApiDoc as utoipa::OpenApi>::openapi())
+            .unwrap();
     for path in [
         "/widget/v1/offers",
         "/widget/v1/stream",

@@ -1288,7 +1288,8 @@ both_backends!(stats_days_follow_the_callers_utc_offset, |t| {
 #[tokio::test]
 async fn openapi_describes_the_studio_endpoints() {
     let doc =
-        serde_json::to_value(<offers_api::openapi::ApiDoc as utoipa::OpenApi>::openapi()).unwrap();
+        serde_json::to_value(<offers_api::http::openapi::ApiDoc as utoipa::OpenApi>::openapi())
+            .unwrap();
     let paths = &doc["paths"];
     for (path, methods) in [
         ("/external/draft", &["get", "put", "delete"][..]),

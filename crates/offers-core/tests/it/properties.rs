@@ -426,7 +426,7 @@ proptest! {
 
     #[test]
     fn wire_shapes_round_trip(spec in spec(), id in any::<i64>()) {
-        let offer = Offer { id, spec };
+        let offer = Offer::created(id, spec, DateTime::UNIX_EPOCH);
         let feed = FeedOffer::from(&offer);
         let json = serde_json::to_string(&feed).unwrap();
         prop_assert_eq!(serde_json::from_str::<FeedOffer>(&json).unwrap(), feed);
@@ -607,6 +607,8 @@ fn open_schedule(show_multiple_times: bool, show_frequency: ShowFrequency) -> Sc
 fn base_feed() -> FeedOffer {
     FeedOffer::from(&Offer {
         id: 1,
+        created_at: DateTime::UNIX_EPOCH,
+        updated_at: DateTime::UNIX_EPOCH,
         spec: OfferSpec::example(),
     })
 }

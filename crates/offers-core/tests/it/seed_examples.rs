@@ -123,10 +123,11 @@ fn patch_form_overlays_a_stored_offer() {
 
 #[test]
 fn partner_response_matches_the_documented_shape() {
-    let offer = Offer {
-        id: 0,
-        spec: validate(&text_form()).unwrap(),
-    };
+    let offer = Offer::created(
+        0,
+        validate(&text_form()).unwrap(),
+        Utc.with_ymd_and_hms(2024, 5, 21, 16, 0, 0).unwrap(),
+    );
     let value = serde_json::to_value(PartnerOffer::from(&offer)).unwrap();
     let documented = json!({
         "id": 0, "pic": "string", "template": 0, "title": "string", "text": "string",
@@ -155,10 +156,11 @@ fn partner_response_matches_the_documented_shape() {
 
 #[test]
 fn feed_offer_for_the_widget() {
-    let offer = Offer {
-        id: 42,
-        spec: validate(&text_form()).unwrap(),
-    };
+    let offer = Offer::created(
+        42,
+        validate(&text_form()).unwrap(),
+        Utc.with_ymd_and_hms(2024, 5, 21, 16, 0, 0).unwrap(),
+    );
     let feed = FeedOffer::from(&offer);
     let value = serde_json::to_value(&feed).unwrap();
     assert_eq!(value["templateData"]["bgColor"], "#736969");

@@ -1,12 +1,15 @@
-//! The offer's two wire shapes: [`FeedOffer`] (what the widget receives) and
-//! [`PartnerOffer`] (what the partner API returns, as documented in seed 002).
+//! The offer's wire shapes: [`FeedOffer`] (what the widget receives), [`PartnerOffer`] (what
+//! the partner API returns, as documented in seed 002), and the partner API's answers built
+//! from it ([`SaveOfferResponse`], [`ListedOffer`]).
 //!
-//! Both use the documented camelCase names, including the documented spellings
+//! All use the documented camelCase names, including the documented spellings
 //! `showFrerquency` and `showDelayMS`; timestamps are `2024-05-22T12:00:01.000Z`.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::api::figures::StatsSummary;
+use crate::explain::{ScheduleStatus, schedule_status};
 use crate::model::{
     AudienceType, BodyText, ButtonText, ExternalId, HttpUrl, Offer, ShowFrequency, Template,
     TemplateData, Title, ViewType,
@@ -18,6 +21,7 @@ use crate::model::{
 /// is not a CSS color is rejected rather than rendered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeedOffer {
     /// Server-assigned id.
     pub id: i64,
@@ -97,6 +101,7 @@ impl From<Offer> for FeedOffer {
 /// values are `null`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartnerOffer {
     /// Server-assigned id.
     pub id: i64,
@@ -112,7 +117,8 @@ pub struct PartnerOffer {
     pub link: HttpUrl,
     /// The button text, or `null`.
     pub link_text: Option<ButtonText>,
-    /// The JSON text of the template data object.
+    /// The template data object as JSON text (as documented), e.g.
+    /// `{"alignment":"center","bgColor":"#736969","btnColor":"#1890bf","btnTextColor":"#fff","textColor":"#000","gradient":false}`.
     pub template_data: String,
     /// Pop-up or in-feed.
     pub view_type: ViewType,
@@ -139,6 +145,12 @@ pub struct PartnerOffer {
     /// The users of a `USER` offer.
     #[serde(default)]
     pub external_user_ids: Vec<ExternalId>,
+    /// When it was created.
+    #[serde(with = "crate::time::rfc3339")]
+    pub created_at: DateTime<Utc>,
+    /// When it was last updated.
+    #[serde(with = "crate::time::rfc3339")]
+    pub updated_at: DateTime<Utc>,
 }
 
 impl From<&Offer> for PartnerOffer {
@@ -163,6 +175,8 @@ impl From<&Offer> for PartnerOffer {
             kind: spec.audience.kind,
             external_room_ids: spec.audience.rooms.clone(),
             external_user_ids: spec.audience.users.clone(),
+            created_at: offer.created_at,
+            updated_at: offer.updated_at,
         }
     }
 }
@@ -173,6 +187,112 @@ impl From<Offer> for PartnerOffer {
     }
 }
 
+/// An offer in the shape of the documented PATCH answer's `advertisement` (seed 002), with
+/// the offer's `id` and `updatedAt` added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Advertisement {
+    /// The title, or `null`.
+    pub title: Option<Title>,
+    /// The body text, or `null`.
+    pub text: Option<BodyText>,
+    /// The picture, or `null`.
+    pub pic: Option<HttpUrl>,
+    /// Where a click goes.
+    pub link: HttpUrl,
+    /// The button text, or `null`.
+    pub link_text: Option<ButtonText>,
+    /// The layout code.
+    pub template: Template,
+    /// The picture the template shows: `pic` for the image templates (11–14), `null` for
+    /// the text template (10).
+    pub template_pic: Option<HttpUrl>,
+    /// The template data object as JSON text.
+    pub template_data: String,
+    /// When it starts being shown: the offer's `startTime`.
+    #[serde(with = "crate::time::rfc3339")]
+    pub send_time: DateTime<Utc>,
+    /// When it stops being shown: the offer's `endTime` (`null`: never).
+    #[serde(with = "crate::time::rfc3339_opt", default)]
+    pub delete_time: Option<DateTime<Utc>>,
+    /// `scheduled`, `live` or `ended` when the answer was made.
+    pub status: ScheduleStatus,
+    /// Warnings about the saved offer, e.g. ids the project has not seen, or an image whose
+    /// proportions do not suit the template. Empty when all is well.
+    #[serde(default)]
+    pub messages: Vec<String>,
+    /// When it was created.
+    #[serde(with = "crate::time::rfc3339")]
+    pub created_at: DateTime<Utc>,
+    /// Server-assigned id (not in the documented example).
+    pub id: i64,
+    /// When it was last updated (not in the documented example).
+    #[serde(with = "crate::time::rfc3339")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Advertisement {
+    /// `offer` as the documented `advertisement`, its status at `now`, with `messages`.
+    pub fn new(offer: &Offer, now: DateTime<Utc>, messages: Vec<String>) -> Self {
+        let spec = &offer.spec;
+        Self {
+            title: spec.title.clone(),
+            text: spec.text.clone(),
+            pic: spec.pic.clone(),
+            link: spec.link.clone(),
+            link_text: spec.link_text.clone(),
+            template: spec.template,
+            template_pic: spec.pic.clone().filter(|_| spec.template != Template::Text),
+            template_data: serde_json::to_string(&spec.template_data).unwrap_or_default(),
+            send_time: spec.start_time,
+            delete_time: spec.end_time,
+            status: schedule_status(spec.start_time, spec.end_time, now),
+            messages,
+            created_at: offer.created_at,
+            id: offer.id,
+            updated_at: offer.updated_at,
+        }
+    }
+}
+
+/// The answer to create (`201`) and update (`200`): the offer twice, as documented for each
+/// (`offer` in the create example, `advertisement` in the PATCH example), and which of its
+/// ids the project knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SaveOfferResponse {
+    /// The offer as stored.
+    pub offer: PartnerOffer,
+    /// The same offer in the documented PATCH answer's shape, with its status and warnings.
+    pub advertisement: Advertisement,
+    /// Room ids the project has seen or registered.
+    #[serde(default)]
+    pub available_external_room_ids: Vec<String>,
+    /// Room ids the project has not seen (still stored).
+    #[serde(default)]
+    pub unavailable_external_room_ids: Vec<String>,
+    /// User ids the project has seen or registered.
+    #[serde(default)]
+    pub available_external_user_ids: Vec<String>,
+    /// User ids the project has not seen (still stored).
+    #[serde(default)]
+    pub unavailable_external_user_ids: Vec<String>,
+}
+
+/// A listed offer (`GET /external/offer`): the documented offer fields plus its all-time
+/// figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ListedOffer {
+    /// The offer.
+    #[serde(flatten)]
+    pub offer: PartnerOffer,
+    /// Its all-time figures.
+    pub stats: StatsSummary,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,7 +301,10 @@ mod tests {
     use serde_json::json;
 
     fn banner() -> Offer {
+        let at = Utc.with_ymd_and_hms(2024, 5, 21, 9, 30, 0).unwrap();
         Offer {
+            created_at: at,
+            updated_at: at + chrono::Duration::hours(1),
             id: 7,
             spec: OfferSpec {
                 link: HttpUrl::parse("https://www.watchers.io/").unwrap(),
@@ -258,13 +381,66 @@ mod tests {
                 "templateData": "{\"alignment\":\"center\",\"bgColor\":\"#ffffff\",\"btnColor\":\"#1890bf\",\"btnTextColor\":\"#ffffff\",\"textColor\":\"#000000\",\"gradient\":false}",
                 "viewType": "POPUP", "showMultipleTimes": false, "showFrerquency": "DAILY",
                 "showDelayMS": 0, "startTime": "2024-05-22T12:00:01.000Z", "endTime": null,
-                "type": "USER", "externalRoomIds": [], "externalUserIds": ["u1"]
+                "type": "USER", "externalRoomIds": [], "externalUserIds": ["u1"],
+                "createdAt": "2024-05-21T09:30:00.000Z", "updatedAt": "2024-05-21T10:30:00.000Z"
             })
         );
         let text = serde_json::to_string(&PartnerOffer::from(&banner())).unwrap();
         assert!(
             text.starts_with("{\"id\":7,\"pic\":"),
             "documented field order"
+        );
+    }
+
+    #[test]
+    fn advertisement_is_the_documented_patch_shape() {
+        let offer = banner();
+        let before = offer.spec.start_time - chrono::Duration::seconds(1);
+        let value = serde_json::to_value(Advertisement::new(
+            &offer,
+            before,
+            vec!["user `u1` is not known to the project".into()],
+        ))
+        .unwrap();
+        let documented = [
+            "title",
+            "text",
+            "pic",
+            "link",
+            "linkText",
+            "template",
+            "templatePic",
+            "templateData",
+            "sendTime",
+            "deleteTime",
+            "status",
+            "messages",
+            "createdAt",
+        ];
+        for key in documented {
+            assert!(value.get(key).is_some(), "{key} missing");
+        }
+        assert_eq!(value["sendTime"], "2024-05-22T12:00:01.000Z");
+        assert_eq!(value["deleteTime"], serde_json::Value::Null);
+        assert_eq!(value["status"], "scheduled");
+        assert_eq!(value["templatePic"], "https://watchers.io/hand.webp");
+        assert_eq!(
+            value["messages"][0],
+            "user `u1` is not known to the project"
+        );
+        assert_eq!(value["createdAt"], "2024-05-21T09:30:00.000Z");
+        let text = serde_json::to_string(&Advertisement::new(&offer, before, Vec::new())).unwrap();
+        assert!(
+            text.starts_with("{\"title\":null,\"text\":null,\"pic\":"),
+            "documented order"
+        );
+        let live = Advertisement::new(&offer, offer.spec.start_time, Vec::new());
+        assert_eq!(live.status, ScheduleStatus::Live);
+        let mut text_offer = offer;
+        text_offer.spec.template = Template::Text;
+        assert_eq!(
+            Advertisement::new(&text_offer, before, Vec::new()).template_pic,
+            None
         );
     }
 
