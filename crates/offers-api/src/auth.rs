@@ -1,5 +1,5 @@
 //! Credentials: project keys, signed bearer tokens, roles, user signatures. The extractors
-//! that check them on a request are in [`crate::http::caller`].
+//! that check them on a request are in `crate::http::caller`.
 //!
 //! A token is `ofr.<base64url(payload)>.<base64url(HMAC-SHA256)>`. The payload is JSON
 //! `{"p": project id, "r": role, "iat": unix seconds, "jti": random hex}`. The MAC key is

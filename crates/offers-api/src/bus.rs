@@ -16,10 +16,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 /// The PostgreSQL notification channel.
-pub const PG_CHANNEL: &str = "offers_changes";
+pub(crate) const PG_CHANNEL: &str = "offers_changes";
 
 /// Capacity of the in-process broadcast; a consumer lagging further behind resynchronizes.
-pub const CAPACITY: usize = 1024;
+pub(crate) const CAPACITY: usize = 1024;
 
 /// What kind of write happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,7 +99,7 @@ pub enum BusMessage {
 }
 
 /// A fresh in-process bus.
-pub fn channel() -> broadcast::Sender<BusMessage> {
+pub(crate) fn channel() -> broadcast::Sender<BusMessage> {
     broadcast::channel(CAPACITY).0
 }
 

@@ -88,7 +88,7 @@ pub struct ServeArgs {
     #[arg(long, env = "OFFERS_RETENTION_INTERVAL", default_value_t = 3600,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub retention_interval: u64,
-    /// The absolute URL this API is reached at (e.g. https://offers.example): uploaded images'
+    /// The absolute URL this API is reached at (e.g. `https://offers.example`): uploaded images'
     /// URLs start with it. Default: http://<the upload request's Host header>.
     #[arg(long, env = "OFFERS_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
@@ -148,7 +148,7 @@ pub enum ProjectCommand {
         /// true: a user id counts only with a valid `sig` (HMAC-SHA256 under the identity secret).
         #[arg(long, action = clap::ArgAction::Set)]
         require_user_signature: Option<bool>,
-        /// An origin (https://host[:port]) allowed to call the widget endpoints; repeat for
+        /// An origin (`https://host[:port]`) allowed to call the widget endpoints; repeat for
         /// several. Replaces the list; `--allowed-origin ''` clears it (any origin).
         #[arg(long = "allowed-origin", num_args = 1)]
         allowed_origins: Option<Vec<String>>,

@@ -34,7 +34,7 @@ pub enum ApiError {
     #[error("{0}")]
     Forbidden(String),
     /// 403 of a widget call from an origin the project does not allow; the answer is not
-    /// opened to that origin either ([`CorsDenied`]).
+    /// opened to that origin either (`CorsDenied`).
     #[error("this origin is not among the project's allowed origins")]
     OriginNotAllowed,
     /// 404: no such resource (or not this project's: same answer, so ids do not leak).

@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::store::{NewEvent, Store, StoreError};
 
 /// The most events committed in one transaction.
-pub const MAX_GROUP_EVENTS: usize = 20_000;
+pub(crate) const MAX_GROUP_EVENTS: usize = 20_000;
 /// Batches waiting for the writer; beyond, requests wait for room (backpressure).
 const QUEUE: usize = 4_096;
 

@@ -9,19 +9,19 @@
 //! - offer rules live in `offers-core`: handlers parse, call `validate`, store, and answer;
 //! - the widget endpoints read offers, opt-outs and project settings from the in-memory
 //!   [`live::LiveIndex`], never from the database per request; every committed change reaches
-//!   it (and the open streams of every replica) through the change bus ([`bus`]);
-//! - widget events are stored by one group-commit writer ([`ingest`]), each request answered
+//!   it (and the open streams of every replica) through the change bus (`bus`);
+//! - widget events are stored by one group-commit writer (`ingest`), each request answered
 //!   once its events are committed.
 
 pub mod auth;
-pub mod bus;
+pub(crate) mod bus;
 pub mod cli;
 pub mod error;
 pub mod http;
-pub mod ingest;
+pub(crate) mod ingest;
 pub mod live;
 pub mod media;
-pub mod ratelimit;
+pub(crate) mod ratelimit;
 pub mod retention;
 pub mod server;
 pub mod state;

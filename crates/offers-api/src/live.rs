@@ -21,12 +21,12 @@
 //!
 //! Architecture invariants:
 //! - a project's index is loaded lazily, on its first widget request, and from then on kept in
-//!   step by *re-reading* what a [`Change`] names (never by trusting a payload), under the
+//!   step by *re-reading* what a `Change` names (never by trusting a payload), under the
 //!   project's apply lock: the index only ever moves to a newer database state, so duplicate,
 //!   late or reordered changes are harmless;
 //! - a change that arrives while the index is loading marks the load dirty, and the loader
 //!   loads again: nothing committed is missed;
-//! - when changes may have been lost ([`BusMessage::Resync`], a lagging receiver, a failed
+//! - when changes may have been lost (`BusMessage::Resync`, a lagging receiver, a failed
 //!   re-read), indexes are dropped (reloaded on next use) and every stream gets `resync`;
 //! - the replica that made a write also applies it right away ([`LiveIndex::apply`] from the
 //!   handler): a partner reads its own writes on the feed of the replica it wrote to.

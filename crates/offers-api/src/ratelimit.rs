@@ -19,7 +19,7 @@ pub struct RateLimiter<K = i64> {
 }
 
 /// The key of the widget endpoints' buckets: the client's address (when known) and the project.
-pub type ClientKey = (Option<IpAddr>, i64);
+pub(crate) type ClientKey = (Option<IpAddr>, i64);
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {

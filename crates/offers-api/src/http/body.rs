@@ -29,7 +29,7 @@ use crate::error::{ApiError, Fields};
 
 /// How a body was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyKind {
+pub(crate) enum BodyKind {
     Json,
     UrlEncoded,
     Multipart,
@@ -38,12 +38,12 @@ pub enum BodyKind {
 }
 
 /// The media type of a request without parameters, lowercased (`multipart/form-data`).
-pub fn media_type(req: &Request) -> Option<String> {
+pub(crate) fn media_type(req: &Request) -> Option<String> {
     media_type_of(req.headers())
 }
 
 /// The media type in `headers`, without parameters, lowercased.
-pub fn media_type_of(headers: &axum::http::HeaderMap) -> Option<String> {
+pub(crate) fn media_type_of(headers: &axum::http::HeaderMap) -> Option<String> {
     headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -57,7 +57,7 @@ pub fn media_type_of(headers: &axum::http::HeaderMap) -> Option<String> {
 }
 
 /// Classifies a media type.
-pub fn body_kind(media_type: &str) -> Option<BodyKind> {
+pub(crate) fn body_kind(media_type: &str) -> Option<BodyKind> {
     match media_type {
         "application/json" => Some(BodyKind::Json),
         t if t.starts_with("application/") && t.ends_with("+json") => Some(BodyKind::Json),
@@ -70,7 +70,7 @@ pub fn body_kind(media_type: &str) -> Option<BodyKind> {
 
 /// A body read into either a JSON value, text form fields, or raw text.
 #[derive(Debug, Clone)]
-pub enum RawBody {
+pub(crate) enum RawBody {
     Json(Value),
     Fields(Vec<(String, String)>),
     Text(String),
@@ -80,7 +80,7 @@ pub enum RawBody {
 const NOT_TEXT: &str = "must be a text value (file uploads are not accepted here; send a URL)";
 
 /// Reads the body according to its content type. `allow_text` admits `text/csv` / `text/plain`.
-pub async fn read_body<S: Send + Sync>(
+pub(crate) async fn read_body<S: Send + Sync>(
     req: Request,
     state: &S,
     allow_text: bool,
@@ -160,7 +160,7 @@ fn decode_component(raw: &[u8]) -> Result<String, String> {
 /// The `name=value` pairs of an `application/x-www-form-urlencoded` text (a body or a query
 /// string), decoded strictly: every name and value must be UTF-8, or it is an error naming
 /// the pair (by its name, lossily decoded when the name itself is not UTF-8).
-pub fn parse_urlencoded(input: &[u8]) -> Result<Vec<(String, String)>, Fields> {
+pub(crate) fn parse_urlencoded(input: &[u8]) -> Result<Vec<(String, String)>, Fields> {
     let mut pairs = Vec::new();
     let mut bad = Fields::new();
     for piece in input.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
@@ -181,7 +181,7 @@ pub fn parse_urlencoded(input: &[u8]) -> Result<Vec<(String, String)>, Fields> {
 /// Parses a JSON body (strictly, [`strict_json`]). A syntax error is a 400 naming the line and
 /// column (and the field it was in, when inside one); a repeated key or a number out of range
 /// is a 422 naming the field.
-pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
+pub(crate) fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("the JSON body is empty"));
     }
@@ -264,7 +264,7 @@ fn uri_too_long(query: Option<&str>, len: usize) -> ApiError {
 /// largest), and a query string with a parameter that is not UTF-8 once decoded (400 naming
 /// it). Limits beyond these (hyper's own: a request target of 64 KiB, a head of about 400 KB,
 /// 100 headers) are answered by hyper with a bare status.
-pub async fn request_guard(req: Request, next: Next) -> Response {
+pub(crate) async fn request_guard(req: Request, next: Next) -> Response {
     let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     if target > MAX_REQUEST_TARGET_BYTES {
         return uri_too_long(req.uri().query(), target).into_response();
@@ -305,7 +305,7 @@ pub async fn request_guard(req: Request, next: Next) -> Response {
 
 /// An offer (or a partial offer, for PATCH) as sent, not yet validated.
 #[derive(Debug, Clone)]
-pub struct OfferBody(pub OfferDraft);
+pub(crate) struct OfferBody(pub OfferDraft);
 
 impl<S: Send + Sync> FromRequest<S> for OfferBody {
     type Rejection = ApiError;
@@ -331,17 +331,17 @@ impl<S: Send + Sync> FromRequest<S> for OfferBody {
 
 /// `limit` and `offset` of a list call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
+pub(crate) struct Page {
     pub limit: i64,
     pub offset: i64,
 }
 
 /// Default and maximum page sizes.
-pub const DEFAULT_LIMIT: i64 = 20;
-pub const MAX_LIMIT: i64 = 100;
+pub(crate) const DEFAULT_LIMIT: i64 = 20;
+pub(crate) const MAX_LIMIT: i64 = 100;
 
 /// The value of `name` in a raw query string (the last one wins), percent-decoded.
-pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .filter(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
@@ -349,11 +349,11 @@ pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 }
 
 /// The reason given for a bad `utcOffset`.
-pub const UTC_OFFSET_REASON: &str = "must be minutes east of UTC, an integer from -1080 to 1080 (e.g. 180 for UTC+3; \
+pub(crate) const UTC_OFFSET_REASON: &str = "must be minutes east of UTC, an integer from -1080 to 1080 (e.g. 180 for UTC+3; \
      JavaScript: -new Date().getTimezoneOffset())";
 
 /// `utcOffset`: minutes east of UTC, within ±18 h.
-pub fn parse_utc_offset(raw: &str) -> Result<i32, String> {
+pub(crate) fn parse_utc_offset(raw: &str) -> Result<i32, String> {
     let max = offers_core::frequency::MAX_UTC_OFFSET_MINUTES;
     raw.trim()
         .parse::<i32>()
@@ -363,7 +363,7 @@ pub fn parse_utc_offset(raw: &str) -> Result<i32, String> {
 }
 
 /// A 400 naming every parameter in `bad` (none: `Ok`).
-pub fn bad_params(bad: Fields) -> Result<(), ApiError> {
+pub(crate) fn bad_params(bad: Fields) -> Result<(), ApiError> {
     if bad.is_empty() {
         return Ok(());
     }
@@ -391,7 +391,7 @@ fn non_negative(name: &str, raw: &str) -> Result<i64, ApiError> {
 
 impl Page {
     /// Parses `limit` (default 20, at most 100) and `offset` (default 0).
-    pub fn from_query(query: Option<&str>) -> Result<Page, ApiError> {
+    pub(crate) fn from_query(query: Option<&str>) -> Result<Page, ApiError> {
         let limit = match query_param(query, "limit") {
             Some(raw) => non_negative("limit", &raw),
             None => Ok(DEFAULT_LIMIT),

@@ -12,14 +12,14 @@ use crate::store::Project;
 
 /// The authenticated caller of a partner endpoint: the project (from `x-api-key` + token) and role.
 #[derive(Debug, Clone)]
-pub struct Caller {
+pub(crate) struct Caller {
     pub project: Project,
     pub role: Role,
 }
 
 impl Caller {
     /// 403 unless the caller's role is at least `needed`.
-    pub fn require(&self, needed: Role) -> Result<(), ApiError> {
+    pub(crate) fn require(&self, needed: Role) -> Result<(), ApiError> {
         if self.role >= needed {
             Ok(())
         } else {
@@ -31,7 +31,7 @@ impl Caller {
     }
 
     /// The caller's project id (every query is scoped by it).
-    pub fn project_id(&self) -> i64 {
+    pub(crate) fn project_id(&self) -> i64 {
         self.project.id
     }
 }
@@ -89,7 +89,7 @@ macro_rules! role_extractor {
     ($(#[$meta:meta])* $name:ident, $role:expr) => {
         $(#[$meta])*
         #[derive(Debug, Clone)]
-        pub struct $name(pub Caller);
+        pub(crate) struct $name(pub(crate) Caller);
 
         impl FromRequestParts<AppState> for $name {
             type Rejection = ApiError;

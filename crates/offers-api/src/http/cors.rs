@@ -17,10 +17,10 @@ use crate::store::Project;
 /// the feed's (which still answers, so the widget's host sees nothing), and every
 /// [`crate::error::ApiError::OriginNotAllowed`].
 #[derive(Debug, Clone, Copy)]
-pub struct CorsDenied;
+pub(crate) struct CorsDenied;
 
 /// The middleware of the widget API routes.
-pub async fn widget_cors(req: Request, next: Next) -> Response {
+pub(crate) async fn widget_cors(req: Request, next: Next) -> Response {
     let origin = req.headers().get(header::ORIGIN).cloned();
     if req.method() == Method::OPTIONS {
         return preflight(origin, req.headers());
@@ -70,7 +70,7 @@ fn preflight(origin: Option<HeaderValue>, request: &HeaderMap) -> Response {
 /// `scheme://host[:port]`, lowercased, default port dropped, for comparison and storage;
 /// `None` unless an `http`/`https` origin without path, query, user info or fragment
 /// (a single trailing `/` is tolerated).
-pub fn normalize_origin(raw: &str) -> Option<String> {
+pub(crate) fn normalize_origin(raw: &str) -> Option<String> {
     let raw = raw.trim();
     let raw = raw.strip_suffix('/').unwrap_or(raw);
     let (scheme, rest) = raw.split_once("://")?;
@@ -102,7 +102,7 @@ pub fn normalize_origin(raw: &str) -> Option<String> {
 
 /// Whether the project lets `origin` call its widget endpoints: any origin when its list is
 /// empty, otherwise a listed one; a request without `Origin` (not from a browser) always.
-pub fn origin_allowed(project: &Project, origin: Option<&HeaderValue>) -> bool {
+pub(crate) fn origin_allowed(project: &Project, origin: Option<&HeaderValue>) -> bool {
     if project.allowed_origins.is_empty() {
         return true;
     }

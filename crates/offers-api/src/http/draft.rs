@@ -25,10 +25,10 @@ use crate::state::AppState;
 use crate::store::{Draft, DraftPrecondition};
 
 /// The largest `PUT` body: 256 KiB.
-pub const DRAFT_BODY_LIMIT: usize = 256 * 1024;
+pub(crate) const DRAFT_BODY_LIMIT: usize = 256 * 1024;
 
 /// The routes of this resource.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route(
         "/external/draft",
         get(get_draft).put(put_draft).delete(delete_draft),
@@ -42,7 +42,7 @@ fn etag_header(etag: &str) -> Option<HeaderValue> {
 
 /// Reads `If-Match`: absent, `*`, or a list of entity tags. Weak tags (`W/"…"`) never match
 /// (If-Match compares strongly).
-pub fn if_match(headers: &HeaderMap) -> Result<DraftPrecondition, ApiError> {
+pub(crate) fn if_match(headers: &HeaderMap) -> Result<DraftPrecondition, ApiError> {
     let Some(raw) = headers.get(header::IF_MATCH) else {
         return Ok(DraftPrecondition::None);
     };
@@ -91,7 +91,7 @@ fn precondition_failed() -> ApiError {
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
-pub async fn get_draft(
+pub(crate) async fn get_draft(
     State(state): State<AppState>,
     AsViewer(caller): AsViewer,
     headers: HeaderMap,
@@ -137,7 +137,7 @@ pub async fn get_draft(
 
 /// Checks a `PUT` body: `{"draft": {…}, "editing": id | null}`; every bad member at once.
 /// Returns the draft's JSON text exactly as sent and the edited offer's id.
-pub fn parse_put(bytes: &[u8]) -> Result<(String, Option<i64>), ApiError> {
+pub(crate) fn parse_put(bytes: &[u8]) -> Result<(String, Option<i64>), ApiError> {
     let Value::Object(body) = parse_json(bytes)? else {
         return Err(ApiError::bad_request(
             "the body must be a JSON object {\"draft\": {...}, \"editing\": offerId or null}",
@@ -203,7 +203,7 @@ pub fn parse_put(bytes: &[u8]) -> Result<(String, Option<i64>), ApiError> {
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
-pub async fn put_draft(
+pub(crate) async fn put_draft(
     State(state): State<AppState>,
     AsEditor(caller): AsEditor,
     headers: HeaderMap,
@@ -271,7 +271,7 @@ pub async fn put_draft(
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
-pub async fn delete_draft(
+pub(crate) async fn delete_draft(
     State(state): State<AppState>,
     AsEditor(caller): AsEditor,
     headers: HeaderMap,

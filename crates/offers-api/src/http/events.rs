@@ -33,13 +33,13 @@ use crate::state::AppState;
 use crate::store::NewEvent;
 
 /// The largest body accepted.
-pub const EVENTS_BODY_LIMIT: usize = 64 * 1024;
+pub(crate) const EVENTS_BODY_LIMIT: usize = 64 * 1024;
 /// The most events in one batch.
-pub const MAX_EVENTS: usize = 100;
+pub(crate) const MAX_EVENTS: usize = 100;
 /// The longest event id, in characters.
-pub const MAX_EVENT_ID_CHARS: usize = 64;
+pub(crate) const MAX_EVENT_ID_CHARS: usize = 64;
 /// How far in the future an event time may be (clock skew); it is then clamped to now.
-pub const MAX_CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+pub(crate) const MAX_CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
 
 /// Reads `T` from JSON text. An error is `(member, reason)`: the member that does not fit
 /// (`kind`, `unknown variant …`), a missing one (`id`, `required`), or `""` for the whole
@@ -198,7 +198,7 @@ fn check_event(
         (status = 429, description = "Rate limited (per client IP and project); see Retry-After", body = ErrorBody),
     )
 )]
-pub async fn post_events(
+pub(crate) async fn post_events(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,

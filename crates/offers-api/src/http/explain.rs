@@ -19,10 +19,10 @@ use crate::state::AppState;
 use crate::store::SeenSummary;
 
 /// The most offers explained (the newest).
-pub const MAX_EXPLAINED: i64 = 200;
+pub(crate) const MAX_EXPLAINED: i64 = 200;
 
 /// The routes of this resource.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/external/explain", get(explain_offers))
 }
 
@@ -109,7 +109,7 @@ fn history(seen: Option<&SeenSummary>) -> DisplayHistory {
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
-pub async fn explain_offers(
+pub(crate) async fn explain_offers(
     State(state): State<AppState>,
     AsViewer(caller): AsViewer,
     RawQuery(query): RawQuery,

@@ -29,10 +29,10 @@ use crate::media::{
 use crate::state::AppState;
 
 /// The upload route's body limit: the largest image plus room for the multipart framing.
-pub const MEDIA_BODY_LIMIT: usize = MAX_IMAGE_BYTES + 64 * 1024;
+pub(crate) const MEDIA_BODY_LIMIT: usize = MAX_IMAGE_BYTES + 64 * 1024;
 
 /// The routes of this resource.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/external/media",
@@ -89,7 +89,11 @@ fn forwarded(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// The absolute base of public URLs: `--public-url`, else `http://<Host>` (behind a trusted
 /// proxy, `X-Forwarded-Proto` / `X-Forwarded-Host` win).
-pub fn public_base(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<String, ApiError> {
+pub(crate) fn public_base(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<String, ApiError> {
     if let Some(base) = &state.settings().public_url {
         return Ok(base.clone());
     }
@@ -148,7 +152,7 @@ pub fn public_base(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<S
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
-pub async fn upload(
+pub(crate) async fn upload(
     State(state): State<AppState>,
     AsEditor(caller): AsEditor,
     RawQuery(query): RawQuery,
@@ -291,7 +295,7 @@ fn image_headers(headers: &mut HeaderMap, content_type: &'static str, etag: &str
         (status = 404, description = "No such image", body = ErrorBody),
     )
 )]
-pub async fn serve(
+pub(crate) async fn serve(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,

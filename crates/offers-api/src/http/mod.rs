@@ -1,21 +1,21 @@
 //! The HTTP layer: one router per resource, merged once in [`app`], behind the request guard
-//! ([`body::request_guard`]: size limits and the query string's encoding).
+//! (`body::request_guard`: size limits and the query string's encoding).
 
 pub mod assets;
-pub mod body;
-pub mod caller;
-pub mod cors;
-pub mod draft;
-pub mod events;
-pub mod explain;
-pub mod media;
-pub mod offers;
+pub(crate) mod body;
+pub(crate) mod caller;
+pub(crate) mod cors;
+pub(crate) mod draft;
+pub(crate) mod events;
+pub(crate) mod explain;
+pub(crate) mod media;
+pub(crate) mod offers;
 pub mod openapi;
-pub mod optout;
-pub mod registry;
-pub mod stats;
-pub mod stream;
-pub mod widget;
+pub(crate) mod optout;
+pub(crate) mod registry;
+pub(crate) mod stats;
+pub(crate) mod stream;
+pub(crate) mod widget;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};

@@ -20,7 +20,7 @@ use crate::state::AppState;
 use crate::store::{IdKind, UpdateOutcome};
 
 /// The routes of this resource.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/external/offer", get(list_offers).post(create_offer))
         .route(
@@ -30,7 +30,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// An offer id from the path: anything but a positive integer is the same 404 as an unknown id.
-pub fn offer_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
+pub(crate) fn offer_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
     let Ok(Path(raw)) = path else {
         return Err(ApiError::offer_not_found());
     };
@@ -142,7 +142,7 @@ async fn save_response(
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
-pub async fn list_offers(
+pub(crate) async fn list_offers(
     State(state): State<AppState>,
     AsViewer(caller): AsViewer,
     RawQuery(query): RawQuery,
@@ -201,7 +201,7 @@ pub async fn list_offers(
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
-pub async fn create_offer(
+pub(crate) async fn create_offer(
     State(state): State<AppState>,
     AsOwner(caller): AsOwner,
     OfferBody(draft): OfferBody,
@@ -241,7 +241,7 @@ pub async fn create_offer(
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
-pub async fn get_offer(
+pub(crate) async fn get_offer(
     State(state): State<AppState>,
     AsViewer(caller): AsViewer,
     path: Result<Path<String>, PathRejection>,
@@ -260,7 +260,7 @@ pub async fn get_offer(
 /// When the patch changes the audience `type`, the stored id lists it does not send are
 /// dropped (they belong to the old audience): a documented full-offer PATCH with
 /// `type=GLOBAL` turns a ROOM offer into a GLOBAL one instead of failing on stale rooms.
-pub fn apply_patch(
+pub(crate) fn apply_patch(
     current: &OfferSpec,
     patch: &OfferDraft,
 ) -> Result<OfferSpec, offers_core::FieldErrors> {
@@ -308,7 +308,7 @@ pub fn apply_patch(
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
-pub async fn update_offer(
+pub(crate) async fn update_offer(
     State(state): State<AppState>,
     AsEditor(caller): AsEditor,
     path: Result<Path<String>, PathRejection>,
@@ -357,7 +357,7 @@ pub async fn update_offer(
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
-pub async fn delete_offer(
+pub(crate) async fn delete_offer(
     State(state): State<AppState>,
     AsOwner(caller): AsOwner,
     path: Result<Path<String>, PathRejection>,

@@ -17,7 +17,7 @@ use crate::http::caller::AsEditor;
 use crate::state::AppState;
 
 /// The routes of this resource.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/user/external/advertisment", post(opt_out))
         .route("/user/external/advertisement", post(opt_out_alias))
@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
 
 /// The parsed body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OptOut {
+pub(crate) struct OptOut {
     pub user: ExternalId,
     pub value: bool,
 }
@@ -122,7 +122,7 @@ impl<S: Send + Sync> FromRequest<S> for OptOut {
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
-pub async fn opt_out(
+pub(crate) async fn opt_out(
     State(state): State<AppState>,
     AsEditor(caller): AsEditor,
     body: OptOut,
@@ -167,7 +167,7 @@ pub async fn opt_out(
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
-pub async fn opt_out_alias(
+pub(crate) async fn opt_out_alias(
     state: State<AppState>,
     caller: AsEditor,
     body: OptOut,

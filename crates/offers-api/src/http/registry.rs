@@ -20,7 +20,7 @@ use crate::state::AppState;
 use crate::store::IdKind;
 
 /// The routes of this resource.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/external/rooms", get(list_rooms).post(register_rooms))
         .route("/external/users", get(list_users).post(register_users))
@@ -30,11 +30,11 @@ const ACCEPTED: &str = "application/json ({\"ids\": [...]}), text/csv, multipart
      (a CSV file part or `ids` parts) or application/x-www-form-urlencoded (`ids`)";
 
 /// At most this many ids per call.
-pub const MAX_IDS: usize = 100_000;
+pub(crate) const MAX_IDS: usize = 100_000;
 
 /// A list of ids to register, validated.
 #[derive(Debug, Clone)]
-pub struct IdList(pub Vec<String>);
+pub(crate) struct IdList(pub Vec<String>);
 
 fn ids_from_json(value: Value) -> Result<Vec<String>, ApiError> {
     let list = match value {
@@ -197,7 +197,7 @@ async fn list(
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
-pub async fn register_rooms(
+pub(crate) async fn register_rooms(
     State(state): State<AppState>,
     AsEditor(caller): AsEditor,
     IdList(ids): IdList,
@@ -223,7 +223,7 @@ pub async fn register_rooms(
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
-pub async fn register_users(
+pub(crate) async fn register_users(
     State(state): State<AppState>,
     AsEditor(caller): AsEditor,
     IdList(ids): IdList,
@@ -247,7 +247,7 @@ pub async fn register_users(
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
-pub async fn list_rooms(
+pub(crate) async fn list_rooms(
     State(state): State<AppState>,
     AsViewer(caller): AsViewer,
     RawQuery(query): RawQuery,
@@ -271,7 +271,7 @@ pub async fn list_rooms(
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
-pub async fn list_users(
+pub(crate) async fn list_users(
     State(state): State<AppState>,
     AsViewer(caller): AsViewer,
     RawQuery(query): RawQuery,

@@ -22,10 +22,10 @@ use crate::state::AppState;
 use crate::store::{DayTotals, Totals};
 
 /// The most days listed in `days` (longer spans list only days with events).
-pub const MAX_FILLED_DAYS: i64 = 400;
+pub(crate) const MAX_FILLED_DAYS: i64 = 400;
 
 /// The routes of this resource.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/external/offer/{offerId}/stats", get(offer_stats))
 }
 
@@ -49,7 +49,7 @@ fn parse_date(name: &str, raw: &str) -> Result<NaiveDate, (String, String)> {
 /// The per-day list: every day from `from` (default: the first day with events) to `to`
 /// (default: the last day with events), days without events as zeros; spans over
 /// [`MAX_FILLED_DAYS`] list only days with events.
-pub fn fill_days(rows: &[DayTotals], from: Option<i64>, to: Option<i64>) -> Vec<DayStats> {
+pub(crate) fn fill_days(rows: &[DayTotals], from: Option<i64>, to: Option<i64>) -> Vec<DayStats> {
     let first = from.or(rows.first().map(|d| d.day));
     let last = to.or(rows.last().map(|d| d.day));
     let stats = |day: i64, t: Totals| DayStats {
@@ -94,7 +94,7 @@ pub fn fill_days(rows: &[DayTotals], from: Option<i64>, to: Option<i64>) -> Vec<
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
-pub async fn offer_stats(
+pub(crate) async fn offer_stats(
     State(state): State<AppState>,
     AsViewer(caller): AsViewer,
     path: Result<Path<String>, PathRejection>,

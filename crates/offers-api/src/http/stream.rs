@@ -36,9 +36,9 @@ use crate::state::AppState;
 use offers_core::api::ErrorBody;
 
 /// Interval of the keep-alive comments.
-pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// The reconnection delay suggested to the browser.
-pub const RETRY: Duration = Duration::from_secs(3);
+pub(crate) const RETRY: Duration = Duration::from_secs(3);
 
 /// Event ids: unique within this process (their value only matters as "present").
 static NEXT_EVENT_ID: AtomicU64 = AtomicU64::new(1);
@@ -77,7 +77,7 @@ fn resync_event() -> Event {
         (status = 429, description = "Too many connects from this client IP; see Retry-After", body = ErrorBody),
     )
 )]
-pub async fn stream(
+pub(crate) async fn stream(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
     ClientIp(ip): ClientIp,

@@ -36,7 +36,7 @@ use crate::state::AppState;
 use crate::store::Project;
 
 /// The routes of the widget API, behind the per-project CORS middleware.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     let preflight = || async { StatusCode::NO_CONTENT };
     Router::new()
         // The explicit OPTIONS routes keep preflights inside the CORS layer (the router's
@@ -61,7 +61,7 @@ fn etag_of(body: &[u8]) -> String {
 }
 
 /// The strong ETag of a feed: SHA-256 over its offers' digests, in order.
-pub fn etag_of_fragments(fragments: &[Arc<FeedFragment>]) -> String {
+pub(crate) fn etag_of_fragments(fragments: &[Arc<FeedFragment>]) -> String {
     let mut hasher = Sha256::new();
     for fragment in fragments {
         hasher.update(fragment.digest);
@@ -71,7 +71,7 @@ pub fn etag_of_fragments(fragments: &[Arc<FeedFragment>]) -> String {
 }
 
 /// `{"offers":[…],"serverTime":"…"}` from pre-serialized offers.
-pub fn feed_body(fragments: &[Arc<FeedFragment>], server_time: &str) -> String {
+pub(crate) fn feed_body(fragments: &[Arc<FeedFragment>], server_time: &str) -> String {
     let size: usize = fragments.iter().map(|f| f.json.len() + 1).sum();
     let mut body = String::with_capacity(size + 64);
     body.push_str("{\"offers\":[");
@@ -88,7 +88,7 @@ pub fn feed_body(fragments: &[Arc<FeedFragment>], server_time: &str) -> String {
 }
 
 /// Whether an `If-None-Match` header matches `etag` (weak comparison, as RFC 9110 asks for GET).
-pub fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+pub(crate) fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
     let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
     headers
         .get_all(header::IF_NONE_MATCH)
@@ -106,7 +106,7 @@ fn required_id(query: Option<&str>, name: &str) -> Result<ExternalId, ApiError> 
 /// The client's IP: the peer address, or with `trust_forwarded_for` the last
 /// `X-Forwarded-For` entry (the one the trusted proxy appended).
 #[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub Option<IpAddr>);
+pub(crate) struct ClientIp(pub Option<IpAddr>);
 
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
@@ -138,7 +138,7 @@ impl FromRequestParts<AppState> for ClientIp {
 
 /// What a widget call says about its visitor, as sent.
 #[derive(Debug, Clone)]
-pub struct WidgetParams {
+pub(crate) struct WidgetParams {
     pub key: String,
     pub room: ExternalId,
     pub user: Option<ExternalId>,
@@ -147,7 +147,7 @@ pub struct WidgetParams {
 
 impl WidgetParams {
     /// From a query string: `key` and `room` required, `user` and `sig` optional.
-    pub fn from_query(query: Option<&str>) -> Result<Self, ApiError> {
+    pub(crate) fn from_query(query: Option<&str>) -> Result<Self, ApiError> {
         let key = query_param(query, "key")
             .filter(|k| !k.is_empty())
             .ok_or_else(|| ApiError::bad_param("key", "required"))?;
@@ -170,7 +170,7 @@ impl WidgetParams {
 
 /// A resolved widget caller.
 #[derive(Debug, Clone)]
-pub struct Visitor {
+pub(crate) struct Visitor {
     pub slot: Arc<Slot>,
     pub project: Arc<Project>,
     pub room: ExternalId,
@@ -186,12 +186,12 @@ pub struct Visitor {
 
 impl Visitor {
     /// The trusted user id.
-    pub fn user(&self) -> Option<&str> {
+    pub(crate) fn user(&self) -> Option<&str> {
         self.user.as_ref().map(ExternalId::as_str)
     }
 
     /// How the claimed user id was judged.
-    pub fn identity(&self) -> Identity {
+    pub(crate) fn identity(&self) -> Identity {
         identity(
             &self.project,
             self.claimed_user.as_ref(),
@@ -200,12 +200,12 @@ impl Visitor {
     }
 
     /// The user id as sent (its opt-out is honoured even when unverified).
-    pub fn claimed(&self) -> Option<&str> {
+    pub(crate) fn claimed(&self) -> Option<&str> {
         self.claimed_user.as_ref().map(ExternalId::as_str)
     }
 
     /// Re-evaluates identity and origin against fresh project settings.
-    pub fn with_project(&self, project: Arc<Project>, origin: Option<&HeaderValue>) -> Self {
+    pub(crate) fn with_project(&self, project: Arc<Project>, origin: Option<&HeaderValue>) -> Self {
         let user = trusted_user(&project, self.claimed_user.as_ref(), self.sig.as_deref());
         Self {
             origin_allowed: origin_allowed(&project, origin),
@@ -217,13 +217,13 @@ impl Visitor {
 }
 
 /// The response header that says how a claimed user id was judged: [`Identity::as_str`].
-pub const IDENTITY_HEADER: &str = "offers-identity";
+pub(crate) const IDENTITY_HEADER: &str = "offers-identity";
 
 /// How a widget call's claimed user id was judged (sent as the `Offers-Identity` header of
 /// the feed and the stream whenever a `user` is given, so an integrator can see why personal
 /// offers do not show).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Identity {
+pub(crate) enum Identity {
     /// No `user` was given: anonymous, nothing to say.
     Anonymous,
     /// `sig` verifies: the user counts.
@@ -239,7 +239,7 @@ pub enum Identity {
 impl Identity {
     /// The header value: `signed`, `not-required`, `unsigned` or `bad-signature`; `None` for an
     /// anonymous call.
-    pub fn as_str(self) -> Option<&'static str> {
+    pub(crate) fn as_str(self) -> Option<&'static str> {
         match self {
             Self::Anonymous => None,
             Self::Signed => Some("signed"),
@@ -250,14 +250,18 @@ impl Identity {
     }
 
     /// Whether the claimed user counts.
-    pub fn trusted(self) -> bool {
+    pub(crate) fn trusted(self) -> bool {
         matches!(self, Self::Signed | Self::NotRequired)
     }
 }
 
 /// Judges a claimed user id: with `requireUserSignature` only one whose `sig` verifies
 /// (constant-time) counts.
-pub fn identity(project: &Project, claimed: Option<&ExternalId>, sig: Option<&str>) -> Identity {
+pub(crate) fn identity(
+    project: &Project,
+    claimed: Option<&ExternalId>,
+    sig: Option<&str>,
+) -> Identity {
     let Some(claimed) = claimed else {
         return Identity::Anonymous;
     };
@@ -275,7 +279,7 @@ pub fn identity(project: &Project, claimed: Option<&ExternalId>, sig: Option<&st
 
 /// The user id a project trusts: any claimed id, or with `requireUserSignature` only one whose
 /// `sig` verifies (constant-time).
-pub fn trusted_user(
+pub(crate) fn trusted_user(
     project: &Project,
     claimed: Option<&ExternalId>,
     sig: Option<&str>,
@@ -287,7 +291,7 @@ pub fn trusted_user(
 }
 
 /// Adds the `Offers-Identity` header saying `identity` (nothing for an anonymous call).
-pub fn add_identity_header(response: &mut Response, identity: Identity) {
+pub(crate) fn add_identity_header(response: &mut Response, identity: Identity) {
     if let Some(value) = identity.as_str() {
         response
             .headers_mut()
@@ -297,7 +301,7 @@ pub fn add_identity_header(response: &mut Response, identity: Identity) {
 
 /// Resolves a widget call: the project (404), the origin decision, the rate limit (429), and
 /// the trusted user.
-pub async fn resolve(
+pub(crate) async fn resolve(
     state: &AppState,
     params: WidgetParams,
     origin: Option<&HeaderValue>,
@@ -347,7 +351,7 @@ pub async fn resolve(
         (status = 429, description = "Rate limited (per client IP and project); see Retry-After", body = ErrorBody),
     )
 )]
-pub async fn feed(
+pub(crate) async fn feed(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
     ClientIp(ip): ClientIp,

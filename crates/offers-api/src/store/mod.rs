@@ -17,7 +17,7 @@
 //! - `drafts`: at most one Studio draft per project (its JSON object as sent, the offer it
 //!   edits, an entity tag for `If-Match`).
 //!
-//! Writes the widget side must learn about publish a [`crate::bus::Change`] (PostgreSQL:
+//! Writes the widget side must learn about publish a `crate::bus::Change` (PostgreSQL:
 //! `pg_notify` inside the transaction; SQLite: an in-process broadcast after commit), and
 //! [`Store::subscribe`] receives them.
 //!

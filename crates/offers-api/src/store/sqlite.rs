@@ -26,7 +26,7 @@ pub struct SqliteStore {
 }
 
 /// Connection options for `url`: a `sqlite:` URL or a plain file path.
-pub fn connect_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
+pub(super) fn connect_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
     let base = if url.starts_with("sqlite:") {
         SqliteConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?
     } else if url.contains("://") {

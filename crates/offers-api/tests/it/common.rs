@@ -25,12 +25,12 @@ use tower::ServiceExt;
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
 }
 
-pub fn pg_admin_url() -> String {
+pub(crate) fn pg_admin_url() -> String {
     std::env::var("OFFERS_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
@@ -42,7 +42,7 @@ fn random_suffix() -> String {
 /// Whether the PostgreSQL run of `test` is to be skipped (`OFFERS_TEST_SKIP_PG` is set). A skip
 /// writes a `SKIPPED` line straight to stderr (past the test harness's capture), so that it
 /// does not pass silently; with `CI=true` the variable makes the test fail instead.
-pub fn skip_postgres(test: &str) -> bool {
+pub(crate) fn skip_postgres(test: &str) -> bool {
     use std::io::Write as _;
     if std::env::var_os("OFFERS_TEST_SKIP_PG").is_none() {
         return false;
@@ -59,7 +59,7 @@ pub fn skip_postgres(test: &str) -> bool {
 }
 
 /// A database that exists for one test.
-pub struct TestDb {
+pub(crate) struct TestDb {
     pub backend: Backend,
     pub url: String,
     _dir: Option<tempfile::TempDir>,
@@ -67,7 +67,7 @@ pub struct TestDb {
 }
 
 impl TestDb {
-    pub async fn create(backend: Backend) -> TestDb {
+    pub(crate) async fn create(backend: Backend) -> TestDb {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -98,7 +98,7 @@ impl TestDb {
         }
     }
 
-    pub async fn drop_db(&self) {
+    pub(crate) async fn drop_db(&self) {
         if let Some(name) = &self.pg_name {
             let mut conn = connect_pg_admin(&pg_admin_url()).await;
             sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -120,7 +120,7 @@ async fn connect_pg_admin(url: &str) -> sqlx::PgConnection {
 }
 
 /// `postgres://u@h:p/admin?x` → `postgres://u@h:p/<name>?x`.
-pub fn with_db_name(admin: &str, name: &str) -> String {
+pub(crate) fn with_db_name(admin: &str, name: &str) -> String {
     let (base, query) = match admin.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (admin, None),
@@ -139,7 +139,7 @@ pub fn with_db_name(admin: &str, name: &str) -> String {
 
 /// Runs `body` against a fresh database of `backend`; drops the database afterwards, also
 /// when `body` panics (the panic is then re-raised).
-pub async fn with_db<F, Fut>(backend: Backend, body: F)
+pub(crate) async fn with_db<F, Fut>(backend: Backend, body: F)
 where
     F: FnOnce(Arc<TestDb>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
@@ -189,7 +189,7 @@ macro_rules! both_backends {
 
 /// The default settings with images in memory (the default directory would be created in
 /// the working directory).
-pub fn memory_media_settings() -> Settings {
+pub(crate) fn memory_media_settings() -> Settings {
     Settings {
         media: MediaLocation::Memory,
         ..Settings::default()
@@ -198,7 +198,7 @@ pub fn memory_media_settings() -> Settings {
 
 /// A project's credentials, with a token per role.
 #[derive(Debug, Clone)]
-pub struct Creds {
+pub(crate) struct Creds {
     pub project: Project,
     pub owner: String,
     pub editor: String,
@@ -206,13 +206,13 @@ pub struct Creds {
 }
 
 impl Creds {
-    pub fn api_key(&self) -> &str {
+    pub(crate) fn api_key(&self) -> &str {
         &self.project.api_key
     }
-    pub fn public_key(&self) -> &str {
+    pub(crate) fn public_key(&self) -> &str {
         &self.project.public_key
     }
-    pub fn token(&self, role: Role) -> &str {
+    pub(crate) fn token(&self, role: Role) -> &str {
         match role {
             Role::Owner => &self.owner,
             Role::Editor => &self.editor,
@@ -222,7 +222,7 @@ impl Creds {
 }
 
 /// The app under test, with one project `a` and a second project `b`.
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub db: Arc<TestDb>,
     pub store: Arc<dyn Store>,
     pub state: AppState,
@@ -233,12 +233,12 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    pub async fn start(db: Arc<TestDb>) -> TestApp {
+    pub(crate) async fn start(db: Arc<TestDb>) -> TestApp {
         Self::start_with(db, |_| {}).await
     }
 
     /// Starts with settings adjusted by `tweak` (static dirs default to empty temp dirs).
-    pub async fn start_with(db: Arc<TestDb>, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    pub(crate) async fn start_with(db: Arc<TestDb>, tweak: impl FnOnce(&mut Settings)) -> TestApp {
         let store = store::connect(&db.url).await.expect("connect + migrate");
         let static_dir = tempfile::tempdir().expect("temp dir");
         let mut settings = Settings {
@@ -271,7 +271,7 @@ impl TestApp {
 
     /// A project that does not require signed user ids (what these suites were written
     /// for; new projects require them by default, see `tests/hardening.rs`).
-    pub async fn project(&self, name: &str) -> Creds {
+    pub(crate) async fn project(&self, name: &str) -> Creds {
         let now = chrono::Utc::now();
         let created = self
             .store
@@ -298,7 +298,7 @@ impl TestApp {
     }
 
     /// Sends a request through the router in-process.
-    pub async fn send(&self, req: Request<Body>) -> Resp {
+    pub(crate) async fn send(&self, req: Request<Body>) -> Resp {
         let response = self.router.clone().oneshot(req).await.expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
@@ -317,7 +317,7 @@ impl TestApp {
     }
 
     /// A request as project `creds` with `role`.
-    pub fn req(
+    pub(crate) fn req(
         &self,
         method: Method,
         uri: &str,
@@ -335,7 +335,7 @@ impl TestApp {
     }
 
     /// A request without a body as project `creds` with `role`.
-    pub async fn empty(&self, method: Method, uri: &str, creds: &Creds, role: Role) -> Resp {
+    pub(crate) async fn empty(&self, method: Method, uri: &str, creds: &Creds, role: Role) -> Resp {
         self.send(
             self.req(method, uri, creds, role)
                 .body(Body::empty())
@@ -345,12 +345,12 @@ impl TestApp {
     }
 
     /// GET as project A's owner.
-    pub async fn get_a(&self, uri: &str) -> Resp {
+    pub(crate) async fn get_a(&self, uri: &str) -> Resp {
         self.empty(Method::GET, uri, &self.a, Role::Owner).await
     }
 
     /// Sends JSON as `creds`/`role`.
-    pub async fn json(
+    pub(crate) async fn json(
         &self,
         method: Method,
         uri: &str,
@@ -368,7 +368,7 @@ impl TestApp {
     }
 
     /// Sends a multipart form (curl's encoding) as `creds`/`role`.
-    pub async fn multipart(
+    pub(crate) async fn multipart(
         &self,
         method: Method,
         uri: &str,
@@ -387,7 +387,7 @@ impl TestApp {
     }
 
     /// Creates an offer in project A (owner, JSON); panics unless 201; returns the response.
-    pub async fn create_a(&self, offer: &Value) -> Value {
+    pub(crate) async fn create_a(&self, offer: &Value) -> Value {
         let r = self
             .json(Method::POST, "/external/offer", &self.a, Role::Owner, offer)
             .await;
@@ -396,13 +396,13 @@ impl TestApp {
     }
 
     /// Creates `offer` in project A (as its owner); its id.
-    pub async fn create_a_id(&self, offer: &Value) -> i64 {
+    pub(crate) async fn create_a_id(&self, offer: &Value) -> i64 {
         self.create_a(offer).await["offer"]["id"].as_i64().unwrap()
     }
 
     /// Waits (at most 5 s) until `id` is in the project's `rooms` or `users` registry: the
     /// widget endpoints register entered ids asynchronously.
-    pub async fn wait_known(&self, creds: &Creds, registry: &str, id: &str) {
+    pub(crate) async fn wait_known(&self, creds: &Creds, registry: &str, id: &str) {
         let uri = format!("/external/{registry}?limit=100");
         let found = wait_until(Duration::from_secs(5), || async {
             let r = self.empty(Method::GET, &uri, creds, Role::Viewer).await;
@@ -414,11 +414,11 @@ impl TestApp {
         assert!(found, "`{id}` not registered in {registry} within 5 s");
     }
 
-    pub fn widget_dir(&self) -> PathBuf {
+    pub(crate) fn widget_dir(&self) -> PathBuf {
         self.static_dir.path().join("widget")
     }
 
-    pub fn studio_dir(&self) -> PathBuf {
+    pub(crate) fn studio_dir(&self) -> PathBuf {
         self.static_dir.path().join("studio")
     }
 }
@@ -443,25 +443,25 @@ fn placeholder() -> Creds {
 
 /// A response, fully read.
 #[derive(Debug)]
-pub struct Resp {
+pub(crate) struct Resp {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
 }
 
 impl Resp {
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
     /// Asserts our error shape with `status` and `code`; returns the `error` object.
-    pub fn error(&self, status: StatusCode, code: &str) -> Value {
+    pub(crate) fn error(&self, status: StatusCode, code: &str) -> Value {
         assert_eq!(self.status, status, "body: {}", self.text());
         assert_eq!(self.header("content-type"), Some("application/json"));
         let v = self.json();
@@ -479,7 +479,7 @@ impl Resp {
         error
     }
     /// Asserts a 422 whose fields include every one of `fields`; returns the fields object.
-    pub fn invalid(&self, fields: &[&str]) -> Value {
+    pub(crate) fn invalid(&self, fields: &[&str]) -> Value {
         let error = self.error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         let got = error["fields"].clone();
         for f in fields {
@@ -496,7 +496,7 @@ impl Resp {
 
 /// A multipart body exactly as curl 7/8 writes `--form` fields: boundary of 24 dashes and 16
 /// hex digits, one `Content-Disposition` line per text part, CRLF line ends.
-pub fn curl_multipart(fields: &[(&str, &str)]) -> (String, Vec<u8>) {
+pub(crate) fn curl_multipart(fields: &[(&str, &str)]) -> (String, Vec<u8>) {
     let boundary = format!("------------------------{}", random_suffix());
     let mut body = Vec::new();
     for (name, value) in fields {
@@ -513,7 +513,7 @@ pub fn curl_multipart(fields: &[(&str, &str)]) -> (String, Vec<u8>) {
 
 /// The parts curl sends for `--form 'name="value"'` arguments: curl strips the outer quotes
 /// and unescapes `\"` and `\\` inside them.
-pub fn curl_form_args(args: &[&str]) -> Vec<(String, String)> {
+pub(crate) fn curl_form_args(args: &[&str]) -> Vec<(String, String)> {
     args.iter()
         .map(|arg| {
             let (name, raw) = arg.split_once('=').expect("name=value");
@@ -545,7 +545,7 @@ pub fn curl_form_args(args: &[&str]) -> Vec<(String, String)> {
 }
 
 /// A minimal valid text offer (template 10) as JSON, live now, GLOBAL.
-pub fn text_offer() -> Value {
+pub(crate) fn text_offer() -> Value {
     serde_json::json!({
         "template": 10,
         "title": "Title",
@@ -565,7 +565,7 @@ pub fn text_offer() -> Value {
 }
 
 /// `base` with `changes` merged in (a JSON null in `changes` sets null).
-pub fn with(base: &Value, changes: Value) -> Value {
+pub(crate) fn with(base: &Value, changes: Value) -> Value {
     let mut out = base.clone();
     for (k, v) in changes.as_object().expect("object") {
         out[k] = v.clone();
@@ -575,7 +575,11 @@ pub fn with(base: &Value, changes: Value) -> Value {
 
 /// One HTTP/1.1 request over loopback (the raw bytes given); reads one response, using its
 /// `Content-Length` or chunked framing: (status, head, body).
-pub async fn http_request(addr: &str, raw_head: &str, body: &[u8]) -> (u16, String, Vec<u8>) {
+pub(crate) async fn http_request(
+    addr: &str,
+    raw_head: &str,
+    body: &[u8],
+) -> (u16, String, Vec<u8>) {
     use tokio::io::AsyncWriteExt;
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     stream.write_all(raw_head.as_bytes()).await.unwrap();
@@ -586,7 +590,7 @@ pub async fn http_request(addr: &str, raw_head: &str, body: &[u8]) -> (u16, Stri
 }
 
 /// Reads one HTTP/1.1 response from `stream`.
-pub async fn read_response(stream: &mut tokio::net::TcpStream) -> (u16, String, Vec<u8>) {
+pub(crate) async fn read_response(stream: &mut tokio::net::TcpStream) -> (u16, String, Vec<u8>) {
     use tokio::io::AsyncReadExt;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
@@ -648,7 +652,7 @@ fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Polls `check` every 20 ms until it is true or `timeout` passes.
-pub async fn wait_until<F, Fut>(timeout: Duration, mut check: F) -> bool
+pub(crate) async fn wait_until<F, Fut>(timeout: Duration, mut check: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
@@ -666,20 +670,20 @@ where
 }
 
 /// Writes `contents` to `dir/name`, creating `dir`.
-pub fn write_file(dir: &Path, name: &str, contents: &[u8]) {
+pub(crate) fn write_file(dir: &Path, name: &str, contents: &[u8]) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join(name), contents).unwrap();
 }
 
 /// A server for `app` on 127.0.0.1:0; stop it by sending on the returned channel.
-pub struct RealServer {
+pub(crate) struct RealServer {
     pub addr: String,
     pub stop: Option<tokio::sync::oneshot::Sender<()>>,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl RealServer {
-    pub async fn start(router: Router) -> RealServer {
+    pub(crate) async fn start(router: Router) -> RealServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -697,7 +701,7 @@ impl RealServer {
         }
     }
 
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
@@ -712,7 +716,7 @@ impl RealServer {
 /// A request captured from curl 7.88.1 running a documented example (tests/fixtures), with
 /// the `x-api-key` and `Authorization` values and the request target replaced; the body and
 /// every other byte are unchanged. Returns (head, body).
-pub fn fixture_request(
+pub(crate) fn fixture_request(
     name: &str,
     api_key: &str,
     token: &str,
@@ -746,14 +750,14 @@ pub fn fixture_request(
 
 /// One event of a `text/event-stream`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SseEvent {
+pub(crate) struct SseEvent {
     pub name: String,
     pub data: String,
     pub id: Option<String>,
 }
 
 impl SseEvent {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.data)
             .unwrap_or_else(|e| panic!("event data is not JSON ({e}): {self:?}"))
     }
@@ -762,13 +766,13 @@ impl SseEvent {
 /// An incremental `text/event-stream` parser: events with a name or data come out; comments
 /// (keep-alives) and `retry:`-only blocks are counted but not returned.
 #[derive(Debug, Default)]
-pub struct SseParser {
+pub(crate) struct SseParser {
     buf: String,
     pub comments: usize,
 }
 
 impl SseParser {
-    pub fn feed(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
+    pub(crate) fn feed(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
         self.buf.push_str(&String::from_utf8_lossy(bytes));
         let mut out = Vec::new();
         while let Some(end) = self.buf.find("\n\n") {
@@ -801,7 +805,7 @@ impl SseParser {
 }
 
 /// An event stream read in-process from the router's response body.
-pub struct SseStream {
+pub(crate) struct SseStream {
     pub headers: HeaderMap,
     body: Body,
     parser: SseParser,
@@ -809,12 +813,12 @@ pub struct SseStream {
 }
 
 impl SseStream {
-    pub fn header_str(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header_str(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// The next named event within `timeout`; `None` on timeout or end of stream.
-    pub async fn next(&mut self, timeout: Duration) -> Option<SseEvent> {
+    pub(crate) async fn next(&mut self, timeout: Duration) -> Option<SseEvent> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if let Some(event) = self.queue.pop_front() {
@@ -831,7 +835,7 @@ impl SseStream {
     }
 
     /// The next named event within 1 s; panics (naming `what`) when none comes.
-    pub async fn expect(&mut self, what: &str) -> SseEvent {
+    pub(crate) async fn expect(&mut self, what: &str) -> SseEvent {
         self.next(Duration::from_secs(1))
             .await
             .unwrap_or_else(|| panic!("no event within 1 s: expected {what}"))
@@ -840,7 +844,7 @@ impl SseStream {
 
 impl TestApp {
     /// Opens `GET /widget/v1/stream?<query>` in-process; panics unless 200.
-    pub async fn stream(&self, query: &str, headers: &[(&str, &str)]) -> SseStream {
+    pub(crate) async fn stream(&self, query: &str, headers: &[(&str, &str)]) -> SseStream {
         let mut req = Request::get(format!("/widget/v1/stream?{query}"));
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -868,7 +872,7 @@ impl TestApp {
 
     /// Changes project settings in the store (before the widget side first sees the project,
     /// or expect them within the live index's refresh).
-    pub async fn set_project(&self, creds: &mut Creds, settings: ProjectSettings) {
+    pub(crate) async fn set_project(&self, creds: &mut Creds, settings: ProjectSettings) {
         creds.project = self
             .store
             .update_project_settings(creds.project.id, &settings)
@@ -879,7 +883,7 @@ impl TestApp {
 }
 
 /// An event stream read over a real HTTP/1.1 connection (chunked transfer decoded).
-pub struct TcpSse {
+pub(crate) struct TcpSse {
     stream: tokio::net::TcpStream,
     pub status: u16,
     pub head: String,
@@ -890,7 +894,7 @@ pub struct TcpSse {
 
 impl TcpSse {
     /// Sends `GET path` to `addr` and reads the response head (within 10 s).
-    pub async fn connect(addr: &str, path: &str) -> TcpSse {
+    pub(crate) async fn connect(addr: &str, path: &str) -> TcpSse {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
         let head = format!(
@@ -941,7 +945,7 @@ impl TcpSse {
     }
 
     /// The next named event within `timeout`.
-    pub async fn next(&mut self, timeout: Duration) -> Option<SseEvent> {
+    pub(crate) async fn next(&mut self, timeout: Duration) -> Option<SseEvent> {
         use tokio::io::AsyncReadExt;
         let deadline = tokio::time::Instant::now() + timeout;
         let mut chunk = [0u8; 4096];

@@ -57,7 +57,7 @@ mod images {
     }
 
     /// A grey 8-bit greyscale PNG: IHDR, one IDAT of stored (uncompressed) deflate blocks, IEND.
-    pub fn png(width: u32, height: u32) -> Vec<u8> {
+    pub(super) fn png(width: u32, height: u32) -> Vec<u8> {
         let mut raw = Vec::new();
         for _ in 0..height {
             raw.push(0); // filter: none
@@ -86,7 +86,7 @@ mod images {
 
     /// A grey baseline greyscale JPEG: every 8×8 block is DC 0 with no AC coefficients, coded
     /// with one-symbol Huffman tables (two bits per block).
-    pub fn jpeg(width: u16, height: u16) -> Vec<u8> {
+    pub(super) fn jpeg(width: u16, height: u16) -> Vec<u8> {
         let mut out = vec![0xFF, 0xD8];
         // DQT: table 0, all ones.
         out.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x43, 0x00]);
@@ -118,7 +118,7 @@ mod images {
 
     /// A lossless WebP (VP8L) whose five prefix codes have one symbol each: every pixel is
     /// opaque black and costs no bits, whatever the size.
-    pub fn webp(width: u32, height: u32) -> Vec<u8> {
+    pub(super) fn webp(width: u32, height: u32) -> Vec<u8> {
         let mut bits = (Vec::new(), 0u64, 0u32);
         let mut put = |value: u32, n: u32| {
             bits.1 |= u64::from(value) << bits.2;
@@ -167,7 +167,7 @@ mod images {
     }
 
     /// A GIF89a canvas of `width`×`height` with one 1×1 frame (the classic minimal LZW data).
-    pub fn gif(width: u16, height: u16) -> Vec<u8> {
+    pub(super) fn gif(width: u16, height: u16) -> Vec<u8> {
         let mut out = b"GIF89a".to_vec();
         out.extend_from_slice(&width.to_le_bytes());
         out.extend_from_slice(&height.to_le_bytes());

@@ -47,8 +47,9 @@ pub struct ErrorBody {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// bad_request, unauthorized, forbidden, not_found, method_not_allowed, conflict,
-    /// precondition_failed, payload_too_large, unsupported_media_type, validation_failed,
-    /// rate_limited, internal_error, service_unavailable.
+    /// precondition_failed, payload_too_large, uri_too_long, request_header_fields_too_large,
+    /// unsupported_media_type, validation_failed, rate_limited, internal_error,
+    /// service_unavailable.
     #[serde(default)]
     pub code: String,
     /// A sentence for people.
