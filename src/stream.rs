@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use leptos::prelude::set_timeout;
 use offers_core::FeedOffer;
+use offers_core::api::StreamEventName;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{EventSource, MessageEvent};
@@ -62,7 +63,7 @@ fn open_attempt(widget: Widget, attempt: u32) {
     };
 
     listen(
-        "offer.created",
+        StreamEventName::OfferCreated.as_str(),
         Box::new(move |event| {
             if let Some(offer) = offer_of(&event) {
                 widget.upsert(offer);
@@ -70,7 +71,7 @@ fn open_attempt(widget: Widget, attempt: u32) {
         }),
     );
     listen(
-        "offer.updated",
+        StreamEventName::OfferUpdated.as_str(),
         Box::new(move |event| {
             if let Some(offer) = offer_of(&event) {
                 widget.upsert(offer);
@@ -78,14 +79,17 @@ fn open_attempt(widget: Widget, attempt: u32) {
         }),
     );
     listen(
-        "offer.deleted",
+        StreamEventName::OfferDeleted.as_str(),
         Box::new(move |event| {
             if let Some(id) = deleted_id(&event) {
                 widget.withdraw(id);
             }
         }),
     );
-    listen("resync", Box::new(move |_| resync(widget, entry)));
+    listen(
+        StreamEventName::Resync.as_str(),
+        Box::new(move |_| resync(widget, entry)),
+    );
     // The stream sends changes only: whatever happened between the feed fetch and this
     // (re)connection is picked up by fetching the feed again.
     listen("open", Box::new(move |_| resync(widget, entry)));

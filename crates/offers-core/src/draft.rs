@@ -26,7 +26,7 @@ use crate::time::format_timestamp;
 pub struct OfferDraft {
     /// `template`: 10 text; 11 image only; 12 image above text; 13 image beside text;
     /// 14 image behind text.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<u8>, minimum = 10, maximum = 14))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::Template>))]
     #[serde(
         default,
         deserialize_with = "present",
@@ -34,7 +34,7 @@ pub struct OfferDraft {
     )]
     pub template: Option<Value>,
     /// `title`: at most 23 characters; required for templates 10, 12–14.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::Title>))]
     #[serde(
         default,
         deserialize_with = "present",
@@ -42,7 +42,7 @@ pub struct OfferDraft {
     )]
     pub title: Option<Value>,
     /// `text`: at most 180 characters; required for templates 10, 12–14.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::BodyText>))]
     #[serde(
         default,
         deserialize_with = "present",
@@ -51,7 +51,7 @@ pub struct OfferDraft {
     pub text: Option<Value>,
     /// `linkText`: the button's text, at most 80 characters; required where the template
     /// has a button.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::ButtonText>))]
     #[serde(
         default,
         deserialize_with = "present",
@@ -59,7 +59,7 @@ pub struct OfferDraft {
     )]
     pub link_text: Option<Value>,
     /// `link`: an absolute http/https URL.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::HttpUrl>))]
     #[serde(
         default,
         deserialize_with = "present",
@@ -67,7 +67,7 @@ pub struct OfferDraft {
     )]
     pub link: Option<Value>,
     /// `pic`: the image URL; required for templates 11–14.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::HttpUrl>))]
     #[serde(
         default,
         deserialize_with = "present",
@@ -144,7 +144,7 @@ pub struct OfferDraft {
     )]
     pub kind: Option<Value>,
     /// `externalRoomIds`: the rooms of a `ROOM` offer.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<crate::ExternalId>>))]
     #[serde(
         default,
         deserialize_with = "present",
@@ -152,7 +152,7 @@ pub struct OfferDraft {
     )]
     pub external_room_ids: Option<Value>,
     /// `externalUserIds`: the users of a `USER` offer.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<crate::ExternalId>>))]
     #[serde(
         default,
         deserialize_with = "present",

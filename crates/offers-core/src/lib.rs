@@ -46,7 +46,7 @@ mod coerce;
 mod named_colors;
 mod newtype;
 #[cfg(feature = "openapi")]
-mod schema;
+pub mod schema;
 
 pub use api::{FeedOffer, PartnerOffer};
 pub use color::{CssColor, GradientDirection, Rgba};

@@ -173,8 +173,9 @@ macro_rules! wire_enum {
         { $($(#[$vmeta:meta])* $variant:ident => $wire:literal),+ $(,)? }
     ) => {
         $(#[$meta])*
+        // The schema (wire names) is in `crate::schema`: utoipa's derive cannot read a
+        // macro's `rename`.
         #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $wire)] $variant),+
         }

@@ -1,8 +1,14 @@
 //! OpenAPI schemas (`utoipa`) of the validated value types, behind the `openapi` feature.
 //!
 //! The wire types of [`crate::api`] derive `ToSchema` themselves; the values they are built
-//! from ("parse, don't validate" newtypes, the template code) serialize as plain strings or
-//! an integer, so their schemas are written here, once, with the rule each one enforces.
+//! from ("parse, don't validate" newtypes, the template code, the wire enums) serialize as
+//! plain strings or an integer, so their schemas are written here, once, from the same
+//! constants and tables the parsers use: the length limits of [`crate::text`] and
+//! [`crate::http_url`], the template codes of [`Template::ALL`], the wire names of each enum's
+//! `ALL`, the color names of [`crate::color::named_color_names`].
+//!
+//! Where a parser also trims or ignores case, the schema describes the canonical form (what
+//! every answer carries); the parser accepts a little more.
 
 use std::borrow::Cow;
 
@@ -10,31 +16,63 @@ use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::color::{CssColor, GradientDirection};
-use crate::http_url::HttpUrl;
-use crate::model::Template;
+use crate::color::{CssColor, GradientDirection, named_color_names};
+use crate::http_url::{HttpUrl, MAX_URL_CHARS};
+use crate::model::{Alignment, AudienceType, ShowFrequency, Template, ViewType};
 use crate::text::{
     BODY_MAX_CHARS, BUTTON_MAX_CHARS, BodyText, ButtonText, EXTERNAL_ID_MAX_CHARS, ExternalId,
     TITLE_MAX_CHARS, Title,
 };
 
-/// A string schema: its description, its longest length in characters, its format.
-fn string(description: &str, max_length: Option<usize>, format: Option<&str>) -> RefOr<Schema> {
+/// Text that is not blank: it holds at least one character that is not white space.
+pub const NOT_BLANK_PATTERN: &str = r"\S";
+
+/// An absolute http or https URL (scheme in any case).
+pub const HTTP_URL_PATTERN: &str = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+([/?#]\S*)?$";
+
+/// The sides a gradient direction names.
+const SIDES: &str = "left|right|top|bottom";
+
+/// A string schema: its description, its length bounds in characters, format and pattern.
+fn string(
+    description: &str,
+    (min_length, max_length): (Option<usize>, Option<usize>),
+    format: Option<&str>,
+    pattern: Option<String>,
+) -> RefOr<Schema> {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .description(Some(description))
+        .min_length(min_length)
         .max_length(max_length)
         .format(format.map(|f| SchemaFormat::Custom(f.to_owned())))
+        .pattern(pattern)
         .into()
 }
 
-/// `impl ToSchema` for a string newtype: `name => (description, max length, format)`.
+/// The pattern of an accepted color as the API answers it (lowercase): `#rgb`, `#rrggbb`,
+/// `#rrggbbaa`, `rgb(…)` / `rgba(…)`, `transparent` or one of the CSS color names.
+pub fn css_color_pattern() -> String {
+    let names: Vec<&str> = named_color_names().collect();
+    format!(
+        r"^(#([0-9a-f]{{3}}|[0-9a-f]{{6}}|[0-9a-f]{{8}})|rgba?\([0-9., %/+-]+\)|transparent|{})$",
+        names.join("|")
+    )
+}
+
+/// The pattern of a gradient direction as the API answers it: `135deg`, `to right`,
+/// `to top left`.
+pub fn gradient_direction_pattern() -> String {
+    format!(r"^([+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)deg|to ({SIDES})( ({SIDES}))?)$")
+}
+
+/// `impl ToSchema` for a string newtype: `name => (description, (min, max), format, pattern)`.
 macro_rules! string_schemas {
-    ($($name:ident => ($description:expr, $max:expr, $format:expr)),+ $(,)?) => {
+    ($($name:ident => ($description:expr, $bounds:expr, $format:expr, $pattern:expr)),+ $(,)?) => {
         $(
             impl PartialSchema for $name {
                 fn schema() -> RefOr<Schema> {
-                    string($description, $max, $format)
+                    string($description, $bounds, $format, $pattern)
                 }
             }
 
@@ -48,13 +86,34 @@ macro_rules! string_schemas {
 }
 
 string_schemas! {
-    Title => ("An offer's title: trimmed, not empty, no control characters.", Some(TITLE_MAX_CHARS), None),
-    BodyText => ("An offer's text: trimmed, not empty; line breaks allowed.", Some(BODY_MAX_CHARS), None),
-    ButtonText => ("A button's text: trimmed, not empty, no control characters.", Some(BUTTON_MAX_CHARS), None),
-    ExternalId => ("A room or user id of the host chat: trimmed, not empty, no control characters.", Some(EXTERNAL_ID_MAX_CHARS), None),
-    HttpUrl => ("An absolute http or https URL.", None, Some("uri")),
-    CssColor => ("A CSS color: `#rgb`, `#rgba`, `#rrggbb`, `#rrggbbaa`, `rgb()`/`rgba()` or a named color.", None, None),
-    GradientDirection => ("A linear gradient's direction: an angle such as `135deg`, or `to right` style keywords.", None, None),
+    Title => (
+        "An offer's title: trimmed, not blank, one line, no control, bidi-override or only invisible characters.",
+        (Some(1), Some(TITLE_MAX_CHARS)), None, Some(NOT_BLANK_PATTERN.to_owned())
+    ),
+    BodyText => (
+        "An offer's text: trimmed, not blank; line breaks allowed; no other control, bidi-override or only invisible characters.",
+        (Some(1), Some(BODY_MAX_CHARS)), None, Some(NOT_BLANK_PATTERN.to_owned())
+    ),
+    ButtonText => (
+        "A button's text: trimmed, not blank, one line, no control, bidi-override or only invisible characters.",
+        (Some(1), Some(BUTTON_MAX_CHARS)), None, Some(NOT_BLANK_PATTERN.to_owned())
+    ),
+    ExternalId => (
+        "A room or user id of the host chat: trimmed, not blank, no control, bidi-override or only invisible characters.",
+        (Some(1), Some(EXTERNAL_ID_MAX_CHARS)), None, Some(NOT_BLANK_PATTERN.to_owned())
+    ),
+    HttpUrl => (
+        "An absolute http or https URL with a host.",
+        (Some(1), Some(MAX_URL_CHARS)), Some("uri"), Some(HTTP_URL_PATTERN.to_owned())
+    ),
+    CssColor => (
+        "A CSS color: `#rgb`, `#rrggbb`, `#rrggbbaa`, `rgb()`/`rgba()`, `transparent` or a CSS color name (answers are lowercase; input may be in any case).",
+        (None, None), None, Some(css_color_pattern())
+    ),
+    GradientDirection => (
+        "A linear gradient's direction: an angle such as `135deg`, or `to right`, `to top left`.",
+        (None, None), None, Some(gradient_direction_pattern())
+    ),
 }
 
 impl PartialSchema for Template {
@@ -65,8 +124,7 @@ impl PartialSchema for Template {
                 "The layout: 10 text; 11 image only (600×240); 12 image above text; \
                  13 image beside text; 14 image behind text (600×400).",
             ))
-            .minimum(Some(10))
-            .maximum(Some(14))
+            .enum_values(Some(Template::ALL.iter().map(|t| t.code())))
             .into()
     }
 }
@@ -75,4 +133,102 @@ impl ToSchema for Template {
     fn name() -> Cow<'static, str> {
         Cow::Borrowed("Template")
     }
+}
+
+/// `impl ToSchema` for a wire enum: its wire names (from its `ALL` and `as_str`).
+macro_rules! enum_schemas {
+    ($($name:ident => $description:expr),+ $(,)?) => {
+        $(
+            impl PartialSchema for $name {
+                fn schema() -> RefOr<Schema> {
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .description(Some($description))
+                        .enum_values(Some($name::ALL.iter().map(|v| v.as_str())))
+                        .into()
+                }
+            }
+
+            impl ToSchema for $name {
+                fn name() -> Cow<'static, str> {
+                    Cow::Borrowed(stringify!($name))
+                }
+            }
+        )+
+    };
+}
+
+enum_schemas! {
+    Alignment => "Horizontal alignment of everything in the offer.",
+    ViewType => "Where the widget shows the offer: `POPUP` over the chat (the default), `IN_FEED` among the messages.",
+    ShowFrequency => "How often an offer shown several times may reappear: `ON_ENTRY` (each entry, the default) or `DAILY` (once per local day).",
+    AudienceType => "Who an offer is for: `GLOBAL` (everyone, the default), `ROOM` (the listed rooms), `USER` (the listed users).",
+}
+
+/// The fields every new offer needs, whatever its template (`validate` answers `required`
+/// without them).
+pub const ALWAYS_REQUIRED: [&str; 3] = ["template", "link", "startTime"];
+
+/// The fields a new offer of `template` needs, from [`Template::needs_text`],
+/// [`Template::has_button`] and [`Template::needs_pic`] (the rules `validate` applies).
+pub fn required_fields(template: Template) -> Vec<&'static str> {
+    let mut fields = ALWAYS_REQUIRED.to_vec();
+    if template.needs_text() {
+        fields.extend(["title", "text"]);
+    }
+    if template.has_button() {
+        fields.push("linkText");
+    }
+    if template.needs_pic() {
+        fields.push("pic");
+    }
+    fields
+}
+
+/// What a required field must hold when present (not `null`, which counts as absent).
+fn present_schema(field: &str) -> Option<RefOr<Schema>> {
+    fn reference<T: ToSchema>() -> RefOr<Schema> {
+        RefOr::Ref(utoipa::openapi::Ref::from_schema_name(T::name()))
+    }
+    Some(match field {
+        "link" | "pic" => reference::<HttpUrl>(),
+        "title" => reference::<Title>(),
+        "text" => reference::<BodyText>(),
+        "linkText" => reference::<ButtonText>(),
+        "startTime" => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::DateTime,
+            )))
+            .into(),
+        _ => return None,
+    })
+}
+
+/// The body of a new offer (`POST /external/offer`): an `OfferInput` (`input` is its
+/// reference) with the fields its template requires: one alternative per template.
+pub fn new_offer_schema(input: RefOr<Schema>) -> RefOr<Schema> {
+    let mut per_template = utoipa::openapi::schema::OneOfBuilder::new();
+    for template in Template::ALL {
+        let mut alternative = ObjectBuilder::new().property(
+            "template",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .enum_values(Some([template.code()])),
+        );
+        for field in required_fields(template) {
+            alternative = alternative.required(field);
+            if let Some(schema) = present_schema(field) {
+                alternative = alternative.property(field, schema);
+            }
+        }
+        per_template = per_template.item(alternative);
+    }
+    utoipa::openapi::schema::AllOfBuilder::new()
+        .description(Some(
+            "A new offer: the fields of `OfferInput`, with those its template requires.",
+        ))
+        .item(input)
+        .item(per_template)
+        .into()
 }

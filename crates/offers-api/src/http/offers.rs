@@ -350,7 +350,7 @@ pub(crate) async fn update_offer(
     tag = "offers",
     params(("offerId" = i64, Path, description = "The offer id")),
     responses(
-        (status = 200, description = "Deleted: the body is `true`", body = bool, example = json!(true)),
+        (status = 200, description = "Deleted: the body is `true`", body = bool, content_type = "application/json", example = json!(true)),
         (status = 401, description = "Missing or bad credentials", body = ErrorBody),
         (status = 403, description = "The token's role is below `owner`", body = ErrorBody),
         (status = 404, description = "No such offer in this project", body = ErrorBody),

@@ -8,8 +8,11 @@ use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
 use offers_core::api;
+use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::state::AppState;
 
@@ -37,6 +40,153 @@ impl Modify for SecuritySchemes {
                     .build(),
             ),
         );
+    }
+}
+
+/// Rules that hold for every operation, applied once to the generated document instead of
+/// being repeated on each handler:
+/// - an operation with a body answers 415 to a content type it does not read
+///   ([`crate::http::body`]);
+/// - every request may be refused by [`crate::http::body::request_guard`] with 414 (target too
+///   long) or 431 (headers too large);
+/// - an operation with a body answers 400 to one it cannot read;
+/// - every error status carries the one error body ([`api::ErrorBody`]).
+struct CommonResponses;
+
+/// The error body's content, `application/json` [`api::ErrorBody`].
+fn error_content() -> Content {
+    Content::new(Some(RefOr::Ref(Ref::from_schema_name(
+        api::ErrorBody::name(),
+    ))))
+}
+
+fn operations(openapi: &mut utoipa::openapi::OpenApi) -> impl Iterator<Item = &mut Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item| {
+        [
+            item.get.as_mut(),
+            item.put.as_mut(),
+            item.post.as_mut(),
+            item.delete.as_mut(),
+            item.patch.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for operation in operations(openapi) {
+            let responses = &mut operation.responses.responses;
+            let mut add = |status: &str, description: &str| {
+                responses.entry(status.to_owned()).or_insert_with(|| {
+                    ResponseBuilder::new()
+                        .description(description)
+                        .content("application/json", error_content())
+                        .build()
+                        .into()
+                });
+            };
+            if operation.request_body.is_some() {
+                add(
+                    "400",
+                    "The body cannot be read (malformed JSON, form or multipart)",
+                );
+                add("415", "No body or a content type this call does not read");
+            }
+            add(
+                "414",
+                "The request target (path and query) is too long; `error.fields` names the parameter",
+            );
+            add(
+                "431",
+                "The request headers are too large; `error.fields` names the largest",
+            );
+            for (status, response) in responses.iter_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                let is_error = status.starts_with('4') || status.starts_with('5');
+                if is_error && status != "304" && response.content.is_empty() {
+                    response
+                        .content
+                        .insert("application/json".to_owned(), error_content());
+                }
+            }
+        }
+    }
+}
+
+/// The links from creating an offer to reading, changing and deleting it: the `offerId` of
+/// those calls is the `offer.id` of the create answer.
+struct OfferLinks;
+
+impl Modify for OfferLinks {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(create) =
+            operations(openapi).find(|op| op.operation_id.as_deref() == Some("create_offer"))
+        else {
+            return;
+        };
+        let Some(RefOr::T(created)) = create.responses.responses.get_mut("201") else {
+            return;
+        };
+        for (name, operation_id, description) in [
+            ("GetOfferById", "get_offer", "Read the created offer"),
+            (
+                "UpdateOfferById",
+                "update_offer",
+                "Change the created offer",
+            ),
+            (
+                "DeleteOfferById",
+                "delete_offer",
+                "Delete the created offer",
+            ),
+            (
+                "OfferStatsById",
+                "offer_stats",
+                "The created offer's figures",
+            ),
+        ] {
+            created.links.insert(
+                name.to_owned(),
+                LinkBuilder::new()
+                    .operation_id(operation_id)
+                    .parameter("offerId", "$response.body#/offer/id")
+                    .description(description)
+                    .build()
+                    .into(),
+            );
+        }
+    }
+}
+
+/// The create call's body is `NewOffer` ([`offers_core::schema::new_offer_schema`]): an
+/// `OfferInput` with the fields its template requires. A PATCH keeps `OfferInput` (any subset).
+struct NewOfferBody;
+
+impl Modify for NewOfferBody {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let input = RefOr::Ref(Ref::from_schema_name(offers_core::OfferDraft::name()));
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .schemas
+            .insert(
+                "NewOffer".to_owned(),
+                offers_core::schema::new_offer_schema(input),
+            );
+        let Some(create) =
+            operations(openapi).find(|op| op.operation_id.as_deref() == Some("create_offer"))
+        else {
+            return;
+        };
+        if let Some(body) = create.request_body.as_mut() {
+            for content in body.content.values_mut() {
+                content.schema = Some(RefOr::Ref(Ref::from_schema_name("NewOffer")));
+            }
+        }
     }
 }
 
@@ -100,7 +250,7 @@ impl Modify for SecuritySchemes {
         api::ExplainResponse,
         api::Health,
     )),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &CommonResponses, &OfferLinks, &NewOfferBody),
     tags(
         (name = "offers", description = "Partner offer CRUD"),
         (name = "users", description = "User opt-out"),
@@ -120,8 +270,44 @@ pub fn router() -> Router<AppState> {
         .route("/docs", get(docs_page))
 }
 
-async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// The served document: [`ApiDoc`] as JSON.
+///
+/// utoipa 5.5 serializes a link's `operationId`, `operationRef` and `requestBody` in snake
+/// case (its `Link` lacks serde's camelCase renaming), which no client reads; they are renamed
+/// here, the one place the document becomes JSON.
+pub fn document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    camel_case_links(&mut doc);
+    doc
+}
+
+fn camel_case_links(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::Object(links)) = map.get_mut("links") {
+                for link in links.values_mut() {
+                    if let serde_json::Value::Object(link) = link {
+                        for (snake, camel) in [
+                            ("operation_id", "operationId"),
+                            ("operation_ref", "operationRef"),
+                            ("request_body", "requestBody"),
+                        ] {
+                            if let Some(v) = link.remove(snake) {
+                                link.insert(camel.to_owned(), v);
+                            }
+                        }
+                    }
+                }
+            }
+            map.values_mut().for_each(camel_case_links);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(camel_case_links),
+        _ => {}
+    }
+}
+
+async fn openapi_json() -> Json<serde_json::Value> {
+    Json(document())
 }
 
 async fn docs_page() -> Html<&'static str> {

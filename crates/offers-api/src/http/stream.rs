@@ -33,7 +33,7 @@ use crate::error::ApiError;
 use crate::http::widget::{ClientIp, Visitor, WidgetParams, add_identity_header, resolve};
 use crate::live::{OffersIndex, StreamEvent, StreamRx};
 use crate::state::AppState;
-use offers_core::api::ErrorBody;
+use offers_core::api::{ErrorBody, StreamEventName, StreamMessage};
 
 /// Interval of the keep-alive comments.
 pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -47,12 +47,15 @@ fn next_id() -> String {
     NEXT_EVENT_ID.fetch_add(1, Ordering::Relaxed).to_string()
 }
 
-fn named(name: &'static str, data: String) -> Event {
-    Event::default().event(name).id(next_id()).data(data)
+fn named(name: StreamEventName, data: String) -> Event {
+    Event::default()
+        .event(name.as_str())
+        .id(next_id())
+        .data(data)
 }
 
 fn resync_event() -> Event {
-    named("resync", "{}".to_owned())
+    named(StreamEventName::Resync, "{}".to_owned())
 }
 
 /// Live offer changes for this room and user.
@@ -70,7 +73,7 @@ fn resync_event() -> Event {
     responses(
         (status = 200, description = "`text/event-stream`. Events: `offer.created` / `offer.updated` (data: a FeedOffer), \
             `offer.deleted` (data: `{\"id\":N}`), `resync` (data: `{}`: refetch the feed). A comment every 15 s keeps it alive.",
-            content_type = "text/event-stream", body = String),
+            content_type = "text/event-stream", body = StreamMessage),
         (status = 400, description = "`key` or `room` missing, or an invalid id", body = ErrorBody),
         (status = 403, description = "The project does not allow this Origin", body = ErrorBody),
         (status = 404, description = "No project has this public key", body = ErrorBody),
@@ -200,9 +203,9 @@ impl Conn {
         match fragment {
             Some(fragment) => {
                 let name = if self.visible.insert(id) {
-                    "offer.created"
+                    StreamEventName::OfferCreated
                 } else {
-                    "offer.updated"
+                    StreamEventName::OfferUpdated
                 };
                 self.pending
                     .push_back(named(name, fragment.json.to_string()));
@@ -227,7 +230,7 @@ impl Conn {
         new.sort_unstable();
         for id in new {
             if let Some(offer) = index.offer(id) {
-                self.push_offer("offer.created", &offer);
+                self.push_offer(StreamEventName::OfferCreated, &offer);
             }
         }
         self.visible = now_relevant;
@@ -238,7 +241,7 @@ impl Conn {
         self.visible = self.relevant(index);
     }
 
-    fn push_offer(&mut self, name: &'static str, offer: &offers_core::Offer) {
+    fn push_offer(&mut self, name: StreamEventName, offer: &offers_core::Offer) {
         match serde_json::to_string(&FeedOffer::from(offer)) {
             Ok(json) => self.pending.push_back(named(name, json)),
             Err(e) => tracing::error!(error = %e, "cannot serialize an offer for a stream"),
@@ -247,5 +250,5 @@ impl Conn {
 }
 
 fn deleted(id: i64) -> Event {
-    named("offer.deleted", format!("{{\"id\":{id}}}"))
+    named(StreamEventName::OfferDeleted, format!("{{\"id\":{id}}}"))
 }

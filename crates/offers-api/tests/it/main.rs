@@ -8,5 +8,6 @@ mod api;
 mod cli;
 mod hardening;
 mod live;
+mod openapi;
 mod scale;
 mod studio;

@@ -31,7 +31,8 @@ use serde_json::value::RawValue;
 pub use figures::{DayStats, ExplainResponse, ExplainedOffer, OfferStats, StatsSummary};
 pub use offer::{Advertisement, FeedOffer, ListedOffer, PartnerOffer, SaveOfferResponse};
 pub use widget::{
-    EventKind, EventsRequest, EventsResponse, FeedResponse, RejectedEvent, WidgetEvent,
+    EventKind, EventsRequest, EventsResponse, FeedResponse, RejectedEvent, StreamEventName,
+    StreamMessage, WidgetEvent,
 };
 
 /// Every error body: `{"error": {"code", "message", "fields"?}}`.

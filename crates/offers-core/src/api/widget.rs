@@ -23,6 +23,56 @@ pub struct FeedResponse<O = FeedOffer> {
     pub server_time: DateTime<Utc>,
 }
 
+/// The name of a live-stream event (`GET /widget/v1/stream`, Server-Sent Events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum StreamEventName {
+    /// An offer the client does not hold now concerns it; `data` is the [`FeedOffer`] JSON.
+    #[serde(rename = "offer.created")]
+    OfferCreated,
+    /// An offer the client holds changed; `data` is the [`FeedOffer`] JSON.
+    #[serde(rename = "offer.updated")]
+    OfferUpdated,
+    /// An offer the client holds no longer concerns it (deleted, ended, retargeted); `data` is
+    /// `{"id": N}`.
+    #[serde(rename = "offer.deleted")]
+    OfferDeleted,
+    /// Changes may have been missed: fetch the feed again; `data` is `{}`.
+    #[serde(rename = "resync")]
+    Resync,
+}
+
+impl StreamEventName {
+    /// The `event:` field's value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::OfferCreated => "offer.created",
+            Self::OfferUpdated => "offer.updated",
+            Self::OfferDeleted => "offer.deleted",
+            Self::Resync => "resync",
+        }
+    }
+}
+
+/// One Server-Sent Event of the live stream, as an SSE parser reads it. The first event of a
+/// connection carries only `retry` and `id`; keep-alive comments are not events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StreamMessage {
+    /// The event's name; absent on the first event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<StreamEventName>,
+    /// The event id (a browser sends the last one back as `Last-Event-ID` when it reconnects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// JSON text: a [`FeedOffer`], `{"id": N}` or `{}`, by `event`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// The reconnection delay suggested, in milliseconds (first event only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<u64>,
+}
+
 /// What happened to an offer in the widget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
