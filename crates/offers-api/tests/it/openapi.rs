@@ -4,15 +4,18 @@
 //! it. Each assertion compares the served document with the core's own constants and tables.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use offers_core::api::{FeedResponse, ListedOffer, PartnerOffer, SaveOfferResponse};
 use offers_core::http_url::MAX_URL_CHARS;
 use offers_core::schema::{css_color_pattern, gradient_direction_pattern, required_fields};
 use offers_core::text::{BODY_MAX_CHARS, BUTTON_MAX_CHARS, EXTERNAL_ID_MAX_CHARS, TITLE_MAX_CHARS};
 use offers_core::{AudienceType, ShowFrequency, Template, ViewType};
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestApp, with_db};
+use crate::common::{Backend, TestApp, text_offer, wait_until, with_db};
 
 /// `/openapi.json` as a running app serves it.
 async fn served() -> Value {
@@ -217,3 +220,48 @@ async fn creating_an_offer_links_to_reading_changing_and_deleting_it() {
     let offer = resolve(&doc, created);
     assert_eq!(offer["properties"]["id"]["type"], "integer");
 }
+
+// The answers are the core's wire types: each parses into the one definition the Studio and
+// the widget read (the feed is written by hand from pre-serialized offers, so this is what
+// keeps it the documented `FeedResponse`).
+both_backends!(answers_parse_into_the_shared_wire_types, |t| {
+    let created: SaveOfferResponse = serde_json::from_value(t.create_a(&text_offer()).await)
+        .expect("the create answer is a SaveOfferResponse");
+    let id = created.offer.id;
+    assert_eq!(created.advertisement.id, id);
+    assert_eq!(created.advertisement.send_time, created.offer.start_time);
+
+    let got: PartnerOffer =
+        serde_json::from_value(t.get_a(&format!("/external/offer/{id}")).await.json())
+            .expect("GET answers a PartnerOffer");
+    assert_eq!(got, created.offer);
+
+    let listed: Vec<ListedOffer> = serde_json::from_value(t.get_a("/external/offer").await.json())
+        .expect("the list is ListedOffers");
+    assert_eq!(listed.iter().map(|l| l.offer.id).collect::<Vec<_>>(), [id]);
+
+    let key = t.a.public_key().to_owned();
+    let last = Arc::new(Mutex::new(String::new()));
+    let found = wait_until(Duration::from_secs(5), || {
+        let (t, key, last) = (&t, &key, last.clone());
+        async move {
+            let r = t
+                .send(
+                    Request::get(format!("/widget/v1/offers?key={key}&room=r1"))
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await;
+            let parsed: FeedResponse =
+                serde_json::from_str(&r.text()).expect("the feed is a FeedResponse");
+            *last.lock().unwrap() = r.text();
+            parsed.offers.iter().any(|o| o.id == id)
+        }
+    })
+    .await;
+    assert!(
+        found,
+        "the offer never reached the feed: {}",
+        last.lock().unwrap()
+    );
+});

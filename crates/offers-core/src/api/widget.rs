@@ -8,9 +8,9 @@ use crate::api::offer::FeedOffer;
 
 /// The feed: the offers for this room and user, and the server's clock.
 ///
-/// Generic over how an offer is held: the API writes offers it serialized once, when they
-/// entered its index (`FeedResponse<&RawValue>`); the widget and the schema read
-/// [`FeedOffer`]s.
+/// Generic over how an offer is held: the widget and the schema read [`FeedOffer`]s. The API
+/// writes this shape itself from offers it serialized once, when they entered its index
+/// (`offers_api::http::widget`); its tests parse that body back into this type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
