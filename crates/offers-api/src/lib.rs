@@ -17,6 +17,7 @@ pub mod auth;
 pub mod bus;
 pub mod cli;
 pub mod error;
+pub mod feed_page;
 pub mod http;
 pub mod ingest;
 pub mod live;

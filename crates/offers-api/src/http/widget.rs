@@ -31,7 +31,7 @@ use crate::auth::verify_user_signature;
 use crate::error::ApiError;
 use crate::http::body::query_param;
 use crate::http::cors::{CorsDenied, origin_allowed, widget_cors};
-use crate::live::{FeedFragment, Slot};
+use crate::live::Slot;
 use crate::openapi::schemas;
 use crate::state::AppState;
 use crate::store::Project;
@@ -67,33 +67,6 @@ pub struct FeedResponse {
 pub fn etag_of(body: &[u8]) -> String {
     let digest = Sha256::digest(body);
     format!("\"{}\"", hex::encode(&digest[..16]))
-}
-
-/// The strong ETag of a feed: SHA-256 over its offers' digests, in order.
-pub fn etag_of_fragments(fragments: &[Arc<FeedFragment>]) -> String {
-    let mut hasher = Sha256::new();
-    for fragment in fragments {
-        hasher.update(fragment.digest);
-    }
-    let digest = hasher.finalize();
-    format!("\"{}\"", hex::encode(&digest[..16]))
-}
-
-/// `{"offers":[…],"serverTime":"…"}` from pre-serialized offers.
-pub fn feed_body(fragments: &[Arc<FeedFragment>], server_time: &str) -> String {
-    let size: usize = fragments.iter().map(|f| f.json.len() + 1).sum();
-    let mut body = String::with_capacity(size + 64);
-    body.push_str("{\"offers\":[");
-    for (i, fragment) in fragments.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(&fragment.json);
-    }
-    body.push_str("],\"serverTime\":\"");
-    body.push_str(server_time);
-    body.push_str("\"}");
-    body
 }
 
 /// Whether an `If-None-Match` header matches `etag` (weak comparison, as RFC 9110 asks for GET).
@@ -371,24 +344,24 @@ pub async fn feed(
             .note_entry(&visitor.slot, visitor.room.as_str(), visitor.user());
     }
     let now = Utc::now();
-    // Offers are serialized once, when they enter the index; the ETag hashes their digests.
-    let fragments = index.feed_fragments(
+    // Offers are serialized once, when they enter the index; pages of them are kept per room
+    // (and per user with personal offers) until the index changes.
+    let page = index.feed_page(
         visitor.room.as_str(),
         visitor.user(),
         visitor.claimed(),
         now,
     );
-    let etag = etag_of_fragments(&fragments);
-    let etag_value = HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let etag_value =
+        HeaderValue::from_str(&page.etag).map_err(|e| ApiError::Internal(e.to_string()))?;
     let cache = HeaderValue::from_static("no-cache");
-    let mut response = if if_none_match(&headers, &etag) {
+    let mut response = if if_none_match(&headers, &page.etag) {
         (
             StatusCode::NOT_MODIFIED,
             [(header::ETAG, etag_value), (header::CACHE_CONTROL, cache)],
         )
             .into_response()
     } else {
-        let body = feed_body(&fragments, &format_timestamp(&now));
         (
             StatusCode::OK,
             [
@@ -399,7 +372,7 @@ pub async fn feed(
                 (header::ETAG, etag_value),
                 (header::CACHE_CONTROL, cache),
             ],
-            Body::from(body),
+            Body::new(page.body(&format_timestamp(&now))),
         )
             .into_response()
     };
