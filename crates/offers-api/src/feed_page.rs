@@ -9,14 +9,22 @@
 //! Serving a cached page copies nothing: [`FeedBody`] sends the shared bytes and the clock as two
 //! chunks with an exact length.
 //!
+//! Browsers ask for compressed answers, and compressing a large feed costs far more than
+//! serving it. A page compresses its shared bytes once per encoding, flushed to a byte boundary
+//! and left open ([`Encoding::Brotli`]: brotli; [`Encoding::Gzip`]: gzip), and each answer
+//! closes that stream with the clock as an uncompressed block: a brotli uncompressed meta-block
+//! and an empty last one (RFC 7932 §9.2), or a final stored deflate block (RFC 1951 §3.2.4) and
+//! the gzip trailer, its CRC-32 continued from the page's.
+//!
 //! Architecture invariant: a page is only ever built from one consistent view of the index (under
 //! its read lock) and tagged with that view's generation; every change to the index bumps the
 //! generation.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::io::Write;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -44,6 +52,129 @@ pub struct FeedPage {
     /// The project's next schedule transition when the page was built: from then on the page
     /// may be wrong.
     valid_until: Option<DateTime<Utc>>,
+    /// `head` as an open brotli stream, made on first use.
+    brotli: OnceLock<Option<Bytes>>,
+    /// `head` as an open gzip member and the CRC-32 of `head`, made on first use.
+    gzip: OnceLock<Option<(Bytes, crc32fast::Hasher)>>,
+}
+
+/// A content coding the feed answers in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Identity,
+    Gzip,
+    Brotli,
+}
+
+impl Encoding {
+    /// The coding to answer a request's `Accept-Encoding` values with: brotli, else gzip, by
+    /// their q-values (RFC 9110 §12.5.3; `*` stands for codings not named), else none.
+    pub fn preferred<'a>(accept: impl IntoIterator<Item = &'a str>) -> Self {
+        let (mut br, mut gzip, mut any) = (None, None, None);
+        for item in accept.into_iter().flat_map(|v| v.split(',')) {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q=").or(p.trim().strip_prefix("Q=")))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            match name.as_str() {
+                "br" => br = Some(q),
+                "gzip" | "x-gzip" => gzip = Some(q),
+                "*" => any = Some(q),
+                _ => {}
+            }
+        }
+        let br = br.or(any).unwrap_or(0.0);
+        let gzip = gzip.or(any).unwrap_or(0.0);
+        if br > 0.0 && br >= gzip {
+            Encoding::Brotli
+        } else if gzip > 0.0 {
+            Encoding::Gzip
+        } else {
+            Encoding::Identity
+        }
+    }
+
+    /// The `Content-Encoding` value, if any.
+    pub fn header(self) -> Option<&'static str> {
+        match self {
+            Encoding::Identity => None,
+            Encoding::Gzip => Some("gzip"),
+            Encoding::Brotli => Some("br"),
+        }
+    }
+}
+
+/// Brotli quality of cached pages (compressed once per page, so better than the per-request 4).
+const BROTLI_QUALITY: u32 = 6;
+/// Brotli window: 4 MiB.
+const BROTLI_WINDOW_BITS: u32 = 22;
+
+fn brotli_open(data: &[u8]) -> Option<Bytes> {
+    let mut writer = brotli::CompressorWriter::new(
+        Vec::with_capacity(data.len() / 8 + 64),
+        4096,
+        BROTLI_QUALITY,
+        BROTLI_WINDOW_BITS,
+    );
+    writer.write_all(data).ok()?;
+    // A flush ends the output on a byte boundary without closing the stream.
+    writer.flush().ok()?;
+    Some(Bytes::copy_from_slice(writer.get_ref()))
+}
+
+/// Closes an open brotli stream with `tail`: one uncompressed meta-block (ISLAST 0, MNIBBLES 4,
+/// MLEN-1 in 16 bits, ISUNCOMPRESSED 1, padding to the byte), then an empty last meta-block.
+fn brotli_close(tail: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(tail.len() + 4);
+    if let Some(last) = tail.len().checked_sub(1).filter(|n| *n < 1 << 16) {
+        let bits = ((last as u32) << 3) | (1 << 19);
+        out.extend_from_slice(&bits.to_le_bytes()[..3]);
+        out.extend_from_slice(tail);
+    }
+    out.push(0b11); // ISLAST, ISLASTEMPTY
+    out
+}
+
+fn gzip_open(data: &[u8]) -> Option<(Bytes, crc32fast::Hasher)> {
+    use flate2::{Compress, Compression, FlushCompress};
+    // RFC 1952 header: deflate, no flags, no time, unknown OS.
+    let mut out = Vec::with_capacity(data.len() / 6 + 64);
+    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+    let mut deflate = Compress::new(Compression::default(), false);
+    loop {
+        if out.capacity() - out.len() < 1024 {
+            out.reserve(out.capacity().max(4096));
+        }
+        let consumed = usize::try_from(deflate.total_in()).ok()?;
+        deflate
+            .compress_vec(&data[consumed..], &mut out, FlushCompress::Sync)
+            .ok()?;
+        // The sync flush is complete once all input is in and the output did not fill up.
+        if deflate.total_in() as usize == data.len() && out.len() < out.capacity() {
+            break;
+        }
+    }
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(data);
+    Some((Bytes::from(out), crc))
+}
+
+/// Closes an open gzip member with `tail` as a final stored block, then CRC-32 and size.
+fn gzip_close(tail: &[u8], crc: &crc32fast::Hasher, head_len: usize) -> Vec<u8> {
+    let len = u16::try_from(tail.len()).unwrap_or(u16::MAX);
+    let tail = &tail[..usize::from(len)];
+    let mut out = Vec::with_capacity(tail.len() + 13);
+    out.push(1); // BFINAL 1, BTYPE 00 (stored), padding to the byte
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&(!len).to_le_bytes());
+    out.extend_from_slice(tail);
+    let mut crc = crc.clone();
+    crc.update(tail);
+    out.extend_from_slice(&crc.finalize().to_le_bytes());
+    out.extend_from_slice(&((head_len + tail.len()) as u32).to_le_bytes());
+    out
 }
 
 impl FeedPage {
@@ -72,6 +203,8 @@ impl FeedPage {
             offers: fragments.len(),
             generation,
             valid_until,
+            brotli: OnceLock::new(),
+            gzip: OnceLock::new(),
         }
     }
 
@@ -80,20 +213,42 @@ impl FeedPage {
         self.generation == generation && self.valid_until.is_none_or(|t| now < t)
     }
 
-    /// The whole body, with `server_time` (RFC 3339) as the server's clock.
-    pub fn body(&self, server_time: &str) -> FeedBody {
+    /// The whole body, with `server_time` (RFC 3339) as the server's clock, in `encoding`;
+    /// returns the encoding used (identity if compressing failed, which it should not).
+    pub fn body(&self, server_time: &str, encoding: Encoding) -> (FeedBody, Encoding) {
         let mut tail = Vec::with_capacity(server_time.len() + 2);
         tail.extend_from_slice(server_time.as_bytes());
         tail.extend_from_slice(b"\"}");
-        FeedBody {
-            head: Some(self.head.clone()),
-            tail: Some(Bytes::from(tail)),
-        }
+        let compressed = match encoding {
+            Encoding::Identity => None,
+            Encoding::Brotli => self
+                .brotli
+                .get_or_init(|| brotli_open(&self.head))
+                .as_ref()
+                .map(|head| (head.clone(), brotli_close(&tail))),
+            Encoding::Gzip => self
+                .gzip
+                .get_or_init(|| gzip_open(&self.head))
+                .as_ref()
+                .map(|(head, crc)| (head.clone(), gzip_close(&tail, crc, self.head.len()))),
+        };
+        let (head, tail, encoding) = match compressed {
+            Some((head, tail)) => (head, tail, encoding),
+            None => (self.head.clone(), tail, Encoding::Identity),
+        };
+        (
+            FeedBody {
+                head: Some(head),
+                tail: Some(Bytes::from(tail)),
+            },
+            encoding,
+        )
     }
 
     /// Bytes the page holds (for the cache's budget).
     fn weight(&self) -> usize {
-        self.head.len() + self.etag.len() + 64
+        // The compressed copies are made later; a feed compresses to well under a quarter.
+        self.head.len() + self.head.len() / 4 + self.etag.len() + 64
     }
 }
 
@@ -224,7 +379,7 @@ mod tests {
     #[test]
     fn a_page_is_the_feed_body_with_the_clock_appended() {
         let page = FeedPage::new(&[fragment("{\"id\":2}"), fragment("{\"id\":1}")], 1, None);
-        let body = page.body("2026-12-02T10:00:00.000Z");
+        let (body, _) = page.body("2026-12-02T10:00:00.000Z", Encoding::Identity);
         assert_eq!(body.size_hint().exact(), Some(body.to_vec().len() as u64));
         let value: serde_json::Value = serde_json::from_slice(&body.to_vec()).unwrap();
         assert_eq!(
@@ -232,7 +387,10 @@ mod tests {
             serde_json::json!({"offers": [{"id": 2}, {"id": 1}], "serverTime": "2026-12-02T10:00:00.000Z"})
         );
         assert_eq!(page.offers, 2);
-        let empty = FeedPage::new(&[], 1, None).body("t").to_vec();
+        let empty = FeedPage::new(&[], 1, None)
+            .body("t", Encoding::Identity)
+            .0
+            .to_vec();
         assert_eq!(empty, b"{\"offers\":[],\"serverTime\":\"t\"}");
     }
 
@@ -267,6 +425,73 @@ mod tests {
         assert!(cache.get(&page_key("q", None), 2, now).is_none());
         cache.put(page_key("q", None), Arc::new(FeedPage::new(&[], 5, None)));
         assert_eq!(cache.len(), 1);
+    }
+
+    fn decode(body: &[u8], encoding: Encoding) -> Vec<u8> {
+        use std::io::Read;
+        let mut out = Vec::new();
+        match encoding {
+            Encoding::Identity => out.extend_from_slice(body),
+            Encoding::Brotli => {
+                brotli::Decompressor::new(body, 4096)
+                    .read_to_end(&mut out)
+                    .expect("valid brotli");
+            }
+            Encoding::Gzip => {
+                // GzDecoder checks the CRC-32 and the size.
+                flate2::read::GzDecoder::new(body)
+                    .read_to_end(&mut out)
+                    .expect("valid gzip");
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn compressed_pages_decode_to_the_same_body_with_any_clock() {
+        let fragments: Vec<Arc<FeedFragment>> = (0..300)
+            .map(|i| {
+                fragment(&format!(
+                    "{{\"id\":{i},\"title\":\"Offer {i}\",\"text\":\"Some text of offer {}\"}}",
+                    i * 7919
+                ))
+            })
+            .collect();
+        for page in [
+            FeedPage::new(&fragments, 1, None),
+            FeedPage::new(&fragments[..1], 1, None),
+            FeedPage::new(&[], 1, None),
+        ] {
+            for clock in ["2026-12-02T10:00:00.000Z", "2026-12-02T10:00:00.001Z", ""] {
+                let (plain, _) = page.body(clock, Encoding::Identity);
+                let plain = plain.to_vec();
+                for encoding in [Encoding::Brotli, Encoding::Gzip] {
+                    let (body, used) = page.body(clock, encoding);
+                    assert_eq!(used, encoding);
+                    let bytes = body.to_vec();
+                    assert_eq!(body.size_hint().exact(), Some(bytes.len() as u64));
+                    assert_eq!(decode(&bytes, encoding), plain, "{encoding:?} {clock:?}");
+                    if page.offers == 300 {
+                        assert!(bytes.len() * 4 < plain.len(), "{encoding:?} compresses");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn accept_encoding_picks_brotli_then_gzip_by_q_value() {
+        let pick = |v: &str| Encoding::preferred([v]);
+        assert_eq!(pick("gzip, deflate, br, zstd"), Encoding::Brotli);
+        assert_eq!(pick("gzip"), Encoding::Gzip);
+        assert_eq!(pick("br;q=0.5, gzip;q=0.8"), Encoding::Gzip);
+        assert_eq!(pick("br;q=0, gzip;q=0"), Encoding::Identity);
+        assert_eq!(pick("identity"), Encoding::Identity);
+        assert_eq!(pick("*"), Encoding::Brotli);
+        assert_eq!(pick("*;q=0.1, br;q=0"), Encoding::Gzip);
+        assert_eq!(pick(""), Encoding::Identity);
+        assert_eq!(pick("BR"), Encoding::Brotli);
+        assert_eq!(Encoding::preferred([]), Encoding::Identity);
     }
 
     #[test]

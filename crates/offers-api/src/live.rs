@@ -1215,7 +1215,13 @@ mod tests {
         index.replace(offers.clone(), Vec::new(), Utc::now());
         let now = Utc::now();
         let page = index.feed_page("r", None, None, now);
-        let body = page.body("2026-11-21T10:00:00.000Z").to_vec();
+        let body = page
+            .body(
+                "2026-11-21T10:00:00.000Z",
+                crate::feed_page::Encoding::Identity,
+            )
+            .0
+            .to_vec();
         let expected: Vec<offers_core::FeedOffer> = offers
             .iter()
             .rev()
@@ -1264,7 +1270,13 @@ mod tests {
         let index = OffersIndex::default();
         index.replace(offers, Vec::new(), now);
         let ids = |page: &FeedPage| -> Vec<i64> {
-            let body: serde_json::Value = serde_json::from_slice(&page.body("t").to_vec()).unwrap();
+            let body: serde_json::Value = serde_json::from_slice(
+                &page
+                    .body("t", crate::feed_page::Encoding::Identity)
+                    .0
+                    .to_vec(),
+            )
+            .unwrap();
             body["offers"]
                 .as_array()
                 .unwrap()

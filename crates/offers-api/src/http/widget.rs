@@ -29,6 +29,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::verify_user_signature;
 use crate::error::ApiError;
+use crate::feed_page::Encoding;
 use crate::http::body::query_param;
 use crate::http::cors::{CorsDenied, origin_allowed, widget_cors};
 use crate::live::Slot;
@@ -362,7 +363,14 @@ pub async fn feed(
         )
             .into_response()
     } else {
-        (
+        // Compressed here, once per page, rather than per request by the compression layer
+        // (which leaves answers that carry a Content-Encoding alone).
+        let accept = headers
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        let (body, encoding) = page.body(&format_timestamp(&now), Encoding::preferred(accept));
+        let mut response = (
             StatusCode::OK,
             [
                 (
@@ -372,10 +380,19 @@ pub async fn feed(
                 (header::ETAG, etag_value),
                 (header::CACHE_CONTROL, cache),
             ],
-            Body::new(page.body(&format_timestamp(&now))),
+            Body::new(body),
         )
-            .into_response()
+            .into_response();
+        if let Some(coding) = encoding.header() {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+        }
+        response
     };
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     add_identity_header(&mut response, visitor.identity());
     if !visitor.origin_allowed {
         response.extensions_mut().insert(CorsDenied);
