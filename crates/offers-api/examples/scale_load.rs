@@ -10,9 +10,13 @@
 //! - `spread <base> <public-key> <api-key> <token> <streams> <rooms> <server-pid>`: opens
 //!   `streams` streams over `rooms` rooms (one user each), prints the server's RSS, then makes
 //!   a room, a user and a global change and counts the streams each reached;
-//! - `events <base> <public-key> <api-key> <token> <connections> <batch> <seconds> <offer-id>...`:
-//!   posts batches of fresh events from `connections` connections for `seconds`, then compares
-//!   the events acknowledged as accepted with the impressions the stats report stored;
+//! - `events <base> <public-key> <api-key> <token> <connections> <batch> <seconds> <offers>`:
+//!   posts batches of fresh impressions of the project's `offers` newest offers (global ones,
+//!   seen in room `room1`) from `connections` connections for `seconds`, then compares the
+//!   events acknowledged as accepted with the impressions the stats report stored;
+//!
+//! Streams sign their users when `SCALE_IDENTITY_SECRET` holds the project's identity secret
+//! (new projects require signed users).
 //! - `rate <url> <requests-per-second> <seconds>`: GETs `url` at a fixed rate (open loop, 32
 //!   connections) and prints the latency p50/p99/max.
 
@@ -220,8 +224,19 @@ struct Streams {
     created: mpsc::UnboundedReceiver<(usize, i64, Instant)>,
 }
 
-/// Opens the streams (`room_of(i)`, user `s{i}`), at most 256 connecting at once, and waits
-/// until each received its first event.
+/// `&sig=…` for `user` under the project's identity secret (`SCALE_IDENTITY_SECRET`), so the
+/// user counts on a project that requires signed users; empty without the secret.
+fn signature(user: &str) -> String {
+    match std::env::var("SCALE_IDENTITY_SECRET") {
+        Ok(secret) if !secret.is_empty() => {
+            format!("&sig={}", offers_api::auth::user_signature(&secret, user))
+        }
+        _ => String::new(),
+    }
+}
+
+/// Opens the streams (`room_of(i)`, signed user `s{i}`), at most 256 connecting at once, and
+/// waits until each received its first event.
 async fn open_streams(
     base: &str,
     public: &str,
@@ -234,9 +249,11 @@ async fn open_streams(
     let http = client();
     let started = Instant::now();
     for i in 0..count {
+        let user = format!("s{i}");
         let url = format!(
-            "{base}/widget/v1/stream?key={public}&room={}&user=s{i}",
-            room_of(i)
+            "{base}/widget/v1/stream?key={public}&room={}&user={user}{}",
+            room_of(i),
+            signature(&user)
         );
         let (http, ready_tx, created_tx) = (http.clone(), ready_tx.clone(), created_tx.clone());
         let permit = Arc::clone(&gate)
@@ -399,9 +416,10 @@ async fn events(args: &[String]) -> Res<()> {
     let connections: usize = num(args, 5)?;
     let batch: usize = num(args, 6)?;
     let seconds: u64 = num(args, 7)?;
-    let offers: Vec<i64> = (8..args.len()).map(|i| num(args, i)).collect::<Res<_>>()?;
+    let wanted: usize = num(args, 8)?;
+    let offers = global_offers(&partner, wanted).await?;
     if offers.is_empty() {
-        return Err("name at least one offer id".into());
+        return Err("the project has no global offer to count impressions of".into());
     }
     let stored_before = stored(&partner, &offers).await?;
     let accepted = Arc::new(AtomicU64::new(0));
@@ -474,6 +492,28 @@ async fn events(args: &[String]) -> Res<()> {
         failed.load(Ordering::Relaxed)
     );
     Ok(())
+}
+
+/// Ids of up to `wanted` of the project's global offers, from its newest pages.
+async fn global_offers(partner: &Partner, wanted: usize) -> Res<Vec<i64>> {
+    let mut ids = Vec::new();
+    let mut offset = 0;
+    while ids.len() < wanted {
+        let page = partner
+            .get_json(&format!("/external/offer?limit=100&offset={offset}"))
+            .await?;
+        let Some(list) = page.as_array().filter(|l| !l.is_empty()) else {
+            break;
+        };
+        offset += list.len();
+        ids.extend(
+            list.iter()
+                .filter(|o| o["type"] == "GLOBAL")
+                .filter_map(|o| o["id"].as_i64()),
+        );
+    }
+    ids.truncate(wanted);
+    Ok(ids)
 }
 
 /// Impressions stored for the offers, per their stats.

@@ -17,6 +17,7 @@ pub mod auth;
 pub(crate) mod bus;
 pub mod cli;
 pub mod error;
+pub mod feed_page;
 pub mod http;
 pub(crate) mod ingest;
 pub mod live;

@@ -41,6 +41,7 @@ use offers_core::{AudienceKey, Offer, OfferSpec, audience_keys, in_audience, in_
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 use crate::bus::{BusMessage, Change, ChangeOp};
+use crate::feed_page::{FeedPage, PageCache, page_key};
 use crate::store::{IdKind, Project, Store, StoreError};
 
 /// Offers starting within this horizon are sent ahead (the widget schedules them itself).
@@ -161,6 +162,8 @@ struct Listing {
     /// `(instant, offer id)`, for every instant after the offer entered the index at which the
     /// clock changes whether it is sent: entering the horizon, ending.
     transitions: BTreeSet<(DateTime<Utc>, i64)>,
+    /// Bumped by every change to the listing: feed pages built from an older one are stale.
+    generation: u64,
 }
 
 impl Listing {
@@ -195,6 +198,7 @@ impl Listing {
     fn insert(&mut self, entry: Entry, now: DateTime<Utc>) -> Option<Entry> {
         let id = entry.offer.id;
         let old = self.remove(id);
+        self.generation += 1;
         let offer = Arc::clone(&entry.offer);
         for key in audience_keys(&offer.spec.audience) {
             let list = self.list_mut(key);
@@ -212,6 +216,7 @@ impl Listing {
     /// Removes an offer; returns its entry.
     fn remove(&mut self, id: i64) -> Option<Entry> {
         let old = self.entries.remove(&id)?;
+        self.generation += 1;
         let spec = &old.offer.spec;
         fn unlist(list: &mut Vec<i64>, id: i64) {
             if let Ok(at) = list.binary_search(&id) {
@@ -248,6 +253,8 @@ impl Listing {
 pub struct OffersIndex {
     offers: RwLock<Listing>,
     opted_out: RwLock<HashSet<String>>,
+    /// Finished feed answers per visitor, for the listing's current generation.
+    pages: Mutex<PageCache>,
 }
 
 impl OffersIndex {
@@ -293,8 +300,34 @@ impl OffersIndex {
             .collect()
     }
 
-    /// The entries concerning the visitor, newest first, mapped by `pick`: the union of the
-    /// visitor's lists (the audience rule in index form), filtered by schedule.
+    /// The feed answer for the visitor (see [`crate::feed_page`]): kept per room, and per user
+    /// for users with personal offers, until the index changes or its next transition.
+    pub fn feed_page(
+        &self,
+        room: &str,
+        user: Option<&str>,
+        claimed: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Arc<FeedPage> {
+        if self.is_opted_out(claimed) || self.is_opted_out(user) {
+            return Arc::new(FeedPage::new(&[], 0, None));
+        }
+        let listing = read(&self.offers);
+        let personal = user.filter(|u| listing.users.contains_key(*u));
+        let key = page_key(room, personal);
+        if let Some(page) = lock(&self.pages).get(&key, listing.generation, now) {
+            return page;
+        }
+        let fragments = Self::select_in(&listing, room, personal, now, |e| Arc::clone(&e.fragment));
+        let valid_until = listing.transitions.first().map(|(t, _)| *t);
+        let page = Arc::new(FeedPage::new(&fragments, listing.generation, valid_until));
+        let mut pages = lock(&self.pages);
+        drop(listing);
+        pages.put(key, Arc::clone(&page));
+        page
+    }
+
+    /// The entries concerning the visitor, newest first, mapped by `pick`.
     fn select<T>(
         &self,
         room: &str,
@@ -306,7 +339,18 @@ impl OffersIndex {
         if self.is_opted_out(claimed) || self.is_opted_out(user) {
             return Vec::new();
         }
-        let listing = read(&self.offers);
+        Self::select_in(&read(&self.offers), room, user, now, pick)
+    }
+
+    /// The union of the visitor's lists in `listing` (the audience rule in index form),
+    /// filtered by schedule, newest first.
+    fn select_in<T>(
+        listing: &Listing,
+        room: &str,
+        user: Option<&str>,
+        now: DateTime<Utc>,
+        pick: impl Fn(&Entry) -> T,
+    ) -> Vec<T> {
         let mut lists: Vec<&[i64]> = offers_core::visitor_keys(room, user)
             .into_iter()
             .flatten()
@@ -402,7 +446,10 @@ impl OffersIndex {
         for offer in offers {
             listing.insert(Entry::new(Arc::new(offer)), now);
         }
-        *write(&self.offers) = listing;
+        let mut current = write(&self.offers);
+        listing.generation += current.generation + 1;
+        *current = listing;
+        drop(current);
         *write(&self.opted_out) = opted_out.into_iter().collect();
     }
 }
@@ -1157,37 +1204,110 @@ mod tests {
     }
 
     #[test]
-    fn feed_fragments_serialize_like_serde_and_key_the_etag() {
+    fn feed_pages_serialize_like_serde_and_key_the_etag() {
         let index = OffersIndex::default();
         let offers: Vec<Offer> = (1..=3)
             .map(|id| Offer::created(id, spec(-1, None, Audience::global()), Utc::now()))
             .collect();
         index.replace(offers.clone(), Vec::new(), Utc::now());
         let now = Utc::now();
-        let fragments = index.feed_fragments("r", None, None, now);
-        let body = crate::http::widget::feed_body(&fragments, "2026-11-21T10:00:00.000Z");
+        let page = index.feed_page("r", None, None, now);
+        let body = page
+            .body(
+                "2026-11-21T10:00:00.000Z",
+                crate::feed_page::Encoding::Identity,
+            )
+            .0
+            .to_vec();
         let expected: Vec<offers_core::FeedOffer> = offers
             .iter()
             .rev()
             .map(offers_core::FeedOffer::from)
             .collect();
         assert_eq!(
-            serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+            serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
             serde_json::json!({"offers": expected, "serverTime": "2026-11-21T10:00:00.000Z"})
         );
         // The ETag follows the content: same offers, same tag; one changed, another tag.
-        let etag = crate::http::widget::etag_of_fragments(&fragments);
-        assert_eq!(
-            etag,
-            crate::http::widget::etag_of_fragments(&index.feed_fragments("r", None, None, now))
-        );
+        let fresh = OffersIndex::default();
+        fresh.replace(offers.clone(), Vec::new(), now);
+        assert_eq!(page.etag, fresh.feed_page("r", None, None, now).etag);
         let mut changed = offers;
         changed[0].spec.show_delay_ms = 5;
         index.replace(changed, Vec::new(), Utc::now());
-        assert_ne!(
-            etag,
-            crate::http::widget::etag_of_fragments(&index.feed_fragments("r", None, None, now))
+        assert_ne!(page.etag, index.feed_page("r", None, None, now).etag);
+    }
+
+    /// Pages are shared by a room's visitors without personal offers, rebuilt after any change
+    /// and at the next transition, never served stale.
+    #[test]
+    fn feed_pages_are_kept_until_the_index_or_the_clock_changes_them() {
+        let now = Utc::now();
+        let id = |s: &str| ExternalId::parse(s).unwrap();
+        // Enters the 24-hour horizon in an hour.
+        let later = Offer::created(4, spec(25, None, Audience::rooms(vec![id("r")])), now);
+        let offers = vec![
+            Offer::created(1, spec(-1, None, Audience::global()), now),
+            Offer::created(2, spec(-1, None, Audience::rooms(vec![id("r")])), now),
+            Offer::created(3, spec(-1, None, Audience::users(vec![id("vip")])), now),
+            later,
+        ];
+        let index = OffersIndex::default();
+        index.replace(offers, Vec::new(), now);
+        let ids = |page: &FeedPage| -> Vec<i64> {
+            let body: serde_json::Value = serde_json::from_slice(
+                &page
+                    .body("t", crate::feed_page::Encoding::Identity)
+                    .0
+                    .to_vec(),
+            )
+            .unwrap();
+            body["offers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["id"].as_i64().unwrap())
+                .collect()
+        };
+        let anonymous = index.feed_page("r", None, None, now);
+        assert_eq!(ids(&anonymous), [2, 1]);
+        EXAMINED.with(|n| n.set(0));
+        let again = index.feed_page("r", Some("someone"), Some("someone"), now);
+        assert!(
+            Arc::ptr_eq(&anonymous, &again),
+            "a user without personal offers shares the room's page"
         );
+        assert_eq!(
+            EXAMINED.with(std::cell::Cell::get),
+            0,
+            "served from the cache"
+        );
+        let vip = index.feed_page("r", Some("vip"), Some("vip"), now);
+        assert_eq!(ids(&vip), [3, 2, 1]);
+        assert!(Arc::ptr_eq(
+            &vip,
+            &index.feed_page("r", Some("vip"), None, now)
+        ));
+        // An opted-out visitor gets nothing, whatever is cached.
+        write(&index.opted_out).insert("vip".into());
+        assert_eq!(
+            ids(&index.feed_page("r", Some("vip"), Some("vip"), now)),
+            Vec::<i64>::new()
+        );
+        write(&index.opted_out).clear();
+        // The clock reaches offer 4's transition: the page is rebuilt with it.
+        let in_an_hour = now + chrono::Duration::minutes(61);
+        assert_eq!(
+            ids(&index.feed_page("r", None, None, in_an_hour)),
+            [4, 2, 1]
+        );
+        // A change to the index: every page is rebuilt.
+        {
+            let mut listing = write(&index.offers);
+            listing.remove(1);
+        }
+        assert_eq!(ids(&index.feed_page("r", None, None, now)), [2]);
+        assert_eq!(ids(&index.feed_page("r", Some("vip"), None, now)), [3, 2]);
     }
 
     #[test]

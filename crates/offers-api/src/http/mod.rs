@@ -22,13 +22,18 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use std::time::Duration;
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 
 use tower_http::trace::{MakeSpan, OnResponse, TraceLayer};
 use tracing::{Level, Span};
 
 use crate::error::{ApiError, BODY_LIMIT, method_not_allowed_fallback, not_found_fallback};
 use crate::state::AppState;
+
+/// The compression level of dynamic answers (the feed, lists): brotli's and gzip's level 4.
+/// The libraries' default for brotli is 11, its slowest: tens of milliseconds of CPU for a
+/// large feed, on every request of a browser. (The widget bundle is served precompressed.)
+const COMPRESSION: CompressionLevel = CompressionLevel::Precise(4);
 
 /// The whole application: every route, the JSON fallbacks, body limit, compression, tracing.
 pub fn app(state: AppState) -> Router {
@@ -48,7 +53,7 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(body::request_guard))
         .layer(middleware::from_fn(run_to_completion))
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new().quality(COMPRESSION))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(RequestSpan)

@@ -166,7 +166,14 @@ impl Conn {
             };
             // The index (reloaded if it was dropped) is read after the event: it is at least
             // as new as the change that sent it.
-            let index = self.state.live().offers(&self.visitor.slot).await.ok()?;
+            // Loading is rare (after a resync): boxed, so that every open stream's future
+            // does not carry the space of a database load.
+            let index = match self.visitor.slot.loaded() {
+                Some(index) => index,
+                None => Box::pin(self.state.live().offers(&self.visitor.slot))
+                    .await
+                    .ok()?,
+            };
             match received {
                 StreamEvent::Offer(id) => self.on_offer(&index, id),
                 StreamEvent::OptOut => self.diff(&index),

@@ -25,13 +25,13 @@ use axum::routing::{get, post};
 use chrono::Utc;
 use offers_core::api::{ErrorBody, FeedResponse};
 use offers_core::{ExternalId, format_timestamp};
-use sha2::{Digest, Sha256};
 
 use crate::auth::verify_user_signature;
 use crate::error::ApiError;
+use crate::feed_page::Encoding;
 use crate::http::body::query_param;
 use crate::http::cors::{CorsDenied, origin_allowed, widget_cors};
-use crate::live::{FeedFragment, Slot};
+use crate::live::Slot;
 use crate::state::AppState;
 use crate::store::Project;
 
@@ -56,35 +56,9 @@ pub(crate) fn router() -> Router<AppState> {
 /// A strong entity tag over `body`: the first 128 bits of its SHA-256, hex.
 #[cfg(test)]
 fn etag_of(body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
     let digest = Sha256::digest(body);
     format!("\"{}\"", hex::encode(&digest[..16]))
-}
-
-/// The strong ETag of a feed: SHA-256 over its offers' digests, in order.
-pub(crate) fn etag_of_fragments(fragments: &[Arc<FeedFragment>]) -> String {
-    let mut hasher = Sha256::new();
-    for fragment in fragments {
-        hasher.update(fragment.digest);
-    }
-    let digest = hasher.finalize();
-    format!("\"{}\"", hex::encode(&digest[..16]))
-}
-
-/// `{"offers":[…],"serverTime":"…"}` from pre-serialized offers.
-pub(crate) fn feed_body(fragments: &[Arc<FeedFragment>], server_time: &str) -> String {
-    let size: usize = fragments.iter().map(|f| f.json.len() + 1).sum();
-    let mut body = String::with_capacity(size + 64);
-    body.push_str("{\"offers\":[");
-    for (i, fragment) in fragments.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(&fragment.json);
-    }
-    body.push_str("],\"serverTime\":\"");
-    body.push_str(server_time);
-    body.push_str("\"}");
-    body
 }
 
 /// Whether an `If-None-Match` header matches `etag` (weak comparison, as RFC 9110 asks for GET).
@@ -366,25 +340,32 @@ pub(crate) async fn feed(
             .note_entry(&visitor.slot, visitor.room.as_str(), visitor.user());
     }
     let now = Utc::now();
-    // Offers are serialized once, when they enter the index; the ETag hashes their digests.
-    let fragments = index.feed_fragments(
+    // Offers are serialized once, when they enter the index; pages of them are kept per room
+    // (and per user with personal offers) until the index changes.
+    let page = index.feed_page(
         visitor.room.as_str(),
         visitor.user(),
         visitor.claimed(),
         now,
     );
-    let etag = etag_of_fragments(&fragments);
-    let etag_value = HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let etag_value =
+        HeaderValue::from_str(&page.etag).map_err(|e| ApiError::Internal(e.to_string()))?;
     let cache = HeaderValue::from_static("no-cache");
-    let mut response = if if_none_match(&headers, &etag) {
+    let mut response = if if_none_match(&headers, &page.etag) {
         (
             StatusCode::NOT_MODIFIED,
             [(header::ETAG, etag_value), (header::CACHE_CONTROL, cache)],
         )
             .into_response()
     } else {
-        let body = feed_body(&fragments, &format_timestamp(&now));
-        (
+        // Compressed here, once per page, rather than per request by the compression layer
+        // (which leaves answers that carry a Content-Encoding alone).
+        let accept = headers
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        let (body, encoding) = page.body(&format_timestamp(&now), Encoding::preferred(accept));
+        let mut response = (
             StatusCode::OK,
             [
                 (
@@ -394,10 +375,19 @@ pub(crate) async fn feed(
                 (header::ETAG, etag_value),
                 (header::CACHE_CONTROL, cache),
             ],
-            Body::from(body),
+            Body::new(body),
         )
-            .into_response()
+            .into_response();
+        if let Some(coding) = encoding.header() {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+        }
+        response
     };
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     add_identity_header(&mut response, visitor.identity());
     if !visitor.origin_allowed {
         response.extensions_mut().insert(CorsDenied);

@@ -23,17 +23,18 @@
 macro_rules! sql_store {
     ($store:ty, $db:ty) => {
         impl $store {
-            /// One batch of events in one statement (JSON array expansion), inside `tx`;
-            /// ids the project stored before are skipped. Returns how many were new.
+            /// Events of one project in one statement (JSON array expansion), inside `tx`;
+            /// ids the project stored before are skipped. Returns the ids that were new.
             async fn insert_events_in(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 project_id: i64,
-                events: &[$crate::store::NewEvent],
+                events: &[&$crate::store::NewEvent],
                 now: chrono::DateTime<chrono::Utc>,
-            ) -> Result<u64, $crate::store::StoreError> {
+            ) -> Result<Vec<String>, $crate::store::StoreError> {
                 use $crate::store::millis;
+                use sqlx::Row as _;
                 if events.is_empty() {
-                    return Ok(0);
+                    return Ok(Vec::new());
                 }
                 // One JSON array per event, in the column order of the INSERT.
                 let rows: Vec<serde_json::Value> = events
@@ -49,20 +50,23 @@ macro_rules! sql_store {
                         ])
                     })
                     .collect();
-                let done = sqlx::query(&format!(
+                let inserted = sqlx::query(&format!(
                     "INSERT INTO events (project_id, event_id, offer_id, kind, room_id, user_id, \
                      at_ms, received_ms) \
                      SELECT $1, value ->> 0, CAST(value ->> 1 AS BIGINT), value ->> 2, \
                      value ->> 3, value ->> 4, CAST(value ->> 5 AS BIGINT), $2 \
-                     FROM {} WHERE true ON CONFLICT DO NOTHING",
+                     FROM {} WHERE true ON CONFLICT DO NOTHING RETURNING event_id",
                     Self::json_values("$3")
                 ))
                 .bind(project_id)
                 .bind(millis(now))
                 .bind(serde_json::Value::Array(rows).to_string())
-                .execute(&mut **tx)
+                .fetch_all(&mut **tx)
                 .await?;
-                Ok(done.rows_affected())
+                inserted
+                    .iter()
+                    .map(|row| row.try_get::<String, _>(0).map_err(Into::into))
+                    .collect()
             }
 
             async fn insert_project(
@@ -586,9 +590,10 @@ macro_rules! sql_store {
                     return Ok(0);
                 }
                 let mut tx = self.begin_write().await?;
-                let added = Self::insert_events_in(&mut tx, project_id, events, now).await?;
+                let events: Vec<&$crate::store::NewEvent> = events.iter().collect();
+                let added = Self::insert_events_in(&mut tx, project_id, &events, now).await?;
                 self.commit(tx, None).await?;
-                Ok(added)
+                Ok(added.len() as u64)
             }
 
             async fn insert_event_batches(
@@ -596,10 +601,31 @@ macro_rules! sql_store {
                 batches: &[(i64, Vec<$crate::store::NewEvent>)],
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<Vec<u64>, $crate::store::StoreError> {
+                // One statement per project for all its batches (a statement's round trip
+                // costs more than its rows); each new id is counted back to its batch.
+                let mut projects: Vec<i64> = batches.iter().map(|(p, _)| *p).collect();
+                projects.sort_unstable();
+                projects.dedup();
+                let mut added = vec![0u64; batches.len()];
                 let mut tx = self.begin_write().await?;
-                let mut added = Vec::with_capacity(batches.len());
-                for (project_id, events) in batches {
-                    added.push(Self::insert_events_in(&mut tx, *project_id, events, now).await?);
+                for project_id in projects {
+                    let mut owner = std::collections::HashMap::new();
+                    let mut events = Vec::new();
+                    for (i, (_, batch)) in batches
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, (p, _))| *p == project_id)
+                    {
+                        for event in batch {
+                            owner.entry(event.id.as_str()).or_insert(i);
+                            events.push(event);
+                        }
+                    }
+                    for id in Self::insert_events_in(&mut tx, project_id, &events, now).await? {
+                        if let Some(&i) = owner.get(id.as_str()) {
+                            added[i] += 1;
+                        }
+                    }
                 }
                 self.commit(tx, None).await?;
                 Ok(added)

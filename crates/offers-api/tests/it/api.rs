@@ -1605,3 +1605,66 @@ both_backends!(studio_spa_and_demo_page, |t| {
     let r = get_path(&t, "/demo/?key=%22%3E%3Cscript%3E", None).await;
     r.error(StatusCode::BAD_REQUEST, "bad_request");
 });
+
+both_backends!(feed_answers_compressed_as_asked_and_says_so, |t| {
+    use std::io::Read as _;
+    t.create_a(&text_offer()).await;
+    t.create_a(&with(&text_offer(), json!({"title": "Another"})))
+        .await;
+    let get = |accept: Option<&'static str>, etag: Option<String>| {
+        let mut req = Request::get(format!(
+            "/widget/v1/offers?key={}&room=r1",
+            t.a.public_key()
+        ));
+        if let Some(accept) = accept {
+            req = req.header(header::ACCEPT_ENCODING, accept);
+        }
+        if let Some(etag) = etag {
+            req = req.header(header::IF_NONE_MATCH, etag);
+        }
+        t.send(req.body(Body::empty()).unwrap())
+    };
+    let offers_of = |body: &[u8]| -> serde_json::Value {
+        serde_json::from_slice::<serde_json::Value>(body).expect("JSON")["offers"].clone()
+    };
+    let plain = get(None, None).await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert_eq!(plain.header("content-encoding"), None);
+    assert_eq!(plain.header("vary"), Some("accept-encoding"));
+    let offers = offers_of(&plain.body);
+    assert_eq!(offers.as_array().map(Vec::len), Some(2));
+    for (accept, coding) in [
+        ("gzip, deflate, br, zstd", "br"),
+        ("gzip", "gzip"),
+        ("br;q=0.1, gzip", "gzip"),
+    ] {
+        // Twice: the page is compressed once and its compressed copy reused.
+        for _ in 0..2 {
+            let got = get(Some(accept), None).await;
+            assert_eq!(got.status, StatusCode::OK);
+            assert_eq!(got.header("content-encoding"), Some(coding), "{accept}");
+            assert_eq!(got.header("etag"), plain.header("etag"));
+            let mut decoded = Vec::new();
+            match coding {
+                "br" => brotli::Decompressor::new(&got.body[..], 4096)
+                    .read_to_end(&mut decoded)
+                    .expect("brotli"),
+                _ => flate2::read::GzDecoder::new(&got.body[..])
+                    .read_to_end(&mut decoded)
+                    .expect("gzip"),
+            };
+            assert_eq!(offers_of(&decoded), offers, "{accept}");
+            let clock: serde_json::Value = serde_json::from_slice(&decoded).unwrap();
+            assert!(
+                clock["serverTime"]
+                    .as_str()
+                    .is_some_and(|s| s.ends_with('Z'))
+            );
+        }
+    }
+    // The ETag still answers 304, whatever the coding.
+    let etag = plain.header("etag").unwrap().to_owned();
+    let unchanged = get(Some("br"), Some(etag)).await;
+    assert_eq!(unchanged.status, StatusCode::NOT_MODIFIED);
+    assert!(unchanged.body.is_empty());
+});

@@ -193,7 +193,29 @@ both_backends!(grouped_ingest_answers_each_request_exactly, |t| {
         events.extend((0..25).map(|k| json!({"id": format!("x-{k}"), "offerId": offer, "kind": "click", "at": offers_core::format_timestamp(&Utc::now())})));
     }
     bodies.push(overlap);
+    // Project B sends the same event ids in the same moment: ids are per project, so each of
+    // its batches is new, whatever group it is committed in.
+    let b_offer = t
+        .json(
+            Method::POST,
+            "/external/offer",
+            &t.b,
+            Role::Owner,
+            &text_offer(),
+        )
+        .await
+        .json()["offer"]["id"]
+        .as_i64()
+        .unwrap();
+    bodies.extend((1..4).map(|i| batch(&t.b, &format!("b{i}"), b_offer, 50)));
     let answers = futures_util::future::join_all(bodies.iter().map(|b| post_events(&t, b))).await;
+    for answer in &answers[32..] {
+        assert_eq!(
+            (answer["accepted"].clone(), answer["duplicates"].clone()),
+            (json!(50), json!(0)),
+            "project B"
+        );
+    }
     let count = |v: &Value, f: &str| v[f].as_u64().unwrap();
     for answer in &answers[..30] {
         if count(answer, "accepted") != 50 {
@@ -218,7 +240,11 @@ both_backends!(grouped_ingest_answers_each_request_exactly, |t| {
         count(&answers[0], "duplicates") + count(overlap, "duplicates"),
         25
     );
-    let acknowledged: u64 = answers.iter().map(|a| count(a, "accepted")).sum::<u64>() + 10;
+    let acknowledged: u64 = answers[..32]
+        .iter()
+        .map(|a| count(a, "accepted"))
+        .sum::<u64>()
+        + 10;
     assert_eq!(acknowledged, 10 + 30 * 50 + 25);
 
     // Stored = acknowledged: the figures count exactly what was accepted.
