@@ -1630,7 +1630,7 @@ both_backends!(feed_answers_compressed_as_asked_and_says_so, |t| {
     let plain = get(None, None).await;
     assert_eq!(plain.status, StatusCode::OK);
     assert_eq!(plain.header("content-encoding"), None);
-    assert_eq!(plain.header("vary"), Some("accept-encoding"));
+    assert!(plain.header_joined("vary").contains("accept-encoding"));
     let offers = offers_of(&plain.body);
     assert_eq!(offers.as_array().map(Vec::len), Some(2));
     for (accept, coding) in [

@@ -460,6 +460,15 @@ impl Resp {
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+    /// Every value of a header, joined with ", " (as HTTP combines repeated fields).
+    pub(crate) fn header_joined(&self, name: &str) -> String {
+        self.headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
     /// Asserts our error shape with `status` and `code`; returns the `error` object.
     pub(crate) fn error(&self, status: StatusCode, code: &str) -> Value {
         assert_eq!(self.status, status, "body: {}", self.text());

@@ -785,7 +785,7 @@ both_backends!(cors_per_project_origins, |t| {
         ok.header("access-control-allow-origin"),
         Some("https://ok.example")
     );
-    assert!(ok.header("vary").is_some_and(|v| v.contains("Origin")));
+    assert!(ok.header_joined("vary").contains("Origin"));
     let evil = feed(&t, &a, "room=r1", Some("https://evil.example")).await;
     assert_eq!(evil.status, StatusCode::OK);
     assert_eq!(evil.header("access-control-allow-origin"), None);
