@@ -111,6 +111,8 @@ EOF
     row "feed, targeted, Accept-Encoding: br ($brsize bytes)" "$(python3 -c "print(f'{$br:,.0f} req/s; server CPU {($t1 - $t0) * 10_000 / ($br * $secs):.0f} µs per request')")"
     half="$(python3 -c "print(int(($f1 + $f2) / 4))")"
     row "feed, targeted, at half the maximum rate" "$("$load" rate "$base$path" "$half" "$secs")"
+    brhalf="$(python3 -c "print(int($br / 2))")"
+    row "feed, targeted, br, at half its maximum rate" "$("$load" rate "$base$path" "$brhalf" "$secs" 'Accept-Encoding: br')"
   fi
 done
 
