@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-10}"
+command -v wrk >/dev/null || { echo "==> installing Debian's wrk"; apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
 cargo build --quiet --profile release-native -p offers-api --bin offers-api --example feed_baseline
 bin=target/release-native
 dir="$(mktemp -d)"

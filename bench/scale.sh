@@ -18,6 +18,7 @@ cd "$(dirname "$0")/.."
 backend="${1:-sqlite}"
 offers="${2:-10000}"
 secs="${3:-10}"
+command -v wrk >/dev/null || { echo "==> installing Debian's wrk"; apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
 cargo build --quiet --profile release-native -p offers-api --bin offers-api --example feed_baseline --example scale_load
 bin="${CARGO_TARGET_DIR:-target}/release-native"
 load="$bin/examples/scale_load"

@@ -260,7 +260,8 @@ pub struct FeedBody {
 }
 
 impl FeedBody {
-    /// The body as one buffer (tests, and callers that need the bytes).
+    /// The body as one buffer.
+    #[cfg(test)]
     pub fn to_vec(&self) -> Vec<u8> {
         let mut out = Vec::new();
         for part in [&self.head, &self.tail].into_iter().flatten() {
@@ -353,11 +354,13 @@ impl PageCache {
     }
 
     /// How many pages are kept.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.pages.len()
     }
 
     /// Whether no page is kept.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.pages.is_empty()
     }

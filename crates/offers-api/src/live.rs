@@ -265,7 +265,9 @@ impl OffersIndex {
 
     /// The offers concerning the visitor, newest first. `user` is the trusted user (targeting);
     /// `claimed` the id as sent, whose opt-out is honoured even unverified (it can only hide
-    /// offers).
+    /// offers). The feed endpoint answers
+    /// with [`Self::feed_page`], built by the same selection.
+    #[cfg(test)]
     pub fn feed(
         &self,
         room: &str,
@@ -274,17 +276,6 @@ impl OffersIndex {
         now: DateTime<Utc>,
     ) -> Vec<Arc<Offer>> {
         self.select(room, user, claimed, now, |e| Arc::clone(&e.offer))
-    }
-
-    /// [`Self::feed`] as pre-serialized fragments, for the feed endpoint.
-    pub fn feed_fragments(
-        &self,
-        room: &str,
-        user: Option<&str>,
-        claimed: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Vec<Arc<FeedFragment>> {
-        self.select(room, user, claimed, now, |e| Arc::clone(&e.fragment))
     }
 
     /// [`Self::feed`] as ids.
