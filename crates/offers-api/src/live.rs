@@ -278,7 +278,7 @@ impl OffersIndex {
         self.select(room, user, claimed, now, |e| Arc::clone(&e.offer))
     }
 
-    /// [`Self::feed`] as ids.
+    /// The ids of the offers concerning the visitor (the same selection as the feed).
     pub fn feed_ids(
         &self,
         room: &str,
