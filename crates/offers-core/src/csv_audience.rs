@@ -34,7 +34,8 @@ pub struct CsvRowError {
     pub reason: String,
 }
 
-const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+/// The UTF-8 byte order mark, ignored at the start of a CSV file.
+pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Reads user ids from the bytes of a CSV file. Never fails as a whole: see the module
 /// docs for what is reported per line.
@@ -104,8 +105,9 @@ fn read_id(line: &str) -> Result<Option<ExternalId>, String> {
         .map_err(|reason| format!("invalid id: {reason}"))
 }
 
-/// Splits one CSV line into its fields (RFC 4180 quoting, within the line).
-fn split_fields(line: &str) -> Result<Vec<String>, String> {
+/// Splits one CSV line into its fields (RFC 4180 quoting, within the line). Also reads the
+/// rows of profile files ([`crate::profile::parse_profiles_csv`]).
+pub(crate) fn split_fields(line: &str) -> Result<Vec<String>, String> {
     let mut fields = Vec::new();
     let mut chars = line.chars().peekable();
     loop {
@@ -151,7 +153,7 @@ fn split_fields(line: &str) -> Result<Vec<String>, String> {
                         fields.push(field);
                         break;
                     }
-                    Some('"') => return Err("unexpected quote inside an unquoted id".to_owned()),
+                    Some('"') => return Err("unexpected quote inside an unquoted field".to_owned()),
                     Some(c) => field.push(c),
                 }
             }
@@ -217,7 +219,7 @@ mod tests {
                 (7, "invalid id: at most 128 characters (got 129)"),
                 (8, "invalid id: must not contain control characters"),
                 (9, "unexpected text after a closing quote"),
-                (10, "unexpected quote inside an unquoted id"),
+                (10, "unexpected quote inside an unquoted field"),
             ]
         );
     }

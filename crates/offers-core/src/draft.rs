@@ -159,6 +159,50 @@ pub struct OfferDraft {
         skip_serializing_if = "Option::is_none"
     )]
     pub external_user_ids: Option<Value>,
+    /// `name`: the internal name, at most 80 characters (never shown to users).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::OfferName>))]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub name: Option<Value>,
+    /// `tags`: at most 20 tags for finding offers.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<crate::OfferTag>>))]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tags: Option<Value>,
+    /// `segmentIds`: at most 20 segment ids; the user must be in at least one.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<i64>>))]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub segment_ids: Option<Value>,
+    /// `excludeSegmentIds`: at most 20 segment ids; the user must be in none.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<i64>>))]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub exclude_segment_ids: Option<Value>,
+    /// `translations`: `{"de": {"title", "text", "linkText", "pic"}}` (an object, or a string
+    /// holding one), at most 30 languages.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<std::collections::BTreeMap<String, crate::Translation>>)
+    )]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub translations: Option<Value>,
 }
 
 /// A field that is present is `Some`, even when it is `null`.
@@ -167,7 +211,7 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, 
 }
 
 /// The wire names of a draft's fields, in documentation order.
-pub const FIELD_NAMES: [&str; 16] = [
+pub const FIELD_NAMES: [&str; 21] = [
     "template",
     "title",
     "text",
@@ -184,6 +228,11 @@ pub const FIELD_NAMES: [&str; 16] = [
     "type",
     "externalRoomIds",
     "externalUserIds",
+    "name",
+    "tags",
+    "segmentIds",
+    "excludeSegmentIds",
+    "translations",
 ];
 
 impl OfferDraft {
@@ -211,6 +260,11 @@ impl OfferDraft {
             "type" => &self.kind,
             "externalRoomIds" => &self.external_room_ids,
             "externalUserIds" => &self.external_user_ids,
+            "name" => &self.name,
+            "tags" => &self.tags,
+            "segmentIds" => &self.segment_ids,
+            "excludeSegmentIds" => &self.exclude_segment_ids,
+            "translations" => &self.translations,
             _ => return None,
         })
     }
@@ -234,6 +288,11 @@ impl OfferDraft {
             "type" => &mut self.kind,
             "externalRoomIds" => &mut self.external_room_ids,
             "externalUserIds" => &mut self.external_user_ids,
+            "name" => &mut self.name,
+            "tags" => &mut self.tags,
+            "segmentIds" => &mut self.segment_ids,
+            "excludeSegmentIds" => &mut self.exclude_segment_ids,
+            "translations" => &mut self.translations,
             _ => return None,
         })
     }
@@ -259,43 +318,52 @@ impl OfferDraft {
             kind: patch.kind.or(self.kind),
             external_room_ids: patch.external_room_ids.or(self.external_room_ids),
             external_user_ids: patch.external_user_ids.or(self.external_user_ids),
+            name: patch.name.or(self.name),
+            tags: patch.tags.or(self.tags),
+            segment_ids: patch.segment_ids.or(self.segment_ids),
+            exclude_segment_ids: patch.exclude_segment_ids.or(self.exclude_segment_ids),
+            translations: patch.translations.or(self.translations),
         }
     }
 
     /// Builds a draft from multipart / urlencoded text parts (every value a string).
     ///
-    /// `externalRoomIds` / `externalUserIds` (also `externalRoomIds[]` …) may be repeated:
-    /// one plain part stays a string (validation accepts a JSON array or comma-separated
-    /// text), several parts — or any `[]` part — become an array with one id per part.
-    /// Repeating a scalar field is an error for that field; unknown names are ignored.
+    /// The list fields — `externalRoomIds`, `externalUserIds`, `tags`, `segmentIds`,
+    /// `excludeSegmentIds` (also with `[]`: `externalRoomIds[]` …) — may be repeated: one
+    /// plain part stays a string (validation accepts a JSON array or comma-separated text),
+    /// several parts — or any `[]` part — become an array with one item per part.
+    /// `templateData` and `translations` are JSON strings. Repeating a scalar field is an
+    /// error for that field; unknown names are ignored.
     pub fn from_form_fields<I>(fields: I) -> Result<OfferDraft, FieldErrors>
     where
         I: IntoIterator<Item = (String, String)>,
     {
         let mut draft = OfferDraft::default();
         let mut errors = FieldErrors::new();
-        let mut rooms = IdParts::default();
-        let mut users = IdParts::default();
+        let mut lists: [(&str, IdParts); 5] = LIST_FIELDS.map(|name| (name, IdParts::default()));
         for (name, value) in fields {
-            match name.as_str() {
-                "externalRoomIds" => rooms.push(value, false),
-                "externalRoomIds[]" => rooms.push(value, true),
-                "externalUserIds" => users.push(value, false),
-                "externalUserIds[]" => users.push(value, true),
-                _ => {
-                    let key = canonical_name(&name);
-                    if let Some(slot) = draft.field_mut(&name) {
-                        if slot.is_some() {
-                            errors.insert(key, crate::strict_json::REPEATED);
-                        } else {
-                            *slot = Some(Value::String(value));
-                        }
-                    }
+            let (base, bracketed) = match name.strip_suffix("[]") {
+                Some(base) => (base, true),
+                None => (name.as_str(), false),
+            };
+            if let Some((_, parts)) = lists.iter_mut().find(|(list, _)| *list == base) {
+                parts.push(value, bracketed);
+                continue;
+            }
+            let key = canonical_name(&name);
+            if let Some(slot) = draft.field_mut(&name) {
+                if slot.is_some() {
+                    errors.insert(key, crate::strict_json::REPEATED);
+                } else {
+                    *slot = Some(Value::String(value));
                 }
             }
         }
-        draft.external_room_ids = rooms.into_value();
-        draft.external_user_ids = users.into_value();
+        for (name, parts) in lists {
+            if let Some(slot) = draft.field_mut(name) {
+                *slot = parts.into_value();
+            }
+        }
         if errors.is_empty() {
             Ok(draft)
         } else {
@@ -303,6 +371,15 @@ impl OfferDraft {
         }
     }
 }
+
+/// The fields that are lists, which a form may repeat.
+const LIST_FIELDS: [&str; 5] = [
+    "externalRoomIds",
+    "externalUserIds",
+    "tags",
+    "segmentIds",
+    "excludeSegmentIds",
+];
 
 /// The wire name an accepted input name stands for.
 fn canonical_name(name: &str) -> &str {
@@ -345,6 +422,10 @@ impl From<&OfferSpec> for OfferDraft {
             (!list.is_empty())
                 .then(|| Value::Array(list.iter().map(|id| text(id.as_str())).collect()))
         };
+        let numbers = |list: &[i64]| {
+            (!list.is_empty())
+                .then(|| Value::Array(list.iter().copied().map(Value::from).collect()))
+        };
         OfferDraft {
             template: Some(Value::from(spec.template.code())),
             title: spec.title.as_ref().map(|t| text(t.as_str())),
@@ -362,6 +443,14 @@ impl From<&OfferSpec> for OfferDraft {
             kind: Some(text(spec.audience.kind.as_str())),
             external_room_ids: ids(&spec.audience.rooms),
             external_user_ids: ids(&spec.audience.users),
+            name: spec.name.as_ref().map(|n| text(n.as_str())),
+            tags: (!spec.tags.is_empty())
+                .then(|| Value::Array(spec.tags.iter().map(|t| text(t.as_str())).collect())),
+            segment_ids: numbers(&spec.segment_ids),
+            exclude_segment_ids: numbers(&spec.exclude_segment_ids),
+            translations: (!spec.translations.is_empty())
+                .then(|| serde_json::to_value(&spec.translations).ok())
+                .flatten(),
         }
     }
 }
@@ -404,7 +493,7 @@ mod tests {
         assert_eq!(draft.kind, Some(json!(8)));
         assert_eq!(draft.external_user_ids, Some(json!(10)));
         assert_eq!(draft.field("nope"), None);
-        assert_eq!(FIELD_NAMES.len(), 16);
+        assert_eq!(FIELD_NAMES.len(), 21);
         for name in FIELD_NAMES {
             assert!(draft.field(name).is_some(), "{name}");
         }
@@ -453,6 +542,27 @@ mod tests {
 
         let single = OfferDraft::from_form_fields(parts(&[("externalRoomIds", "a,b")])).unwrap();
         assert_eq!(single.external_room_ids, Some(json!("a,b")));
+    }
+
+    #[test]
+    fn form_fields_carry_the_audience_fields() {
+        let draft = OfferDraft::from_form_fields(parts(&[
+            ("name", "Spring"),
+            ("tags", "a"),
+            ("tags", "b"),
+            ("segmentIds", "1,2"),
+            ("excludeSegmentIds[]", "3"),
+            ("translations", "{\"de\": {\"title\": \"Hallo\"}}"),
+        ]))
+        .unwrap();
+        assert_eq!(draft.name, Some(json!("Spring")));
+        assert_eq!(draft.tags, Some(json!(["a", "b"])));
+        assert_eq!(draft.segment_ids, Some(json!("1,2")));
+        assert_eq!(draft.exclude_segment_ids, Some(json!(["3"])));
+        assert_eq!(
+            draft.translations,
+            Some(json!("{\"de\": {\"title\": \"Hallo\"}}"))
+        );
     }
 
     #[test]

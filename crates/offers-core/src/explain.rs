@@ -6,11 +6,16 @@
 //! sees every reason at once. No rule is re-implemented here: the checks only describe what
 //! those functions answer. [`schedule_status`] is the scheduled / live / ended badge.
 
+use std::fmt;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::frequency::{Decision, DisplayHistory, Schedule, SkipReason, decide};
+use crate::merge::{MergeVars, MissingVariable};
 use crate::model::{Audience, AudienceType, OfferSpec, ShowFrequency};
+use crate::personalize::{Personalized, personalize};
+use crate::segment::{SegmentVerdict, segments_allow};
 use crate::targeting::{in_audience, is_live, within_schedule};
 use crate::text::ExternalId;
 
@@ -67,16 +72,23 @@ pub enum Rule {
     OptOut,
     /// `showMultipleTimes` and `showFrerquency` allow another display.
     Frequency,
+    /// `segmentIds` / `excludeSegmentIds` allow this user ([`segments_allow`]).
+    Segments,
+    /// The translation and merge tags can be rendered for this user ([`personalize`]).
+    Personalization,
 }
 
 impl Rule {
-    /// The wire name: `schedule`, `audience`, `optOut` or `frequency`.
+    /// The wire name: `schedule`, `audience`, `optOut`, `frequency`, `segments` or
+    /// `personalization`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Schedule => "schedule",
             Self::Audience => "audience",
             Self::OptOut => "optOut",
             Self::Frequency => "frequency",
+            Self::Segments => "segments",
+            Self::Personalization => "personalization",
         }
     }
 }
@@ -93,8 +105,9 @@ pub struct Check {
     pub detail: String,
 }
 
-/// Whether the offer is shown, and every rule's verdict (always in the order schedule,
-/// audience, opt-out, frequency).
+/// Whether the offer is shown, and every rule's verdict (in the order schedule, audience,
+/// segments, opt-out, frequency, personalization; segments and personalization only from
+/// [`explain_with`], for offers that use them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Explanation {
     /// Shown on a new entry at `now`: every check is ok.
@@ -160,6 +173,176 @@ pub fn explain(
         && decide(spec, history, entry, now, utc_offset_minutes).is_show();
     debug_assert_eq!(shown, checks.iter().all(|c| c.ok));
     Explanation { shown, checks }
+}
+
+/// A visitor as [`explain_with`] judges them: where and who, and what the server knows of
+/// them for the audience rules of SPEC §7.
+pub struct ExplainVisitor<'a> {
+    /// The room entered.
+    pub room: &'a str,
+    /// The user, or `None` for an anonymous visitor.
+    pub user: Option<&'a str>,
+    /// Whether the user opted out of offers.
+    pub opted_out: bool,
+    /// What the user has seen of this offer.
+    pub history: &'a DisplayHistory,
+    /// Whether the user is in segment `id` (as the feed index answers it: [`in_segment`]
+    /// on the stored profile, or the list's membership; an unknown segment: `false`).
+    ///
+    /// [`in_segment`]: crate::segment::in_segment
+    pub member: &'a dyn Fn(i64) -> bool,
+    /// Segment `id`'s name, for the sentences (`None`: deleted or unknown).
+    pub segment_name: &'a dyn Fn(i64) -> Option<String>,
+    /// The user's merge variables and language ([`MergeVars::new`]).
+    pub vars: MergeVars<'a>,
+}
+
+impl fmt::Debug for ExplainVisitor<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExplainVisitor")
+            .field("room", &self.room)
+            .field("user", &self.user)
+            .field("opted_out", &self.opted_out)
+            .field("history", &self.history)
+            .finish_non_exhaustive()
+    }
+}
+
+/// [`explain`] with the audience rules of SPEC §7: for an offer with segments a
+/// [`Rule::Segments`] check (after the audience) from [`segments_allow`], and for a
+/// personalized offer ([`OfferSpec::is_personalized`]) a [`Rule::Personalization`] check
+/// (last) from [`personalize`] — "not shown: user not in segment 'German VIPs'", "excluded
+/// by segment 'Churned'", "merge tag {{firstName}} has no value for this user and no
+/// fallback". The verdict is the feed's: every check ok.
+pub fn explain_with(
+    spec: &OfferSpec,
+    visitor: &ExplainVisitor<'_>,
+    now: DateTime<Utc>,
+    utc_offset_minutes: i32,
+) -> Explanation {
+    let mut explanation = explain(
+        spec,
+        visitor.room,
+        visitor.user,
+        visitor.opted_out,
+        visitor.history,
+        now,
+        utc_offset_minutes,
+    );
+    if spec.uses_segments() {
+        let verdict = segments_allow(&spec.segment_ids, &spec.exclude_segment_ids, visitor.member);
+        let at = explanation
+            .checks
+            .iter()
+            .position(|c| c.rule == Rule::Audience)
+            .map_or(explanation.checks.len(), |i| i + 1);
+        explanation.checks.insert(
+            at,
+            Check {
+                rule: Rule::Segments,
+                ok: verdict.is_allowed(),
+                detail: segments_detail(spec, &verdict, visitor),
+            },
+        );
+    }
+    if spec.is_personalized() {
+        let rendered = personalize(spec, &visitor.vars);
+        explanation.checks.push(Check {
+            rule: Rule::Personalization,
+            ok: rendered.is_ok(),
+            detail: personalization_detail(spec, &rendered, &visitor.vars),
+        });
+    }
+    explanation.shown = explanation.checks.iter().all(|c| c.ok);
+    explanation
+}
+
+/// `'German VIPs'`, or `#12 (deleted)` for a segment without a name.
+fn segment_label(id: i64, names: &dyn Fn(i64) -> Option<String>) -> String {
+    match names(id) {
+        Some(name) => format!("'{name}'"),
+        None => format!("#{id} (deleted)"),
+    }
+}
+
+/// `'A'`, `'A' or 'B'`, `'A', 'B' or 'C'`.
+fn segment_labels(ids: &[i64], names: &dyn Fn(i64) -> Option<String>, join: &str) -> String {
+    let labels: Vec<String> = ids.iter().map(|&id| segment_label(id, names)).collect();
+    match labels.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} {join} {last}", rest.join(", ")),
+    }
+}
+
+fn segments_detail(
+    spec: &OfferSpec,
+    verdict: &SegmentVerdict,
+    visitor: &ExplainVisitor<'_>,
+) -> String {
+    let names = visitor.segment_name;
+    let anonymous = if visitor.user.is_none() {
+        " (an anonymous visitor is in no segment)"
+    } else {
+        ""
+    };
+    match verdict {
+        SegmentVerdict::ExcludedBy(id) => {
+            format!("excluded by segment {}", segment_label(*id, names))
+        }
+        SegmentVerdict::NotInAny(ids) if ids.len() == 1 => format!(
+            "not shown: user not in segment {}{anonymous}",
+            segment_labels(ids, names, "or")
+        ),
+        SegmentVerdict::NotInAny(ids) => format!(
+            "not shown: user in none of the segments {}{anonymous}",
+            segment_labels(ids, names, "or")
+        ),
+        SegmentVerdict::Allowed => {
+            let included = if spec.segment_ids.is_empty() {
+                "no segment required".to_owned()
+            } else {
+                format!(
+                    "user in segment {}",
+                    segment_labels(&spec.segment_ids, names, "or")
+                )
+            };
+            if spec.exclude_segment_ids.is_empty() {
+                included
+            } else {
+                format!(
+                    "{included}; not in the excluded {}",
+                    segment_labels(&spec.exclude_segment_ids, names, "or")
+                )
+            }
+        }
+    }
+}
+
+fn personalization_detail(
+    spec: &OfferSpec,
+    rendered: &Result<Personalized, MissingVariable>,
+    vars: &MergeVars<'_>,
+) -> String {
+    let shown = match rendered {
+        Err(missing) => return missing.to_string(),
+        Ok(shown) => shown,
+    };
+    let language = match (&shown.language, vars.language) {
+        (Some(used), _) => format!("the '{used}' translation"),
+        (None, Some(wanted)) if !spec.translations.is_empty() => {
+            format!("the offer's own texts (no translation for '{wanted}')")
+        }
+        (None, None) if !spec.translations.is_empty() => {
+            "the offer's own texts (the user's language is unknown)".to_owned()
+        }
+        (None, _) => "the offer's own texts".to_owned(),
+    };
+    if spec.has_merge_tags() {
+        format!("{language}, merge tags filled in for this user")
+    } else {
+        language
+    }
 }
 
 /// `2026-11-21 10:02 UTC`.
@@ -562,6 +745,100 @@ mod tests {
             last_entry: None,
         };
         assert!(explain(&on_entry, "r", Some("u"), false, &server, now, 0).shown);
+    }
+
+    #[test]
+    fn segments_and_personalization_are_explained() {
+        let none = DisplayHistory::default();
+        let names = |id: i64| match id {
+            1 => Some("German VIPs".to_owned()),
+            3 => Some("Churned".to_owned()),
+            _ => None,
+        };
+        let mut offer = spec(Audience::global());
+        offer.segment_ids = vec![1, 2];
+        offer.exclude_segment_ids = vec![3];
+        fn visitor_of<'a>(
+            history: &'a DisplayHistory,
+            names: &'a dyn Fn(i64) -> Option<String>,
+            member: &'a dyn Fn(i64) -> bool,
+        ) -> ExplainVisitor<'a> {
+            ExplainVisitor {
+                room: "r1",
+                user: Some("u1"),
+                opted_out: false,
+                history,
+                member,
+                segment_name: names,
+                vars: MergeVars::default(),
+            }
+        }
+        let never = |_: i64| false;
+        let first = |id: i64| id == 1;
+        let first_and_churned = |id: i64| id == 1 || id == 3;
+        let e = explain_with(&offer, &visitor_of(&none, &names, &never), NOW(), 0);
+        assert!(!e.shown);
+        assert_eq!(failing(&e), [Rule::Segments]);
+        assert_eq!(e.checks[2].rule, Rule::Segments, "right after the audience");
+        assert_eq!(
+            e.checks[2].detail,
+            "not shown: user in none of the segments 'German VIPs' or #2 (deleted)"
+        );
+        let e = explain_with(
+            &offer,
+            &visitor_of(&none, &names, &first_and_churned),
+            NOW(),
+            0,
+        );
+        assert_eq!(e.checks[2].detail, "excluded by segment 'Churned'");
+        let e = explain_with(&offer, &visitor_of(&none, &names, &first), NOW(), 0);
+        assert!(e.shown);
+        assert_eq!(
+            e.checks[2].detail,
+            "user in segment 'German VIPs' or #2 (deleted); not in the excluded 'Churned'"
+        );
+        offer.segment_ids = vec![1];
+        let e = explain_with(&offer, &visitor_of(&none, &names, &never), NOW(), 0);
+        assert_eq!(
+            e.checks[2].detail,
+            "not shown: user not in segment 'German VIPs'"
+        );
+
+        // Personalization: a merge tag without value or fallback.
+        let mut personal = spec(Audience::global());
+        personal.template = crate::model::Template::Text;
+        personal.title = Some(crate::model::Title::parse("Hi {{firstName}}").unwrap());
+        personal.text = Some(crate::model::BodyText::parse("x").unwrap());
+        personal.link_text = Some(crate::model::ButtonText::parse("Go").unwrap());
+        let e = explain_with(&personal, &visitor_of(&none, &names, &never), NOW(), 0);
+        assert_eq!(failing(&e), [Rule::Personalization]);
+        assert_eq!(
+            e.checks.last().unwrap().detail,
+            "merge tag {{firstName}} has no value for this user and no fallback"
+        );
+        let profile = crate::profile::Profile::parse(
+            &serde_json::json!({"attributes": {"firstName": "Ana"}}),
+        )
+        .unwrap();
+        let known = ExplainVisitor {
+            vars: MergeVars::new(Some("u1"), Some(&profile), None),
+            ..visitor_of(&none, &names, &never)
+        };
+        let e = explain_with(&personal, &known, NOW(), 0);
+        assert!(e.shown);
+        assert_eq!(
+            e.checks.last().unwrap().detail,
+            "the offer's own texts, merge tags filled in for this user"
+        );
+        // An offer without segments or personalization: the four classic checks.
+        let plain = explain_with(
+            &spec(Audience::global()),
+            &visitor_of(&none, &names, &never),
+            NOW(),
+            0,
+        );
+        assert_eq!(plain.checks.len(), 4);
+        assert!(plain.shown);
     }
 
     #[test]

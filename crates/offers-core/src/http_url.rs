@@ -21,6 +21,9 @@ const BAD_PORT: &str = "port must be a number between 1 and 65535";
 const BAD_CHARS: &str =
     "must not contain spaces, quotes, angle brackets, backslashes, backticks or control characters";
 const USER_INFO: &str = "must not contain a user name or password";
+/// The reason given for a merge tag outside a link's query.
+pub const MERGE_OUTSIDE_QUERY: &str =
+    "merge tags are only allowed in the link's query (after ?, before #)";
 
 /// An absolute `http://` or `https://` URL (stored as given, trimmed).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -43,6 +46,39 @@ impl HttpUrl {
             return Err(BAD_CHARS.to_owned());
         }
         Ok(Self(url.to_owned()))
+    }
+
+    /// Parses an offer's `link`: like [`HttpUrl::parse`], and it may hold merge tags
+    /// ([`crate::merge`]) in its query (`https://a.example/?n={{firstName|there}}`). The link
+    /// is then checked with each tag replaced by its percent-encoded fallback (`x` without
+    /// one), and stored as written; [`crate::merge::render_link_query`] fills it in per user.
+    pub fn parse_link(input: &str) -> Result<Self, String> {
+        let url = input.trim();
+        if !crate::merge::has_merge_tags(url) {
+            return Self::parse(url);
+        }
+        check_length(url, MAX_URL_CHARS)?;
+        if url
+            .chars()
+            .any(|c| c.is_control() || crate::text::is_bidi_control(c))
+        {
+            return Err(BAD_CHARS.to_owned());
+        }
+        let (head, query, tail) = crate::merge::split_query(url);
+        if crate::merge::has_merge_tags(head) || crate::merge::has_merge_tags(tail) {
+            return Err(MERGE_OUTSIDE_QUERY.to_owned());
+        }
+        let template = crate::merge::MergeText::parse_at(query, head.chars().count())?;
+        Self::parse(&format!(
+            "{head}{}{tail}",
+            crate::merge::example_query(&template)
+        ))?;
+        Ok(Self(url.to_owned()))
+    }
+
+    /// Whether the link holds merge tags (in its query).
+    pub fn has_merge_tags(&self) -> bool {
+        crate::merge::has_merge_tags(&self.0)
     }
 
     /// `true` for an `https://` URL.
@@ -68,6 +104,25 @@ impl HttpUrl {
 }
 
 string_newtype!(HttpUrl);
+
+/// Serde for an offer's `link` field: reads through [`HttpUrl::parse_link`] (merge tags in
+/// the query), writes the plain string. Use with `#[serde(with = "crate::http_url::link")]`.
+pub mod link {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::HttpUrl;
+
+    /// Writes the link as its string.
+    pub fn serialize<S: Serializer>(link: &HttpUrl, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(link.as_str())
+    }
+
+    /// Reads a link that may hold merge tags in its query.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<HttpUrl, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        HttpUrl::parse_link(&raw).map_err(serde::de::Error::custom)
+    }
+}
 
 /// The part after `http://` or `https://` (scheme matched case-insensitively).
 fn strip_scheme(url: &str) -> Option<&str> {
@@ -241,6 +296,41 @@ mod tests {
         assert_eq!(
             HttpUrl::parse(&too_long).unwrap_err(),
             "at most 2048 characters (got 2049)"
+        );
+    }
+
+    #[test]
+    fn links_with_merge_tags() {
+        for ok in [
+            "https://a.example/?n={{firstName|there}}",
+            "https://a.example/p?n={{ firstName | a friend }}&id={{id}}#top",
+            "https://a.example/?l={{language}}",
+        ] {
+            assert_eq!(HttpUrl::parse_link(ok).unwrap().as_str(), ok);
+            assert!(HttpUrl::parse_link(ok).unwrap().has_merge_tags());
+        }
+        assert_eq!(
+            HttpUrl::parse_link("https://a.example/{{id}}").unwrap_err(),
+            MERGE_OUTSIDE_QUERY
+        );
+        assert_eq!(
+            HttpUrl::parse_link("https://a.example/?a#{{id}}").unwrap_err(),
+            MERGE_OUTSIDE_QUERY
+        );
+        assert_eq!(
+            HttpUrl::parse_link("https://a.example/?n={{firstName").unwrap_err(),
+            "unclosed merge tag at character 22"
+        );
+        assert!(HttpUrl::parse_link("https://a.example/?n={{first name}}").is_err());
+        assert!(HttpUrl::parse_link("javascript:x?{{id}}").is_err());
+        assert!(HttpUrl::parse_link("https://a.example/ x?{{id}}").is_err());
+        assert!(HttpUrl::parse_link("https://a.example/?{{a|\u{7}}}").is_err());
+        assert!(HttpUrl::parse_link("https://a.example/?{{a|\u{202E}}}").is_err());
+        assert_eq!(
+            HttpUrl::parse_link(" https://a.example/ ")
+                .unwrap()
+                .as_str(),
+            "https://a.example/"
         );
     }
 

@@ -19,6 +19,14 @@
 //! - [`mod@explain`]: every rule's verdict on one offer for one visitor ("why (not) shown") and
 //!   the scheduled / live / ended status;
 //! - [`csv_audience`]: user ids imported from a CSV file;
+//! - [`profile`]: user profiles (language, tags, typed attributes), one at a time or in bulk
+//!   (JSON or CSV, with per-row rejections);
+//! - [`segment`]: segments (rules over profiles, or lists of user ids), their evaluation
+//!   ([`rules_match`], [`in_segment`]) and the offer's segment rule ([`segments_allow`]);
+//! - [`merge`]: merge tags (`{{firstName|there}}`) parsed, measured and rendered;
+//! - [`language`]: language tags and the choice of an offer's translation
+//!   ([`best_translation`]);
+//! - [`mod@personalize`]: an offer as one user sees it (translation, then merge tags);
 //! - [`limits`]: the documented size limits of ids and requests;
 //! - [`strict_json`]: JSON read with repeated keys and out-of-range numbers named by field.
 //!
@@ -34,8 +42,13 @@ pub mod explain;
 pub mod fields;
 pub mod frequency;
 pub mod http_url;
+pub mod language;
 pub mod limits;
+pub mod merge;
 pub mod model;
+pub mod personalize;
+pub mod profile;
+pub mod segment;
 pub mod strict_json;
 pub mod targeting;
 pub mod text;
@@ -53,19 +66,33 @@ pub use color::{CssColor, GradientDirection, Rgba};
 pub use csv_audience::{CsvAudience, CsvRowError, parse_user_ids};
 pub use draft::OfferDraft;
 pub use error::{FieldErrors, ParseError};
-pub use explain::{Check, Explanation, Rule, ScheduleStatus, explain, schedule_status};
+pub use explain::{
+    Check, ExplainVisitor, Explanation, Rule, ScheduleStatus, explain, explain_with,
+    schedule_status,
+};
 pub use frequency::{
     Decision, DisplayHistory, Schedule, SkipReason, decide, decide_feed, popup_order,
     record_display,
 };
 pub use http_url::HttpUrl;
+pub use language::{LanguageTag, best_translation};
+pub use merge::{MergeText, MergeVars, MissingVariable, has_merge_tags, render_link_query};
 pub use model::{
     Alignment, Audience, AudienceType, Offer, OfferSpec, ShowFrequency, Template, TemplateData,
-    ViewType,
+    Translation, ViewType,
+};
+pub use personalize::{Personalized, personalize};
+pub use profile::{
+    AttrKey, AttrValue, BulkProfiles, OfferTag, Profile, ProfileRow, ProfileTag, RowRejection,
+    parse_profiles_csv, parse_profiles_json,
+};
+pub use segment::{
+    Condition, Field, Match, Op, Operand, SegmentDef, SegmentName, SegmentRules, SegmentSpec,
+    SegmentVerdict, in_segment, rules_match, segments_allow,
 };
 pub use targeting::{
     AudienceKey, audience_keys, in_audience, in_audience_by, is_live, visitor_keys,
 };
-pub use text::{BodyText, ButtonText, ExternalId, Title};
+pub use text::{BodyText, ButtonText, ExternalId, OfferName, Title};
 pub use time::{format_timestamp, parse_timestamp};
 pub use validate::{validate, validate_field};

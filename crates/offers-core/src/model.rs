@@ -5,6 +5,7 @@
 //! built from input). The wire shapes [`FeedOffer`] and [`PartnerOffer`] live in
 //! [`crate::api`] and are re-exported here.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -15,7 +16,9 @@ pub use crate::api::{FeedOffer, PartnerOffer};
 pub use crate::color::{CssColor, GradientDirection};
 use crate::error::ParseError;
 pub use crate::http_url::HttpUrl;
-pub use crate::text::{BodyText, ButtonText, ExternalId, Title};
+pub use crate::language::LanguageTag;
+pub use crate::profile::OfferTag;
+pub use crate::text::{BodyText, ButtonText, ExternalId, OfferName, Title};
 
 /// The reason given for a template code outside 10–14.
 pub const TEMPLATE_REASON: &str = "must be an integer between 10 and 14";
@@ -381,7 +384,8 @@ pub struct OfferSpec {
     pub text: Option<BodyText>,
     /// The button text (required where the template has a button).
     pub link_text: Option<ButtonText>,
-    /// Where a click goes.
+    /// Where a click goes (merge tags allowed in its query, see [`HttpUrl::parse_link`]).
+    #[serde(with = "crate::http_url::link")]
     pub link: HttpUrl,
     /// The picture (required for templates 11–14).
     pub pic: Option<HttpUrl>,
@@ -405,9 +409,97 @@ pub struct OfferSpec {
     pub show_delay_ms: u64,
     /// Who sees it.
     pub audience: Audience,
+    /// The internal name (never shown to users).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<OfferName>,
+    /// Tags for finding offers (sorted, without duplicates, at most [`MAX_OFFER_TAGS`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<OfferTag>,
+    /// The user must be in at least one of these segments (none: no constraint).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segment_ids: Vec<i64>,
+    /// The user must be in none of these segments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_segment_ids: Vec<i64>,
+    /// Per-language texts and picture; what a translation leaves out falls back to the
+    /// offer's own ([`crate::personalize()`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub translations: BTreeMap<LanguageTag, Translation>,
+}
+
+/// The most tags an offer may have.
+pub const MAX_OFFER_TAGS: usize = 20;
+/// The most segments an offer may name in `segmentIds`, and again in `excludeSegmentIds`.
+pub const MAX_OFFER_SEGMENTS: usize = 20;
+/// The most languages an offer may be translated into.
+pub const MAX_TRANSLATIONS: usize = 30;
+
+/// An offer's texts and picture in one language (`translations.<lang>` on the wire); every
+/// field is optional and falls back to the offer's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Translation {
+    /// The title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<Title>,
+    /// The body text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<BodyText>,
+    /// The button text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_text: Option<ButtonText>,
+    /// The picture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pic: Option<HttpUrl>,
+}
+
+impl Translation {
+    /// Whether no field is translated.
+    pub fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.text.is_none()
+            && self.link_text.is_none()
+            && self.pic.is_none()
+    }
 }
 
 impl OfferSpec {
+    /// Whether the offer differs per user: merge tags in its title, text, button text or
+    /// link (its own or a translation's), or translations. Such an offer is rendered per user
+    /// with [`crate::personalize()`]; any other is the same for everyone
+    /// ([`FeedOffer::from`]).
+    pub fn is_personalized(&self) -> bool {
+        !self.translations.is_empty() || self.has_merge_tags()
+    }
+
+    /// Whether a text of the offer or of a translation (title, text, button text) or its
+    /// link holds merge tags.
+    pub fn has_merge_tags(&self) -> bool {
+        let own = [
+            self.title.as_ref().map(Title::as_str),
+            self.text.as_ref().map(BodyText::as_str),
+            self.link_text.as_ref().map(ButtonText::as_str),
+            Some(self.link.as_str()),
+        ];
+        let translated = self.translations.values().flat_map(|t| {
+            [
+                t.title.as_ref().map(Title::as_str),
+                t.text.as_ref().map(BodyText::as_str),
+                t.link_text.as_ref().map(ButtonText::as_str),
+            ]
+        });
+        own.into_iter()
+            .chain(translated)
+            .flatten()
+            .any(crate::merge::has_merge_tags)
+    }
+
+    /// Whether the offer names segments (`segmentIds` or `excludeSegmentIds`), so who sees it
+    /// depends on [`crate::segment::segments_allow`].
+    pub fn uses_segments(&self) -> bool {
+        !self.segment_ids.is_empty() || !self.exclude_segment_ids.is_empty()
+    }
     /// A valid example (the fixture of tests and docs): a banner pop-up for everyone, linking
     /// to `https://a.example/` with the picture `https://a.example/p.png`, default colors,
     /// shown on every entry from 2024-01-01T00:00:00Z without end. Change the fields that
@@ -428,6 +520,11 @@ impl OfferSpec {
             show_frequency: ShowFrequency::OnEntry,
             show_delay_ms: 0,
             audience: Audience::global(),
+            name: None,
+            tags: Vec::new(),
+            segment_ids: Vec::new(),
+            exclude_segment_ids: Vec::new(),
+            translations: BTreeMap::new(),
         }
     }
 }

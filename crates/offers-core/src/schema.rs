@@ -18,10 +18,15 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::color::{CssColor, GradientDirection, named_color_names};
 use crate::http_url::{HttpUrl, MAX_URL_CHARS};
+use crate::language::{LANGUAGE_TAG_MAX_CHARS, LanguageTag};
 use crate::model::{Alignment, AudienceType, ShowFrequency, Template, ViewType};
+use crate::profile::{
+    ATTR_KEY_MAX_CHARS, ATTR_TEXT_MAX_CHARS, AttrKey, AttrValue, ProfileTag, TAG_MAX_CHARS,
+};
+use crate::segment::{Condition, MAX_OPERAND_VALUES, SEGMENT_NAME_MAX_CHARS, SegmentName};
 use crate::text::{
     BODY_MAX_CHARS, BUTTON_MAX_CHARS, BodyText, ButtonText, EXTERNAL_ID_MAX_CHARS, ExternalId,
-    TITLE_MAX_CHARS, Title,
+    OFFER_NAME_MAX_CHARS, OfferName, TITLE_MAX_CHARS, Title,
 };
 
 /// Text that is not blank: it holds at least one character that is not white space.
@@ -29,6 +34,15 @@ pub const NOT_BLANK_PATTERN: &str = r"\S";
 
 /// An absolute http or https URL (scheme in any case).
 pub const HTTP_URL_PATTERN: &str = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+([/?#]\S*)?$";
+
+/// A language tag in canonical case (`de`, `de-AT`, `zh-Hant-TW`).
+pub const LANGUAGE_TAG_PATTERN: &str = r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$";
+
+/// An attribute name.
+pub const ATTR_KEY_PATTERN: &str = r"^[A-Za-z][A-Za-z0-9_]{0,63}$";
+
+/// A tag: not blank, no `|`.
+pub const TAG_PATTERN: &str = r"^[^|]*\S[^|]*$";
 
 /// The sides a gradient direction names.
 const SIDES: &str = "left|right|top|bottom";
@@ -98,6 +112,26 @@ string_schemas! {
         "A button's text: trimmed, not blank, one line, no control, bidi-override or only invisible characters.",
         (Some(1), Some(BUTTON_MAX_CHARS)), None, Some(NOT_BLANK_PATTERN.to_owned())
     ),
+    OfferName => (
+        "An offer's internal name (never shown to users): trimmed, not blank, one line.",
+        (Some(1), Some(OFFER_NAME_MAX_CHARS)), None, Some(NOT_BLANK_PATTERN.to_owned())
+    ),
+    SegmentName => (
+        "A segment's name: trimmed, not blank, one line.",
+        (Some(1), Some(SEGMENT_NAME_MAX_CHARS)), None, Some(NOT_BLANK_PATTERN.to_owned())
+    ),
+    ProfileTag => (
+        "A tag of a user or an offer: trimmed, not blank, one line, no `|`; case-sensitive.",
+        (Some(1), Some(TAG_MAX_CHARS)), None, Some(TAG_PATTERN.to_owned())
+    ),
+    AttrKey => (
+        "A profile attribute's name.",
+        (Some(1), Some(ATTR_KEY_MAX_CHARS)), None, Some(ATTR_KEY_PATTERN.to_owned())
+    ),
+    LanguageTag => (
+        "A BCP 47 language tag such as `de`, `de-AT` or `zh-Hant-TW` (answers in canonical case; input in any case).",
+        (Some(2), Some(LANGUAGE_TAG_MAX_CHARS)), None, Some(LANGUAGE_TAG_PATTERN.to_owned())
+    ),
     ExternalId => (
         "A room or user id of the host chat: trimmed, not blank, no control, bidi-override or only invisible characters.",
         (Some(1), Some(EXTERNAL_ID_MAX_CHARS)), None, Some(NOT_BLANK_PATTERN.to_owned())
@@ -114,6 +148,79 @@ string_schemas! {
         "A linear gradient's direction: an angle such as `135deg`, or `to right`, `to top left`.",
         (None, None), None, Some(gradient_direction_pattern())
     ),
+}
+
+/// A string, number or boolean schema (an attribute's value).
+fn scalar_schema(description: &str) -> RefOr<Schema> {
+    utoipa::openapi::schema::OneOfBuilder::new()
+        .description(Some(description))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(ATTR_TEXT_MAX_CHARS)),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::Number))
+        .item(ObjectBuilder::new().schema_type(Type::Boolean))
+        .into()
+}
+
+impl PartialSchema for AttrValue {
+    fn schema() -> RefOr<Schema> {
+        scalar_schema(
+            "A profile attribute's value: a text (at most 256 characters), a number or a boolean.",
+        )
+    }
+}
+
+impl ToSchema for AttrValue {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("AttrValue")
+    }
+}
+
+impl PartialSchema for Condition {
+    fn schema() -> RefOr<Schema> {
+        let ops = crate::segment::Op::ALL.iter().map(|op| op.as_str());
+        ObjectBuilder::new()
+            .description(Some(
+                "A segment condition. `field`: `language`, `tag` or `attributes.<key>`; `op`: \
+                 `eq`, `neq`, `in`, `nin` (a non-empty array), `gt`, `gte`, `lt`, `lte` (a \
+                 number; attributes only), `exists`, `missing` (no value).",
+            ))
+            .property(
+                "field",
+                ObjectBuilder::new().schema_type(Type::String).pattern(Some(
+                    r"^(language|tag|attributes\.[A-Za-z][A-Za-z0-9_]{0,63})$",
+                )),
+            )
+            .required("field")
+            .property(
+                "op",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(ops)),
+            )
+            .required("op")
+            .property(
+                "value",
+                utoipa::openapi::schema::OneOfBuilder::new()
+                    .item(scalar_schema("One value"))
+                    .item(
+                        utoipa::openapi::schema::ArrayBuilder::new()
+                            .items(scalar_schema("A value"))
+                            .min_items(Some(1))
+                            .max_items(Some(MAX_OPERAND_VALUES)),
+                    ),
+            )
+            .into()
+    }
+}
+
+impl ToSchema for Condition {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Condition")
+    }
 }
 
 impl PartialSchema for Template {

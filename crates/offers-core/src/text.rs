@@ -69,7 +69,7 @@ pub fn is_invisible(c: char) -> bool {
 
 /// The checks every text field shares after its control-character rule: no bidi controls,
 /// something visible.
-fn check_readable(trimmed: &str) -> Result<(), String> {
+pub(crate) fn check_readable(trimmed: &str) -> Result<(), String> {
     if trimmed.chars().any(is_bidi_control) {
         return Err(BIDI_CONTROL_REASON.to_owned());
     }
@@ -80,7 +80,43 @@ fn check_readable(trimmed: &str) -> Result<(), String> {
 }
 
 /// Checks a trimmed single-line or multi-line text and returns it trimmed.
-fn checked_text(input: &str, max: usize, allow_newlines: bool) -> Result<String, String> {
+pub(crate) fn checked_text(
+    input: &str,
+    max: usize,
+    allow_newlines: bool,
+) -> Result<String, String> {
+    let trimmed = checked_chars(input, allow_newlines)?;
+    check_length(trimmed, max)?;
+    Ok(trimmed.to_owned())
+}
+
+/// Checks an offer text that may hold merge tags ([`crate::merge`]) and returns it trimmed:
+/// the character rules apply to the text as written, the tags must be well-formed, a text
+/// whose every tag has a fallback must be visible with its fallbacks, and the length is the
+/// length as written with each tag counted at its fallback's length.
+fn checked_merge_text(input: &str, max: usize, allow_newlines: bool) -> Result<String, String> {
+    let trimmed = checked_chars(input, allow_newlines)?;
+    if !crate::merge::has_merge_tags(trimmed) {
+        check_length(trimmed, max)?;
+        return Ok(trimmed.to_owned());
+    }
+    let text = crate::merge::MergeText::parse(trimmed)?;
+    if text
+        .fallback_text()
+        .is_some_and(|shown| shown.chars().all(is_invisible))
+    {
+        return Err(INVISIBLE_ONLY_REASON.to_owned());
+    }
+    let count = text.written_len();
+    if count > max {
+        return Err(format!("at most {max} characters (got {count})"));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// The character rules of every text field: trimmed, not blank, no control characters
+/// (but `\n` where allowed), no bidi controls, something visible.
+fn checked_chars(input: &str, allow_newlines: bool) -> Result<&str, String> {
     let trimmed = input.trim();
     if trimmed.is_empty() {
         return Err(EMPTY.to_owned());
@@ -93,8 +129,7 @@ fn checked_text(input: &str, max: usize, allow_newlines: bool) -> Result<String,
         return Err("must not contain line breaks or control characters".to_owned());
     }
     check_readable(trimmed)?;
-    check_length(trimmed, max)?;
-    Ok(trimmed.to_owned())
+    Ok(trimmed)
 }
 
 /// `Err("at most {max} characters (got {n})")` when `text` is too long.
@@ -112,9 +147,10 @@ pub(crate) fn check_length(text: &str, max: usize) -> Result<(), String> {
 pub struct Title(String);
 
 impl Title {
-    /// Parses a title: trimmed, not blank, at most 23 characters, no control characters.
+    /// Parses a title: trimmed, not blank, at most 23 characters, no control characters;
+    /// merge tags allowed (counted at their fallback's length).
     pub fn parse(input: &str) -> Result<Self, String> {
-        checked_text(input, TITLE_MAX_CHARS, false).map(Self)
+        checked_merge_text(input, TITLE_MAX_CHARS, false).map(Self)
     }
 }
 
@@ -128,12 +164,12 @@ pub struct BodyText(String);
 
 impl BodyText {
     /// Parses a body text: trimmed, not blank, at most 180 characters, no control
-    /// characters other than `\n`.
+    /// characters other than `\n`; merge tags allowed (counted at their fallback's length).
     pub fn parse(input: &str) -> Result<Self, String> {
         if input.contains("\r\n") {
-            checked_text(&input.replace("\r\n", "\n"), BODY_MAX_CHARS, true).map(Self)
+            checked_merge_text(&input.replace("\r\n", "\n"), BODY_MAX_CHARS, true).map(Self)
         } else {
-            checked_text(input, BODY_MAX_CHARS, true).map(Self)
+            checked_merge_text(input, BODY_MAX_CHARS, true).map(Self)
         }
     }
 }
@@ -146,13 +182,30 @@ pub struct ButtonText(String);
 
 impl ButtonText {
     /// Parses a button text: trimmed, not blank, at most 80 characters, no control
-    /// characters.
+    /// characters; merge tags allowed (counted at their fallback's length).
     pub fn parse(input: &str) -> Result<Self, String> {
-        checked_text(input, BUTTON_MAX_CHARS, false).map(Self)
+        checked_merge_text(input, BUTTON_MAX_CHARS, false).map(Self)
     }
 }
 
 string_newtype!(ButtonText);
+
+/// The most characters an [`OfferName`] may have.
+pub const OFFER_NAME_MAX_CHARS: usize = 80;
+
+/// An offer's internal name (never shown to users): 1–80 characters, one line, no merge tags
+/// (a `{{` is plain text here).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OfferName(String);
+
+impl OfferName {
+    /// Parses a name: trimmed, not blank, at most 80 characters, no control characters.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        checked_text(input, OFFER_NAME_MAX_CHARS, false).map(Self)
+    }
+}
+
+string_newtype!(OfferName);
 
 /// A partner's room or user id: 1–128 characters after trimming, no control characters, no
 /// bidi controls, not only invisible characters.
@@ -342,6 +395,51 @@ mod tests {
         assert!(err.to_string().contains("at most 23 characters (got 24)"));
         assert!(serde_json::from_str::<ExternalId>("\"\"").is_err());
         assert!(serde_json::from_str::<Title>("12").is_err());
+    }
+
+    #[test]
+    fn merge_tags_count_at_their_fallback_length() {
+        // 23 characters as written with the fallback, however long the tag's name.
+        let title = format!("{}{{{{firstName|there}}}}", "x".repeat(18));
+        assert_eq!(Title::parse(&title).unwrap().as_str(), title);
+        assert_eq!(
+            Title::parse(&format!("{}{{{{firstName|there!}}}}", "x".repeat(18))).unwrap_err(),
+            "at most 23 characters (got 24)"
+        );
+        assert!(
+            Title::parse(&format!(
+                "{}{{{{attributes.aVeryLongAttributeName}}}}",
+                "x".repeat(23)
+            ))
+            .is_ok()
+        );
+        assert_eq!(
+            Title::parse("Hi {{firstName").unwrap_err(),
+            "unclosed merge tag at character 4"
+        );
+        assert_eq!(
+            ButtonText::parse("Go {{first name}}").unwrap_err(),
+            "unknown variable 'first name' (use id, language, attributes.<key> or <key>)"
+        );
+        assert!(BodyText::parse("Dear {{firstName|friend}},\nyou have {{points}} points").is_ok());
+        assert_eq!(
+            Title::parse("{{firstName|}}").unwrap_err(),
+            INVISIBLE_ONLY_REASON
+        );
+        assert!(
+            Title::parse("{{firstName}}").is_ok(),
+            "skips users without a name"
+        );
+        assert_eq!(
+            Title::parse("a\u{202E}{{id}}").unwrap_err(),
+            BIDI_CONTROL_REASON,
+            "the text rules apply to the text as written"
+        );
+        assert_eq!(
+            OfferName::parse(" Spring {{sale}} ").unwrap().as_str(),
+            "Spring {{sale}}"
+        );
+        assert!(OfferName::parse(&"n".repeat(81)).is_err());
     }
 
     #[test]

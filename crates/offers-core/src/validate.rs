@@ -7,7 +7,8 @@
 //! the template data) and worded short and lower-case.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
@@ -16,8 +17,9 @@ use crate::draft::OfferDraft;
 pub use crate::error::FieldErrors;
 use crate::model::{
     Alignment, Audience, AudienceType, BodyText, ButtonText, CssColor, ExternalId,
-    GradientDirection, HttpUrl, OfferSpec, ShowFrequency, TEMPLATE_REASON, Template, TemplateData,
-    Title, ViewType,
+    GradientDirection, HttpUrl, LanguageTag, MAX_OFFER_SEGMENTS, MAX_OFFER_TAGS, MAX_TRANSLATIONS,
+    OfferName, OfferSpec, OfferTag, ShowFrequency, TEMPLATE_REASON, Template, TemplateData, Title,
+    Translation, ViewType,
 };
 use crate::time::{TIMESTAMP_REASON, parse_timestamp};
 
@@ -69,7 +71,7 @@ pub fn validate(draft: &OfferDraft) -> Result<OfferSpec, FieldErrors> {
         has_button,
         ButtonText::parse,
     );
-    let link = text_field(e, "link", draft.link.as_ref(), true, HttpUrl::parse);
+    let link = text_field(e, "link", draft.link.as_ref(), true, HttpUrl::parse_link);
     let pic = text_field(e, "pic", draft.pic.as_ref(), needs_pic, HttpUrl::parse);
     let template_data = template_data(e, draft.template_data.as_ref());
     let view_type = with_default(optional(
@@ -118,6 +120,20 @@ pub fn validate(draft: &OfferDraft) -> Result<OfferSpec, FieldErrors> {
     ));
     let show_delay_ms = show_delay(e, draft.show_delay_ms.as_ref());
     let audience = audience(e, draft);
+    let name = text_field(e, "name", draft.name.as_ref(), false, OfferName::parse);
+    let tags = offer_tags(e, draft.tags.as_ref());
+    let segment_ids = segment_id_list(e, "segmentIds", draft.segment_ids.as_ref());
+    let exclude_segment_ids =
+        segment_id_list(e, "excludeSegmentIds", draft.exclude_segment_ids.as_ref());
+    if let (Some(include), Some(exclude)) = (&segment_ids, &exclude_segment_ids)
+        && let Some(both) = exclude.iter().find(|id| include.contains(id))
+    {
+        e.insert(
+            "excludeSegmentIds",
+            format!("segment {both} is also in segmentIds"),
+        );
+    }
+    let translations = translations(e, draft.translations.as_ref());
 
     match (
         template,
@@ -155,6 +171,11 @@ pub fn validate(draft: &OfferDraft) -> Result<OfferSpec, FieldErrors> {
             show_frequency,
             show_delay_ms,
             audience,
+            name,
+            tags: tags.unwrap_or_default(),
+            segment_ids: segment_ids.unwrap_or_default(),
+            exclude_segment_ids: exclude_segment_ids.unwrap_or_default(),
+            translations: translations.unwrap_or_default(),
         }),
         _ => {
             if errors.is_empty() {
@@ -167,8 +188,9 @@ pub fn validate(draft: &OfferDraft) -> Result<OfferSpec, FieldErrors> {
 }
 
 /// The error for one field (wire name, e.g. `title` or `templateData.bgColor`), or `None`
-/// when that field is fine. For `templateData` the first nested error is returned,
-/// prefixed with its key. Runs the whole validation (cross-field rules included).
+/// when that field is fine. For `templateData` and `translations` the first nested error is
+/// returned, prefixed with its key (`de.title: …`); for a list the first item's error with
+/// its index (`tags[1]: …`). Runs the whole validation (cross-field rules included).
 pub fn validate_field(draft: &OfferDraft, field: &str) -> Option<String> {
     let errors = validate(draft).err()?;
     let field = if field == "showFrequency" {
@@ -181,6 +203,12 @@ pub fn validate_field(draft: &OfferDraft, field: &str) -> Option<String> {
     }
     let prefix = format!("{field}.");
     errors.iter().find_map(|(key, reason)| {
+        if key
+            .strip_prefix(field)
+            .is_some_and(|rest| rest.starts_with('['))
+        {
+            return Some(format!("{key}: {reason}"));
+        }
         key.strip_prefix(&prefix)
             .map(|sub| format!("{sub}: {reason}"))
     })
@@ -422,8 +450,18 @@ fn audience(e: &mut FieldErrors, draft: &OfferDraft) -> Option<Audience> {
         "must be GLOBAL, ROOM or USER",
         AudienceType::parse,
     ));
-    let rooms = id_list(e, "externalRoomIds", draft.external_room_ids.as_ref());
-    let users = id_list(e, "externalUserIds", draft.external_user_ids.as_ref());
+    let rooms = id_list(
+        e,
+        "externalRoomIds",
+        draft.external_room_ids.as_ref(),
+        MAX_IDS,
+    );
+    let users = id_list(
+        e,
+        "externalUserIds",
+        draft.external_user_ids.as_ref(),
+        MAX_IDS,
+    );
     let (kind, rooms, users) = (kind?, rooms?, users?);
 
     let unused = |e: &mut FieldErrors, key: &str, list: &[ExternalId], only: &str| {
@@ -454,36 +492,15 @@ fn audience(e: &mut FieldErrors, draft: &OfferDraft) -> Option<Audience> {
 
 /// An id list: a JSON array of strings, a string holding a JSON array, or a
 /// comma-separated string. Ids are trimmed, blanks dropped, duplicates removed (first
-/// occurrence kept). `Some(empty)` when absent; `None` once an error is recorded.
-fn id_list(e: &mut FieldErrors, key: &str, value: Option<&Value>) -> Option<Vec<ExternalId>> {
-    let items: Vec<Result<Cow<'_, str>, ()>> = match value {
-        None | Some(Value::Null) => return Some(Vec::new()),
-        Some(Value::Array(items)) => items.iter().map(item_text).collect(),
-        Some(Value::String(text)) => {
-            let text = text.trim();
-            if text.starts_with('[') {
-                match crate::strict_json::parse(text.as_bytes()) {
-                    Ok(Value::Array(items)) => items
-                        .iter()
-                        .map(|item| item_text(item).map(|s| Cow::Owned(s.into_owned())))
-                        .collect(),
-                    _ => {
-                        e.insert(key, LIST_REASON);
-                        return None;
-                    }
-                }
-            } else {
-                text.split(',')
-                    .map(|part| Ok(Cow::Borrowed(part)))
-                    .collect()
-            }
-        }
-        Some(_) => {
-            e.insert(key, LIST_REASON);
-            return None;
-        }
-    };
-
+/// occurrence kept); at most `max` of them. `Some(empty)` when absent; `None` once an error is
+/// recorded. Also reads a list segment's `userIds` ([`crate::segment`]).
+pub(crate) fn id_list(
+    e: &mut FieldErrors,
+    key: &str,
+    value: Option<&Value>,
+    max: usize,
+) -> Option<Vec<ExternalId>> {
+    let items = list_items(e, key, value, LIST_REASON)?;
     let mut seen = BTreeSet::new();
     let mut ids = Vec::new();
     let mut bad = Vec::new();
@@ -516,11 +533,250 @@ fn id_list(e: &mut FieldErrors, key: &str, value: Option<&Value>) -> Option<Vec<
         e.insert(key, message);
         return None;
     }
-    if ids.len() > MAX_IDS {
-        e.insert(key, format!("at most {MAX_IDS} ids (got {})", ids.len()));
+    if ids.len() > max {
+        e.insert(key, format!("at most {max} ids (got {})", ids.len()));
         return None;
     }
     Some(ids)
+}
+
+/// A list's items as text: a JSON array, a string holding a JSON array, or a
+/// comma-separated string; `Some(empty)` when absent; `None` once `reason` is recorded.
+fn list_items<'v>(
+    e: &mut FieldErrors,
+    key: &str,
+    value: Option<&'v Value>,
+    reason: &str,
+) -> Option<Vec<Result<Cow<'v, str>, ()>>> {
+    Some(match value {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().map(item_text).collect(),
+        Some(Value::String(text)) => {
+            let text = text.trim();
+            if text.starts_with('[') {
+                match crate::strict_json::parse(text.as_bytes()) {
+                    Ok(Value::Array(items)) => items
+                        .iter()
+                        .map(|item| item_text(item).map(|s| Cow::Owned(s.into_owned())))
+                        .collect(),
+                    _ => {
+                        e.insert(key, reason);
+                        return None;
+                    }
+                }
+            } else {
+                text.split(',')
+                    .map(|part| Ok(Cow::Borrowed(part)))
+                    .collect()
+            }
+        }
+        Some(_) => {
+            e.insert(key, reason);
+            return None;
+        }
+    })
+}
+
+/// `tags`: a list (as [`list_items`]) of [`OfferTag`]s, sorted and without duplicates,
+/// at most [`MAX_OFFER_TAGS`]; errors under `tags[i]`.
+fn offer_tags(e: &mut FieldErrors, value: Option<&Value>) -> Option<Vec<OfferTag>> {
+    let items = list_items(
+        e,
+        "tags",
+        value,
+        "must be an array of tags, a JSON array or a comma-separated list",
+    )?;
+    let mut tags = Vec::new();
+    let mut bad = false;
+    for (index, item) in items.iter().enumerate() {
+        let parsed = match item {
+            Ok(text) if text.trim().is_empty() => continue,
+            Ok(text) => OfferTag::parse(text),
+            Err(()) => Err(NOT_STRING.to_owned()),
+        };
+        match parsed {
+            Ok(tag) => tags.push(tag),
+            Err(reason) => {
+                bad = true;
+                e.insert(format!("tags[{index}]"), reason);
+            }
+        }
+    }
+    tags.sort();
+    tags.dedup();
+    if tags.len() > MAX_OFFER_TAGS {
+        e.insert(
+            "tags",
+            format!("at most {MAX_OFFER_TAGS} tags (got {})", tags.len()),
+        );
+        return None;
+    }
+    (!bad).then_some(tags)
+}
+
+/// `segmentIds` / `excludeSegmentIds`: a list of positive integers (numbers or digits),
+/// without duplicates (first kept), at most [`MAX_OFFER_SEGMENTS`]; errors under `key[i]`.
+/// Whether the segments exist in the project is the API's check.
+fn segment_id_list(e: &mut FieldErrors, key: &str, value: Option<&Value>) -> Option<Vec<i64>> {
+    let items = list_items(
+        e,
+        key,
+        value,
+        "must be an array of segment ids, a JSON array or a comma-separated list",
+    )?;
+    let mut ids = Vec::new();
+    let mut bad = false;
+    for (index, item) in items.iter().enumerate() {
+        let parsed = match item {
+            Ok(text) if text.trim().is_empty() => continue,
+            Ok(text) => text.trim().parse::<i64>().ok().filter(|id| *id > 0),
+            Err(()) => None,
+        };
+        match parsed {
+            Some(id) if !ids.contains(&id) => ids.push(id),
+            Some(_) => {}
+            None => {
+                bad = true;
+                e.insert(
+                    format!("{key}[{index}]"),
+                    "must be a positive integer (a segment id)",
+                );
+            }
+        }
+    }
+    if ids.len() > MAX_OFFER_SEGMENTS {
+        e.insert(
+            key,
+            format!("at most {MAX_OFFER_SEGMENTS} segments (got {})", ids.len()),
+        );
+        return None;
+    }
+    (!bad).then_some(ids)
+}
+
+/// The fields of one translation.
+const TRANSLATION_KEYS: [&str; 4] = ["title", "text", "linkText", "pic"];
+
+/// `translations`: an object (or a string holding one) from language tags to
+/// `{"title", "text", "linkText", "pic"}`, each field checked as the offer's own; errors
+/// under `translations.<lang>` and `translations.<lang>.<field>`. Empty translations are
+/// dropped; at most [`MAX_TRANSLATIONS`] languages.
+fn translations(
+    e: &mut FieldErrors,
+    value: Option<&Value>,
+) -> Option<BTreeMap<LanguageTag, Translation>> {
+    let object: Cow<'_, Map<String, Value>> = match value {
+        None | Some(Value::Null) => return Some(BTreeMap::new()),
+        Some(Value::String(s)) if s.trim().is_empty() => return Some(BTreeMap::new()),
+        Some(Value::Object(map)) => Cow::Borrowed(map),
+        Some(Value::String(s)) => match decode_object(s) {
+            Ok(map) => Cow::Owned(map),
+            Err(Some(repeated)) => {
+                for key in repeated {
+                    e.insert(format!("translations.{key}"), crate::strict_json::REPEATED);
+                }
+                return None;
+            }
+            Err(None) => {
+                e.insert("translations", OBJECT_REASON);
+                return None;
+            }
+        },
+        Some(_) => {
+            e.insert("translations", OBJECT_REASON);
+            return None;
+        }
+    };
+    if object.len() > MAX_TRANSLATIONS {
+        e.insert(
+            "translations",
+            format!(
+                "at most {MAX_TRANSLATIONS} languages (got {})",
+                object.len()
+            ),
+        );
+        return None;
+    }
+    let mut local = FieldErrors::new();
+    let mut out = BTreeMap::new();
+    for (given, fields) in object.iter() {
+        let at = format!(
+            "translations.{}",
+            given.chars().take(40).collect::<String>()
+        );
+        let language = match LanguageTag::parse(given) {
+            Ok(language) => language,
+            Err(reason) => {
+                local.insert(at, reason);
+                continue;
+            }
+        };
+        let fields = match fields {
+            Value::Null => continue,
+            Value::Object(fields) => fields,
+            _ => {
+                local.insert(
+                    at,
+                    "must be an object {\"title\", \"text\", \"linkText\", \"pic\"}",
+                );
+                continue;
+            }
+        };
+        for key in fields
+            .keys()
+            .filter(|k| !TRANSLATION_KEYS.contains(&k.as_str()))
+        {
+            local.insert(format!("{at}.{key}"), "unknown field");
+        }
+        let l = &mut local;
+        let translation = Translation {
+            title: text_field(
+                l,
+                &format!("{at}.title"),
+                fields.get("title"),
+                false,
+                Title::parse,
+            ),
+            text: text_field(
+                l,
+                &format!("{at}.text"),
+                fields.get("text"),
+                false,
+                BodyText::parse,
+            ),
+            link_text: text_field(
+                l,
+                &format!("{at}.linkText"),
+                fields.get("linkText"),
+                false,
+                ButtonText::parse,
+            ),
+            pic: text_field(
+                l,
+                &format!("{at}.pic"),
+                fields.get("pic"),
+                false,
+                HttpUrl::parse,
+            ),
+        };
+        match out.entry(language) {
+            Entry::Occupied(taken) => local.insert(
+                at,
+                format!("{} (as {})", crate::strict_json::REPEATED, taken.key()),
+            ),
+            Entry::Vacant(slot) => {
+                if !translation.is_empty() {
+                    slot.insert(translation);
+                }
+            }
+        }
+    }
+    if local.is_empty() {
+        Some(out)
+    } else {
+        e.extend(local);
+        None
+    }
 }
 
 /// One list item as text: a string, or an integer written as digits.

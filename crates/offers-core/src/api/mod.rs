@@ -10,6 +10,9 @@
 //!   PATCH [`Advertisement`]) and the listed offer ([`ListedOffer`]);
 //! - [`widget`]: the feed ([`FeedResponse`]) and the event batch ([`EventsRequest`],
 //!   [`EventKind`], [`EventsResponse`]);
+//! - [`audience`]: profiles ([`StoredProfile`], [`ProfilePage`], [`BulkUpsertResponse`]),
+//!   segments ([`SegmentInput`], [`Segment`], [`SegmentCount`]) and the test send
+//!   ([`TestSendRequest`]);
 //! - [`figures`]: an offer's figures ([`StatsSummary`], [`OfferStats`], [`DayStats`]) and
 //!   "why (not) shown" ([`ExplainResponse`]);
 //! - here: the error body, opt-out, the id registry, image uploads, the draft and health.
@@ -18,6 +21,7 @@
 //! loosely (every value may be text) and then checked; their types here are the documented
 //! JSON shape. The offer's is [`crate::OfferDraft`].
 
+pub mod audience;
 pub mod figures;
 pub mod offer;
 pub mod widget;
@@ -28,8 +32,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+pub use audience::{
+    BulkUpsertResponse, ProfilePage, Segment, SegmentCount, SegmentInput, StoredProfile,
+    TestSendRequest,
+};
 pub use figures::{DayStats, ExplainResponse, ExplainedOffer, OfferStats, StatsSummary};
-pub use offer::{Advertisement, FeedOffer, ListedOffer, PartnerOffer, SaveOfferResponse};
+pub use offer::{
+    Advertisement, FeedOffer, ListedOffer, OfferExtras, PartnerOffer, SaveOfferResponse,
+};
 pub use widget::{
     EventKind, EventsRequest, EventsResponse, FeedResponse, RejectedEvent, StreamEventName,
     StreamMessage, WidgetEvent,

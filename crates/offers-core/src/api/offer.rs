@@ -5,17 +5,22 @@
 //! All use the documented camelCase names, including the documented spellings
 //! `showFrerquency` and `showDelayMS`; timestamps are `2024-05-22T12:00:01.000Z`.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::api::figures::StatsSummary;
 use crate::explain::{ScheduleStatus, schedule_status};
+use crate::merge::{MergeVars, MissingVariable};
 use crate::model::{
-    AudienceType, BodyText, ButtonText, ExternalId, HttpUrl, Offer, ShowFrequency, Template,
-    TemplateData, Title, ViewType,
+    AudienceType, BodyText, ButtonText, ExternalId, HttpUrl, LanguageTag, Offer, OfferName,
+    OfferSpec, OfferTag, ShowFrequency, Template, TemplateData, Title, Translation, ViewType,
 };
 
-/// An offer as the widget receives it: no audience, `templateData` as an object.
+/// An offer as the widget receives it: no audience, `templateData` as an object; no name,
+/// tags, segments or translations either: the server sends the texts of the user's language
+/// with merge tags filled in ([`FeedOffer::personalized`]).
 ///
 /// Deserializing goes through the validated types, so a payload with, say, a color that
 /// is not a CSS color is rejected rather than rendered.
@@ -68,7 +73,26 @@ pub struct FeedOffer {
     pub show_delay_ms: u64,
 }
 
+impl FeedOffer {
+    /// `offer` for the user of `vars` ([`crate::personalize()`]: translation, then merge
+    /// tags). `Err`: the offer is not shown to this user.
+    pub fn personalized(offer: &Offer, vars: &MergeVars<'_>) -> Result<Self, MissingVariable> {
+        let shown = crate::personalize::personalize(&offer.spec, vars)?;
+        Ok(Self {
+            title: shown.title,
+            text: shown.text,
+            link_text: shown.link_text,
+            link: shown.link,
+            pic: shown.pic,
+            ..Self::from(offer)
+        })
+    }
+}
+
 impl From<&Offer> for FeedOffer {
+    /// The offer's own fields, as stored. For an offer that is the same for every user
+    /// ([`OfferSpec::is_personalized`] is false); a personalized offer's merge tags would be
+    /// sent as written, so use [`FeedOffer::personalized`] for those.
     fn from(offer: &Offer) -> Self {
         let spec = &offer.spec;
         Self {
@@ -113,7 +137,8 @@ pub struct PartnerOffer {
     pub title: Option<Title>,
     /// The body text, or `null`.
     pub text: Option<BodyText>,
-    /// Where a click goes.
+    /// Where a click goes (may hold merge tags in its query).
+    #[serde(with = "crate::http_url::link")]
     pub link: HttpUrl,
     /// The button text, or `null`.
     pub link_text: Option<ButtonText>,
@@ -145,12 +170,51 @@ pub struct PartnerOffer {
     /// The users of a `USER` offer.
     #[serde(default)]
     pub external_user_ids: Vec<ExternalId>,
+    /// Name, tags, segments and translations.
+    #[serde(flatten)]
+    pub extras: OfferExtras,
     /// When it was created.
     #[serde(with = "crate::time::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When it was last updated.
     #[serde(with = "crate::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
+}
+
+/// The offer fields of SPEC §7 that partner answers carry (never the feed): `name` (or
+/// `null`), `tags`, `segmentIds`, `excludeSegmentIds`, `translations`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OfferExtras {
+    /// The internal name (never shown to users), or `null`.
+    #[serde(default)]
+    pub name: Option<OfferName>,
+    /// Tags for finding offers (`GET /external/offer?tag=…`).
+    #[serde(default)]
+    pub tags: Vec<OfferTag>,
+    /// The user must be in at least one of these segments (empty: no constraint).
+    #[serde(default)]
+    pub segment_ids: Vec<i64>,
+    /// The user must be in none of these segments.
+    #[serde(default)]
+    pub exclude_segment_ids: Vec<i64>,
+    /// Texts and picture per language (`{"de": {"title", "text", "linkText", "pic"}}`).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, Translation>))]
+    pub translations: BTreeMap<LanguageTag, Translation>,
+}
+
+impl From<&OfferSpec> for OfferExtras {
+    fn from(spec: &OfferSpec) -> Self {
+        Self {
+            name: spec.name.clone(),
+            tags: spec.tags.clone(),
+            segment_ids: spec.segment_ids.clone(),
+            exclude_segment_ids: spec.exclude_segment_ids.clone(),
+            translations: spec.translations.clone(),
+        }
+    }
 }
 
 impl From<&Offer> for PartnerOffer {
@@ -175,6 +239,7 @@ impl From<&Offer> for PartnerOffer {
             kind: spec.audience.kind,
             external_room_ids: spec.audience.rooms.clone(),
             external_user_ids: spec.audience.users.clone(),
+            extras: OfferExtras::from(spec),
             created_at: offer.created_at,
             updated_at: offer.updated_at,
         }
@@ -199,7 +264,8 @@ pub struct Advertisement {
     pub text: Option<BodyText>,
     /// The picture, or `null`.
     pub pic: Option<HttpUrl>,
-    /// Where a click goes.
+    /// Where a click goes (may hold merge tags in its query).
+    #[serde(with = "crate::http_url::link")]
     pub link: HttpUrl,
     /// The button text, or `null`.
     pub link_text: Option<ButtonText>,
@@ -230,6 +296,9 @@ pub struct Advertisement {
     /// When it was last updated (not in the documented example).
     #[serde(with = "crate::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
+    /// Name, tags, segments and translations (not in the documented example).
+    #[serde(flatten)]
+    pub extras: OfferExtras,
 }
 
 impl Advertisement {
@@ -252,6 +321,7 @@ impl Advertisement {
             created_at: offer.created_at,
             id: offer.id,
             updated_at: offer.updated_at,
+            extras: OfferExtras::from(spec),
         }
     }
 }
@@ -382,6 +452,8 @@ mod tests {
                 "viewType": "POPUP", "showMultipleTimes": false, "showFrerquency": "DAILY",
                 "showDelayMS": 0, "startTime": "2024-05-22T12:00:01.000Z", "endTime": null,
                 "type": "USER", "externalRoomIds": [], "externalUserIds": ["u1"],
+                "name": null, "tags": [], "segmentIds": [], "excludeSegmentIds": [],
+                "translations": {},
                 "createdAt": "2024-05-21T09:30:00.000Z", "updatedAt": "2024-05-21T10:30:00.000Z"
             })
         );

@@ -675,3 +675,135 @@ fn patch_overlay_clears_end_time_and_revalidates() {
         Audience::global()
     );
 }
+
+#[test]
+fn audience_fields_are_validated() {
+    let base = json!({
+        "template": 11, "link": "https://a.example/", "pic": "https://a.example/p.png",
+        "startTime": "2024-05-22T12:00:01Z"
+    });
+    let mut full = base.clone();
+    for (key, value) in [
+        ("name", json!("Spring sale")),
+        ("tags", json!(["b", "a", "b"])),
+        ("segmentIds", json!([3, "4", 3])),
+        ("excludeSegmentIds", json!("5, 6")),
+        (
+            "translations",
+            json!({"de-at": {"title": "Hallo {{firstName|du}}"}, "pt-BR": {"pic": "https://a.example/pt.png"}, "fr": {}}),
+        ),
+    ] {
+        full[key] = value;
+    }
+    let spec = validate(&draft(full)).unwrap();
+    assert_eq!(spec.name.as_ref().unwrap().as_str(), "Spring sale");
+    assert_eq!(
+        spec.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    assert_eq!(spec.segment_ids, [3, 4]);
+    assert_eq!(spec.exclude_segment_ids, [5, 6]);
+    let languages: Vec<&str> = spec.translations.keys().map(|l| l.as_str()).collect();
+    assert_eq!(
+        languages,
+        ["de-AT", "pt-BR"],
+        "canonical, empty ones dropped"
+    );
+    assert!(spec.is_personalized() && spec.uses_segments());
+    assert_eq!(validate(&OfferDraft::from(&spec)), Ok(spec.clone()));
+    let stored: crate::model::OfferSpec =
+        serde_json::from_value(serde_json::to_value(&spec).unwrap()).unwrap();
+    assert_eq!(stored, spec);
+
+    let mut bad = base.clone();
+    for (key, value) in [
+        ("name", json!("x".repeat(81))),
+        ("tags", json!(["ok", "a|b", true])),
+        ("segmentIds", json!([1, 0, "x"])),
+        ("excludeSegmentIds", json!([1])),
+        (
+            "translations",
+            json!({"xx-": {"title": "T"}, "de": {"title": "{{first name}}", "colour": "red"}, "en": "Hello"}),
+        ),
+    ] {
+        bad[key] = value;
+    }
+    let errors = validate(&draft(bad)).unwrap_err();
+    for (field, reason) in [
+        ("name", "at most 80 characters (got 81)"),
+        ("tags[1]", "must not contain |"),
+        ("tags[2]", "must be a string"),
+        ("segmentIds[1]", "must be a positive integer (a segment id)"),
+        ("segmentIds[2]", "must be a positive integer (a segment id)"),
+        ("translations.xx-", crate::language::LANGUAGE_REASON),
+        (
+            "translations.de.title",
+            "unknown variable 'first name' (use id, language, attributes.<key> or <key>)",
+        ),
+        ("translations.de.colour", "unknown field"),
+        (
+            "translations.en",
+            "must be an object {\"title\", \"text\", \"linkText\", \"pic\"}",
+        ),
+    ] {
+        assert_eq!(errors.get(field), Some(reason), "{field}: {errors}");
+    }
+    let mut both = base.clone();
+    both["segmentIds"] = json!([1]);
+    both["excludeSegmentIds"] = json!([1]);
+    assert_eq!(
+        validate(&draft(both.clone()))
+            .unwrap_err()
+            .get("excludeSegmentIds"),
+        Some("segment 1 is also in segmentIds")
+    );
+    let mut many = base.clone();
+    many["segmentIds"] = json!((1..=21).collect::<Vec<i64>>());
+    assert_eq!(
+        validate(&draft(many)).unwrap_err().get("segmentIds"),
+        Some("at most 20 segments (got 21)")
+    );
+    let mut tagged = base.clone();
+    tagged["tags"] = json!(["a", "b|c"]);
+    assert_eq!(
+        validate_field(&draft(tagged), "tags").as_deref(),
+        Some("tags[1]: must not contain |")
+    );
+    let mut translated = base;
+    translated["translations"] = json!("{\"de\": {\"linkText\": \"\"}}");
+    assert!(
+        validate(&draft(translated))
+            .unwrap()
+            .translations
+            .is_empty()
+    );
+}
+
+#[test]
+fn merge_tags_in_texts_and_links() {
+    let offer = json!({
+        "template": 10, "title": "Hi {{firstName|there}}", "text": "You have {{points|no}} points",
+        "linkText": "Go {{firstName}}", "link": "https://a.example/?n={{firstName|a friend}}",
+        "startTime": "2024-05-22T12:00:01Z"
+    });
+    let spec = validate(&draft(offer.clone())).unwrap();
+    assert_eq!(
+        spec.link.as_str(),
+        "https://a.example/?n={{firstName|a friend}}"
+    );
+    let errors = validate(&with(
+        offer.clone(),
+        "link",
+        json!("https://a.example/{{id}}"),
+    ))
+    .unwrap_err();
+    assert_eq!(
+        errors.get("link"),
+        Some(crate::http_url::MERGE_OUTSIDE_QUERY)
+    );
+    let errors = validate(&with(offer, "title", json!("Hi {{firstName"))).unwrap_err();
+    assert_eq!(
+        errors.get("title"),
+        Some("unclosed merge tag at character 4")
+    );
+}

@@ -1,5 +1,6 @@
 //! The integration tests of `offers-core`, in one test binary.
 
+mod audiences;
 mod properties;
 mod readable_text;
 mod seed_examples;

@@ -7,10 +7,10 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use offers_core::color::named_color_names;
 use offers_core::{
     Audience, AudienceType, BodyText, ButtonText, CssColor, Decision, DisplayHistory, ExternalId,
-    FeedOffer, GradientDirection, HttpUrl, Offer, OfferDraft, OfferSpec, PartnerOffer, Rule,
-    Schedule, ScheduleStatus, ShowFrequency, Template, TemplateData, Title, ViewType, decide,
-    explain, in_audience, is_live, parse_user_ids, popup_order, record_display, schedule_status,
-    validate,
+    FeedOffer, GradientDirection, HttpUrl, LanguageTag, Offer, OfferDraft, OfferName, OfferSpec,
+    OfferTag, PartnerOffer, Rule, Schedule, ScheduleStatus, ShowFrequency, Template, TemplateData,
+    Title, Translation, ViewType, decide, explain, in_audience, is_live, parse_user_ids,
+    popup_order, record_display, schedule_status, validate,
 };
 use proptest::prelude::*;
 use serde_json::Value;
@@ -106,8 +106,15 @@ fn arb_draft() -> impl Strategy<Value = OfferDraft> {
             arb_field(),
             arb_field(),
         ),
+        (
+            arb_field(),
+            arb_field(),
+            arb_field(),
+            arb_field(),
+            arb_field(),
+        ),
     )
-        .prop_map(|(a, b, c)| OfferDraft {
+        .prop_map(|(a, b, c, d)| OfferDraft {
             template: a.0,
             title: a.1,
             text: a.2,
@@ -124,6 +131,11 @@ fn arb_draft() -> impl Strategy<Value = OfferDraft> {
             kind: c.2,
             external_room_ids: c.3,
             external_user_ids: c.4,
+            name: d.0,
+            tags: d.1,
+            segment_ids: d.2,
+            exclude_segment_ids: d.3,
+            translations: d.4,
         })
 }
 
@@ -292,8 +304,23 @@ fn spec() -> BoxedStrategy<OfferSpec> {
         audience().boxed(),
     )
         .boxed();
-    (content, display)
-        .prop_map(|(content, display)| {
+    let extras = (
+        proptest::option::of(
+            "[A-Za-z0-9 ]{1,80}".prop_filter_map("name", |s| OfferName::parse(&s).ok()),
+        ),
+        prop::collection::btree_set("[a-z]{1,8}", 0..4),
+        prop::collection::btree_set(1i64..50, 0..3),
+        prop::collection::btree_set(50i64..100, 0..3),
+        prop::collection::btree_map(
+            prop::sample::select(vec!["de", "de-AT", "pt-BR", "zh-Hant-TW"]),
+            (proptest::option::of(title()), proptest::option::of(url())),
+            0..3,
+        ),
+    )
+        .boxed();
+    (content, display, extras)
+        .prop_map(|(content, display, extras)| {
+            let (name, tags, segment_ids, exclude_segment_ids, translations) = extras;
             let (
                 template,
                 (title, text, link_text),
@@ -329,6 +356,24 @@ fn spec() -> BoxedStrategy<OfferSpec> {
                 show_frequency,
                 show_delay_ms,
                 audience,
+                name,
+                tags: tags.iter().map(|t| OfferTag::parse(t).unwrap()).collect(),
+                segment_ids: segment_ids.into_iter().collect(),
+                exclude_segment_ids: exclude_segment_ids.into_iter().collect(),
+                translations: translations
+                    .into_iter()
+                    .map(|(language, (title, pic))| {
+                        (
+                            LanguageTag::parse(language).unwrap(),
+                            Translation {
+                                title,
+                                pic,
+                                ..Translation::default()
+                            },
+                        )
+                    })
+                    .filter(|(_, t)| !t.is_empty())
+                    .collect(),
             }
         })
         .boxed()
