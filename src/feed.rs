@@ -152,6 +152,7 @@ pub fn offer_from_js(object: &JsValue) -> Result<FeedOffer, String> {
         show_multiple_times: boolean(object, "showMultipleTimes")?,
         show_frequency: frequency.unwrap_or_default(),
         show_delay_ms: integer(object, "showDelayMS", 0.0)?.unwrap_or(0.0) as u64,
+        test: boolean(object, "test")?,
     })
 }
 

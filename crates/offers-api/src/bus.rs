@@ -32,6 +32,12 @@ pub enum ChangeOp {
     OptOut,
     /// Project settings (identity verification, allowed origins) changed.
     Project,
+    /// A user's profile changed (`user_id`), or, without `user_id`, many (a bulk upsert).
+    Profile,
+    /// A segment was created, changed or deleted (`segment_id`).
+    Segment,
+    /// An offer (`offer_id`) was sent to a user (`user_id`) as a test.
+    TestSend,
 }
 
 /// One committed change: `{"projectId":1,"offerId":5,"op":"updated"}` on the wire.
@@ -44,6 +50,8 @@ pub struct Change {
     pub op: ChangeOp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_id: Option<i64>,
 }
 
 impl Change {
@@ -54,6 +62,7 @@ impl Change {
             offer_id: Some(offer_id),
             op,
             user_id: None,
+            segment_id: None,
         }
     }
 
@@ -64,6 +73,7 @@ impl Change {
             offer_id: None,
             op: ChangeOp::OptOut,
             user_id: Some(user_id.to_owned()),
+            segment_id: None,
         }
     }
 
@@ -74,6 +84,40 @@ impl Change {
             offer_id: None,
             op: ChangeOp::Project,
             user_id: None,
+            segment_id: None,
+        }
+    }
+
+    /// A user's profile changed (`None`: many profiles, a bulk upsert).
+    pub fn profile(project_id: i64, user_id: Option<&str>) -> Self {
+        Self {
+            project_id,
+            offer_id: None,
+            op: ChangeOp::Profile,
+            user_id: user_id.map(str::to_owned),
+            segment_id: None,
+        }
+    }
+
+    /// A segment changed.
+    pub fn segment(project_id: i64, segment_id: i64) -> Self {
+        Self {
+            project_id,
+            offer_id: None,
+            op: ChangeOp::Segment,
+            user_id: None,
+            segment_id: Some(segment_id),
+        }
+    }
+
+    /// An offer was sent to a user as a test.
+    pub fn test_send(project_id: i64, offer_id: i64, user_id: &str) -> Self {
+        Self {
+            project_id,
+            offer_id: Some(offer_id),
+            op: ChangeOp::TestSend,
+            user_id: Some(user_id.to_owned()),
+            segment_id: None,
         }
     }
 
@@ -117,6 +161,18 @@ mod tests {
         assert_eq!(Change::from_payload(&c.to_payload()), Some(c));
         let o = Change::opt_out(1, "u\"1");
         assert_eq!(Change::from_payload(&o.to_payload()), Some(o));
+        for c in [
+            Change::profile(1, Some("u1")),
+            Change::profile(1, None),
+            Change::segment(2, 7),
+            Change::test_send(3, 4, "u2"),
+        ] {
+            assert_eq!(Change::from_payload(&c.to_payload()), Some(c));
+        }
+        assert_eq!(
+            Change::segment(2, 7).to_payload(),
+            r#"{"projectId":2,"op":"segment","segmentId":7}"#
+        );
         assert_eq!(Change::from_payload("garbage"), None);
     }
 }

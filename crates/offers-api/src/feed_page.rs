@@ -47,6 +47,9 @@ pub struct FeedPage {
     pub head: Bytes,
     /// How many offers the page lists.
     pub offers: usize,
+    /// A marker, not an answer: this room's (and user's) offers are rendered per visitor
+    /// (segments, merge tags, translations), so look the visitor's own page up.
+    pub per_visitor: bool,
     /// The index generation the page was built from.
     generation: u64,
     /// The project's next schedule transition when the page was built: from then on the page
@@ -201,10 +204,19 @@ impl FeedPage {
             etag: format!("\"{}\"", hex::encode(&digest[..16])).into_boxed_str(),
             head: Bytes::from(head),
             offers: fragments.len(),
+            per_visitor: false,
             generation,
             valid_until,
             brotli: OnceLock::new(),
             gzip: OnceLock::new(),
+        }
+    }
+
+    /// The marker kept under a room's key when its feed is rendered per visitor.
+    pub fn per_visitor(generation: u64, valid_until: Option<DateTime<Utc>>) -> Self {
+        Self {
+            per_visitor: true,
+            ..Self::new(&[], generation, valid_until)
         }
     }
 
@@ -310,15 +322,20 @@ pub struct PageCache {
     bytes: usize,
 }
 
-/// The cache key of a visitor: the room, and the user only when they have personal offers.
-/// Length-prefixed, so no room and user pair can spell another's key.
-pub fn page_key(room: &str, personal_user: Option<&str>) -> String {
-    let user = personal_user.unwrap_or("");
-    let mut key = String::with_capacity(room.len() + user.len() + 8);
+/// The cache key of a visitor: the room, the user only when their page is their own (personal
+/// offers, or offers rendered per visitor), and for a page rendered per visitor its `variant`
+/// (language and context version). Length-prefixed, so no room and user pair can spell
+/// another's key.
+pub fn page_key(room: &str, user: Option<&str>, variant: &str) -> String {
+    let id = user.unwrap_or("");
+    let mut key = String::with_capacity(room.len() + id.len() + variant.len() + 10);
     key.push_str(&room.len().to_string());
-    key.push(if personal_user.is_some() { 'u' } else { 'a' });
+    key.push(if user.is_some() { 'u' } else { 'a' });
     key.push_str(room);
-    key.push_str(user);
+    key.push_str(&id.len().to_string());
+    key.push(':');
+    key.push_str(id);
+    key.push_str(variant);
     key
 }
 
@@ -413,20 +430,26 @@ mod tests {
         let soon = now + chrono::Duration::seconds(10);
         let page = Arc::new(FeedPage::new(&[], 3, Some(soon)));
         let mut cache = PageCache::default();
-        cache.put(page_key("r", None), page);
-        assert!(cache.get(&page_key("r", None), 3, now).is_some());
+        cache.put(page_key("r", None, ""), page);
+        assert!(cache.get(&page_key("r", None, ""), 3, now).is_some());
         assert!(
-            cache.get(&page_key("r", None), 4, now).is_none(),
+            cache.get(&page_key("r", None, ""), 4, now).is_none(),
             "newer index"
         );
         assert!(
-            cache.get(&page_key("r", None), 3, soon).is_none(),
+            cache.get(&page_key("r", None, ""), 3, soon).is_none(),
             "transition reached"
         );
         // A page of an older generation is not kept; a newer one drops the older pages.
-        cache.put(page_key("q", None), Arc::new(FeedPage::new(&[], 2, None)));
-        assert!(cache.get(&page_key("q", None), 2, now).is_none());
-        cache.put(page_key("q", None), Arc::new(FeedPage::new(&[], 5, None)));
+        cache.put(
+            page_key("q", None, ""),
+            Arc::new(FeedPage::new(&[], 2, None)),
+        );
+        assert!(cache.get(&page_key("q", None, ""), 2, now).is_none());
+        cache.put(
+            page_key("q", None, ""),
+            Arc::new(FeedPage::new(&[], 5, None)),
+        );
         assert_eq!(cache.len(), 1);
     }
 
@@ -499,9 +522,14 @@ mod tests {
 
     #[test]
     fn keys_never_collide_across_room_and_user() {
-        assert_ne!(page_key("ab", Some("c")), page_key("a", Some("bc")));
-        assert_ne!(page_key("a", None), page_key("a", Some("")));
-        assert_ne!(page_key("1a", None), page_key("1", Some("a")));
+        assert_ne!(page_key("ab", Some("c"), ""), page_key("a", Some("bc"), ""));
+        assert_ne!(page_key("a", None, ""), page_key("a", Some(""), ""));
+        assert_ne!(page_key("1a", None, ""), page_key("1", Some("a"), ""));
+        assert_ne!(page_key("r", Some("u1"), ""), page_key("r", Some("u"), "1"));
+        assert_ne!(
+            page_key("r", Some("u"), "de#1"),
+            page_key("r", Some("u"), "de#2")
+        );
     }
 
     #[test]
@@ -510,7 +538,7 @@ mod tests {
         let mut cache = PageCache::default();
         for i in 0..40 {
             cache.put(
-                page_key(&format!("room{i}"), None),
+                page_key(&format!("room{i}"), None, ""),
                 Arc::new(FeedPage::new(std::slice::from_ref(&big), 1, None)),
             );
             assert!(cache.bytes <= PAGE_CACHE_BYTES);

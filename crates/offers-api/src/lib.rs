@@ -13,6 +13,7 @@
 //! - widget events are stored by one group-commit writer (`ingest`), each request answered
 //!   once its events are committed.
 
+pub mod audience;
 pub mod auth;
 pub(crate) mod bus;
 pub mod cli;

@@ -40,6 +40,7 @@ use chrono::{DateTime, Utc};
 use offers_core::{AudienceKey, Offer, OfferSpec, audience_keys, in_audience, in_audience_by};
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
+use crate::audience::{Audiences, UserContext};
 use crate::bus::{BusMessage, Change, ChangeOp};
 use crate::feed_page::{FeedPage, PageCache, page_key};
 use crate::store::{IdKind, Project, Store, StoreError};
@@ -117,9 +118,13 @@ pub struct FeedFragment {
 
 impl FeedFragment {
     fn of(offer: &Offer) -> Self {
+        Self::of_feed(&offers_core::FeedOffer::from(offer))
+    }
+
+    /// The fragment of an offer as rendered for one visitor.
+    pub fn of_feed(feed: &offers_core::FeedOffer) -> Self {
         use sha2::{Digest, Sha256};
-        let json = serde_json::to_string(&offers_core::FeedOffer::from(offer))
-            .unwrap_or_else(|_| "null".to_owned());
+        let json = serde_json::to_string(feed).unwrap_or_else(|_| "null".to_owned());
         let mut digest = [0u8; 16];
         digest.copy_from_slice(&Sha256::digest(json.as_bytes())[..16]);
         Self {
@@ -134,13 +139,52 @@ impl FeedFragment {
 struct Entry {
     offer: Arc<Offer>,
     fragment: Arc<FeedFragment>,
+    /// Whether what the offer shows depends on the visitor beyond room and user lists:
+    /// segments, merge tags or translations. Its `fragment` is then only the default
+    /// rendering; feeds render it per visitor.
+    personalized: bool,
 }
 
 impl Entry {
     fn new(offer: Arc<Offer>) -> Self {
         let fragment = Arc::new(FeedFragment::of(&offer));
-        Self { offer, fragment }
+        let spec = &offer.spec;
+        let personalized = spec.is_personalized() || spec.uses_segments();
+        Self {
+            offer,
+            fragment,
+            personalized,
+        }
     }
+}
+
+/// Who asks for a feed, as far as rendering goes.
+#[derive(Debug, Clone, Copy)]
+pub struct FeedVisitor<'a> {
+    pub room: &'a str,
+    /// The trusted user.
+    pub user: Option<&'a str>,
+    /// The user id as sent (opt-outs).
+    pub claimed: Option<&'a str>,
+    /// The language the widget asked for (`lang=`).
+    pub language: Option<&'a offers_core::language::LanguageTag>,
+    /// The trusted user's context, when loaded.
+    pub context: Option<&'a UserContext>,
+}
+
+/// The feed needs the trusted user's context ([`LiveIndex::user_context`]) first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NeedsContext;
+
+/// Whether an offer concerns a stream's visitor ([`OffersIndex::concerning`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Concerning {
+    /// It does, and this is what they are sent.
+    Yes(Arc<FeedFragment>),
+    /// It may: it is rendered per visitor, so the client refetches its feed.
+    Personalized,
+    /// It does not.
+    No,
 }
 
 #[cfg(test)]
@@ -248,10 +292,12 @@ impl Listing {
     }
 }
 
-/// One project's offers and opt-outs.
+/// One project's offers, opt-outs and audiences.
 #[derive(Debug, Default)]
 pub struct OffersIndex {
     offers: RwLock<Listing>,
+    /// Segments, cached user contexts and test sends ([`crate::audience`]).
+    pub audiences: Audiences,
     opted_out: RwLock<HashSet<String>>,
     /// Finished feed answers per visitor, for the listing's current generation.
     pages: Mutex<PageCache>,
@@ -292,30 +338,145 @@ impl OffersIndex {
     }
 
     /// The feed answer for the visitor (see [`crate::feed_page`]): kept per room, and per user
-    /// for users with personal offers, until the index changes or its next transition.
+    /// for users with personal offers, until the index changes or its next transition. When
+    /// the selection holds personalized offers (segments, merge tags, translations) or the
+    /// user has a test send, the page is rendered for the visitor and kept per user, language
+    /// and context version; [`NeedsContext`] asks the caller to load the trusted user's
+    /// context first.
     pub fn feed_page(
+        &self,
+        visitor: &FeedVisitor<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<FeedPage>, NeedsContext> {
+        let FeedVisitor {
+            room,
+            user,
+            claimed,
+            language,
+            context,
+        } = *visitor;
+        if self.is_opted_out(claimed) || self.is_opted_out(user) {
+            return Ok(Arc::new(FeedPage::new(&[], 0, None)));
+        }
+        let listing = read(&self.offers);
+        let personal = user.filter(|u| listing.users.contains_key(*u));
+        let tests = match user {
+            Some(user) if self.audiences.has_tests() => self.audiences.tests_for(user, now),
+            _ => Vec::new(),
+        };
+        let key = page_key(room, personal, "");
+        let cached = lock(&self.pages).get(&key, listing.generation, now);
+        let valid_until = listing.transitions.first().map(|(t, _)| *t);
+        let entries = match cached {
+            Some(page) if tests.is_empty() && !page.per_visitor => return Ok(page),
+            Some(_) => None,
+            None => {
+                let entries = Self::select_in(&listing, room, personal, now, Entry::clone);
+                if !entries.iter().any(|e| e.personalized) {
+                    let fragments: Vec<Arc<FeedFragment>> =
+                        entries.iter().map(|e| Arc::clone(&e.fragment)).collect();
+                    let page = Arc::new(FeedPage::new(&fragments, listing.generation, valid_until));
+                    lock(&self.pages).put(key, Arc::clone(&page));
+                    if tests.is_empty() {
+                        return Ok(page);
+                    }
+                } else {
+                    // A marker: this room's (and user's) feed is rendered per visitor.
+                    let marker = FeedPage::per_visitor(listing.generation, valid_until);
+                    lock(&self.pages).put(key, Arc::new(marker));
+                }
+                Some(entries)
+            }
+        };
+        if user.is_some() && context.is_none() {
+            return Err(NeedsContext);
+        }
+        // The profile's language, when set, wins over the one asked for (in `MergeVars::new`).
+        let vars = offers_core::merge::MergeVars::new(
+            user,
+            context.and_then(|c| c.profile.as_ref()),
+            language,
+        );
+        let variant = format!(
+            "{}#{}",
+            vars.language.map_or("", |l| l.as_str()),
+            context.map_or(0, |c| c.version)
+        );
+        let key = page_key(room, user, &variant);
+        if let Some(page) = lock(&self.pages).get(&key, listing.generation, now) {
+            return Ok(page);
+        }
+        let entries =
+            entries.unwrap_or_else(|| Self::select_in(&listing, room, personal, now, Entry::clone));
+        let mut fragments = Vec::with_capacity(tests.len() + entries.len());
+        let mut listed = HashSet::new();
+        for test in &tests {
+            if let Ok(mut feed) = offers_core::FeedOffer::personalized(&test.offer, &vars) {
+                // A test ignores the schedule: shown from now until the send expires.
+                feed.start_time = feed.start_time.min(now);
+                feed.end_time = Some(test.until);
+                feed.test = true;
+                listed.insert(test.offer.id);
+                fragments.push(Arc::new(FeedFragment::of_feed(&feed)));
+            }
+        }
+        for entry in &entries {
+            if listed.contains(&entry.offer.id) {
+                continue;
+            }
+            if !entry.personalized {
+                fragments.push(Arc::clone(&entry.fragment));
+                continue;
+            }
+            if self.audiences.verdict(&entry.offer.spec, context)
+                != offers_core::segment::SegmentVerdict::Allowed
+            {
+                continue;
+            }
+            if let Ok(feed) = offers_core::FeedOffer::personalized(&entry.offer, &vars) {
+                fragments.push(Arc::new(FeedFragment::of_feed(&feed)));
+            }
+        }
+        let valid_until = tests.iter().map(|t| t.until).chain(valid_until).min();
+        let page = Arc::new(FeedPage::new(&fragments, listing.generation, valid_until));
+        let mut pages = lock(&self.pages);
+        drop(listing);
+        pages.put(key, Arc::clone(&page));
+        Ok(page)
+    }
+
+    /// [`Self::feed_page`] of a visitor without language or context (tests of offers that
+    /// are the same for everyone).
+    #[cfg(test)]
+    fn page(
         &self,
         room: &str,
         user: Option<&str>,
         claimed: Option<&str>,
         now: DateTime<Utc>,
     ) -> Arc<FeedPage> {
-        if self.is_opted_out(claimed) || self.is_opted_out(user) {
-            return Arc::new(FeedPage::new(&[], 0, None));
+        let visitor = FeedVisitor {
+            room,
+            user,
+            claimed,
+            language: None,
+            context: None,
+        };
+        self.feed_page(&visitor, now)
+            .expect("no personalized offer in this test")
+    }
+
+    /// Whether the visitor's feed needs their user context: an offer of their room or user
+    /// lists, or everyone's, is personalized, or they have a test send.
+    pub fn needs_context(&self, room: &str, user: &str, now: DateTime<Utc>) -> bool {
+        if self.audiences.has_tests() && !self.audiences.tests_for(user, now).is_empty() {
+            return true;
         }
         let listing = read(&self.offers);
-        let personal = user.filter(|u| listing.users.contains_key(*u));
-        let key = page_key(room, personal);
-        if let Some(page) = lock(&self.pages).get(&key, listing.generation, now) {
-            return page;
-        }
-        let fragments = Self::select_in(&listing, room, personal, now, |e| Arc::clone(&e.fragment));
-        let valid_until = listing.transitions.first().map(|(t, _)| *t);
-        let page = Arc::new(FeedPage::new(&fragments, listing.generation, valid_until));
-        let mut pages = lock(&self.pages);
-        drop(listing);
-        pages.put(key, Arc::clone(&page));
-        page
+        let personal = Some(user).filter(|u| listing.users.contains_key(*u));
+        Self::select_in(&listing, room, personal, now, |e| e.personalized)
+            .into_iter()
+            .any(|p| p)
     }
 
     /// The entries concerning the visitor, newest first, mapped by `pick`.
@@ -369,8 +530,9 @@ impl OffersIndex {
         out
     }
 
-    /// The offer's fragment if it concerns the visitor at `now` (audience decided by
-    /// [`in_audience_by`] over this index, opt-out and schedule applied).
+    /// Whether the offer concerns the visitor at `now` (audience decided by
+    /// [`in_audience_by`] over this index, opt-out and schedule applied), and what they are
+    /// sent; a personalized offer is rendered per visitor by the feed instead.
     pub fn concerning(
         &self,
         id: i64,
@@ -378,18 +540,41 @@ impl OffersIndex {
         user: Option<&str>,
         claimed: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Option<Arc<FeedFragment>> {
+    ) -> Concerning {
         let opted_out = self.is_opted_out(claimed) || self.is_opted_out(user);
         let listing = read(&self.offers);
-        let entry = listing.entries.get(&id)?;
-        (in_window(&entry.offer.spec, now)
+        let Some(entry) = listing.entries.get(&id) else {
+            return Concerning::No;
+        };
+        if !(in_window(&entry.offer.spec, now)
             && in_audience_by(room, user, opted_out, |key| listing.listed(key, id)))
-        .then(|| Arc::clone(&entry.fragment))
+        {
+            return Concerning::No;
+        }
+        if entry.personalized {
+            Concerning::Personalized
+        } else {
+            Concerning::Yes(Arc::clone(&entry.fragment))
+        }
+    }
+
+    /// Bumps the listing's generation: every kept feed page is rebuilt on next use (segments
+    /// or test sends changed).
+    pub fn touch(&self) {
+        write(&self.offers).generation += 1;
     }
 
     /// The next instant at which the clock alone changes what some visitor is sent.
     pub fn next_transition(&self) -> Option<DateTime<Utc>> {
         read(&self.offers).transitions.first().map(|(t, _)| *t)
+    }
+
+    /// Whether an indexed offer is rendered per visitor (segments, merge tags, translations).
+    pub fn is_personalized(&self, id: i64) -> bool {
+        read(&self.offers)
+            .entries
+            .get(&id)
+            .is_some_and(|e| e.personalized)
     }
 
     /// One offer, if indexed.
@@ -570,6 +755,17 @@ impl Streams {
             }
         }
         reached.len()
+    }
+
+    /// Sends `event` to the streams of trusted user `user`.
+    fn send_user(&self, user: &str, event: StreamEvent) -> usize {
+        let ids = self.users.get(user);
+        for stream in ids.into_iter().flatten() {
+            if let Some((_, tx)) = self.all.get(stream) {
+                tx.send(event);
+            }
+        }
+        ids.map_or(0, HashSet::len)
     }
 
     fn send_claimed(&self, user: &str, event: StreamEvent) -> usize {
@@ -921,7 +1117,9 @@ impl LiveIndex {
             let loaded = async {
                 let offers = self.store.unended_offers(slot.project_id, now).await?;
                 let opted_out = self.store.opted_out_users(slot.project_id).await?;
-                Ok::<_, StoreError>((offers, opted_out))
+                let segments = self.store.list_segments(slot.project_id).await?;
+                let tests = self.test_sends(slot.project_id, now).await?;
+                Ok::<_, StoreError>((offers, opted_out, segments, tests))
             }
             .await;
             let mut state = lock(&slot.state);
@@ -930,7 +1128,7 @@ impl LiveIndex {
                     *state = SlotState::Empty;
                     return Err(e);
                 }
-                Ok((offers, opted_out)) => {
+                Ok((offers, opted_out, segments, tests)) => {
                     // A change arrived while loading: load again (after releasing the lock).
                     if matches!(*state, SlotState::Loading { dirty: true }) {
                         drop(state);
@@ -938,6 +1136,8 @@ impl LiveIndex {
                     }
                     let index = Arc::new(OffersIndex::default());
                     index.replace(offers, opted_out, now);
+                    index.audiences.set_segments(&segments);
+                    index.audiences.set_tests(tests);
                     *state = SlotState::Ready(Arc::clone(&index));
                     drop(state);
                     self.clock.notify_one();
@@ -945,6 +1145,40 @@ impl LiveIndex {
                 }
             }
         }
+    }
+
+    /// The project's running test sends, each with its offer as stored now (deleted offers'
+    /// sends are gone with them).
+    async fn test_sends(
+        &self,
+        project_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(crate::store::audience::TestSend, Arc<Offer>)>, StoreError> {
+        let mut out = Vec::new();
+        for send in self.store.test_sends(project_id, now).await? {
+            if let Some(offer) = self.store.get_offer(project_id, send.offer_id).await? {
+                out.push((send, Arc::new(offer)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The trusted user's context (their profile and list segments), cached by the index or
+    /// read from the database.
+    pub async fn user_context(
+        &self,
+        slot: &Slot,
+        index: &OffersIndex,
+        user: &str,
+    ) -> Result<Arc<UserContext>, StoreError> {
+        if let Some(ctx) = index.audiences.context(user) {
+            return Ok(ctx);
+        }
+        let epoch = index.audiences.epoch();
+        let profile = self.store.get_profile(slot.project_id, user).await?;
+        let lists = self.store.lists_of_user(slot.project_id, user).await?;
+        let ctx = UserContext::new(profile.map(|p| p.profile), lists);
+        Ok(index.audiences.keep_context(user, ctx, epoch))
     }
 
     /// Applies a committed change: re-reads what it names and tells the streams concerned.
@@ -963,11 +1197,64 @@ impl LiveIndex {
                 Some(id) => self.reread_offer(&slot, id).await,
                 None => Ok(()),
             },
+            ChangeOp::Profile => {
+                self.forget_profile(&slot, change.user_id.as_deref());
+                Ok(())
+            }
+            ChangeOp::Segment => match change.segment_id {
+                Some(id) => self.reread_segment(&slot, id).await,
+                None => Ok(()),
+            },
+            ChangeOp::TestSend => match &change.user_id {
+                Some(user) => self.reread_test_sends(&slot, user).await,
+                None => Ok(()),
+            },
         };
         if let Err(e) = outcome {
             tracing::warn!(error = %e, project = slot.project_id, "cannot re-read a change: resynchronizing the project");
             slot.invalidate();
         }
+    }
+
+    /// A profile changed: its user's context is dropped and their streams refetch (a bulk
+    /// upsert drops every context; open streams see it on their next refetch).
+    fn forget_profile(&self, slot: &Slot, user: Option<&str>) {
+        let Some(index) = slot.ready_or_mark_dirty() else {
+            return;
+        };
+        index.audiences.forget(user);
+        index.touch();
+        if let Some(user) = user {
+            let n = lock(&slot.streams).send_user(user, StreamEvent::Resync);
+            slot.count_reached("profile", n);
+        }
+    }
+
+    /// A segment changed: its definition is re-read, contexts dropped (list memberships may
+    /// have changed), pages rebuilt, and every stream refetches.
+    async fn reread_segment(&self, slot: &Slot, id: i64) -> Result<(), StoreError> {
+        let Some(index) = slot.ready_or_mark_dirty() else {
+            return Ok(());
+        };
+        let segment = self.store.get_segment(slot.project_id, id).await?;
+        index.audiences.set_segment(id, segment.as_ref());
+        index.audiences.forget(None);
+        index.touch();
+        slot.send_all(StreamEvent::Resync);
+        Ok(())
+    }
+
+    /// A test send: the running sends are re-read and the user's streams refetch.
+    async fn reread_test_sends(&self, slot: &Slot, user: &str) -> Result<(), StoreError> {
+        let Some(index) = slot.ready_or_mark_dirty() else {
+            return Ok(());
+        };
+        let tests = self.test_sends(slot.project_id, Utc::now()).await?;
+        index.audiences.set_tests(tests);
+        index.touch();
+        let n = lock(&slot.streams).send_user(user, StreamEvent::Resync);
+        slot.count_reached("test send", n);
+        Ok(())
     }
 
     async fn reread_project(&self, slot: &Slot) -> Result<(), StoreError> {
@@ -1202,7 +1489,7 @@ mod tests {
             .collect();
         index.replace(offers.clone(), Vec::new(), Utc::now());
         let now = Utc::now();
-        let page = index.feed_page("r", None, None, now);
+        let page = index.page("r", None, None, now);
         let body = page
             .body(
                 "2026-11-21T10:00:00.000Z",
@@ -1222,11 +1509,11 @@ mod tests {
         // The ETag follows the content: same offers, same tag; one changed, another tag.
         let fresh = OffersIndex::default();
         fresh.replace(offers.clone(), Vec::new(), now);
-        assert_eq!(page.etag, fresh.feed_page("r", None, None, now).etag);
+        assert_eq!(page.etag, fresh.page("r", None, None, now).etag);
         let mut changed = offers;
         changed[0].spec.show_delay_ms = 5;
         index.replace(changed, Vec::new(), Utc::now());
-        assert_ne!(page.etag, index.feed_page("r", None, None, now).etag);
+        assert_ne!(page.etag, index.page("r", None, None, now).etag);
     }
 
     /// Pages are shared by a room's visitors without personal offers, rebuilt after any change
@@ -1260,10 +1547,10 @@ mod tests {
                 .map(|o| o["id"].as_i64().unwrap())
                 .collect()
         };
-        let anonymous = index.feed_page("r", None, None, now);
+        let anonymous = index.page("r", None, None, now);
         assert_eq!(ids(&anonymous), [2, 1]);
         EXAMINED.with(|n| n.set(0));
-        let again = index.feed_page("r", Some("someone"), Some("someone"), now);
+        let again = index.page("r", Some("someone"), Some("someone"), now);
         assert!(
             Arc::ptr_eq(&anonymous, &again),
             "a user without personal offers shares the room's page"
@@ -1273,23 +1560,23 @@ mod tests {
             0,
             "served from the cache"
         );
-        let vip = index.feed_page("r", Some("vip"), Some("vip"), now);
+        let vip = index.page("r", Some("vip"), Some("vip"), now);
         assert_eq!(ids(&vip), [3, 2, 1]);
         assert!(Arc::ptr_eq(
             &vip,
-            &index.feed_page("r", Some("vip"), None, now)
+            &index.page("r", Some("vip"), None, now)
         ));
         // An opted-out visitor gets nothing, whatever is cached.
         write(&index.opted_out).insert("vip".into());
         assert_eq!(
-            ids(&index.feed_page("r", Some("vip"), Some("vip"), now)),
+            ids(&index.page("r", Some("vip"), Some("vip"), now)),
             Vec::<i64>::new()
         );
         write(&index.opted_out).clear();
         // The clock reaches offer 4's transition: the page is rebuilt with it.
         let in_an_hour = now + chrono::Duration::minutes(61);
         assert_eq!(
-            ids(&index.feed_page("r", None, None, in_an_hour)),
+            ids(&index.page("r", None, None, in_an_hour)),
             [4, 2, 1]
         );
         // A change to the index: every page is rebuilt.
@@ -1297,8 +1584,8 @@ mod tests {
             let mut listing = write(&index.offers);
             listing.remove(1);
         }
-        assert_eq!(ids(&index.feed_page("r", None, None, now)), [2]);
-        assert_eq!(ids(&index.feed_page("r", Some("vip"), None, now)), [3, 2]);
+        assert_eq!(ids(&index.page("r", None, None, now)), [2]);
+        assert_eq!(ids(&index.page("r", Some("vip"), None, now)), [3, 2]);
     }
 
     #[test]
@@ -1461,7 +1748,7 @@ mod tests {
         for offer in offers.iter().take(200) {
             for (room, user) in [("r3", Some("u1")), ("r8", Some("u42"))] {
                 assert_eq!(
-                    index.concerning(offer.id, room, user, user, now).is_some(),
+                    index.concerning(offer.id, room, user, user, now) != Concerning::No,
                     concerns(&offer.spec, room, user, false, now),
                     "offer {} for {room} {user:?}",
                     offer.id

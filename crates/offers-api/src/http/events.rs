@@ -131,6 +131,7 @@ fn parse_batch(body: &[u8]) -> Result<Batch, ApiError> {
                 room,
                 user,
                 sig,
+                language: None,
             },
             events: request.events,
         }),
@@ -243,6 +244,13 @@ pub(crate) async fn post_events(
     let mut seen_ids = HashSet::new();
     let mut duplicates = 0u64;
     let mut fresh = Vec::new();
+    // Events of a test send (SPEC §7) are acknowledged but never stored: not counted.
+    let tests = visitor.slot.loaded().filter(|i| i.audiences.has_tests());
+    let is_test = |offer_id: i64| match (&tests, visitor.user()) {
+        (Some(index), Some(user)) => index.audiences.is_test(user, offer_id, Utc::now()),
+        _ => false,
+    };
+    let mut test_events = 0u64;
     for (index, event) in checked {
         if !known.contains(&event.offer_id) {
             rejected.push(RejectedEvent {
@@ -251,6 +259,8 @@ pub(crate) async fn post_events(
             });
         } else if !seen_ids.insert(event.id.clone()) {
             duplicates += 1;
+        } else if is_test(event.offer_id) {
+            test_events += 1;
         } else {
             fresh.push(NewEvent {
                 id: event.id,
@@ -264,8 +274,9 @@ pub(crate) async fn post_events(
     }
     rejected.sort_by_key(|r| r.index);
     let submitted = fresh.len() as u64;
-    let accepted = state.events().write(visitor.project.id, fresh).await?;
-    duplicates += submitted - accepted;
+    let stored = state.events().write(visitor.project.id, fresh).await?;
+    duplicates += submitted - stored;
+    let accepted = stored + test_events;
     Ok((
         StatusCode::ACCEPTED,
         Json(EventsResponse {

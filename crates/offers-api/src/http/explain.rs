@@ -116,7 +116,15 @@ pub(crate) async fn explain_offers(
 ) -> Result<Json<ExplainResponse>, ApiError> {
     let q = parse_query(query.as_deref())?;
     let project = caller.project_id();
-    let offers = state.store().list_offers(project, MAX_EXPLAINED, 0).await?;
+    let offers = state
+        .store()
+        .list_offers(
+            project,
+            &crate::store::OfferFilter::default(),
+            MAX_EXPLAINED,
+            0,
+        )
+        .await?;
     let user = q.user.as_ref().map(ExternalId::as_str);
     let (opted_out, seen) = match user {
         Some(user) => {

@@ -2,6 +2,7 @@
 //! (`body::request_guard`: size limits and the query string's encoding).
 
 pub mod assets;
+pub(crate) mod audiences;
 pub(crate) mod body;
 pub(crate) mod caller;
 pub(crate) mod cors;
@@ -42,6 +43,7 @@ pub fn app(state: AppState) -> Router {
         .merge(stats::router())
         .merge(optout::router())
         .merge(registry::router())
+        .merge(audiences::router())
         .merge(draft::router())
         .merge(media::router())
         .merge(explain::router())

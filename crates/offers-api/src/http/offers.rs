@@ -10,14 +10,16 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use chrono::Utc;
 use offers_core::api::{Advertisement, ErrorBody, ListedOffer, SaveOfferResponse, StatsSummary};
-use offers_core::{AudienceType, Offer, OfferDraft, OfferSpec, PartnerOffer, validate};
+use offers_core::{
+    AudienceType, Offer, OfferDraft, OfferSpec, PartnerOffer, ScheduleStatus, validate,
+};
 
 use crate::bus::{Change, ChangeOp};
 use crate::error::ApiError;
-use crate::http::body::{OfferBody, Page};
+use crate::http::body::{OfferBody, Page, query_param};
 use crate::http::caller::{AsEditor, AsOwner, AsViewer};
 use crate::state::AppState;
-use crate::store::{IdKind, UpdateOutcome};
+use crate::store::{IdKind, OfferFilter, UpdateOutcome};
 
 /// The routes of this resource.
 pub(crate) fn router() -> Router<AppState> {
@@ -125,6 +127,75 @@ async fn save_response(
     })
 }
 
+/// The segment references of `spec` that name no segment of the project (`known`), as field
+/// errors (`segmentIds[i]`, `excludeSegmentIds[i]`).
+pub(crate) fn check_segments(
+    spec: &OfferSpec,
+    known: &HashSet<i64>,
+) -> Result<(), offers_core::FieldErrors> {
+    let mut errors = offers_core::FieldErrors::new();
+    for (field, ids) in [
+        ("segmentIds", &spec.segment_ids),
+        ("excludeSegmentIds", &spec.exclude_segment_ids),
+    ] {
+        for (i, id) in ids.iter().enumerate() {
+            if !known.contains(id) {
+                errors.insert(
+                    format!("{field}[{i}]"),
+                    format!("no segment {id} in this project"),
+                );
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// The ids of the project's segments.
+async fn segment_ids(state: &AppState, project_id: i64) -> Result<HashSet<i64>, ApiError> {
+    Ok(state
+        .store()
+        .list_segments(project_id)
+        .await?
+        .iter()
+        .map(|s| s.id)
+        .collect())
+}
+
+/// `tag` and `status` of the offer list.
+fn offer_filter(query: Option<&str>) -> Result<OfferFilter, ApiError> {
+    let tag = match query_param(query, "tag") {
+        Some(raw) => Some(
+            offers_core::profile::ProfileTag::parse(&raw)
+                .map_err(|reason| ApiError::bad_param("tag", reason))?
+                .as_str()
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let status = match query_param(query, "status") {
+        None => None,
+        Some(raw) => {
+            let status = match raw.trim().to_ascii_lowercase().as_str() {
+                "scheduled" => ScheduleStatus::Scheduled,
+                "live" => ScheduleStatus::Live,
+                "ended" => ScheduleStatus::Ended,
+                _ => {
+                    return Err(ApiError::bad_param(
+                        "status",
+                        "must be scheduled, live or ended",
+                    ));
+                }
+            };
+            Some((status, Utc::now()))
+        }
+    };
+    Ok(OfferFilter { tag, status })
+}
+
 /// List offers, newest first.
 #[utoipa::path(
     get,
@@ -133,6 +204,8 @@ async fn save_response(
     params(
         ("limit" = Option<i64>, Query, description = "Page size: default 20, at most 100; 0 answers []"),
         ("offset" = Option<i64>, Query, description = "Offers to skip (default 0)"),
+        ("tag" = Option<String>, Query, description = "Only offers with this tag"),
+        ("status" = Option<String>, Query, description = "Only offers that are `scheduled`, `live` or `ended` now"),
     ),
     responses(
         (status = 200, description = "A page of offers, newest first, each with its all-time `stats`", body = Vec<ListedOffer>),
@@ -148,12 +221,13 @@ pub(crate) async fn list_offers(
     RawQuery(query): RawQuery,
 ) -> Result<Json<Vec<ListedOffer>>, ApiError> {
     let page = Page::from_query(query.as_deref())?;
+    let filter = offer_filter(query.as_deref())?;
     if page.limit == 0 {
         return Ok(Json(Vec::new()));
     }
     let offers = state
         .store()
-        .list_offers(caller.project_id(), page.limit, page.offset)
+        .list_offers(caller.project_id(), &filter, page.limit, page.offset)
         .await?;
     let ids: Vec<i64> = offers.iter().map(|o| o.id).collect();
     let totals = state
@@ -207,6 +281,7 @@ pub(crate) async fn create_offer(
     OfferBody(draft): OfferBody,
 ) -> Result<(StatusCode, Json<SaveOfferResponse>), ApiError> {
     let spec = validate(&draft)?;
+    check_segments(&spec, &segment_ids(&state, caller.project_id()).await?)?;
     let offer = state
         .store()
         .create_offer(caller.project_id(), &spec, Utc::now())
@@ -315,7 +390,12 @@ pub(crate) async fn update_offer(
     OfferBody(patch): OfferBody,
 ) -> Result<Json<SaveOfferResponse>, ApiError> {
     let id = offer_id(path)?;
-    let apply = move |current: &Offer| apply_patch(&current.spec, &patch);
+    let segments = segment_ids(&state, caller.project_id()).await?;
+    let apply = move |current: &Offer| {
+        let spec = apply_patch(&current.spec, &patch)?;
+        check_segments(&spec, &segments)?;
+        Ok(spec)
+    };
     match state
         .store()
         .update_offer(caller.project_id(), id, &apply, Utc::now())

@@ -23,10 +23,14 @@ use crate::store::IdKind;
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/external/rooms", get(list_rooms).post(register_rooms))
-        .route("/external/users", get(list_users).post(register_users))
+        // POST /external/users also upserts profiles: `crate::http::audiences::post_users`.
+        .route(
+            "/external/users",
+            get(list_users).post(super::audiences::post_users),
+        )
 }
 
-const ACCEPTED: &str = "application/json ({\"ids\": [...]}), text/csv, multipart/form-data \
+pub(crate) const ACCEPTED: &str = "application/json ({\"ids\": [...]}), text/csv, multipart/form-data \
      (a CSV file part or `ids` parts) or application/x-www-form-urlencoded (`ids`)";
 
 /// At most this many ids per call.
@@ -95,51 +99,57 @@ impl<S: Send + Sync> FromRequest<S> for IdList {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let raw = match read_body(req, state, true, ACCEPTED).await? {
-            RawBody::Json(value) => ids_from_json(value)?,
-            RawBody::Text(text) => ids_from_csv(&text)?,
-            RawBody::Fields(fields) => {
-                let mut out = Vec::new();
-                for (name, value) in fields {
-                    match name.as_str() {
-                        "ids" | "ids[]" => out.extend(
-                            value
-                                .split([',', '\n'])
-                                .map(str::trim)
-                                .filter(|s| !s.is_empty())
-                                .map(str::to_owned),
-                        ),
-                        // Any other part is taken as an uploaded CSV file.
-                        _ => out.extend(ids_from_csv(&value)?),
-                    }
-                }
-                out
-            }
-        };
-        if raw.len() > MAX_IDS {
-            return Err(ApiError::invalid_field(
-                "ids",
-                format!("at most {MAX_IDS} ids per call (got {})", raw.len()),
-            ));
-        }
-        let mut errors = Fields::new();
-        let mut ids = Vec::with_capacity(raw.len());
-        for (i, id) in raw.iter().enumerate() {
-            match ExternalId::parse(id) {
-                Ok(id) => ids.push(id.into_string()),
-                Err(reason) => {
-                    errors.insert(format!("ids[{i}]"), reason);
-                }
-            }
-        }
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
-        }
-        Ok(IdList(ids))
+        let raw = read_body(req, state, true, ACCEPTED).await?;
+        ids_from_raw(raw).map(IdList)
     }
 }
 
-async fn register(
+/// The validated ids of a registration body, whatever its encoding.
+pub(crate) fn ids_from_raw(raw: RawBody) -> Result<Vec<String>, ApiError> {
+    let raw = match raw {
+        RawBody::Json(value) => ids_from_json(value)?,
+        RawBody::Text(text) => ids_from_csv(&text)?,
+        RawBody::Fields(fields) => {
+            let mut out = Vec::new();
+            for (name, value) in fields {
+                match name.as_str() {
+                    "ids" | "ids[]" => out.extend(
+                        value
+                            .split([',', '\n'])
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned),
+                    ),
+                    // Any other part is taken as an uploaded CSV file.
+                    _ => out.extend(ids_from_csv(&value)?),
+                }
+            }
+            out
+        }
+    };
+    if raw.len() > MAX_IDS {
+        return Err(ApiError::invalid_field(
+            "ids",
+            format!("at most {MAX_IDS} ids per call (got {})", raw.len()),
+        ));
+    }
+    let mut errors = Fields::new();
+    let mut ids = Vec::with_capacity(raw.len());
+    for (i, id) in raw.iter().enumerate() {
+        match ExternalId::parse(id) {
+            Ok(id) => ids.push(id.into_string()),
+            Err(reason) => {
+                errors.insert(format!("ids[{i}]"), reason);
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    Ok(ids)
+}
+
+pub(crate) async fn register(
     state: &AppState,
     project_id: i64,
     kind: IdKind,
@@ -203,32 +213,6 @@ pub(crate) async fn register_rooms(
     IdList(ids): IdList,
 ) -> Result<Json<RegisterResponse>, ApiError> {
     register(&state, caller.project_id(), IdKind::Room, &ids).await
-}
-
-/// Register user ids as known.
-#[utoipa::path(
-    post,
-    path = "/external/users",
-    tag = "registry",
-    request_body(content(
-        (IdsRequest = "application/json"),
-        ("text/csv"),
-        ("multipart/form-data"),
-    )),
-    responses(
-        (status = 200, description = "Counts", body = RegisterResponse),
-        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
-        (status = 403, description = "The token's role is below `editor`", body = ErrorBody),
-        (status = 422, description = "An invalid id (`ids[i]`)", body = ErrorBody),
-    ),
-    security(("apiKey" = [], "bearer" = []))
-)]
-pub(crate) async fn register_users(
-    State(state): State<AppState>,
-    AsEditor(caller): AsEditor,
-    IdList(ids): IdList,
-) -> Result<Json<RegisterResponse>, ApiError> {
-    register(&state, caller.project_id(), IdKind::User, &ids).await
 }
 
 /// List known room ids.

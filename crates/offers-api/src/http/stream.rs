@@ -31,7 +31,7 @@ use offers_core::FeedOffer;
 
 use crate::error::ApiError;
 use crate::http::widget::{ClientIp, Visitor, WidgetParams, add_identity_header, resolve};
-use crate::live::{OffersIndex, StreamEvent, StreamRx};
+use crate::live::{Concerning, OffersIndex, StreamEvent, StreamRx};
 use crate::state::AppState;
 use offers_core::api::{ErrorBody, StreamEventName, StreamMessage};
 
@@ -208,7 +208,7 @@ impl Conn {
             Utc::now(),
         );
         match fragment {
-            Some(fragment) => {
+            Concerning::Yes(fragment) => {
                 let name = if self.visible.insert(id) {
                     StreamEventName::OfferCreated
                 } else {
@@ -217,7 +217,9 @@ impl Conn {
                 self.pending
                     .push_back(named(name, fragment.json.to_string()));
             }
-            None => {
+            // Rendered per visitor (segments, merge tags, languages): the feed answers it.
+            Concerning::Personalized => self.resync(index),
+            Concerning::No => {
                 if self.visible.remove(&id) {
                     self.pending.push_back(deleted(id));
                 }
@@ -235,6 +237,11 @@ impl Conn {
         }
         let mut new: Vec<i64> = now_relevant.difference(&self.visible).copied().collect();
         new.sort_unstable();
+        if new.iter().any(|id| index.is_personalized(*id)) {
+            // Rendered per visitor: the client refetches its feed.
+            self.resync(index);
+            return;
+        }
         for id in new {
             if let Some(offer) = index.offer(id) {
                 self.push_offer(StreamEventName::OfferCreated, &offer);

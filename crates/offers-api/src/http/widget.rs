@@ -31,9 +31,10 @@ use crate::error::ApiError;
 use crate::feed_page::Encoding;
 use crate::http::body::query_param;
 use crate::http::cors::{CorsDenied, origin_allowed, widget_cors};
-use crate::live::Slot;
+use crate::live::{FeedVisitor, NeedsContext, Slot};
 use crate::state::AppState;
 use crate::store::Project;
+use offers_core::language::LanguageTag;
 
 /// The routes of the widget API, behind the per-project CORS middleware.
 pub(crate) fn router() -> Router<AppState> {
@@ -117,6 +118,9 @@ pub(crate) struct WidgetParams {
     pub room: ExternalId,
     pub user: Option<ExternalId>,
     pub sig: Option<String>,
+    /// `lang`: the language the host or the browser asked for (an unreadable one is ignored:
+    /// the offer's default language is shown).
+    pub language: Option<LanguageTag>,
 }
 
 impl WidgetParams {
@@ -133,11 +137,13 @@ impl WidgetParams {
             _ => None,
         };
         let sig = query_param(query, "sig").filter(|s| !s.trim().is_empty());
+        let language = query_param(query, "lang").and_then(|l| LanguageTag::from_accept(&l));
         Ok(Self {
             key,
             room,
             user,
             sig,
+            language,
         })
     }
 }
@@ -156,6 +162,8 @@ pub(crate) struct Visitor {
     pub user: Option<ExternalId>,
     /// Whether the request's origin may read the answer.
     pub origin_allowed: bool,
+    /// The language asked for (`lang`).
+    pub language: Option<LanguageTag>,
 }
 
 impl Visitor {
@@ -300,6 +308,7 @@ pub(crate) async fn resolve(
         claimed_user: params.user,
         sig: params.sig,
         user,
+        language: params.language,
     })
 }
 
@@ -313,6 +322,7 @@ pub(crate) async fn resolve(
         ("room" = String, Query, description = "The chat room the user entered"),
         ("user" = Option<String>, Query, description = "The user's id, if known"),
         ("sig" = Option<String>, Query, description = "Lowercase hex HMAC-SHA256 of `user` under the project's identity secret (required for the user to count when the project sets `requireUserSignature`)"),
+        ("lang" = Option<String>, Query, description = "The visitor's language (BCP 47, e.g. `de-AT`; the widget sends `data-lang`, `Offers.setLanguage` or `navigator.language`). A language in the user's profile wins. Offers are sent in the best translation: exact, then the language alone, then the offer's own text"),
         ("If-None-Match" = Option<String>, Header, description = "An ETag from a previous answer"),
     ),
     responses(
@@ -342,12 +352,31 @@ pub(crate) async fn feed(
     let now = Utc::now();
     // Offers are serialized once, when they enter the index; pages of them are kept per room
     // (and per user with personal offers) until the index changes.
-    let page = index.feed_page(
-        visitor.room.as_str(),
-        visitor.user(),
-        visitor.claimed(),
-        now,
-    );
+    let mut asking = FeedVisitor {
+        room: visitor.room.as_str(),
+        user: visitor.user(),
+        claimed: visitor.claimed(),
+        language: visitor.language.as_ref(),
+        context: None,
+    };
+    let page = match (index.feed_page(&asking, now), visitor.user()) {
+        (Ok(page), _) => page,
+        (Err(NeedsContext), Some(user)) => {
+            let context = state
+                .live()
+                .user_context(&visitor.slot, &index, user)
+                .await?;
+            asking.context = Some(&context);
+            index
+                .feed_page(&asking, now)
+                .map_err(|_| ApiError::Internal("the feed still needs a user context".into()))?
+        }
+        (Err(NeedsContext), None) => {
+            return Err(ApiError::Internal(
+                "an anonymous feed asked for a user context".into(),
+            ));
+        }
+    };
     let etag_value =
         HeaderValue::from_str(&page.etag).map_err(|e| ApiError::Internal(e.to_string()))?;
     let cache = HeaderValue::from_static("no-cache");

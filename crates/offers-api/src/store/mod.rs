@@ -24,6 +24,8 @@
 //! Every offer query carries `project_id` in its `WHERE`: a caller can never reach another
 //! project's rows. Writes of an offer and its id lists happen in one transaction.
 
+pub mod audience;
+mod audience_sql;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -33,6 +35,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use offers_core::profile::Profile;
+use offers_core::segment::{SegmentDef, SegmentSpec};
 use offers_core::{FieldErrors, Offer, OfferSpec};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use tokio::sync::broadcast;
@@ -164,6 +168,15 @@ impl RegisterCounts {
     }
 }
 
+/// Which offers a list shows (`GET /external/offer?tag=&status=`); the default shows all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OfferFilter {
+    /// Only offers with this tag.
+    pub tag: Option<String>,
+    /// Only offers in this schedule state at `now`.
+    pub status: Option<(offers_core::ScheduleStatus, DateTime<Utc>)>,
+}
+
 /// Project settings to change; `None` leaves a setting as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProjectSettings {
@@ -252,9 +265,10 @@ pub struct PurgeCounts {
     pub offers: u64,
 }
 
-/// Everything the API stores. Implemented once, by `sql::sql_store!`, for each backend.
+/// Everything the API stores. Implemented once, by `sql::sql_store!` (and, for audiences,
+/// `audience_sql::audience_sql_store!`), for each backend.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store: audience::AudienceStore + Send + Sync + std::fmt::Debug {
     /// `SELECT 1`.
     async fn ping(&self) -> Result<(), StoreError>;
 
@@ -293,10 +307,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// A project by its widget public key.
     async fn project_by_public_key(&self, key: &str) -> Result<Option<Project>, StoreError>;
 
-    /// A page of a project's offers, newest first.
+    /// A page of a project's offers matching `filter`, newest first.
     async fn list_offers(
         &self,
         project_id: i64,
+        filter: &OfferFilter,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<Offer>, StoreError>;
@@ -615,6 +630,106 @@ pub(crate) fn spec_to_json(spec: &OfferSpec) -> Result<String, StoreError> {
 
 pub(crate) fn spec_from_json(id: i64, json: &str) -> Result<OfferSpec, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("offer {id}: {e}")))
+}
+
+pub(crate) fn profile_to_json(profile: &Profile) -> Result<String, StoreError> {
+    serde_json::to_string(profile).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub(crate) fn profile_from_json(user: &str, json: &str) -> Result<Profile, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("profile {user}: {e}")))
+}
+
+/// A profile's tags as text (their wire form).
+pub(crate) fn profile_tags(profile: &Profile) -> Vec<String> {
+    match serde_json::to_value(&profile.tags) {
+        Ok(serde_json::Value::Array(tags)) => tags
+            .into_iter()
+            .filter_map(|t| t.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A [`StoredProfile`](audience::StoredProfile) from a row with `user_id`, `profile`,
+/// `updated_ms`.
+pub(crate) fn profile_from_row<'r, R>(row: &'r R) -> Result<audience::StoredProfile, StoreError>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let user_id: String = row.try_get("user_id")?;
+    let json: String = row.try_get("profile")?;
+    Ok(audience::StoredProfile {
+        profile: profile_from_json(&user_id, &json)?,
+        user_id,
+        updated_at: from_millis(row.try_get("updated_ms")?)?,
+    })
+}
+
+/// A segment's definition as stored: a list's ids are rows of `segment_members`, not here.
+pub(crate) fn segment_to_json(spec: &SegmentSpec) -> Result<String, StoreError> {
+    let stored = match &spec.def {
+        SegmentDef::List(_) => SegmentSpec {
+            name: spec.name.clone(),
+            def: SegmentDef::List(Vec::new()),
+        },
+        SegmentDef::Rules(_) => spec.clone(),
+    };
+    serde_json::to_string(&stored).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// A [`StoredSegment`](audience::StoredSegment) from a row with `id`, `spec`, `created_ms`,
+/// `updated_ms`, `members`.
+pub(crate) fn segment_from_row<'r, R>(row: &'r R) -> Result<audience::StoredSegment, StoreError>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let id: i64 = row.try_get("id")?;
+    let json: String = row.try_get("spec")?;
+    let spec: SegmentSpec = serde_json::from_str(&json)
+        .map_err(|e| StoreError::Corrupt(format!("segment {id}: {e}")))?;
+    let members: i64 = row.try_get("members")?;
+    Ok(audience::StoredSegment {
+        members: matches!(spec.def, SegmentDef::List(_)).then_some(members),
+        spec,
+        id,
+        created_at: from_millis(row.try_get("created_ms")?)?,
+        updated_at: from_millis(row.try_get("updated_ms")?)?,
+    })
+}
+
+/// Puts a list segment's member ids into its spec.
+pub(crate) fn fill_list(
+    segment: &mut audience::StoredSegment,
+    ids: Vec<String>,
+) -> Result<(), StoreError> {
+    let ids = ids
+        .into_iter()
+        .map(|id| {
+            offers_core::ExternalId::parse(&id).map_err(|e| {
+                StoreError::Corrupt(format!("segment {} member {id}: {e}", segment.id))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    segment.spec.def = SegmentDef::List(ids);
+    Ok(())
+}
+
+/// An offer's tags as text (their wire form), without duplicates.
+pub(crate) fn offer_tags(spec: &OfferSpec) -> Vec<String> {
+    match serde_json::to_value(&spec.tags) {
+        Ok(serde_json::Value::Array(tags)) => dedup(
+            tags.into_iter()
+                .filter_map(|t| t.as_str().map(str::to_owned)),
+        ),
+        _ => Vec::new(),
+    }
 }
 
 pub(crate) fn room_ids(spec: &OfferSpec) -> Vec<String> {

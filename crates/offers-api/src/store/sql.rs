@@ -117,6 +117,43 @@ macro_rules! sql_store {
                     .execute(&mut **tx)
                     .await?;
                 }
+                sqlx::query("DELETE FROM offer_segments WHERE offer_id = $1")
+                    .bind(offer_id)
+                    .execute(&mut **tx)
+                    .await?;
+                let segments: Vec<(i64, bool)> = spec
+                    .segment_ids
+                    .iter()
+                    .map(|id| (*id, false))
+                    .chain(spec.exclude_segment_ids.iter().map(|id| (*id, true)))
+                    .collect();
+                sqlx::query(&format!(
+                    "INSERT INTO offer_segments (offer_id, segment_id, excluded) \
+                     SELECT $1, CAST(value ->> 0 AS BIGINT), value ->> 1 = 'true' FROM {} \
+                     WHERE true ON CONFLICT DO NOTHING",
+                    Self::json_values("$2")
+                ))
+                .bind(offer_id)
+                .bind(json_array(
+                    &segments
+                        .iter()
+                        .map(|(id, excluded)| [id.to_string(), excluded.to_string()])
+                        .collect::<Vec<_>>(),
+                ))
+                .execute(&mut **tx)
+                .await?;
+                sqlx::query("DELETE FROM offer_tags WHERE offer_id = $1")
+                    .bind(offer_id)
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query(&format!(
+                    "INSERT INTO offer_tags (offer_id, tag) SELECT $1, value FROM {ids} \
+                     WHERE true ON CONFLICT DO NOTHING"
+                ))
+                .bind(offer_id)
+                .bind(json_array(&$crate::store::offer_tags(spec)))
+                .execute(&mut **tx)
+                .await?;
                 Ok(())
             }
 
@@ -290,17 +327,35 @@ macro_rules! sql_store {
             async fn list_offers(
                 &self,
                 project_id: i64,
+                filter: &$crate::store::OfferFilter,
                 limit: i64,
                 offset: i64,
             ) -> Result<Vec<offers_core::Offer>, $crate::store::StoreError> {
+                use offers_core::ScheduleStatus;
+                let status = match filter.status.map(|(s, _)| s) {
+                    None => "",
+                    Some(ScheduleStatus::Scheduled) => " AND start_ms > $5",
+                    Some(ScheduleStatus::Live) => {
+                        " AND start_ms <= $5 AND (end_ms IS NULL OR end_ms > $5)"
+                    }
+                    Some(ScheduleStatus::Ended) => " AND end_ms <= $5",
+                };
+                let tag = if filter.tag.is_some() {
+                    " AND id IN (SELECT offer_id FROM offer_tags WHERE tag = $4)"
+                } else {
+                    " AND $4 IS NULL"
+                };
+                let now = filter.status.map_or(0, |(_, now)| $crate::store::millis(now));
                 let rows = sqlx::query(&format!(
-                    "SELECT {} FROM offers WHERE project_id = $1 ORDER BY id DESC \
-                     LIMIT $2 OFFSET $3",
+                    "SELECT {} FROM offers WHERE project_id = $1{tag}{status} \
+                     AND $5 = $5 ORDER BY id DESC LIMIT $2 OFFSET $3",
                     $crate::store::OFFER_COLUMNS
                 ))
                 .bind(project_id)
                 .bind(limit)
                 .bind(offset)
+                .bind(filter.tag.as_deref())
+                .bind(now)
                 .fetch_all(&self.pool)
                 .await?;
                 $crate::store::offers_from_rows(&rows)

@@ -104,3 +104,4 @@ impl SqliteStore {
 }
 
 super::sql::sql_store!(SqliteStore, Sqlite);
+super::audience_sql::audience_sql_store!(SqliteStore, Sqlite);

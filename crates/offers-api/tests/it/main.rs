@@ -5,6 +5,7 @@
 mod common;
 
 mod api;
+mod audiences;
 mod cli;
 mod hardening;
 mod live;

@@ -177,6 +177,40 @@ pub struct TestSendRequest {
     pub user_id: String,
 }
 
+/// One element of a bulk upsert's JSON array (`POST /external/users`); read with
+/// [`crate::profile::parse_profiles_json`], so a bad element is reported by its line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProfileRowInput {
+    /// The user's id in the host chat.
+    pub id: ExternalId,
+    /// The user's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<LanguageTag>,
+    /// The user's tags.
+    #[serde(default)]
+    pub tags: Vec<ProfileTag>,
+    /// The user's attributes.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, AttrValue>))]
+    pub attributes: BTreeMap<AttrKey, AttrValue>,
+}
+
+/// The answer to a test send: which offer, to whom, shown until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TestSendAnswer {
+    /// The offer sent.
+    pub offer_id: i64,
+    /// The user it was sent to.
+    pub user_id: String,
+    /// Until when it is in the user's feed (10 minutes from the send).
+    #[serde(with = "crate::time::rfc3339")]
+    pub until: DateTime<Utc>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

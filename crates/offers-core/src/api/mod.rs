@@ -33,8 +33,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 pub use audience::{
-    BulkUpsertResponse, ProfilePage, Segment, SegmentCount, SegmentInput, StoredProfile,
-    TestSendRequest,
+    BulkUpsertResponse, ProfilePage, ProfileRowInput, Segment, SegmentCount, SegmentInput,
+    StoredProfile, TestSendAnswer, TestSendRequest,
 };
 pub use figures::{DayStats, ExplainResponse, ExplainedOffer, OfferStats, StatsSummary};
 pub use offer::{

@@ -71,6 +71,10 @@ pub struct FeedOffer {
     /// Delay after entry before showing, in milliseconds.
     #[serde(default, rename = "showDelayMS")]
     pub show_delay_ms: u64,
+    /// A test send (SPEC §7, `POST /external/offer/{id}/test`): shown now whatever the
+    /// frequency rules say, and its events are not counted. Absent (false) otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub test: bool,
 }
 
 impl FeedOffer {
@@ -110,6 +114,7 @@ impl From<&Offer> for FeedOffer {
             show_multiple_times: spec.show_multiple_times,
             show_frequency: spec.show_frequency,
             show_delay_ms: spec.show_delay_ms,
+            test: false,
         }
     }
 }

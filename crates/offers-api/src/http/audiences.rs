@@ -1,0 +1,648 @@
+//! Audiences (SPEC §7): user profiles (`/external/user/{id}`, `/external/user`, bulk
+//! `POST /external/users`), segments (`/external/segment…`) and test sends
+//! (`POST /external/offer/{id}/test`). Every rule (what a valid profile or segment is, who is in
+//! a segment) is `offers-core`'s; this module parses, stores and answers.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use offers_core::api::{self, ErrorBody};
+use offers_core::profile::{BulkProfiles, Profile, parse_profiles_csv, parse_profiles_json};
+use offers_core::segment::{SegmentDef, SegmentSpec};
+use offers_core::ExternalId;
+use serde_json::Value;
+
+use crate::audience::TEST_SEND_FOR;
+use crate::bus::Change;
+use crate::error::ApiError;
+use crate::http::body::{Page, RawBody, query_param, read_body};
+use crate::http::caller::{AsEditor, AsViewer};
+use crate::http::offers::offer_id;
+use crate::http::registry::{ids_from_raw, register};
+use crate::state::AppState;
+use crate::store::IdKind;
+use crate::store::audience::{
+    SegmentDelete, SegmentUpdate, StoredProfile, StoredSegment, TestSend,
+};
+
+/// The routes of this resource.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/external/user", get(list_profiles))
+        .route(
+            "/external/user/{externalUserId}",
+            get(get_profile).put(put_profile).delete(delete_profile),
+        )
+        .route("/external/segment", get(list_segments).post(create_segment))
+        .route(
+            "/external/segment/{segmentId}",
+            get(get_segment)
+                .patch(update_segment)
+                .delete(delete_segment),
+        )
+        .route("/external/segment/{segmentId}/count", get(count_segment))
+        .route("/external/offer/{offerId}/test", post(test_send))
+}
+
+/// A user id from the path (400 naming `externalUserId` when it is not a valid id).
+fn user_id(path: Result<Path<String>, PathRejection>) -> Result<ExternalId, ApiError> {
+    let Ok(Path(raw)) = path else {
+        return Err(ApiError::bad_param("externalUserId", "required"));
+    };
+    ExternalId::parse(&raw).map_err(|reason| ApiError::bad_param("externalUserId", reason))
+}
+
+/// A segment id from the path: anything but a positive integer is the same 404 as an unknown id.
+fn segment_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
+    let not_found = || ApiError::NotFound("no segment with this id in this project".into());
+    let Ok(Path(raw)) = path else {
+        return Err(not_found());
+    };
+    match raw.parse::<i64>() {
+        Ok(id) if id > 0 && raw.bytes().all(|b| b.is_ascii_digit()) => Ok(id),
+        _ => Err(not_found()),
+    }
+}
+
+fn segment_not_found() -> ApiError {
+    ApiError::NotFound("no segment with this id in this project".into())
+}
+
+/// A profile as answered.
+fn stored_profile(stored: StoredProfile) -> Result<api::StoredProfile, ApiError> {
+    let id = ExternalId::parse(&stored.user_id)
+        .map_err(|e| ApiError::Internal(format!("stored profile id {}: {e}", stored.user_id)))?;
+    Ok(api::StoredProfile::new(id, stored.profile, stored.updated_at))
+}
+
+/// A segment as answered; a list's ids only `with_ids` (its `userCount` always).
+fn segment_answer(stored: &StoredSegment, with_ids: bool) -> api::Segment {
+    let mut answer = api::Segment::new(
+        stored.id,
+        &stored.spec,
+        stored.created_at,
+        stored.updated_at,
+    );
+    if let Some(n) = stored.members {
+        answer.user_count = Some(n.max(0) as u64);
+        if !with_ids {
+            answer.user_ids = None;
+        }
+    }
+    answer
+}
+
+/// Reads a JSON body (the only encoding of these resources).
+async fn json_body(req: Request, state: &AppState) -> Result<Value, ApiError> {
+    match read_body(req, state, false, "application/json").await? {
+        RawBody::Json(value) => Ok(value),
+        _ => Err(ApiError::UnsupportedMediaType(
+            "send the body as application/json".into(),
+        )),
+    }
+}
+
+/// Create or replace a user's profile.
+#[utoipa::path(
+    put,
+    path = "/external/user/{externalUserId}",
+    tag = "audiences",
+    params(("externalUserId" = String, Path, description = "The user's id")),
+    request_body(content = offers_core::profile::Profile, content_type = "application/json",
+        description = "`{\"language\": \"de\", \"tags\": [\"vip\"], \"attributes\": {\"firstName\": \"Ana\", \"points\": 1200}}`; \
+            every field optional; replaces the stored profile"),
+    responses(
+        (status = 200, description = "The stored profile", body = api::StoredProfile),
+        (status = 400, description = "Malformed JSON or a bad user id", body = ErrorBody),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 403, description = "The token's role is below `editor`", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "An invalid field (`language`, `tags[i]`, `attributes.<key>`, unknown fields)", body = ErrorBody),
+    ),
+    security(("apiKey" = [], "bearer" = []))
+)]
+pub(crate) async fn put_profile(
+    State(state): State<AppState>,
+    AsEditor(caller): AsEditor,
+    path: Result<Path<String>, PathRejection>,
+    req: Request,
+) -> Result<Json<api::StoredProfile>, ApiError> {
+    let user = user_id(path)?;
+    let value = json_body(req, &state).await?;
+    let profile = Profile::parse(&value)?;
+    let project = caller.project_id();
+    let stored = state
+        .store()
+        .put_profile(project, user.as_str(), &profile, Utc::now())
+        .await?;
+    state
+        .live()
+        .apply(&Change::profile(project, Some(user.as_str())))
+        .await;
+    Ok(Json(stored_profile(stored)?))
+}
+
+/// A user's profile.
+#[utoipa::path(
+    get,
+    path = "/external/user/{externalUserId}",
+    tag = "audiences",
+    params(("externalUserId" = String, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The stored profile", body = api::StoredProfile),
+        (status = 400, description = "A bad user id", body = ErrorBody),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 404, description = "No profile for this user", body = ErrorBody),
+    ),
+    security(("apiKey" = [], "bearer" = []))
+)]
+pub(crate) async fn get_profile(
+    State(state): State<AppState>,
+    AsViewer(caller): AsViewer,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<api::StoredProfile>, ApiError> {
+    let user = user_id(path)?;
+    let stored = state
+        .store()
+        .get_profile(caller.project_id(), user.as_str())
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no profile for user `{}`", user.as_str())))?;
+    Ok(Json(stored_profile(stored)?))
+}
+
+/// Delete a user's profile (the user stays known).
+#[utoipa::path(
+    delete,
+    path = "/external/user/{externalUserId}",
+    tag = "audiences",
+    params(("externalUserId" = String, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "Deleted", body = bool),
+        (status = 400, description = "A bad user id", body = ErrorBody),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 403, description = "The token's role is below `editor`", body = ErrorBody),
+        (status = 404, description = "No profile for this user", body = ErrorBody),
+    ),
+    security(("apiKey" = [], "bearer" = []))
+)]
+pub(crate) async fn delete_profile(
+    State(state): State<AppState>,
+    AsEditor(caller): AsEditor,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<bool>, ApiError> {
+    let user = user_id(path)?;
+    let project = caller.project_id();
+    if !state.store().delete_profile(project, user.as_str()).await? {
+        return Err(ApiError::NotFound(format!(
+            "no profile for user `{}`",
+            user.as_str()
+        )));
+    }
+    state
+        .live()
+        .apply(&Change::profile(project, Some(user.as_str())))
+        .await;
+    Ok(Json(true))
+}
+
+/// A page of profiles, by user id.
+#[utoipa::path(
+    get,
+    path = "/external/user",
+    tag = "audiences",
+    params(
+        ("limit" = Option<i64>, Query, description = "Page size: default 20, at most 100"),
+        ("offset" = Option<i64>, Query, description = "Profiles to skip (default 0)"),
+        ("tag" = Option<String>, Query, description = "Only profiles with this tag"),
+    ),
+    responses(
+        (status = 200, description = "`{\"profiles\": [...], \"total\", \"limit\", \"offset\"}`", body = api::ProfilePage),
+        (status = 400, description = "Bad `limit`, `offset` or `tag`", body = ErrorBody),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+    ),
+    security(("apiKey" = [], "bearer" = []))
+)]
+pub(crate) async fn list_profiles(
+    State(state): State<AppState>,
+    AsViewer(caller): AsViewer,
+    RawQuery(query): RawQuery,
+) -> Result<Json<api::ProfilePage>, ApiError> {
+    let page = Page::from_query(query.as_deref())?;
+    let tag = match query_param(query.as_deref(), "tag") {
+        Some(raw) => Some(
+            offers_core::profile::ProfileTag::parse(&raw)
+                .map_err(|reason| ApiError::bad_param("tag", reason))?,
+        ),
+        None => None,
+    };
+    let found = state
+        .store()
+        .list_profiles(
+            caller.project_id(),
+            tag.as_ref().map(|t| t.as_str()),
+            page.limit,
+            page.offset,
+        )
+        .await?;
+    Ok(Json(api::ProfilePage {
+        profiles: found
+            .profiles
+            .into_iter()
+            .map(stored_profile)
+            .collect::<Result<_, _>>()?,
+        total: found.total,
+    }))
+}
+
+/// Whether a CSV upload is a profile table (a header naming more than the id column) rather
+/// than a plain list of ids (seed 001's one-column file, registered as known users).
+fn is_profile_csv(text: &str) -> bool {
+    let header = text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .next()
+        .unwrap_or_default();
+    let first = header
+        .split(',')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .trim_matches('"');
+    header.contains(',') && first.eq_ignore_ascii_case("id")
+}
+
+/// What a `POST /external/users` body holds.
+enum UsersBody {
+    /// Profiles to upsert (a JSON array of objects, or a CSV with profile columns).
+    Profiles(BulkProfiles),
+    /// Ids to register as known (`{"ids": [...]}`, an array of strings, a one-column CSV).
+    Ids(RawBody),
+}
+
+fn users_body(raw: RawBody) -> Result<UsersBody, ApiError> {
+    match raw {
+        RawBody::Json(value) => {
+            let profiles = matches!(&value, Value::Array(items)
+                if items.first().is_some_and(Value::is_object));
+            if profiles {
+                Ok(UsersBody::Profiles(parse_profiles_json(&value)?))
+            } else {
+                Ok(UsersBody::Ids(RawBody::Json(value)))
+            }
+        }
+        RawBody::Text(text) if is_profile_csv(&text) => {
+            Ok(UsersBody::Profiles(parse_profiles_csv(text.as_bytes())?))
+        }
+        RawBody::Fields(fields) => {
+            // A multipart upload: one CSV file part with profile columns is a profile table.
+            let csv = fields.iter().find(|(name, value)| {
+                !matches!(name.as_str(), "ids" | "ids[]") && is_profile_csv(value)
+            });
+            match csv {
+                Some((_, text)) => Ok(UsersBody::Profiles(parse_profiles_csv(text.as_bytes())?)),
+                None => Ok(UsersBody::Ids(RawBody::Fields(fields))),
+            }
+        }
+        other => Ok(UsersBody::Ids(other)),
+    }
+}
+
+/// Upsert profiles in bulk, or register user ids as known.
+#[utoipa::path(
+    post,
+    path = "/external/users",
+    tag = "audiences",
+    request_body(description = "Profiles: a JSON array of `{\"id\", \"language\", \"tags\", \"attributes\"}`, or a CSV file \
+            (UTF-8, a header row naming the columns, `id` first; `language`; `tags` separated by `|`; any other column an attribute), \
+            as `text/csv` or a multipart file part. Ids only: `{\"ids\": [...]}`, an array of strings, or a one-column CSV.",
+        content(
+            (Vec<api::ProfileRowInput> = "application/json"),
+            ("text/csv"),
+            ("multipart/form-data"),
+        )),
+    responses(
+        (status = 200, description = "Profiles: `{\"upserted\": N, \"rejected\": [{\"line\", \"reason\"}]}` (a bad row never stops the good ones). \
+            Ids: the registration counts.", body = api::BulkUpsertResponse),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 403, description = "The token's role is below `editor`", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "Not JSON, CSV or multipart", body = ErrorBody),
+        (status = 422, description = "Not an array, a bad CSV header, too many rows, or an invalid id (`ids[i]`)", body = ErrorBody),
+    ),
+    security(("apiKey" = [], "bearer" = []))
+)]
+pub(crate) async fn post_users(
+    State(state): State<AppState>,
+    AsEditor(caller): AsEditor,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let raw = read_body(req, &state, true, crate::http::registry::ACCEPTED).await?;
+    let project = caller.project_id();
+    match users_body(raw)? {
+        UsersBody::Ids(raw) => {
+            let ids = ids_from_raw(raw)?;
+            Ok(register(&state, project, IdKind::User, &ids)
+                .await?
+                .into_response())
+        }
+        UsersBody::Profiles(bulk) => {
+            let upserted = state
+                .store()
+                .upsert_profiles(project, &bulk.rows, Utc::now())
+                .await?;
+            if upserted > 0 {
+                state.live().apply(&Change::profile(project, None)).await;
+            }
+            tracing::info!(
+                project,
+                upserted,
+                rejected = bulk.rejected.len(),
+                "profiles upserted"
+            );
+            Ok(Json(api::BulkUpsertResponse {
+                upserted,
+                rejected: bulk.rejected,
+            })
+            .into_response())
+        }
+    }
+}
+
+/// Create a segment.
+#[utoipa::path(
+    post,
+    path = "/external/segment",
+    tag = "audiences",
+    request_body(content = api::SegmentInput, content_type = "application/json",
+        description = "Rules: `{\"name\", \"match\": \"all\"|\"any\", \"conditions\": [{\"field\", \"op\", \"value\"}]}`; \
+            a list: `{\"name\", \"userIds\": [...]}`"),
+    responses(
+        (status = 201, description = "The segment", body = api::Segment),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 403, description = "The token's role is below `editor`", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "An invalid field (`name`, `match`, `conditions[i].op`, …)", body = ErrorBody),
+    ),
+    security(("apiKey" = [], "bearer" = []))
+)]
+pub(crate) async fn create_segment(
+    State(state): State<AppState>,
+    AsEditor(caller): AsEditor,
+    req: Request,
+) -> Result<(StatusCode, Json<api::Segment>), ApiError> {
+    let value = json_body(req, &state).await?;
+    let spec = SegmentSpec::parse(&value)?;
+    let project = caller.project_id();
+    let stored = state
+        .store()
+        .create_segment(project, &spec, Utc::now())
+        .await?;
+    state
+        .live()
+        .apply(&Change::segment(project, stored.id))
+        .await;
+    Ok((StatusCode::CREATED, Json(segment_answer(&stored, true))))
+}
+
+/// The project's segments (lists with their `userCount`, without their ids).
+#[utoipa::path(
+    get,
+    path = "/external/segment",
+    tag = "audiences",
+    responses(
+        (status = 200, description = "Every segment, by id", body = Vec<api::Segment>),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+    ),
+    security(("apiKey" = [], "bearer" = []))
+)]
+pub(crate) async fn list_segments(
+    State(state): State<AppState>,
+    AsViewer(caller): AsViewer,
+) -> Result<Json<Vec<api::Segment>>, ApiError> {
+    let segments = state.store().list_segments(caller.project_id()).await?;
+    Ok(Json(
+        segments.iter().map(|s| segment_answer(s, false)).collect(),
+    ))
+}
+
+/// One segment (a list with its ids).
+#[utoipa::path(
+    get,
+    path = "/external/segment/{segmentId}",
+    tag = "audiences",
+    params(("segmentId" = i64, Path, description = "The segment id")),
+    responses(
+        (status = 200, description = "The segment", body = api::Segment),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 404, description = "No such segment in this project", body = ErrorBody),
+    ),
+    security(("apiKey" = [], "bearer" = []))
+)]
+pub(crate) async fn get_segment(
+    State(state): State<AppState>,
+    AsViewer(caller): AsViewer,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<api::Segment>, ApiError> {
+    let id = segment_id(path)?;
+    let stored = state
+        .store()
+        .get_segment(caller.project_id(), id)
+        .await?
+        .ok_or_else(segment_not_found)?;
+    Ok(Json(segment_answer(&stored, true)))
+}
+
+/// Change a segment: any subset of `name`, `match`, `conditions`, `userIds`.
+#[utoipa::path(
+    patch,
+    path = "/external/segment/{segmentId}",
+    tag = "audiences",
+    params(("segmentId" = i64, Path, description = "The segment id")),
+    request_body(content = api::SegmentInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The segment", body = api::Segment),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 403, description = "The token's role is below `editor`", body = ErrorBody),
+        (status = 404, description = "No such segment in this project", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "An invalid field", body = ErrorBody),
+    ),
+    security(("apiKey" = [], "bearer" = []))
+)]
+pub(crate) async fn update_segment(
+    State(state): State<AppState>,
+    AsEditor(caller): AsEditor,
+    path: Result<Path<String>, PathRejection>,
+    req: Request,
+) -> Result<Json<api::Segment>, ApiError> {
+    let id = segment_id(path)?;
+    let patch = json_body(req, &state).await?;
+    let project = caller.project_id();
+    let apply = move |stored: &SegmentSpec| SegmentSpec::patch(stored, &patch);
+    match state
+        .store()
+        .update_segment(project, id, &apply, Utc::now())
+        .await?
+    {
+        SegmentUpdate::NotFound => Err(segment_not_found()),
+        SegmentUpdate::Invalid(errors) => Err(errors.into()),
+        SegmentUpdate::Updated(stored) => {
+            state.live().apply(&Change::segment(project, id)).await;
+            Ok(Json(segment_answer(&stored, true)))
+        }
+    }
+}
+
+/// Delete a segment no offer uses.
+#[utoipa::path(
+    delete,
+    path = "/external/segment/{segmentId}",
+    tag = "audiences",
+    params(("segmentId" = i64, Path, description = "The segment id")),
+    responses(
+        (status = 200, description = "Deleted", body = bool),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 403, description = "The token's role is below `editor`", body = ErrorBody),
+        (status = 404, description = "No such segment in this project", body = ErrorBody),
+        (status = 409, description = "Offers use it (named in the message)", body = ErrorBody),
+    ),
+    security(("apiKey" = [], "bearer" = []))
+)]
+pub(crate) async fn delete_segment(
+    State(state): State<AppState>,
+    AsEditor(caller): AsEditor,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<bool>, ApiError> {
+    let id = segment_id(path)?;
+    let project = caller.project_id();
+    match state.store().delete_segment(project, id).await? {
+        SegmentDelete::NotFound => Err(segment_not_found()),
+        SegmentDelete::InUse(offers) => {
+            let list: Vec<String> = offers.iter().map(|o| format!("offer {o}")).collect();
+            Err(ApiError::Conflict(format!(
+                "segment {id} is used by {}: remove it from them first",
+                list.join(", ")
+            )))
+        }
+        SegmentDelete::Deleted => {
+            state.live().apply(&Change::segment(project, id)).await;
+            Ok(Json(true))
+        }
+    }
+}
+
+/// How many known users are in a segment.
+#[utoipa::path(
+    get,
+    path = "/external/segment/{segmentId}/count",
+    tag = "audiences",
+    params(("segmentId" = i64, Path, description = "The segment id")),
+    responses(
+        (status = 200, description = "`{\"users\": N}` over the project's known users", body = api::SegmentCount),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 404, description = "No such segment in this project", body = ErrorBody),
+    ),
+    security(("apiKey" = [], "bearer" = []))
+)]
+pub(crate) async fn count_segment(
+    State(state): State<AppState>,
+    AsViewer(caller): AsViewer,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<api::SegmentCount>, ApiError> {
+    let id = segment_id(path)?;
+    let project = caller.project_id();
+    let segments = state.store().list_segments(project).await?;
+    let segment = segments
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(segment_not_found)?;
+    let users = match &segment.spec.def {
+        SegmentDef::List(_) => state.store().count_list_members(project, id).await?,
+        SegmentDef::Rules(rules) => {
+            let filter =
+                |profile: &Profile| offers_core::segment::rules_match(rules, Some(profile));
+            state.store().count_profiles(project, &filter).await?
+        }
+    };
+    Ok(Json(api::SegmentCount {
+        users: users.max(0) as u64,
+    }))
+}
+
+/// Send an offer to one user now, as a test.
+#[utoipa::path(
+    post,
+    path = "/external/offer/{offerId}/test",
+    tag = "audiences",
+    params(("offerId" = i64, Path, description = "The offer id")),
+    request_body(content = api::TestSendRequest, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Delivered to the user's open widgets now and on their next entry within 10 minutes, \
+            ignoring schedule and frequency; its events are not counted", body = api::TestSendAnswer),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 403, description = "The token's role is below `editor`", body = ErrorBody),
+        (status = 404, description = "No such offer in this project", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "`userId` missing or invalid", body = ErrorBody),
+    ),
+    security(("apiKey" = [], "bearer" = []))
+)]
+pub(crate) async fn test_send(
+    State(state): State<AppState>,
+    AsEditor(caller): AsEditor,
+    path: Result<Path<String>, PathRejection>,
+    req: Request,
+) -> Result<(StatusCode, Json<api::TestSendAnswer>), ApiError> {
+    let offer = offer_id(path)?;
+    let value = json_body(req, &state).await?;
+    let user = match &value {
+        Value::Object(map) => {
+            if let Some(unknown) = map.keys().find(|k| k.as_str() != "userId") {
+                return Err(ApiError::invalid_field(unknown, "unknown field"));
+            }
+            match map.get("userId") {
+                Some(Value::String(s)) => ExternalId::parse(s)
+                    .map_err(|reason| ApiError::invalid_field("userId", reason))?,
+                Some(_) => return Err(ApiError::invalid_field("userId", "must be a string")),
+                None => return Err(ApiError::invalid_field("userId", "required")),
+            }
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "the JSON body must be {\"userId\": \"…\"}",
+            ));
+        }
+    };
+    let project = caller.project_id();
+    if state.store().get_offer(project, offer).await?.is_none() {
+        return Err(ApiError::offer_not_found());
+    }
+    let until = Utc::now() + TEST_SEND_FOR;
+    let send = TestSend {
+        user_id: user.as_str().to_owned(),
+        offer_id: offer,
+        until,
+    };
+    state.store().put_test_send(project, &send).await?;
+    state
+        .live()
+        .apply(&Change::test_send(project, offer, user.as_str()))
+        .await;
+    tracing::info!(project, offer, user = user.as_str(), "test send");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(api::TestSendAnswer {
+            offer_id: offer,
+            user_id: user.into_string(),
+            until,
+        }),
+    ))
+}
