@@ -3,8 +3,10 @@
 //! [`explain`] runs the same functions the feed and the widget run — [`is_live`],
 //! [`in_audience`] and [`decide`] — and lists one [`Check`] per rule (schedule, audience,
 //! opt-out, frequency), all of them even when an earlier one already fails, so a designer
-//! sees every reason at once. No rule is re-implemented here: the checks only describe what
-//! those functions answer. [`schedule_status`] is the scheduled / live / ended badge.
+//! sees every reason at once. [`explain_with`] adds the audience rules of SPEC §7 from
+//! [`segments_allow`] and [`personalize`]. No rule is re-implemented here: the checks only
+//! describe what those functions answer. [`schedule_status`] is the scheduled / live / ended
+//! badge.
 
 use std::fmt;
 

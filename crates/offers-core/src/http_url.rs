@@ -49,9 +49,11 @@ impl HttpUrl {
     }
 
     /// Parses an offer's `link`: like [`HttpUrl::parse`], and it may hold merge tags
-    /// ([`crate::merge`]) in its query (`https://a.example/?n={{firstName|there}}`). The link
-    /// is then checked with each tag replaced by its percent-encoded fallback (`x` without
-    /// one), and stored as written; [`crate::merge::render_link_query`] fills it in per user.
+    /// ([`crate::merge`]) in its query (`https://a.example/?n={{firstName|a%20friend}}`). The
+    /// link as written must hold no character a link may not (no spaces, also not inside a
+    /// tag: a fallback is written URL-encoded), and is checked with each tag replaced by its
+    /// fallback (`x` without one); it is stored as written, and
+    /// [`crate::merge::render_link_query`] fills it in per user.
     pub fn parse_link(input: &str) -> Result<Self, String> {
         let url = input.trim();
         if !crate::merge::has_merge_tags(url) {
@@ -60,7 +62,7 @@ impl HttpUrl {
         check_length(url, MAX_URL_CHARS)?;
         if url
             .chars()
-            .any(|c| c.is_control() || crate::text::is_bidi_control(c))
+            .any(|c| is_forbidden(c) || crate::text::is_bidi_control(c))
         {
             return Err(BAD_CHARS.to_owned());
         }
@@ -303,7 +305,7 @@ mod tests {
     fn links_with_merge_tags() {
         for ok in [
             "https://a.example/?n={{firstName|there}}",
-            "https://a.example/p?n={{ firstName | a friend }}&id={{id}}#top",
+            "https://a.example/p?n={{firstName|a%20friend}}&id={{id}}#top",
             "https://a.example/?l={{language}}",
         ] {
             assert_eq!(HttpUrl::parse_link(ok).unwrap().as_str(), ok);
@@ -322,6 +324,15 @@ mod tests {
             "unclosed merge tag at character 22"
         );
         assert!(HttpUrl::parse_link("https://a.example/?n={{first name}}").is_err());
+        assert_eq!(
+            HttpUrl::parse_link("https://a.example/?n={{firstName|a friend}}").unwrap_err(),
+            BAD_CHARS
+        );
+        assert_eq!(
+            HttpUrl::parse_link("https://a.example/?n={{ id }}").unwrap_err(),
+            BAD_CHARS
+        );
+        assert!(HttpUrl::parse_link("https://a.example/?n={{id|<x>}}").is_err());
         assert!(HttpUrl::parse_link("javascript:x?{{id}}").is_err());
         assert!(HttpUrl::parse_link("https://a.example/ x?{{id}}").is_err());
         assert!(HttpUrl::parse_link("https://a.example/?{{a|\u{7}}}").is_err());

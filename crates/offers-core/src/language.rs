@@ -89,10 +89,18 @@ impl LanguageTag {
     /// Whether `self` names `other` or a language within it (RFC 4647 basic filtering): `de`
     /// matches `de`, `de-AT` and `de-CH`; `de-AT` matches only `de-AT` (and its longer forms).
     pub fn matches(&self, other: &LanguageTag) -> bool {
-        other
-            .0
-            .strip_prefix(&self.0)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
+        other.is_within(&self.0)
+    }
+
+    /// Whether `self` is the language `range` names or one of its forms, comparing
+    /// case-insensitively without allocating: `de-AT` is within `de`, `DE` and `de-at`, not
+    /// within `de-CH` or `d`.
+    pub fn is_within(&self, range: &str) -> bool {
+        let (tag, range) = (self.0.as_bytes(), range.as_bytes());
+        tag.len() >= range.len()
+            && tag[..range.len()].eq_ignore_ascii_case(range)
+            && tag.get(range.len()).is_none_or(|&b| b == b'-')
+            && !range.is_empty()
     }
 }
 
@@ -198,6 +206,8 @@ mod tests {
         assert!(at.matches(&at));
         assert!(!at.matches(&tag("de")));
         assert!(!tag("de").matches(&tag("dsb")));
+        assert!(at.is_within("DE") && at.is_within("de-at") && !at.is_within("d"));
+        assert!(!at.is_within("") && !at.is_within("de-AT-x"));
     }
 
     #[test]

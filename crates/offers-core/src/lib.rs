@@ -16,8 +16,9 @@
 //!   every field error at once ([`FieldErrors`]);
 //! - [`targeting`]: who may see an offer and when it is live;
 //! - [`frequency`]: whether to show an offer now, given what the user has already seen;
-//! - [`mod@explain`]: every rule's verdict on one offer for one visitor ("why (not) shown") and
-//!   the scheduled / live / ended status;
+//! - [`mod@explain`]: every rule's verdict on one offer for one visitor ("why (not) shown"),
+//!   segments and personalization included ([`explain_with`]), and the scheduled / live /
+//!   ended status;
 //! - [`csv_audience`]: user ids imported from a CSV file;
 //! - [`profile`]: user profiles (language, tags, typed attributes), one at a time or in bulk
 //!   (JSON or CSV, with per-row rejections);

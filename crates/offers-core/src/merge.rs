@@ -12,7 +12,8 @@
 //! - Substituted values are text: control, bidi and invisible characters are removed,
 //!   other white space becomes a space, and a `{{` the substitution would create is broken
 //!   up (`{ {`), so a rendered text never holds a merge tag. In a link's query
-//!   ([`render_link_query`]) values and fallbacks are percent-encoded.
+//!   ([`render_link_query`]) values are percent-encoded; a link's fallbacks are part of the
+//!   URL as written (`{{firstName|a%20friend}}`), and a link's tags hold no spaces.
 //! - A variable the user lacks, without a fallback, is an error ([`MissingVariable`]): the
 //!   offer skips that user rather than showing a hole.
 
@@ -255,7 +256,7 @@ impl MergeText {
     /// value (cleaned) or its fallback; `Err` naming the first tag with neither. The result
     /// is trimmed and holds no merge tag (a `{{` is written `{ {`).
     pub fn render(&self, vars: &MergeVars<'_>, limit: usize) -> Result<String, MissingVariable> {
-        let out = self.substitute(vars, |text, out| out.push_str(text))?;
+        let out = self.substitute(vars, |value, out| out.push_str(value))?;
         let mut out = break_up_tags(out);
         let trimmed = out.trim();
         if let Some((cut, _)) = trimmed.char_indices().nth(limit) {
@@ -266,11 +267,12 @@ impl MergeText {
         Ok(out)
     }
 
-    /// Literal text as is, each tag's value (cleaned) or fallback through `push`.
+    /// Literal text and fallbacks as written, each tag's value (cleaned) through
+    /// `push_value`.
     fn substitute(
         &self,
         vars: &MergeVars<'_>,
-        mut push: impl FnMut(&str, &mut String),
+        mut push_value: impl FnMut(&str, &mut String),
     ) -> Result<String, MissingVariable> {
         let mut out = String::new();
         for piece in &self.pieces {
@@ -281,8 +283,8 @@ impl MergeText {
                     name,
                     fallback,
                 } => match (vars.value(variable), fallback) {
-                    (Some(value), _) => push(&value, &mut out),
-                    (None, Some(fallback)) => push(fallback, &mut out),
+                    (Some(value), _) => push_value(&value, &mut out),
+                    (None, Some(fallback)) => out.push_str(fallback),
                     (None, None) => {
                         return Err(MissingVariable {
                             variable: name.clone(),
@@ -327,8 +329,9 @@ pub(crate) fn split_query(link: &str) -> (&str, &str, &str) {
     (&link[..=q], &link[q + 1..end], &link[end..])
 }
 
-/// The link for one user: the merge tags of its query filled in, each value and fallback
-/// percent-encoded. A link without tags is returned as is. `Err` for a tag with neither
+/// The link for one user: the merge tags of its query filled in, each value
+/// percent-encoded, each fallback as written (it is part of the link the partner wrote, so it
+/// is written URL-encoded already: `{{firstName|a%20friend}}`). A link without tags is returned as is. `Err` for a tag with neither
 /// value nor fallback, and (naming the query's first tag) when the result would not be a
 /// valid link (longer than [`crate::http_url::MAX_URL_CHARS`]).
 pub fn render_link_query(link: &HttpUrl, vars: &MergeVars<'_>) -> Result<HttpUrl, MissingVariable> {
@@ -354,16 +357,14 @@ pub fn render_link_query(link: &HttpUrl, vars: &MergeVars<'_>) -> Result<HttpUrl
     })
 }
 
-/// The query of a link template with every tag replaced by its percent-encoded fallback
-/// (`x` without one): what [`HttpUrl::parse_link`] validates the link's shape with.
+/// The query of a link template with every tag replaced by its fallback (`x` without one):
+/// what [`HttpUrl::parse_link`] validates the link's shape with.
 pub(crate) fn example_query(template: &MergeText) -> String {
     let mut out = String::new();
     for piece in &template.pieces {
         match piece {
             Piece::Text(text) => out.push_str(text),
-            Piece::Tag { fallback, .. } => {
-                percent_encode(fallback.as_deref().unwrap_or("x"), &mut out)
-            }
+            Piece::Tag { fallback, .. } => out.push_str(fallback.as_deref().unwrap_or("x")),
         }
     }
     out
@@ -520,7 +521,7 @@ mod tests {
         let profile = profile();
         let vars = MergeVars::new(Some("u 1"), Some(&profile), None);
         let link = HttpUrl::parse_link(
-            "https://a.example/p?n={{firstName|a friend}}&c={{city}}&u={{id}}#top",
+            "https://a.example/p?n={{firstName|a%20friend}}&c={{city}}&u={{id}}#top",
         )
         .unwrap();
         assert_eq!(
@@ -529,7 +530,7 @@ mod tests {
         );
         let anonymous = MergeVars::default();
         let only_fallback =
-            HttpUrl::parse_link("https://a.example/?n={{firstName|a friend}}").unwrap();
+            HttpUrl::parse_link("https://a.example/?n={{firstName|a%20friend}}").unwrap();
         assert_eq!(
             render_link_query(&only_fallback, &anonymous)
                 .unwrap()

@@ -341,18 +341,20 @@ fn tags(e: &mut FieldErrors, value: Option<&Value>) -> Vec<ProfileTag> {
             Err(reason) => e.insert(format!("tags[{index}]"), reason),
         }
     }
-    sorted_tags(e, tags)
+    sorted_tags(e, tags, MAX_PROFILE_TAGS)
 }
 
-/// `tags` sorted and deduplicated; more than [`MAX_PROFILE_TAGS`] is an error.
-fn sorted_tags(e: &mut FieldErrors, mut tags: Vec<ProfileTag>) -> Vec<ProfileTag> {
+/// `tags` sorted and deduplicated; more than `max` is an error under `tags` (also for an
+/// offer's tags).
+pub(crate) fn sorted_tags(
+    e: &mut FieldErrors,
+    mut tags: Vec<ProfileTag>,
+    max: usize,
+) -> Vec<ProfileTag> {
     tags.sort();
     tags.dedup();
-    if tags.len() > MAX_PROFILE_TAGS {
-        e.insert(
-            "tags",
-            format!("at most {MAX_PROFILE_TAGS} tags (got {})", tags.len()),
-        );
+    if tags.len() > max {
+        e.insert("tags", format!("at most {max} tags (got {})", tags.len()));
     }
     tags
 }
@@ -689,7 +691,7 @@ fn csv_row(columns: &[Column], line: &str) -> Result<ProfileRow, String> {
             },
         }
     }
-    profile.tags = sorted_tags(&mut errors, tags);
+    profile.tags = sorted_tags(&mut errors, tags, MAX_PROFILE_TAGS);
     if id.is_none() && !errors.contains("id") {
         errors.insert("id", crate::validate::REQUIRED);
     }

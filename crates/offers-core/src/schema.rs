@@ -339,3 +339,34 @@ pub fn new_offer_schema(input: RefOr<Schema>) -> RefOr<Schema> {
         .item(per_template)
         .into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn schema_of<T: ToSchema>() -> Value {
+        serde_json::to_value(T::schema()).unwrap()
+    }
+
+    #[test]
+    fn audience_schemas() {
+        let profile = schema_of::<crate::profile::Profile>();
+        let properties = profile["properties"].as_object().unwrap();
+        for key in ["language", "tags", "attributes"] {
+            assert!(properties.contains_key(key), "{profile}");
+        }
+        assert_eq!(properties["tags"]["maxItems"], json!(100));
+        let condition = schema_of::<Condition>();
+        assert_eq!(condition["properties"]["op"]["enum"][9], json!("missing"));
+        let language = schema_of::<LanguageTag>();
+        let pattern = language["pattern"].as_str().unwrap();
+        assert_eq!(pattern, LANGUAGE_TAG_PATTERN);
+        assert_eq!(
+            schema_of::<AttrValue>()["oneOf"].as_array().unwrap().len(),
+            3
+        );
+        let extras = schema_of::<crate::api::OfferExtras>();
+        assert!(extras["properties"].get("segmentIds").is_some(), "{extras}");
+    }
+}

@@ -278,9 +278,7 @@ impl Condition {
                     return self.op == Op::Missing;
                 };
                 let named = |value: &AttrValue| match value {
-                    AttrValue::Text(text) => {
-                        LanguageTag::parse(text).is_ok_and(|wanted| wanted.matches(language))
-                    }
+                    AttrValue::Text(range) => language.is_within(range),
                     _ => false,
                 };
                 self.present(named)

@@ -18,6 +18,10 @@ pub const TITLE_MAX_CHARS: usize = 23;
 pub const BODY_MAX_CHARS: usize = 180;
 /// The most characters a [`ButtonText`] may have.
 pub const BUTTON_MAX_CHARS: usize = 80;
+/// How many characters a title, text or button text with merge tags may have beyond its
+/// limit as written (the tags' syntax and names; the limit itself counts each tag at its
+/// fallback's length).
+pub const MERGE_TAG_ALLOWANCE: usize = 200;
 /// The most characters an [`ExternalId`] (a room or a user id) may have; see
 /// [`crate::limits`] for the per-id names.
 pub const EXTERNAL_ID_MAX_CHARS: usize = 128;
@@ -99,6 +103,13 @@ fn checked_merge_text(input: &str, max: usize, allow_newlines: bool) -> Result<S
     if !crate::merge::has_merge_tags(trimmed) {
         check_length(trimmed, max)?;
         return Ok(trimmed.to_owned());
+    }
+    let written = trimmed.chars().count();
+    if written > max + MERGE_TAG_ALLOWANCE {
+        return Err(format!(
+            "at most {} characters as written, merge tags included (got {written})",
+            max + MERGE_TAG_ALLOWANCE
+        ));
     }
     let text = crate::merge::MergeText::parse(trimmed)?;
     if text

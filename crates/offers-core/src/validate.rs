@@ -305,27 +305,10 @@ fn show_delay(e: &mut FieldErrors, value: Option<&Value>) -> Option<u64> {
 
 /// `templateData`: absent/null/"" → defaults; an object, or a string holding one.
 fn template_data(e: &mut FieldErrors, value: Option<&Value>) -> Option<TemplateData> {
-    let object: Cow<'_, Map<String, Value>> = match value {
-        None | Some(Value::Null) => return Some(TemplateData::default()),
-        Some(Value::String(s)) if s.trim().is_empty() => return Some(TemplateData::default()),
-        Some(Value::Object(map)) => Cow::Borrowed(map),
-        Some(Value::String(s)) => match decode_object(s) {
-            Ok(map) => Cow::Owned(map),
-            Err(Some(repeated)) => {
-                for key in repeated {
-                    e.insert(format!("templateData.{key}"), crate::strict_json::REPEATED);
-                }
-                return None;
-            }
-            Err(None) => {
-                e.insert("templateData", OBJECT_REASON);
-                return None;
-            }
-        },
-        Some(_) => {
-            e.insert("templateData", OBJECT_REASON);
-            return None;
-        }
+    let object = match object_field(e, "templateData", value) {
+        Ok(Some(object)) => object,
+        Ok(None) => return Some(TemplateData::default()),
+        Err(()) => return None,
     };
 
     let mut local = FieldErrors::new();
@@ -420,6 +403,38 @@ fn template_data(e: &mut FieldErrors, value: Option<&Value>) -> Option<TemplateD
     } else {
         e.extend(local);
         None
+    }
+}
+
+/// An object field (`templateData`, `translations`): an object, or a string holding one.
+/// `Ok(None)` when absent, null or blank; `Err(())` once the error is recorded under `key`
+/// (keys repeated inside the text under `key.<repeated>`).
+fn object_field<'v>(
+    e: &mut FieldErrors,
+    key: &str,
+    value: Option<&'v Value>,
+) -> Result<Option<Cow<'v, Map<String, Value>>>, ()> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::Object(map)) => Ok(Some(Cow::Borrowed(map))),
+        Some(Value::String(s)) => match decode_object(s) {
+            Ok(map) => Ok(Some(Cow::Owned(map))),
+            Err(Some(repeated)) => {
+                for inner in repeated {
+                    e.insert(format!("{key}.{inner}"), crate::strict_json::REPEATED);
+                }
+                Err(())
+            }
+            Err(None) => {
+                e.insert(key, OBJECT_REASON);
+                Err(())
+            }
+        },
+        Some(_) => {
+            e.insert(key, OBJECT_REASON);
+            Err(())
+        }
     }
 }
 
@@ -602,16 +617,9 @@ fn offer_tags(e: &mut FieldErrors, value: Option<&Value>) -> Option<Vec<OfferTag
             }
         }
     }
-    tags.sort();
-    tags.dedup();
-    if tags.len() > MAX_OFFER_TAGS {
-        e.insert(
-            "tags",
-            format!("at most {MAX_OFFER_TAGS} tags (got {})", tags.len()),
-        );
-        return None;
-    }
-    (!bad).then_some(tags)
+    let count = e.len();
+    let tags = crate::profile::sorted_tags(e, tags, MAX_OFFER_TAGS);
+    (!bad && e.len() == count).then_some(tags)
 }
 
 /// `segmentIds` / `excludeSegmentIds`: a list of positive integers (numbers or digits),
@@ -665,27 +673,10 @@ fn translations(
     e: &mut FieldErrors,
     value: Option<&Value>,
 ) -> Option<BTreeMap<LanguageTag, Translation>> {
-    let object: Cow<'_, Map<String, Value>> = match value {
-        None | Some(Value::Null) => return Some(BTreeMap::new()),
-        Some(Value::String(s)) if s.trim().is_empty() => return Some(BTreeMap::new()),
-        Some(Value::Object(map)) => Cow::Borrowed(map),
-        Some(Value::String(s)) => match decode_object(s) {
-            Ok(map) => Cow::Owned(map),
-            Err(Some(repeated)) => {
-                for key in repeated {
-                    e.insert(format!("translations.{key}"), crate::strict_json::REPEATED);
-                }
-                return None;
-            }
-            Err(None) => {
-                e.insert("translations", OBJECT_REASON);
-                return None;
-            }
-        },
-        Some(_) => {
-            e.insert("translations", OBJECT_REASON);
-            return None;
-        }
+    let object = match object_field(e, "translations", value) {
+        Ok(Some(object)) => object,
+        Ok(None) => return Some(BTreeMap::new()),
+        Err(()) => return None,
     };
     if object.len() > MAX_TRANSLATIONS {
         e.insert(

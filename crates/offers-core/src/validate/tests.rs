@@ -783,13 +783,13 @@ fn audience_fields_are_validated() {
 fn merge_tags_in_texts_and_links() {
     let offer = json!({
         "template": 10, "title": "Hi {{firstName|there}}", "text": "You have {{points|no}} points",
-        "linkText": "Go {{firstName}}", "link": "https://a.example/?n={{firstName|a friend}}",
+        "linkText": "Go {{firstName}}", "link": "https://a.example/?n={{firstName|a%20friend}}",
         "startTime": "2024-05-22T12:00:01Z"
     });
     let spec = validate(&draft(offer.clone())).unwrap();
     assert_eq!(
         spec.link.as_str(),
-        "https://a.example/?n={{firstName|a friend}}"
+        "https://a.example/?n={{firstName|a%20friend}}"
     );
     let errors = validate(&with(
         offer.clone(),
