@@ -326,6 +326,7 @@ mod tests {
                 show_frequency: ShowFrequency::Daily,
                 show_delay_ms: 2500,
                 audience,
+                ..OfferSpec::example()
             },
         })
     }

@@ -216,7 +216,7 @@ impl Audiences {
             .filter(|t| now < t.until)
             .cloned()
             .collect();
-        found.sort_by(|a, b| b.offer.id.cmp(&a.offer.id));
+        found.sort_by_key(|t| std::cmp::Reverse(t.offer.id));
         found
     }
 

@@ -1562,10 +1562,7 @@ mod tests {
         );
         let vip = index.page("r", Some("vip"), Some("vip"), now);
         assert_eq!(ids(&vip), [3, 2, 1]);
-        assert!(Arc::ptr_eq(
-            &vip,
-            &index.page("r", Some("vip"), None, now)
-        ));
+        assert!(Arc::ptr_eq(&vip, &index.page("r", Some("vip"), None, now)));
         // An opted-out visitor gets nothing, whatever is cached.
         write(&index.opted_out).insert("vip".into());
         assert_eq!(
@@ -1575,10 +1572,7 @@ mod tests {
         write(&index.opted_out).clear();
         // The clock reaches offer 4's transition: the page is rebuilt with it.
         let in_an_hour = now + chrono::Duration::minutes(61);
-        assert_eq!(
-            ids(&index.page("r", None, None, in_an_hour)),
-            [4, 2, 1]
-        );
+        assert_eq!(ids(&index.page("r", None, None, in_an_hour)), [4, 2, 1]);
         // A change to the index: every page is rebuilt.
         {
             let mut listing = write(&index.offers);

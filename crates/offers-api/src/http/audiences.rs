@@ -10,10 +10,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
+use offers_core::ExternalId;
 use offers_core::api::{self, ErrorBody};
 use offers_core::profile::{BulkProfiles, Profile, parse_profiles_csv, parse_profiles_json};
 use offers_core::segment::{SegmentDef, SegmentSpec};
-use offers_core::ExternalId;
 use serde_json::Value;
 
 use crate::audience::TEST_SEND_FOR;
@@ -76,7 +76,11 @@ fn segment_not_found() -> ApiError {
 fn stored_profile(stored: StoredProfile) -> Result<api::StoredProfile, ApiError> {
     let id = ExternalId::parse(&stored.user_id)
         .map_err(|e| ApiError::Internal(format!("stored profile id {}: {e}", stored.user_id)))?;
-    Ok(api::StoredProfile::new(id, stored.profile, stored.updated_at))
+    Ok(api::StoredProfile::new(
+        id,
+        stored.profile,
+        stored.updated_at,
+    ))
 }
 
 /// A segment as answered; a list's ids only `with_ids` (its `userCount` always).

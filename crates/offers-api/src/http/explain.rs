@@ -10,7 +10,12 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, SubsecRound, Utc};
 use offers_core::api::{ErrorBody, ExplainResponse, ExplainedOffer};
-use offers_core::{DisplayHistory, ExternalId, explain, parse_timestamp, schedule_status};
+use offers_core::explain::{ExplainVisitor, explain_with};
+use offers_core::{
+    DisplayHistory, ExternalId, LanguageTag, MergeVars, parse_timestamp, schedule_status,
+};
+
+use crate::audience::{Audiences, UserContext};
 
 use crate::error::{ApiError, Fields};
 use crate::http::body::{bad_params, parse_utc_offset, query_param};
@@ -33,6 +38,8 @@ struct ExplainQuery {
     user: Option<ExternalId>,
     at: DateTime<Utc>,
     utc_offset: i32,
+    /// The language the widget would send (`lang`); the profile's wins.
+    language: Option<LanguageTag>,
 }
 
 fn parse_query(query: Option<&str>) -> Result<ExplainQuery, ApiError> {
@@ -67,6 +74,12 @@ fn parse_query(query: Option<&str>) -> Result<ExplainQuery, ApiError> {
             .ok(),
         None => Some(0),
     };
+    let language = match query_param(query, "lang") {
+        Some(raw) if !raw.trim().is_empty() => LanguageTag::parse(&raw)
+            .map_err(|reason| bad.insert("lang".into(), reason))
+            .ok(),
+        _ => None,
+    };
     bad_params(bad)?;
     match (room, at, utc_offset) {
         (Some(room), Some(at), Some(utc_offset)) => Ok(ExplainQuery {
@@ -74,6 +87,7 @@ fn parse_query(query: Option<&str>) -> Result<ExplainQuery, ApiError> {
             user,
             at,
             utc_offset,
+            language,
         }),
         _ => Err(ApiError::Internal("explain query checks disagree".into())),
     }
@@ -99,6 +113,7 @@ fn history(seen: Option<&SeenSummary>) -> DisplayHistory {
         ("at" = Option<String>, Query, description = "The instant to judge (RFC 3339; default: now)"),
         ("utcOffset" = Option<i32>, Query, description = "The visitor's zone in minutes east of UTC \
             (-1080..1080, default 0), for DAILY's local day"),
+        ("lang" = Option<String>, Query, description = "The language the widget would send (the user's profile language wins)"),
     ),
     responses(
         (status = 200, description = "Every offer of the project (the newest 200), newest first, with each rule's \
@@ -139,19 +154,42 @@ pub(crate) async fn explain_offers(
         }
         None => (false, Default::default()),
     };
+    // Segments are judged as the feed judges them: on the stored profile and list memberships.
+    let audiences = Audiences::default();
+    audiences.set_segments(&state.store().list_segments(project).await?);
+    let context = match user {
+        Some(user) => Some(UserContext::new(
+            state
+                .store()
+                .get_profile(project, user)
+                .await?
+                .map(|p| p.profile),
+            state.store().lists_of_user(project, user).await?,
+        )),
+        None => None,
+    };
+    let member = |id: i64| audiences.is_member(id, context.as_ref());
+    let segment_name = |id: i64| audiences.segment_name(id);
+    let vars = MergeVars::new(
+        user,
+        context.as_ref().and_then(|c| c.profile.as_ref()),
+        q.language.as_ref(),
+    );
     let offers = offers
         .iter()
         .map(|offer| {
             let spec = &offer.spec;
-            let verdict = explain(
-                spec,
-                q.room.as_str(),
+            let history = history(seen.get(&offer.id));
+            let visitor = ExplainVisitor {
+                room: q.room.as_str(),
                 user,
                 opted_out,
-                &history(seen.get(&offer.id)),
-                q.at,
-                q.utc_offset,
-            );
+                history: &history,
+                member: &member,
+                segment_name: &segment_name,
+                vars,
+            };
+            let verdict = explain_with(spec, &visitor, q.at, q.utc_offset);
             ExplainedOffer {
                 offer_id: offer.id,
                 title: spec.title.clone(),

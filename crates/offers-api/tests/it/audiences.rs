@@ -664,3 +664,70 @@ both_backends!(test_sends_reach_the_user_now_and_are_not_counted, |t| {
     .await
     .error(StatusCode::NOT_FOUND, "not_found");
 });
+
+both_backends!(explain_names_the_segment_that_hides_an_offer, |t| {
+    put_profile(&t, "ana", &json!({"language": "en", "tags": ["churned"]})).await;
+    let vips = create_segment(
+        &t,
+        &json!({"name": "German VIPs", "conditions": [{"field": "language", "op": "eq", "value": "de"}]}),
+    )
+    .await;
+    let churned = create_segment(
+        &t,
+        &json!({"name": "Churned", "conditions": [{"field": "tag", "op": "eq", "value": "churned"}]}),
+    )
+    .await;
+    let vip_offer = t
+        .create_a_id(&with(&text_offer(), json!({"segmentIds": [vips]})))
+        .await;
+    let excluded = t
+        .create_a_id(&with(
+            &text_offer(),
+            json!({"excludeSegmentIds": [churned]}),
+        ))
+        .await;
+    let strict = t
+        .create_a_id(&with(&text_offer(), json!({"title": "Hi {{firstName}}"})))
+        .await;
+    let r = t.get_a("/external/explain?room=r1&user=ana").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let body = r.json();
+    let verdict = |id: i64| {
+        body["offers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["offerId"] == id)
+            .cloned()
+            .unwrap()
+    };
+    let detail = |o: &Value, rule: &str| {
+        o["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["rule"] == rule)
+            .map(|c| {
+                (
+                    c["ok"].as_bool().unwrap(),
+                    c["detail"].as_str().unwrap().to_owned(),
+                )
+            })
+            .unwrap_or_else(|| panic!("no {rule} check in {o}"))
+    };
+    let v = verdict(vip_offer);
+    assert_eq!(v["shown"], false);
+    let (ok, text) = detail(&v, "segments");
+    assert!(!ok && text.contains("German VIPs"), "{text}");
+    let v = verdict(excluded);
+    let (ok, text) = detail(&v, "segments");
+    assert!(!ok && text.contains("Churned"), "{text}");
+    let v = verdict(strict);
+    let (ok, text) = detail(&v, "personalization");
+    assert!(!ok && text.contains("firstName"), "{text}");
+    // The feed agrees.
+    assert!(ids(&feed(&t, "room=r1&user=ana").await).is_empty());
+    t.get_a("/external/explain?room=r1&lang=!!")
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_request");
+});

@@ -974,3 +974,23 @@ impl TcpSse {
         }
     }
 }
+
+/// Every property a schema of the OpenAPI document `doc` declares: its own, and those of the
+/// schemas it references or combines with `allOf` (a flattened struct is an `allOf`).
+pub(crate) fn schema_properties(doc: &Value, schema: &Value) -> serde_json::Map<String, Value> {
+    let schema = match schema["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference.trim_start_matches("#/components/schemas/");
+            &doc["components"]["schemas"][name]
+        }
+        None => schema,
+    };
+    let mut out = schema["properties"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        out.extend(schema_properties(doc, part));
+    }
+    out
+}
