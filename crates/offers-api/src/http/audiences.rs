@@ -45,6 +45,7 @@ pub(crate) fn router() -> Router<AppState> {
                 .delete(delete_segment),
         )
         .route("/external/segment/{segmentId}/count", get(count_segment))
+        .route("/external/segment/count", post(count_definition))
         .route("/external/offer/{offerId}/test", post(test_send))
 }
 
@@ -567,17 +568,71 @@ pub(crate) async fn count_segment(
         .into_iter()
         .find(|s| s.id == id)
         .ok_or_else(segment_not_found)?;
-    let users = match &segment.spec.def {
-        SegmentDef::List(_) => state.store().count_list_members(project, id).await?,
-        SegmentDef::Rules(rules) => {
+    Ok(Json(
+        count(&state, project, &segment.spec.def, Some(id)).await?,
+    ))
+}
+
+/// How many known users a definition holds: a stored list's members (`list`), a typed list's
+/// known users, or the profiles a rule set matches.
+async fn count(
+    state: &AppState,
+    project: i64,
+    def: &SegmentDef,
+    list: Option<i64>,
+) -> Result<api::SegmentCount, ApiError> {
+    let users = match (def, list) {
+        (SegmentDef::List(_), Some(id)) => state.store().count_list_members(project, id).await?,
+        (SegmentDef::List(ids), None) => {
+            let ids: Vec<String> = crate::store::dedup(ids.iter().map(|i| i.as_str().to_owned()));
+            state
+                .store()
+                .known_among(project, IdKind::User, &ids)
+                .await?
+                .len() as i64
+        }
+        (SegmentDef::Rules(rules), _) => {
             let filter =
                 |profile: &Profile| offers_core::segment::rules_match(rules, Some(profile));
             state.store().count_profiles(project, &filter).await?
         }
     };
-    Ok(Json(api::SegmentCount {
+    Ok(api::SegmentCount {
         users: users.max(0) as u64,
-    }))
+    })
+}
+
+/// How many known users an unsaved segment definition would hold (the Studio's live count).
+#[utoipa::path(
+    post,
+    path = "/external/segment/count",
+    tag = "audiences",
+    request_body(content = api::SegmentInput, content_type = "application/json",
+        description = "A segment definition, as for create (`name` may be left out)"),
+    responses(
+        (status = 200, description = "`{\"users\": N}` over the project's known users", body = api::SegmentCount),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing or bad credentials", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "An invalid field (`match`, `conditions[i].op`, …)", body = ErrorBody),
+    ),
+    security(("apiKey" = [], "bearer" = []))
+)]
+pub(crate) async fn count_definition(
+    State(state): State<AppState>,
+    AsViewer(caller): AsViewer,
+    req: Request,
+) -> Result<Json<api::SegmentCount>, ApiError> {
+    let mut value = json_body(req, &state).await?;
+    // The name does not change who is in it: an unnamed draft is counted too.
+    if let Value::Object(map) = &mut value {
+        map.entry("name")
+            .or_insert_with(|| Value::from("unsaved segment"));
+    }
+    let spec = SegmentSpec::parse(&value)?;
+    Ok(Json(
+        count(&state, caller.project_id(), &spec.def, None).await?,
+    ))
 }
 
 /// Send an offer to one user now, as a test.

@@ -221,6 +221,7 @@ impl Modify for NewOfferBody {
         crate::http::audiences::update_segment,
         crate::http::audiences::delete_segment,
         crate::http::audiences::count_segment,
+        crate::http::audiences::count_definition,
         crate::http::audiences::test_send,
         crate::http::registry::list_users,
         crate::http::widget::feed,

@@ -301,6 +301,27 @@ both_backends!(segments_are_created_counted_changed_and_guarded, |t| {
         .json();
     assert_eq!(count["users"], 3, "{count}");
 
+    // The Studio's live count of an unsaved definition.
+    let draft = t
+        .json(
+            Method::POST,
+            "/external/segment/count",
+            &t.a,
+            Role::Viewer,
+            &json!({"match": "any", "conditions": [{"field": "attributes.points", "op": "gt", "value": 1000}]}),
+        )
+        .await;
+    assert_eq!(draft.json(), json!({"users": 2}), "{}", draft.text());
+    t.json(
+        Method::POST,
+        "/external/segment/count",
+        &t.a,
+        Role::Viewer,
+        &json!({"conditions": [{"field": "attributes.points", "op": "gt", "value": "many"}]}),
+    )
+    .await
+    .invalid(&["conditions[0].value"]);
+
     let list = create_segment(
         &t,
         &json!({"name": "Testers", "userIds": ["de-vip", "nobody"]}),
