@@ -4,7 +4,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  POPUP, createProject, hostPage, launchBrowser, offerBody, partner, serveHtml, startApi,
+  POPUP, createProject, hostPage, launchBrowser, offerBody, partner, serveHtml, signUser, startApi,
 } from "./support.mjs";
 
 let api;
@@ -104,7 +104,7 @@ test("a test send appears live in the user's open chat, and only theirs", async 
   console.log(`# test send to on-screen: ${latency} ms`);
   assert.ok(latency < 2_000, `a test send shows within a second or so (${latency} ms)`);
   // The other user's chat refetched nothing for it.
-  const otherBody = await (await fetch(`${api.base}/widget/v1/offers?key=${project.publicKey}&room=room-1&user=other&sig=${(await import("./support.mjs")).signUser(project, "other")}`)).json();
+  const otherBody = await (await fetch(`${api.base}/widget/v1/offers?key=${project.publicKey}&room=room-1&user=other&sig=${signUser(project, "other")}`)).json();
   assert.equal(otherBody.offers.length, 0);
   assert.equal(await other.page.locator(`${POPUP} .offer`).count(), 0);
   await qa.context.close();

@@ -16,6 +16,9 @@
 //!   `event_id`); the figures (and "why (not) shown") are aggregated from them.
 //! - `drafts`: at most one Studio draft per project (its JSON object as sent, the offer it
 //!   edits, an entity tag for `If-Match`).
+//! - audiences (migration 0005, [`audience`]): `profiles` and `profile_tags`, `segments` and
+//!   `segment_members`, `offer_segments` and `offer_tags` (written with the offer, in its
+//!   transaction), `test_sends`.
 //!
 //! Writes the widget side must learn about publish a `crate::bus::Change` (PostgreSQL:
 //! `pg_notify` inside the transaction; SQLite: an in-process broadcast after commit), and
