@@ -4,7 +4,7 @@
 //! a segment) is `offers-core`'s; this module parses, stores and answers.
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -37,16 +37,42 @@ pub(crate) fn router() -> Router<AppState> {
             "/external/user/{externalUserId}",
             get(get_profile).put(put_profile).delete(delete_profile),
         )
-        .route("/external/segment", get(list_segments).post(create_segment))
+        .route(
+            "/external/segment",
+            get(list_segments)
+                .post(create_segment)
+                .layer(DefaultBodyLimit::max(BULK_BODY_LIMIT)),
+        )
         .route(
             "/external/segment/{segmentId}",
             get(get_segment)
                 .patch(update_segment)
-                .delete(delete_segment),
+                .delete(delete_segment)
+                .layer(DefaultBodyLimit::max(BULK_BODY_LIMIT)),
         )
         .route("/external/segment/{segmentId}/count", get(count_segment))
         .route("/external/segment/count", post(count_definition))
         .route("/external/offer/{offerId}/test", post(test_send))
+}
+
+/// The body limit of the bulk calls (`POST /external/users`, segments with `userIds`): room for
+/// 100,000 profiles or ids (the per-call maximum), far beyond the 1 MiB of other bodies.
+pub(crate) const BULK_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+/// A body over [`BULK_BODY_LIMIT`] on the routes that have it is named with that limit (not
+/// the default one).
+fn bulk_limit(error: ApiError) -> ApiError {
+    match error {
+        ApiError::PayloadTooLarge { .. } => ApiError::PayloadTooLarge {
+            limit: BULK_BODY_LIMIT,
+        },
+        other => other,
+    }
+}
+
+/// Reads a JSON body of a route with the bulk limit.
+async fn bulk_json_body(req: Request, state: &AppState) -> Result<Value, ApiError> {
+    json_body(req, state).await.map_err(bulk_limit)
 }
 
 /// A user id from the path (400 naming `externalUserId` when it is not a valid id).
@@ -346,7 +372,9 @@ pub(crate) async fn post_users(
     AsEditor(caller): AsEditor,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let raw = read_body(req, &state, true, crate::http::registry::ACCEPTED).await?;
+    let raw = read_body(req, &state, true, crate::http::registry::ACCEPTED)
+        .await
+        .map_err(bulk_limit)?;
     let project = caller.project_id();
     match users_body(raw)? {
         UsersBody::Ids(raw) => {
@@ -401,7 +429,7 @@ pub(crate) async fn create_segment(
     AsEditor(caller): AsEditor,
     req: Request,
 ) -> Result<(StatusCode, Json<api::Segment>), ApiError> {
-    let value = json_body(req, &state).await?;
+    let value = bulk_json_body(req, &state).await?;
     let spec = SegmentSpec::parse(&value)?;
     let project = caller.project_id();
     let stored = state
@@ -488,7 +516,7 @@ pub(crate) async fn update_segment(
     req: Request,
 ) -> Result<Json<api::Segment>, ApiError> {
     let id = segment_id(path)?;
-    let patch = json_body(req, &state).await?;
+    let patch = bulk_json_body(req, &state).await?;
     let project = caller.project_id();
     let apply = move |stored: &SegmentSpec| SegmentSpec::patch(stored, &patch);
     match state

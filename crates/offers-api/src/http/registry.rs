@@ -26,7 +26,9 @@ pub(crate) fn router() -> Router<AppState> {
         // POST /external/users also upserts profiles: `crate::http::audiences::post_users`.
         .route(
             "/external/users",
-            get(list_users).post(super::audiences::post_users),
+            get(list_users).post(super::audiences::post_users).layer(
+                axum::extract::DefaultBodyLimit::max(super::audiences::BULK_BODY_LIMIT),
+            ),
         )
 }
 

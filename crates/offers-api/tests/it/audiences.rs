@@ -752,3 +752,68 @@ both_backends!(explain_names_the_segment_that_hides_an_offer, |t| {
         .await
         .error(StatusCode::BAD_REQUEST, "bad_request");
 });
+
+both_backends!(bulk_calls_take_100k_rows_and_name_their_own_limit, |t| {
+    // 100,000 profiles (the per-call maximum) fit the bulk body limit; one more is refused.
+    let rows: Vec<Value> = (0..100_000)
+        .map(|i| json!({"id": format!("user{i}"), "tags": ["t"], "attributes": {"points": i}}))
+        .collect();
+    let r = t
+        .json(
+            Method::POST,
+            "/external/users",
+            &t.a,
+            Role::Editor,
+            &Value::Array(rows),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["upserted"], 100_000);
+    let page = t.get_a("/external/user?tag=t&limit=1").await.json();
+    assert_eq!(page["total"], 100_000);
+    let too_many: Vec<Value> = (0..100_001)
+        .map(|i| json!({"id": format!("x{i}")}))
+        .collect();
+    let r = t
+        .json(
+            Method::POST,
+            "/external/users",
+            &t.a,
+            Role::Editor,
+            &Value::Array(too_many),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    t.get_a("/external/user/x0")
+        .await
+        .error(StatusCode::NOT_FOUND, "not_found");
+    // Past the bulk limit: 413 naming it.
+    let huge = format!("[{}]", "\"x\",".repeat(17 * 1024 * 1024) + "\"x\"");
+    let r = t
+        .send(
+            t.req(Method::POST, "/external/users", &t.a, Role::Editor)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(huge))
+                .unwrap(),
+        )
+        .await;
+    let error = r.error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 67108864 bytes"),
+        "{error}"
+    );
+    // Other bodies keep the 1 MiB limit.
+    let big_profile = json!({"attributes": {"a": "x".repeat(2 * 1024 * 1024)}});
+    let r = put_profile(&t, "big", &big_profile).await;
+    let error = r.error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 1048576 bytes"),
+        "{error}"
+    );
+});
