@@ -20,6 +20,14 @@
 //! - `rate <url> <requests-per-second> <seconds> [header]`: GETs `url` at a fixed rate (open
 //!   loop, 32 connections), with one extra `Name: value` header if given, and prints the
 //!   latency p50/p99/max.
+//! - `profiles <base> <api-key> <token> <count> <batch>` (issue 11, `bench/audiences.sh`):
+//!   upserts `count` profiles `u0…` (language, tags, `firstName`, `points`, `verified`) with
+//!   `POST /external/users` in JSON batches of `batch`, and prints each batch's time;
+//! - `segments <base> <api-key> <token> <count>`: creates `count` rule segments over those
+//!   profiles and prints their ids as `first:count`.
+//!
+//! With `SCALE_SEGMENTS=first:count` (the `segments` output), `seed` gives every third offer
+//! one of those segments and a merge tag in its title.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -142,6 +150,18 @@ async fn seed(args: &[String]) -> Res<()> {
     let users = offers.max(1000);
     let next = Arc::new(AtomicUsize::new(0));
     let targets = Arc::new(AtomicUsize::new(0));
+    let segments: Option<(i64, i64)> = match std::env::var("SCALE_SEGMENTS") {
+        Ok(spec) => {
+            let (first, count) = spec
+                .split_once(':')
+                .ok_or("SCALE_SEGMENTS must be first:count")?;
+            Some((
+                first.parse().map_err(|_| "SCALE_SEGMENTS: first")?,
+                count.parse::<i64>().map_err(|_| "SCALE_SEGMENTS: count")?.max(1),
+            ))
+        }
+        Err(_) => None,
+    };
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..8 {
@@ -169,7 +189,14 @@ async fn seed(args: &[String]) -> Res<()> {
                         json!({"type": "USER", "externalUserIds": ids})
                     }
                 };
-                partner.create(&Partner::offer(n, audience)).await?;
+                let mut offer = Partner::offer(n, audience);
+                if let Some((first, count)) = segments
+                    && n % 3 == 0
+                {
+                    offer["segmentIds"] = json!([first + (n as i64 / 3) % count]);
+                    offer["title"] = json!(format!("Hi {{{{firstName|there}}}} {}", n % 1000));
+                }
+                partner.create(&offer).await?;
             }
         }));
     }
@@ -585,6 +612,105 @@ async fn rate(args: &[String]) -> Res<()> {
     Ok(())
 }
 
+/// The languages, tags and points of profile `i` (deterministic).
+fn profile_of(i: usize) -> Value {
+    const LANGUAGES: [&str; 6] = ["en", "de", "de-AT", "fr", "es", "pt-BR"];
+    const TAGS: [&str; 5] = ["vip", "gold", "silver", "new", "churned"];
+    let tags: Vec<&str> = TAGS
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| (i >> k) & 1 == 1 && (i / 7 + k) % 3 != 0)
+        .map(|(_, t)| *t)
+        .collect();
+    json!({
+        "id": format!("u{i}"),
+        "language": LANGUAGES[i % LANGUAGES.len()],
+        "tags": tags,
+        "attributes": {"firstName": format!("Name{}", i % 5000), "points": (i * 37) % 10_000, "verified": i % 2 == 0}
+    })
+}
+
+async fn profiles(args: &[String]) -> Res<()> {
+    let partner = partner(args, 1)?;
+    let count: usize = num(args, 4)?;
+    let batch: usize = num(args, 5)?;
+    let mut times = Vec::new();
+    let mut from = 0;
+    while from < count {
+        let to = (from + batch).min(count);
+        let body = Value::Array((from..to).map(profile_of).collect()).to_string();
+        let started = Instant::now();
+        let resp = partner
+            .http
+            .post(format!("{}/external/users", partner.base))
+            .header("x-api-key", &partner.key)
+            .bearer_auth(&partner.token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = resp.status();
+        let text = resp.text().await.map_err(|e| e.to_string())?;
+        let took = started.elapsed().as_secs_f64();
+        let v: Value = serde_json::from_str(&text).map_err(|e| format!("{status} {e}: {text}"))?;
+        if !status.is_success() || v["upserted"].as_u64() != Some((to - from) as u64) {
+            return Err(format!("POST /external/users: {status} {text:.300}"));
+        }
+        times.push(took);
+        from = to;
+    }
+    let sorted = sorted(times.clone());
+    println!(
+        "{count} profiles in {} batches of {batch}: first {:.1} s, last {:.1} s, slowest {:.1} s, total {:.1} s",
+        times.len(),
+        times.first().copied().unwrap_or(0.0),
+        times.last().copied().unwrap_or(0.0),
+        pct(&sorted, 100.0),
+        times.iter().sum::<f64>()
+    );
+    Ok(())
+}
+
+async fn segments(args: &[String]) -> Res<()> {
+    let partner = partner(args, 1)?;
+    let count: usize = num(args, 4)?;
+    const LANGUAGES: [&str; 4] = ["en", "de", "fr", "es"];
+    const TAGS: [&str; 5] = ["vip", "gold", "silver", "new", "churned"];
+    let mut ids = Vec::new();
+    for j in 0..count {
+        let body = json!({
+            "name": format!("Segment {j}"),
+            "match": if j % 2 == 0 { "all" } else { "any" },
+            "conditions": [
+                {"field": "language", "op": "eq", "value": LANGUAGES[j % LANGUAGES.len()]},
+                {"field": "tag", "op": "in", "value": [TAGS[j % 5], TAGS[(j + 2) % 5]]},
+                {"field": "attributes.points", "op": "gte", "value": (j * 47) % 10_000},
+                {"field": "attributes.verified", "op": "eq", "value": j % 3 == 0}
+            ]
+        });
+        let resp = partner
+            .http
+            .post(format!("{}/external/segment", partner.base))
+            .header("x-api-key", &partner.key)
+            .bearer_auth(&partner.token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let text = resp.text().await.map_err(|e| e.to_string())?;
+        let v: Value = serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))?;
+        ids.push(v["id"].as_i64().ok_or_else(|| format!("no id in {text}"))?);
+    }
+    let first = ids.first().copied().unwrap_or(0);
+    if ids.iter().enumerate().any(|(k, id)| *id != first + k as i64) {
+        return Err("segment ids are not consecutive".into());
+    }
+    println!("{first}:{count}");
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() {
     // reqwest is built without a default TLS provider (see Cargo.toml); loopback is plain HTTP,
@@ -597,7 +723,12 @@ async fn main() {
         Some("spread") => spread(&args).await,
         Some("events") => events(&args).await,
         Some("rate") => rate(&args).await,
-        _ => Err("usage: scale_load seed|room|spread|events|rate …; see the doc comment".into()),
+        Some("profiles") => profiles(&args).await,
+        Some("segments") => segments(&args).await,
+        _ => Err(
+            "usage: scale_load seed|room|spread|events|rate|profiles|segments …; see the doc comment"
+                .into(),
+        ),
     };
     if let Err(e) = outcome {
         eprintln!("scale_load: {e}");
