@@ -157,7 +157,10 @@ async fn seed(args: &[String]) -> Res<()> {
                 .ok_or("SCALE_SEGMENTS must be first:count")?;
             Some((
                 first.parse().map_err(|_| "SCALE_SEGMENTS: first")?,
-                count.parse::<i64>().map_err(|_| "SCALE_SEGMENTS: count")?.max(1),
+                count
+                    .parse::<i64>()
+                    .map_err(|_| "SCALE_SEGMENTS: count")?
+                    .max(1),
             ))
         }
         Err(_) => None,
@@ -704,7 +707,11 @@ async fn segments(args: &[String]) -> Res<()> {
         ids.push(v["id"].as_i64().ok_or_else(|| format!("no id in {text}"))?);
     }
     let first = ids.first().copied().unwrap_or(0);
-    if ids.iter().enumerate().any(|(k, id)| *id != first + k as i64) {
+    if ids
+        .iter()
+        .enumerate()
+        .any(|(k, id)| *id != first + k as i64)
+    {
         return Err("segment ids are not consecutive".into());
     }
     println!("{first}:{count}");

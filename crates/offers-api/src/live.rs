@@ -143,17 +143,22 @@ struct Entry {
     /// segments, merge tags or translations. Its `fragment` is then only the default
     /// rendering; feeds render it per visitor.
     personalized: bool,
+    /// Whether its text differs per visitor (merge tags, translations): rendered per visitor.
+    /// A personalized offer without (segments only) sends `fragment` to whoever it reaches.
+    rendered: bool,
 }
 
 impl Entry {
     fn new(offer: Arc<Offer>) -> Self {
         let fragment = Arc::new(FeedFragment::of(&offer));
         let spec = &offer.spec;
-        let personalized = spec.is_personalized() || spec.uses_segments();
+        let rendered = spec.is_personalized();
+        let personalized = rendered || spec.uses_segments();
         Self {
             offer,
             fragment,
             personalized,
+            rendered,
         }
     }
 }
@@ -433,7 +438,10 @@ impl OffersIndex {
             {
                 continue;
             }
-            if let Ok(feed) = offers_core::FeedOffer::personalized(&entry.offer, &vars) {
+            if !entry.rendered {
+                // Segments only: the same text for everyone it reaches.
+                fragments.push(Arc::clone(&entry.fragment));
+            } else if let Ok(feed) = offers_core::FeedOffer::personalized(&entry.offer, &vars) {
                 fragments.push(Arc::new(FeedFragment::of_feed(&feed)));
             }
         }
@@ -464,19 +472,6 @@ impl OffersIndex {
         };
         self.feed_page(&visitor, now)
             .expect("no personalized offer in this test")
-    }
-
-    /// Whether the visitor's feed needs their user context: an offer of their room or user
-    /// lists, or everyone's, is personalized, or they have a test send.
-    pub fn needs_context(&self, room: &str, user: &str, now: DateTime<Utc>) -> bool {
-        if self.audiences.has_tests() && !self.audiences.tests_for(user, now).is_empty() {
-            return true;
-        }
-        let listing = read(&self.offers);
-        let personal = Some(user).filter(|u| listing.users.contains_key(*u));
-        Self::select_in(&listing, room, personal, now, |e| e.personalized)
-            .into_iter()
-            .any(|p| p)
     }
 
     /// The entries concerning the visitor, newest first, mapped by `pick`.
@@ -1222,8 +1217,8 @@ impl LiveIndex {
         let Some(index) = slot.ready_or_mark_dirty() else {
             return;
         };
+        // Pages rendered from the dropped contexts are keyed by their version: never reused.
         index.audiences.forget(user);
-        index.touch();
         if let Some(user) = user {
             let n = lock(&slot.streams).send_user(user, StreamEvent::Resync);
             slot.count_reached("profile", n);
