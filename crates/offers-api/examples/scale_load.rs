@@ -622,14 +622,14 @@ fn profile_of(i: usize) -> Value {
     let tags: Vec<&str> = TAGS
         .iter()
         .enumerate()
-        .filter(|(k, _)| (i >> k) & 1 == 1 && (i / 7 + k) % 3 != 0)
+        .filter(|(k, _)| (i >> k) & 1 == 1 && !(i / 7 + k).is_multiple_of(3))
         .map(|(_, t)| *t)
         .collect();
     json!({
         "id": format!("u{i}"),
         "language": LANGUAGES[i % LANGUAGES.len()],
         "tags": tags,
-        "attributes": {"firstName": format!("Name{}", i % 5000), "points": (i * 37) % 10_000, "verified": i % 2 == 0}
+        "attributes": {"firstName": format!("Name{}", i % 5000), "points": (i * 37) % 10_000, "verified": i.is_multiple_of(2)}
     })
 }
 
