@@ -3,8 +3,10 @@
 // browser context (cold cache). Both scripts are served by the same API process (the widget from
 // dist/widget, the vanilla pop-up from a copy of that folder), both fetch the same feed.
 //
-// Usage: node bench/paint.mjs [runs per side, default 15]   (needs dist/widget and
-// target/debug/offers-api; prints a Markdown table and what crossed the wire for the widget).
+// Usage: node bench/paint.mjs [runs per side, default 15] [label=DIR ...]   (needs dist/widget,
+// or each DIR, and target/debug/offers-api; prints a Markdown table and what crossed the wire
+// for each widget). With several `label=DIR` bundles (e.g. `before=/tmp/old-dist
+// after=dist/widget`) every bundle runs in the same alternation, each under /widget/<label>/.
 import { spawn } from "node:child_process";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -13,6 +15,12 @@ import { join } from "node:path";
 import { API_BIN, ROOT, createProject, launchBrowser, offerBody, partner } from "../tests/e2e/support.mjs";
 
 const RUNS = Number(process.argv[2] ?? 15);
+const BUNDLES = process.argv.slice(3).map((arg) => {
+  const [label, dir] = arg.split("=");
+  if (!label || !dir) throw new Error(`expected label=DIR, got ${arg}`);
+  return { label, dir };
+});
+if (BUNDLES.length === 0) BUNDLES.push({ label: "widget", dir: join(ROOT, "dist", "widget") });
 
 // The vanilla pop-up: fetch the feed, render the first offer's card in a shadow root. It
 // checks nothing the core would (colors, links): the floor that a widget cannot go below.
@@ -105,7 +113,7 @@ const median = (xs) => {
 };
 
 const widgetDir = mkdtempSync(join(tmpdir(), "offers-paint-widget-"));
-cpSync(join(ROOT, "dist", "widget"), widgetDir, { recursive: true });
+for (const { label, dir } of BUNDLES) cpSync(dir, join(widgetDir, label), { recursive: true });
 const vanillaBytes = Buffer.from(VANILLA);
 writeFileSync(join(widgetDir, "vanilla.js"), vanillaBytes);
 writeFileSync(join(widgetDir, "vanilla.js.br"), brotliCompressSync(vanillaBytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
@@ -118,13 +126,16 @@ try {
   await partner(api, project, "POST", "/external/offer", offerBody({ title: "Weekend bonus" }));
   const attrs = `data-project="${project.publicKey}" data-room="room-1" data-user="user-1"`;
   const sides = {
-    widget: hostPage(`<script src="${api.base}/widget/offers.js" ${attrs} async></script>`, "[data-offers-widget=popup]"),
     vanilla: hostPage(`<script src="${api.base}/widget/vanilla.js" ${attrs} async></script>`, "[data-vanilla=popup]"),
   };
-  const times = { widget: [], vanilla: [] };
-  let wire = null;
-  for (let i = 0; i < RUNS * 2; i++) {
-    const side = i % 2 === 0 ? "widget" : "vanilla";
+  for (const { label } of BUNDLES) {
+    sides[label] = hostPage(`<script src="${api.base}/widget/${label}/offers.js" ${attrs} async></script>`, "[data-offers-widget=popup]");
+  }
+  const order = [...BUNDLES.map((b) => b.label), "vanilla"];
+  const times = Object.fromEntries(order.map((side) => [side, []]));
+  const wire = {};
+  for (let i = 0; i < RUNS * order.length; i++) {
+    const side = order[i % order.length];
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.route("http://chat.test/", (route) =>
@@ -134,24 +145,31 @@ try {
     await page.goto("http://chat.test/");
     await page.waitForFunction(() => window.__painted !== undefined, null, { timeout: 30_000 });
     times[side].push(await page.evaluate(() => window.__painted));
-    if (side === "widget" && wire === null) {
-      wire = [];
+    if (side !== "vanilla" && wire[side] === undefined) {
+      // What the first offer's paint waited for, and what followed (the extras module loads in
+      // the frame after the paint: wait for it to show up).
+      await page.waitForLoadState("networkidle").catch(() => {});
+      wire[side] = [];
       for (const r of responses.filter((r) => r.url().includes("/widget/") && !r.url().includes("/widget/v1/"))) {
         const sizes = await r.request().sizes();
-        wire.push({ file: new URL(r.url()).pathname.replace(/-[0-9a-f]{16}/, "-<hash>").replace(/\?.*/, ""),
+        wire[side].push({ file: new URL(r.url()).pathname.replace(/-[0-9a-f]{16}/, "-<hash>").replace(/\?.*/, ""),
           encoding: r.headers()["content-encoding"] ?? "identity", cache: r.headers()["cache-control"] ?? "",
           bodyKB: (sizes.responseBodySize / 1024).toFixed(1) });
       }
     }
     await context.close();
   }
-  const w = median(times.widget), v = median(times.vanilla);
-  console.log(`| runs per side | widget median ms | vanilla median ms | **widget / vanilla** |\n|---:|---:|---:|---:|`);
-  console.log(`| ${RUNS} | ${w.toFixed(1)} | ${v.toFixed(1)} | **${(w / v).toFixed(2)}×** |`);
-  console.log(`\nwidget runs (ms): ${times.widget.map((t) => t.toFixed(0)).join(" ")}`);
-  console.log(`vanilla runs (ms): ${times.vanilla.map((t) => t.toFixed(0)).join(" ")}`);
-  console.log(`\n| what crossed the wire (widget run) | Content-Encoding | Cache-Control | body KB |\n|---|---|---|---:|`);
-  for (const r of wire) console.log(`| ${r.file} | ${r.encoding} | ${r.cache} | ${r.bodyKB} |`);
+  const v = median(times.vanilla);
+  console.log(`| bundle | runs per side | widget median ms | vanilla median ms | **widget / vanilla** |\n|---|---:|---:|---:|---:|`);
+  for (const { label } of BUNDLES) {
+    const w = median(times[label]);
+    console.log(`| ${label} | ${RUNS} | ${w.toFixed(1)} | ${v.toFixed(1)} | **${(w / v).toFixed(2)}×** |`);
+  }
+  for (const side of order) console.log(`\n${side} runs (ms): ${times[side].map((t) => t.toFixed(0)).join(" ")}`);
+  for (const { label } of BUNDLES) {
+    console.log(`\n| what crossed the wire (${label}) | Content-Encoding | Cache-Control | body KB |\n|---|---|---|---:|`);
+    for (const r of wire[label]) console.log(`| ${r.file} | ${r.encoding} | ${r.cache} | ${r.bodyKB} |`);
+  }
 } finally {
   await browser.close();
   api.stop();

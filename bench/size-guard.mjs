@@ -1,6 +1,9 @@
 // The widget's size budget, checked by scripts/test: fails when the critical path (the loader
 // offers.js, the glue and the wasm, each brotli quality 11, as bench/size.mjs measures them)
-// grows past BUDGET_KB. Sizes are deterministic for a given source and toolchain, unlike time.
+// grows past BUDGET_KB. The extras module the loader fetches after the first paint
+// (offers-extras-<hash>.js) is not on the critical path and not counted against the budget;
+// the guard prints it and the total. Sizes are deterministic for a given source and
+// toolchain, unlike time.
 // Usage: node bench/size-guard.mjs [dist/widget]
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -12,18 +15,19 @@ export const BUDGET_KB = 73;
 
 const dir = process.argv[2] ?? "dist/widget";
 const files = readdirSync(dir).filter((name) => /^offers(-[0-9a-f]{16}(_bg\.wasm|\.js)|\.js)$/.test(name));
-if (!files.includes("offers.js") || files.length !== 3) {
-  console.error(`size guard: expected offers.js, offers-<hash>.js and offers-<hash>_bg.wasm in ${dir}, found ${files.join(", ")}`);
+const extras = readdirSync(dir).filter((name) => /^offers-extras-[0-9a-f]{16}\.js$/.test(name));
+if (!files.includes("offers.js") || files.length !== 3 || extras.length !== 1) {
+  console.error(`size guard: expected offers.js, offers-<hash>.js, offers-<hash>_bg.wasm and offers-extras-<hash>.js in ${dir}, found ${readdirSync(dir).join(", ")}`);
   process.exit(1);
 }
-let total = 0;
-for (const name of files) {
+const brotli = (name) => {
   const raw = readFileSync(join(dir, name));
-  total += brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: raw.length } }).length;
-}
-const kb = total / 1024;
+  return brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: raw.length } }).length;
+};
+const kb = files.reduce((t, name) => t + brotli(name), 0) / 1024;
+const extrasKb = brotli(extras[0]) / 1024;
 if (kb > BUDGET_KB) {
   console.error(`size guard: the widget's critical path is ${kb.toFixed(1)} KB brotli, over the ${BUDGET_KB} KB budget (bench/size-guard.mjs)`);
   process.exit(1);
 }
-console.error(`size guard: critical path ${kb.toFixed(1)} KB brotli, budget ${BUDGET_KB} KB`);
+console.error(`size guard: critical path ${kb.toFixed(1)} KB brotli, budget ${BUDGET_KB} KB (plus ${extrasKb.toFixed(1)} KB after paint, ${(kb + extrasKb).toFixed(1)} KB in all)`);

@@ -11,10 +11,11 @@
 // 2. minify the wasm's import, export and module names (`wasm-opt
 //    --minify-imports-and-exports-and-modules`; hashed names such as
 //    `__wbg_append_child_0a1b2c…` do not compress) and rewrite the glue from the map it prints;
-// 3. minify the glue (ES module) and the loader with terser;
-// 4. write `offers-<hash>.js`, `offers-<hash>_bg.wasm` and the loader `offers.js` into
-//    DIST_DIR, each with a brotli (`.br`, quality 11) and a gzip (`.gz`, level 9) twin that the
-//    API serves by `Accept-Encoding`.
+// 3. minify the glue (ES module), the extras module (`src/extras.js`, loaded after the first
+//    paint) and the loader with terser;
+// 4. write `offers-<hash>.js`, `offers-<hash>_bg.wasm`, `offers-extras-<hash>.js` and the
+//    loader `offers.js` into DIST_DIR, each with a brotli (`.br`, quality 11) and a gzip
+//    (`.gz`, level 9) twin that the API serves by `Accept-Encoding`.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -81,15 +82,21 @@ glue = glue.replace(/\bwasm\.([A-Za-z_$][\w$]*)/g, (_, name) => {
 // 3. Minified JavaScript.
 const glueMin = (await minify(glue, { module: true, compress: { passes: 2 }, mangle: true })).code;
 const hash = createHash("sha256").update(glueMin).update(wasmBytes).digest("hex").slice(0, 16);
+// The extras module (src/extras.js), loaded after the first paint: hashed on its own.
+const extrasMin = (await minify(readFileSync(join(ROOT, "src", "extras.js"), "utf8"),
+  { module: true, compress: { passes: 2 }, mangle: true })).code;
+const extrasName = `offers-extras-${createHash("sha256").update(extrasMin).digest("hex").slice(0, 16)}.js`;
 const loaderSource = readFileSync(join(ROOT, "src", "loader.js"), "utf8")
   .replaceAll("__BUNDLE_JS__", `offers-${hash}.js`)
-  .replaceAll("__BUNDLE_WASM__", `offers-${hash}_bg.wasm`);
+  .replaceAll("__BUNDLE_WASM__", `offers-${hash}_bg.wasm`)
+  .replaceAll("__BUNDLE_EXTRAS__", extrasName);
 const loaderMin = (await minify(loaderSource, { compress: { passes: 2 }, mangle: true })).code;
 
 // 4. The bundle, precompressed.
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
-const files = { [`offers-${hash}.js`]: glueMin, [`offers-${hash}_bg.wasm`]: wasmBytes, "offers.js": loaderMin };
+const files = { [`offers-${hash}.js`]: glueMin, [`offers-${hash}_bg.wasm`]: wasmBytes, "offers.js": loaderMin,
+  [extrasName]: extrasMin };
 for (const [name, content] of Object.entries(files)) {
   const bytes = Buffer.from(content);
   writeFileSync(join(dist, name), bytes);

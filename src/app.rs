@@ -92,7 +92,7 @@ impl Session {
         let key = self.key(offer);
         let history = record_display(self.store.load(&key), self.entry, now());
         self.store.save(&key, &history);
-        events::report(&self.config, offer.id, EventKind::Impression);
+        events::report(offer.id, EventKind::Impression);
         actions::notify_parent("impression", offer.id, &self.config.parent_origin);
     }
 
@@ -326,7 +326,7 @@ impl Widget {
     /// The user opened the offer's link.
     pub fn open(&self, offer_id: i64, link: &str, popup: bool) {
         let session = self.session();
-        events::report(&session.config, offer_id, EventKind::Click);
+        events::report(offer_id, EventKind::Click);
         actions::deliver_click(link, &session.config.parent_origin);
         if popup {
             self.dismiss(offer_id);
@@ -337,7 +337,7 @@ impl Widget {
     pub fn close(&self, offer_id: i64) {
         let session = self.session();
         self.dismiss(offer_id);
-        events::report(&session.config, offer_id, EventKind::Close);
+        events::report(offer_id, EventKind::Close);
         actions::notify_parent("close", offer_id, &session.config.parent_origin);
     }
 }

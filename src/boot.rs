@@ -1,28 +1,29 @@
-//! The entry point the loader (`/widget/offers.js`) calls once the bundle is instantiated, and
-//! the handle behind the host's `window.Offers` API for single-page chats.
+//! The entry points the loader (`/widget/offers.js`) calls once the bundle is instantiated: what
+//! paints the first offer. Everything else (the live stream, the events outbox and the host's
+//! `window.Offers` methods) is in the extras module (`src/extras.js`), which the loader fetches
+//! after that paint and which drives the widget through the [`WidgetHandle`] methods below.
 
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 use crate::app::{FeedList, PopupLayer, Widget};
 use crate::config::WidgetConfig;
-use crate::feed::offers_from;
+use crate::feed::{offer_from_js, offers_from};
 use crate::shadow::{popup_host, shadow_container};
-use crate::{events, stream};
 
-/// The running widget, as the loader's `window.Offers` sees it.
+/// The running widget, as the loader and the extras module see it.
 #[wasm_bindgen]
 pub struct WidgetHandle {
     widget: Widget,
 }
 
 /// Starts the widget: mounts the pop-up layer (and the in-feed list when the host's page has
-/// the container `data-feed` names, `#offers-feed` by default), schedules the offers of `feed`
-/// (a promise of the API's `{"offers": [...]}` body that the loader started fetching while the
-/// bundle downloaded) and opens the live stream.
+/// the container `data-feed` names, `#offers-feed` by default) and keeps the loader's
+/// `config.report` for events. The loader then hands it the feed it fetched while the bundle
+/// downloaded ([`WidgetHandle::schedule`]).
 #[wasm_bindgen]
-pub fn boot(config: JsValue, feed: js_sys::Promise) -> Result<WidgetHandle, JsValue> {
+pub fn boot(config: JsValue) -> Result<WidgetHandle, JsValue> {
+    crate::events::set_reporter(&config);
     let config = WidgetConfig::from_js(&config);
     let document = web_sys::window()
         .and_then(|w| w.document())
@@ -45,45 +46,58 @@ pub fn boot(config: JsValue, feed: js_sys::Promise) -> Result<WidgetHandle, JsVa
     if let Ok(Some(slot)) = document.query_selector(&selector) {
         handle.mount_feed(&slot)?;
     }
-    watch_page_hide();
-
-    let entry = widget.session().entry;
-    wasm_bindgen_futures::spawn_local(async move {
-        match JsFuture::from(feed).await {
-            Ok(body) if widget.session().entry == entry => widget.schedule(offers_from(&body)),
-            Ok(_) => {}
-            Err(error) => warn(&format!("offers: feed unavailable: {error:?}")),
-        }
-    });
-    stream::open(widget);
     Ok(handle)
 }
 
 #[wasm_bindgen]
 impl WidgetHandle {
-    /// The user switched rooms: a new entry.
-    #[wasm_bindgen(js_name = setRoom)]
-    pub fn set_room(&self, room: String) {
-        let mut config = self.widget.session().config.clone();
-        config.room = room;
-        self.enter(config);
+    /// The current entry's number (what the other methods are given back, so an answer that
+    /// arrives after a room switch or login is ignored).
+    pub fn entry(&self) -> f64 {
+        self.widget.session().entry as f64
     }
 
-    /// A user signed in (with the host back end's signature of the id, when the project
-    /// requires one): a new entry.
-    pub fn login(&self, user: String, sig: Option<String>) {
-        let mut config = self.widget.session().config.clone();
-        config.user = user;
-        config.sig = sig.unwrap_or_default();
-        self.enter(config);
+    fn current(&self, entry: f64) -> bool {
+        self.widget.session().entry as f64 == entry
     }
 
-    /// The user signed out: a new, anonymous entry.
-    pub fn logout(&self) {
-        let mut config = self.widget.session().config.clone();
-        config.user.clear();
-        config.sig.clear();
-        self.enter(config);
+    /// Schedules the offers of a feed body (`{"offers": [...]}`) for entry `entry`.
+    pub fn schedule(&self, body: &JsValue, entry: f64) {
+        if self.current(entry) {
+            self.widget.schedule(offers_from(body));
+        }
+    }
+
+    /// A feed fetched again (the stream (re)opened or asked for it): offers no longer in it
+    /// go, the rest are updated or scheduled.
+    pub fn resync(&self, body: &JsValue, entry: f64) {
+        if self.current(entry) {
+            self.widget.resync(offers_from(body));
+        }
+    }
+
+    /// An offer created or changed (`offer.created` / `offer.updated`); one the core rejects
+    /// is ignored.
+    pub fn upsert(&self, offer: &JsValue, entry: f64) {
+        if self.current(entry)
+            && let Ok(offer) = offer_from_js(offer)
+        {
+            self.widget.upsert(offer);
+        }
+    }
+
+    /// An offer withdrawn (`offer.deleted`).
+    pub fn withdraw(&self, offer_id: f64, entry: f64) {
+        if self.current(entry) {
+            self.widget.withdraw(offer_id as i64);
+        }
+    }
+
+    /// A new entry (room switch, login, logout) with the loader's config object: everything on
+    /// screen goes, the old entry's timers are void. Returns the new entry's number.
+    pub fn enter(&self, config: &JsValue) -> f64 {
+        self.widget.enter(WidgetConfig::from_js(config));
+        self.entry()
     }
 
     /// Renders in-feed offers inside `slot` (in its own shadow root).
@@ -93,23 +107,6 @@ impl WidgetHandle {
         let root = shadow_container(slot)?;
         leptos::mount::mount_to(root, move || view! { <FeedList widget=widget /> }).forget();
         Ok(())
-    }
-
-    fn enter(&self, config: WidgetConfig) {
-        events::flush();
-        self.widget.enter(config);
-        let widget = self.widget;
-        let entry = widget.session().entry;
-        stream::close();
-        wasm_bindgen_futures::spawn_local(async move {
-            let config = widget.session().config.clone();
-            match crate::net::fetch_feed(&config).await {
-                Ok(body) if widget.session().entry == entry => widget.schedule(offers_from(&body)),
-                Ok(_) => {}
-                Err(error) => warn(&format!("offers: feed unavailable: {error:?}")),
-            }
-        });
-        stream::open(widget);
     }
 }
 
@@ -128,33 +125,4 @@ fn follow_anchor(widget: Widget, root: &web_sys::HtmlElement) {
         }
     }
     place.forget();
-}
-
-/// Sends pending events with `sendBeacon` when the page is hidden or left.
-fn watch_page_hide() {
-    let on_hide = Closure::<dyn FnMut()>::new(|| {
-        let hidden = web_sys::window()
-            .and_then(|w| w.document())
-            .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Hidden);
-        if hidden {
-            events::flush_on_hide();
-        }
-    });
-    let on_leave = Closure::<dyn FnMut()>::new(events::flush_on_hide);
-    if let Some(window) = web_sys::window() {
-        if let Some(document) = window.document() {
-            let _ = document.add_event_listener_with_callback(
-                "visibilitychange",
-                on_hide.as_ref().unchecked_ref(),
-            );
-        }
-        let _ =
-            window.add_event_listener_with_callback("pagehide", on_leave.as_ref().unchecked_ref());
-    }
-    on_hide.forget();
-    on_leave.forget();
-}
-
-fn warn(message: &str) {
-    web_sys::console::warn_1(&JsValue::from_str(message));
 }

@@ -22,9 +22,62 @@ pub mod config;
 pub mod events;
 pub mod feed;
 pub mod history;
-pub mod net;
 pub mod placement;
 pub mod shadow;
-pub mod stream;
 #[cfg(feature = "studio")]
 pub mod studio;
+
+/// The extras module (`src/extras.js`) speaks the core's wire names: it listens for every
+/// stream event the API sends and encodes event batches with `EventsRequest`'s fields (the
+/// e2e tests check such batches reach the partner's figures).
+#[cfg(test)]
+mod extras_wire_names {
+    const EXTRAS: &str = include_str!("extras.js");
+
+    #[test]
+    fn the_extras_module_listens_for_every_stream_event() {
+        use offers_core::api::StreamEventName::*;
+        for name in [OfferCreated, OfferUpdated, OfferDeleted, Resync] {
+            let listener = format!("addEventListener(\"{}\"", name.as_str());
+            assert!(EXTRAS.contains(&listener), "{listener}");
+        }
+    }
+
+    #[test]
+    fn the_extras_module_encodes_event_batches_with_the_api_field_names() {
+        let batch = offers_core::api::EventsRequest {
+            key: "k".into(),
+            room: "r".into(),
+            user: Some("u".into()),
+            sig: Some("s".into()),
+            events: vec![offers_core::api::WidgetEvent {
+                id: "e".into(),
+                offer_id: 1,
+                kind: offers_core::api::EventKind::Click,
+                at: chrono::DateTime::UNIX_EPOCH,
+            }],
+        };
+        let json = serde_json::to_value(&batch).unwrap();
+        for (field, _) in json.as_object().unwrap() {
+            // `{ key: …, room: …, events: … }`, then `body.user = …` and `body.sig = …`.
+            let written = [format!("{field}: "), format!("body.{field} = ")];
+            assert!(
+                written.iter().any(|w| EXTRAS.contains(w.as_str())),
+                "{field}"
+            );
+        }
+        // The event object is written in shorthand: `event: { id, offerId, kind, at }`.
+        let (_, rest) = EXTRAS.split_once("event: { ").unwrap();
+        let (shorthand, _) = rest.split_once(" }").unwrap();
+        let mut written: Vec<&str> = shorthand.split(", ").collect();
+        let mut wire: Vec<&str> = json["events"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        written.sort_unstable();
+        wire.sort_unstable();
+        assert_eq!(written, wire);
+    }
+}

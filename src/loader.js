@@ -1,10 +1,11 @@
 // Offers widget loader: the file a host page's <script src=".../widget/offers.js"> names.
 // It reads the tag's data-* attributes, starts fetching the offers while the WebAssembly bundle
-// downloads, then boots the widget. scripts/bundle-widget.mjs replaces __BUNDLE_JS__ and
-// __BUNDLE_WASM__ with the content-hashed file names, so this file is the only one that is not
-// cached forever.
+// downloads and compiles, boots the widget and hands it the feed; after the first offer is
+// painted it loads the extras module (src/extras.js: live stream, events, window.Offers).
+// scripts/bundle-widget.mjs replaces __BUNDLE_JS__, __BUNDLE_WASM__ and __BUNDLE_EXTRAS__ with
+// the content-hashed file names, so this file is the only one that is not cached forever.
 //
-// Single-page chats drive it through window.Offers (calls made before the widget is ready are
+// Single-page chats drive it through window.Offers (calls made before the extras are there are
 // queued): setRoom(room), login(user, sig), logout(), mountFeed(element).
 (function () {
   "use strict";
@@ -23,15 +24,18 @@
     position: d.position || "",
     anchor: d.anchor || ""
   };
-  var queue = [];
-  var handle = null;
+  // Calls made before the extras module is there wait in `calls`; impressions the wasm reports
+  // before then wait in `reports` with their time.
+  var calls = [];
+  var reports = [];
+  var extras = null;
   function call(name, args) {
-    if (handle) handle[name].apply(handle, args);
-    else queue.push([name, args]);
+    if (extras) extras[name].apply(null, args);
+    else calls.push([name, args]);
   }
   window.Offers = {
     setRoom: function (room) { call("setRoom", [String(room)]); },
-    login: function (user, sig) { call("login", [String(user), sig == null ? undefined : String(sig)]); },
+    login: function (user, sig) { call("login", [String(user), sig == null ? "" : String(sig)]); },
     logout: function () { call("logout", []); },
     mountFeed: function (element) { call("mountFeed", [element]); }
   };
@@ -39,9 +43,14 @@
     console.warn("offers: the script tag has no data-project; the widget is off");
     return;
   }
+  config.report = function (offerId, kind) {
+    var at = new Date().toISOString();
+    if (extras) extras.report(offerId, kind, at);
+    else reports.push([offerId, kind, at]);
+  };
   var params = new URLSearchParams({ key: config.project, room: config.room });
-  if (config.user) {
-    params.set("user", config.user);
+  if (config.user.trim()) {
+    params.set("user", config.user.trim());
     if (config.sig) params.set("sig", config.sig);
   }
   var feed = fetch(config.api + "/widget/v1/offers?" + params.toString(), { credentials: "omit" })
@@ -49,7 +58,8 @@
     .catch(function () { return { offers: [] }; });
   // The glue module, the wasm and the feed load in parallel: the wasm is compiled while it
   // streams in (compileStreaming; a server that sends it without application/wasm falls back to
-  // compiling the downloaded bytes), and the glue only instantiates the compiled module.
+  // compiling the downloaded bytes), the glue only instantiates the compiled module, and the
+  // feed is handed to the booted widget as soon as both are there.
   var wasmUrl = new URL("__BUNDLE_WASM__", base);
   function compileBytes() {
     return fetch(wasmUrl).then(function (r) { return r.arrayBuffer(); }).then(WebAssembly.compile);
@@ -57,14 +67,25 @@
   var compiled = WebAssembly.compileStreaming
     ? WebAssembly.compileStreaming(fetch(wasmUrl)).catch(compileBytes)
     : compileBytes();
-  Promise.all([import(new URL("__BUNDLE_JS__", base).href), compiled])
+  var started = Promise.all([import(new URL("__BUNDLE_JS__", base).href), compiled])
     .then(function (loaded) {
       var m = loaded[0];
-      return m.default({ module_or_path: loaded[1] }).then(function () {
-        handle = m.boot(config, feed);
-        queue.forEach(function (c) { handle[c[0]].apply(handle, c[1]); });
-        queue = [];
-      });
+      return m.default({ module_or_path: loaded[1] }).then(function () { return m.boot(config); });
+    });
+  Promise.all([started, feed])
+    .then(function (ready) {
+      var handle = ready[0];
+      handle.schedule(ready[1], handle.entry());
+      // After the frame that paints the first offer: the stream, the events outbox and the
+      // window.Offers methods (src/extras.js), off the critical path.
+      // (A hidden page paints nothing and runs no animation frames: load them at once there.)
+      function load() {
+        import(new URL("__BUNDLE_EXTRAS__", base).href).then(function (x) {
+          extras = x.start(handle, config, reports, calls);
+        });
+      }
+      if (document.hidden) setTimeout(load);
+      else requestAnimationFrame(function () { setTimeout(load); });
     })
     .catch(function (e) { console.warn("offers: the widget failed to start", e); });
 })();

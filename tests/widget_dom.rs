@@ -63,9 +63,11 @@ fn in_last_popup(selector: &str) -> Option<Element> {
     host.shadow_root()?.query_selector(selector).ok()?
 }
 
+/// Boots the widget and hands it a feed body, as the loader does.
 fn boot(project: &str, body: &str) {
     let body = js_sys::JSON::parse(body).unwrap();
-    offers_widget::boot::boot(config(project), js_sys::Promise::resolve(&body)).unwrap();
+    let handle = offers_widget::boot::boot(config(project)).unwrap();
+    handle.schedule(&body, handle.entry());
 }
 
 #[wasm_bindgen_test]

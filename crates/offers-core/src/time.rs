@@ -1,7 +1,7 @@
 //! Timestamps on the wire: RFC 3339 in UTC with milliseconds and `Z`
 //! (`2024-05-22T12:00:01.000Z`).
 
-use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, SecondsFormat, Utc};
 
 /// The reason given for a timestamp that cannot be parsed.
 pub const TIMESTAMP_REASON: &str =
@@ -14,10 +14,76 @@ pub fn format_timestamp(time: &DateTime<Utc>) -> String {
 
 /// Parses an RFC 3339 / ISO-8601 date-time with `Z` or an offset (fraction optional),
 /// converts it to UTC and truncates it to milliseconds (the wire precision).
+///
+/// It accepts exactly what chrono's `DateTime::parse_from_rfc3339` accepts (the property tests
+/// in `tests/it/properties.rs` compare the two), but is hand-written: chrono's generic parser is
+/// several kilobytes of the widget's wasm, which reads every feed offer's times through this.
 pub fn parse_timestamp(input: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(input.trim())
-        .map(|time| time.with_timezone(&Utc).trunc_subsecs(3))
-        .map_err(|_| TIMESTAMP_REASON.to_owned())
+    parse_rfc3339(input.trim()).ok_or_else(|| TIMESTAMP_REASON.to_owned())
+}
+
+/// `YYYY-MM-DD(T|t| )hh:mm:ss[.f+](Z|z|(+|-|U+2212)hh:mm)`, with a leap second `:60` kept as
+/// chrono keeps it (second 59 plus a second of nanoseconds) and offsets below ±24:00.
+fn parse_rfc3339(s: &str) -> Option<DateTime<Utc>> {
+    let b = s.as_bytes();
+    let number = |from: usize, to: usize| -> Option<u32> {
+        b.get(from..to)?.iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let separators = b.len() >= 19
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && matches!(b[10], b'T' | b't' | b' ')
+        && b[13] == b':'
+        && b[16] == b':';
+    if !separators {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(number(0, 4)? as i32, number(5, 7)?, number(8, 10)?)?;
+    let (hour, minute, second) = (number(11, 13)?, number(14, 16)?, number(17, 19)?);
+    let (second, leap) = if second == 60 {
+        (59, 1_000_000_000)
+    } else {
+        (second, 0)
+    };
+    let mut rest = &b[19..];
+    let mut nanos = 0;
+    if let [b'.', fraction @ ..] = rest {
+        let digits = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        // Milliseconds: the first three digits, padded (what truncating to ms leaves).
+        for i in 0..3 {
+            let digit = fraction[..digits].get(i).map_or(0, |c| u32::from(c - b'0'));
+            nanos = nanos * 10 + digit;
+        }
+        nanos *= 1_000_000;
+        rest = &fraction[digits..];
+    }
+    let time = NaiveTime::from_hms_nano_opt(hour, minute, second, leap + nanos)?;
+    let offset_seconds = match rest {
+        [b'Z' | b'z'] => 0,
+        // `+`, `-` or U+2212 MINUS SIGN (which chrono accepts too), then `hh:mm`.
+        [b'+', h1, h2, b':', m1 @ b'0'..=b'5', m2] => hours_minutes([*h1, *h2, *m1, *m2])?,
+        [b'-', h1, h2, b':', m1 @ b'0'..=b'5', m2]
+        | [0xE2, 0x88, 0x92, h1, h2, b':', m1 @ b'0'..=b'5', m2] => {
+            -hours_minutes([*h1, *h2, *m1, *m2])?
+        }
+        _ => return None,
+    };
+    let offset = FixedOffset::east_opt(offset_seconds)?;
+    Some(date.and_time(time).checked_sub_offset(offset)?.and_utc())
+}
+
+/// `hhmm` digits as seconds.
+fn hours_minutes(digits: [u8; 4]) -> Option<i32> {
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let [h1, h2, m1, m2] = digits.map(|c| i32::from(c - b'0'));
+    Some((h1 * 10 + h2) * 3600 + (m1 * 10 + m2) * 60)
 }
 
 /// `#[serde(with = "crate::time::rfc3339")]` for a `DateTime<Utc>`.

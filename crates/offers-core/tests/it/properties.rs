@@ -662,3 +662,120 @@ fn base_feed() -> FeedOffer {
 fn audience_type_is_exported() {
     assert_eq!(Audience::global().kind, AudienceType::Global);
 }
+
+// ---------------------------------------------------------------- timestamps
+
+/// What `parse_timestamp` accepted when it was chrono's RFC 3339 parser; the hand-written
+/// parser must agree with it on every input (accepted or not, and the same instant).
+fn chrono_timestamp(input: &str) -> Option<DateTime<Utc>> {
+    use chrono::SubsecRound;
+    DateTime::parse_from_rfc3339(input.trim())
+        .ok()
+        .map(|t| t.with_timezone(&Utc).trunc_subsecs(3))
+}
+
+/// Near-RFC 3339 text: each part valid, out of range or malformed, so both parsers' every
+/// branch is reached (dates past month ends, leap days and seconds, offsets up to ±99:99).
+fn arb_timestamp_text() -> impl Strategy<Value = String> {
+    let two = prop_oneof![
+        4 => (0u32..100).prop_map(|n| format!("{n:02}")),
+        1 => "[0-9a ]{0,3}",
+    ];
+    let year = prop_oneof![
+        4 => (0u32..10_000).prop_map(|n| format!("{n:04}")),
+        1 => "[0-9+-]{0,6}",
+    ];
+    let separator = prop_oneof![Just("T"), Just("t"), Just(" "), Just("_"), Just("")];
+    let fraction = prop_oneof![
+        Just(String::new()),
+        Just(".".to_owned()),
+        "\\.[0-9]{1,12}",
+        "\\.[0-9]{0,3}[a-z]",
+    ];
+    let offset = prop_oneof![
+        Just("Z".to_owned()),
+        Just("z".to_owned()),
+        Just(String::new()),
+        ("[+−-]", 0u32..100, "[:]?", 0u32..100, "[0-9]?")
+            .prop_map(|(sign, h, colon, m, tail)| format!("{sign}{h:02}{colon}{m:02}{tail}")),
+        "[+-]?[0-9:]{0,5}",
+        Just("UTC".to_owned()),
+    ];
+    let spaces = prop_oneof![Just(""), Just(" "), Just("\t\n")];
+    (
+        (spaces.clone(), year, two.clone(), two.clone(), separator),
+        (two.clone(), two.clone(), two, fraction, offset, spaces),
+    )
+        .prop_map(|((lead, y, mo, d, sep), (h, mi, s, frac, off, trail))| {
+            format!("{lead}{y}-{mo}-{d}{sep}{h}:{mi}:{s}{frac}{off}{trail}")
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    #[test]
+    fn the_timestamp_parser_agrees_with_chrono(text in arb_timestamp_text()) {
+        prop_assert_eq!(offers_core::parse_timestamp(&text).ok(), chrono_timestamp(&text), "{:?}", text);
+    }
+
+    #[test]
+    fn the_timestamp_parser_agrees_with_chrono_on_any_text(text in ".{0,40}") {
+        prop_assert_eq!(offers_core::parse_timestamp(&text).ok(), chrono_timestamp(&text), "{:?}", text);
+    }
+
+    #[test]
+    fn every_instant_round_trips(ms in -62_135_510_400_000i64..253_402_128_000_000, offset in -1439i32..1440) {
+        let time = DateTime::from_timestamp_millis(ms).unwrap();
+        let text = time
+            .with_timezone(&chrono::FixedOffset::east_opt(offset * 60).unwrap())
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
+        prop_assert_eq!(offers_core::parse_timestamp(&text), Ok(time), "{}", text);
+        prop_assert_eq!(chrono_timestamp(&text), Some(time));
+    }
+}
+
+#[test]
+fn the_timestamp_parser_agrees_with_chrono_on_edge_cases() {
+    for text in [
+        "2024-02-29T12:00:00Z",
+        "2023-02-29T12:00:00Z",
+        "2016-12-31T23:59:60Z",
+        "2016-12-31T23:59:60.5+01:00",
+        "2016-12-31T23:58:60Z",
+        "2016-12-31T23:59:61Z",
+        "0000-01-01T00:00:00+23:59",
+        "9999-12-31T23:59:59.999999999-23:59",
+        "2024-05-22T12:00:01+24:00",
+        "2024-05-22T12:00:01-00:60",
+        "2024-05-22T12:00:01−02:00",
+        "2024-05-22T12:00:01.Z",
+        "2024-05-22T12:00:01.1234567890123Z",
+        "2024-05-22t12:00:01z",
+        "2024-05-22 12:00:01Z",
+        "2024-05-22T12:00:01+0200",
+        "2024-05-22T12:00:01+02",
+        "2024-05-22T12:00:01 Z",
+        "2024-05-22T12:00:01ZZ",
+        "2024-05-22T12:00:01UTC",
+        "+2024-05-22T12:00:01Z",
+        "2024-5-22T12:00:01Z",
+        "２０２４-05-22T12:00:01Z",
+        "2024-05-22T12:00:01Z\u{a0}",
+    ] {
+        assert_eq!(
+            offers_core::parse_timestamp(text).ok(),
+            chrono_timestamp(text),
+            "{text:?}"
+        );
+    }
+    // Not agreement by both refusing: leap seconds, U+2212 and extreme offsets are accepted.
+    for text in [
+        "2016-12-31T23:59:60.5+01:00",
+        "2024-05-22T12:00:01−02:00",
+        "0000-01-01T00:00:00+23:59",
+        "2024-05-22t12:00:01z",
+    ] {
+        assert!(offers_core::parse_timestamp(text).is_ok(), "{text:?}");
+    }
+}
