@@ -64,6 +64,10 @@ impl Session {
     /// The core's decision for `offer` now, with the history as stored right now (so a display
     /// in another tab counts).
     pub fn decide(&self, offer: &FeedOffer) -> Decision {
+        // A test send (SPEC §7) is shown now, whatever the frequency rules say.
+        if offer.test {
+            return Decision::Show { delay_ms: 0 };
+        }
         let history = self.store.load(&self.key(offer));
         decide(offer, &history, self.entry, now(), utc_offset_minutes())
     }
@@ -87,6 +91,12 @@ impl Session {
             _ => false,
         };
         if !first_time {
+            return;
+        }
+        // A test send leaves the user's real display history alone (the server does not count
+        // its events either).
+        if offer.test {
+            actions::notify_parent("impression", offer.id, &self.config.parent_origin);
             return;
         }
         let key = self.key(offer);

@@ -10,7 +10,7 @@
 //   `offer.updated` carry a feed offer (the wasm reads it through the core's types, so an
 //   invalid one is dropped there), `offer.deleted` its id, `resync` asks for the feed again; on
 //   every (re)open the feed is fetched again, since the stream only carries changes;
-// - `window.Offers` for single-page chats: setRoom, login, logout (each a new entry: the wasm's
+// - `window.Offers` for single-page chats: setRoom, login, logout, setLanguage (each a new entry: the wasm's
 //   `enter`, a fresh feed and stream) and mountFeed.
 //
 // The stream event names and event kinds are those of `offers_core::api::{StreamEventName,
@@ -35,6 +35,12 @@ export function start(handle, config, reports, calls) {
       if (c.sig) body.sig = c.sig;
     }
     return body;
+  };
+  // The feed's and the stream's query: the identity and the language.
+  const query = (c) => {
+    const params = identity(c, { key: c.project, room: c.room });
+    if (c.lang) params.lang = c.lang;
+    return params;
   };
 
   function report(offerId, kind, at) {
@@ -112,7 +118,7 @@ export function start(handle, config, reports, calls) {
 
   // ------------------------------------------------------------------ stream
   const url = (c, path) => {
-    const params = new URLSearchParams(identity(c, { key: c.project, room: c.room }));
+    const params = new URLSearchParams(query(c));
     return c.api + "/widget/v1/" + path + "?" + params;
   };
   const feed = (c) =>
@@ -188,6 +194,8 @@ export function start(handle, config, reports, calls) {
     setRoom: (room) => enter({ ...current, room }),
     login: (user, sig) => enter({ ...current, user, sig: sig || "" }),
     logout: () => enter({ ...current, user: "", sig: "" }),
+    // Another language is a new entry too: the feed is rendered for it on the server.
+    setLanguage: (lang) => enter({ ...current, lang: lang || navigator.language || "" }),
     mountFeed: (element) => handle.mountFeed(element),
   };
   reports.forEach((r) => report(r[0], r[1], r[2]));

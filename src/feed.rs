@@ -140,9 +140,10 @@ pub fn offer_from_js(object: &JsValue) -> Result<FeedOffer, String> {
     Ok(FeedOffer {
         id: id as i64,
         template,
-        title: parsed(object, "title", Title::parse)?,
-        text: parsed(object, "text", BodyText::parse)?,
-        link_text: parsed(object, "linkText", ButtonText::parse)?,
+        // Rendered for this user on the server: no merge tags left to read.
+        title: parsed(object, "title", Title::parse_rendered)?,
+        text: parsed(object, "text", BodyText::parse_rendered)?,
+        link_text: parsed(object, "linkText", ButtonText::parse_rendered)?,
         link: required(object, "link", HttpUrl::parse)?,
         pic: parsed(object, "pic", HttpUrl::parse)?,
         template_data: template_data(object)?,

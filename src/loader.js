@@ -6,7 +6,9 @@
 // the content-hashed file names, so this file is the only one that is not cached forever.
 //
 // Single-page chats drive it through window.Offers (calls made before the extras are there are
-// queued): setRoom(room), login(user, sig), logout(), mountFeed(element).
+// queued): setRoom(room), login(user, sig), logout(), setLanguage(lang), mountFeed(element).
+// The language sent with the feed (`lang=`) is data-lang, else the browser's; a language in the
+// user's profile on the server wins over both.
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -19,6 +21,7 @@
     room: d.room || "",
     user: d.user || "",
     sig: d.sig || "",
+    lang: d.lang || navigator.language || "",
     parentOrigin: d.parentOrigin || "",
     feed: d.feed || "",
     position: d.position || "",
@@ -37,6 +40,7 @@
     setRoom: function (room) { call("setRoom", [String(room)]); },
     login: function (user, sig) { call("login", [String(user), sig == null ? "" : String(sig)]); },
     logout: function () { call("logout", []); },
+    setLanguage: function (lang) { call("setLanguage", [lang == null ? "" : String(lang)]); },
     mountFeed: function (element) { call("mountFeed", [element]); }
   };
   if (!config.project) {
@@ -53,6 +57,7 @@
     params.set("user", config.user.trim());
     if (config.sig) params.set("sig", config.sig);
   }
+  if (config.lang) params.set("lang", config.lang);
   var feed = fetch(config.api + "/widget/v1/offers?" + params.toString(), { credentials: "omit" })
     .then(function (r) { return r.ok ? r.json() : { offers: [] }; })
     .catch(function () { return { offers: [] }; });

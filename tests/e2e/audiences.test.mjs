@@ -67,6 +67,22 @@ test("a German VIP sees the German personalized offer; an English non-VIP does n
   await ed.context.close();
 });
 
+test("an anonymous visitor gets the translation for data-lang, then for Offers.setLanguage", async () => {
+  const project = createProject(api, "audiences-lang");
+  await partner(api, project, "POST", "/external/offer", offerBody({
+    title: "Hello {{firstName|there}}",
+    translations: { de: { title: "Hallo {{firstName|du}}" }, fr: { title: "Bonjour" } },
+  }));
+  const visitor = await chatAs(project, "", { lang: "de-AT" });
+  const title = visitor.page.locator(`${POPUP} .offer__title`);
+  await title.filter({ hasText: "Hallo du" }).waitFor({ timeout: 5_000 });
+  const refetched = visitor.page.waitForResponse((r) => r.url().includes("/widget/v1/offers") && r.url().includes("lang=fr"));
+  await visitor.page.evaluate(() => window.Offers.setLanguage("fr"));
+  await refetched;
+  await title.filter({ hasText: "Bonjour" }).waitFor({ timeout: 5_000 });
+  await visitor.context.close();
+});
+
 test("a user in an excluding segment sees nothing of that offer", async () => {
   const project = createProject(api, "audiences-exclude");
   await partner(api, project, "PUT", "/external/user/gone", { tags: ["churned"] });

@@ -143,7 +143,7 @@ export function signUser(project, user) {
  * A host chat page with the widget's script tag, as HTML. Like a host back end, it signs
  * `user` unless `sig` is given (`sig: ""` sends the user unsigned).
  */
-export function hostPage({ project, room = "room-1", user = "user-1", parentOrigin = "", extraHead = "", feed = false, sig = undefined, widgetOrigin = "", position = "", anchor = "" }) {
+export function hostPage({ project, room = "room-1", user = "user-1", parentOrigin = "", extraHead = "", feed = false, sig = undefined, widgetOrigin = "", position = "", anchor = "", lang = "" }) {
   const signature = sig === undefined && user ? signUser(project, user) : sig;
   const attrs = [
     position ? `data-position="${position}"` : "",
@@ -153,6 +153,7 @@ export function hostPage({ project, room = "room-1", user = "user-1", parentOrig
     user ? `data-user="${user}"` : "",
     signature ? `data-sig="${signature}"` : "",
     parentOrigin ? `data-parent-origin="${parentOrigin}"` : "",
+    lang ? `data-lang="${lang}"` : "",
   ].join(" ");
   return `<!doctype html><html><head><meta charset="utf-8"><title>Host chat</title>${extraHead}</head>
 <body><main id="chat"><p class="msg">Hello from the host chat</p>${feed ? '<div id="offers-feed"></div>' : ""}

@@ -163,6 +163,13 @@ impl Title {
     pub fn parse(input: &str) -> Result<Self, String> {
         checked_merge_text(input, TITLE_MAX_CHARS, false).map(Self)
     }
+
+    /// Parses a title as the feed carries it, already rendered for its user: the same rules
+    /// without merge-tag syntax (the widget reads feeds with this, so it carries no merge-tag
+    /// parser).
+    pub fn parse_rendered(input: &str) -> Result<Self, String> {
+        checked_text(input, TITLE_MAX_CHARS, false).map(Self)
+    }
 }
 
 string_newtype!(Title);
@@ -183,6 +190,16 @@ impl BodyText {
             checked_merge_text(input, BODY_MAX_CHARS, true).map(Self)
         }
     }
+
+    /// Parses a body text as the feed carries it, already rendered (see
+    /// [`Title::parse_rendered`]).
+    pub fn parse_rendered(input: &str) -> Result<Self, String> {
+        if input.contains("\r\n") {
+            checked_text(&input.replace("\r\n", "\n"), BODY_MAX_CHARS, true).map(Self)
+        } else {
+            checked_text(input, BODY_MAX_CHARS, true).map(Self)
+        }
+    }
 }
 
 string_newtype!(BodyText);
@@ -196,6 +213,12 @@ impl ButtonText {
     /// characters; merge tags allowed (counted at their fallback's length).
     pub fn parse(input: &str) -> Result<Self, String> {
         checked_merge_text(input, BUTTON_MAX_CHARS, false).map(Self)
+    }
+
+    /// Parses a button text as the feed carries it, already rendered (see
+    /// [`Title::parse_rendered`]).
+    pub fn parse_rendered(input: &str) -> Result<Self, String> {
+        checked_text(input, BUTTON_MAX_CHARS, false).map(Self)
     }
 }
 
@@ -245,6 +268,21 @@ string_newtype!(ExternalId);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rendered_texts_follow_the_same_rules_without_merge_syntax() {
+        // What a user's rendered feed may hold: braces are text there.
+        assert!(Title::parse("Hi {{first").is_err());
+        assert_eq!(
+            Title::parse_rendered(" Hi {{first ").unwrap().as_str(),
+            "Hi {{first"
+        );
+        assert_eq!(BodyText::parse_rendered("a\r\nb").unwrap().as_str(), "a\nb");
+        assert!(ButtonText::parse_rendered(&"x".repeat(BUTTON_MAX_CHARS + 1)).is_err());
+        assert!(Title::parse_rendered("\u{202E}evil").is_err());
+        assert!(Title::parse_rendered("   ").is_err());
+        assert!(BodyText::parse_rendered("bell\u{7}").is_err());
+    }
 
     #[test]
     fn title_counts_chars_not_bytes() {
