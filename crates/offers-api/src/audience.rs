@@ -3,7 +3,7 @@
 //!
 //! How segments are evaluated: **per request, against the visitor's cached profile**, not by
 //! precomputed membership. A project keeps, in memory:
-//! - its segments' definitions ([`Audiences::segments`]: a few hundred rule lists);
+//! - its segments' definitions (a few hundred rule lists);
 //! - a bounded cache of [`UserContext`]s (a user's stored profile and the list segments that
 //!   list them), loaded from the database on a user's first feed request and dropped when
 //!   their profile changes;
