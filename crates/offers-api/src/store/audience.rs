@@ -161,13 +161,6 @@ pub trait AudienceStore: Send + Sync {
     /// Deletes a segment no offer uses.
     async fn delete_segment(&self, project_id: i64, id: i64) -> Result<SegmentDelete, StoreError>;
 
-    /// The subset of `ids` that are segments of the project.
-    async fn segment_ids_among(
-        &self,
-        project_id: i64,
-        ids: &[i64],
-    ) -> Result<std::collections::HashSet<i64>, StoreError>;
-
     /// The list segments of the project that list `user_id`.
     async fn lists_of_user(
         &self,

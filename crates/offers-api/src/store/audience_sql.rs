@@ -435,26 +435,6 @@ macro_rules! audience_sql_store {
                 Ok(SegmentDelete::Deleted)
             }
 
-            async fn segment_ids_among(
-                &self,
-                project_id: i64,
-                ids: &[i64],
-            ) -> Result<std::collections::HashSet<i64>, $crate::store::StoreError> {
-                if ids.is_empty() {
-                    return Ok(std::collections::HashSet::new());
-                }
-                let found: Vec<i64> = sqlx::query_scalar(&format!(
-                    "SELECT id FROM segments WHERE project_id = $1 \
-                     AND id IN (SELECT CAST(value AS BIGINT) FROM {})",
-                    Self::json_scalars("$2")
-                ))
-                .bind(project_id)
-                .bind($crate::store::json_array(ids))
-                .fetch_all(&self.pool)
-                .await?;
-                Ok(found.into_iter().collect())
-            }
-
             async fn lists_of_user(
                 &self,
                 project_id: i64,
