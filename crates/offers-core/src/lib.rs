@@ -66,6 +66,6 @@ pub use model::{
 pub use targeting::{
     AudienceKey, audience_keys, in_audience, in_audience_by, is_live, visitor_keys,
 };
-pub use text::{BodyText, ButtonText, ExternalId, Title};
+pub use text::{BodyText, ButtonText, ExternalId, Title, decimal, decimal_u64};
 pub use time::{format_timestamp, parse_timestamp};
 pub use validate::{validate, validate_field};

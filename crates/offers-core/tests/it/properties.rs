@@ -734,3 +734,20 @@ fn the_timestamp_parser_agrees_with_chrono_on_edge_cases() {
         assert!(offers_core::parse_timestamp(text).is_ok(), "{text:?}");
     }
 }
+
+proptest! {
+    /// The widget's fmt-free integer formatting is `to_string`'s.
+    #[test]
+    fn decimal_is_to_string(n in any::<i64>(), u in any::<u64>()) {
+        prop_assert_eq!(offers_core::decimal(n), n.to_string());
+        prop_assert_eq!(offers_core::decimal_u64(u), u.to_string());
+    }
+}
+
+#[test]
+fn decimal_edges() {
+    for n in [0, 1, -1, 9, 10, -10, i64::MAX, i64::MIN] {
+        assert_eq!(offers_core::decimal(n), n.to_string());
+    }
+    assert_eq!(offers_core::decimal_u64(u64::MAX), u64::MAX.to_string());
+}
