@@ -12,8 +12,12 @@ source "$(dirname "$0")/setup.sh"
 # message formatting), -16..24% brotli (BENCHMARKS.md). OFFERS_WIDGET_STABLE=1 forces stable.
 if [ -z "${OFFERS_WIDGET_STABLE:-}" ] && nightly_available; then
   say "building the widget (release, wasm32, $WIDGET_NIGHTLY with build-std)"
+  # Linked by scripts/wasm-ld-widget.sh: rust-lld without the unused wasm-streams exports.
+  sysroot="$(rustc "+$WIDGET_NIGHTLY" --print sysroot)"
+  host="$(rustc "+$WIDGET_NIGHTLY" -vV | awk '/^host:/ { print $2 }')"
+  export OFFERS_RUST_LLD="$sysroot/lib/rustlib/$host/bin/rust-lld"
   # No panic locations and no `Debug` formatting code in the bundle (BENCHMARKS.md).
-  RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none" \
+  RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none -Clinker=$ROOT/scripts/wasm-ld-widget.sh" \
     cargo "+$WIDGET_NIGHTLY" build --release --lib --target wasm32-unknown-unknown -p offers-widget \
     --no-default-features \
     -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size --target-dir target/widget-nightly

@@ -23,7 +23,7 @@ pub fn notice_message(kind: &str, offer_id: i64) -> JsValue {
     set(
         &message,
         "type",
-        &JsValue::from_str(&format!("offers.{kind}")),
+        &JsValue::from_str(&["offers.", kind].concat()),
     );
     set(&message, "body", &body);
     message.into()

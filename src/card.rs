@@ -6,7 +6,7 @@
 //! the [`FeedOffer`] fields are `offers-core` newtypes that cannot hold anything else.
 
 use leptos::prelude::*;
-use offers_core::{Alignment, FeedOffer, Template, TemplateData};
+use offers_core::{Alignment, FeedOffer, Template, TemplateData, decimal};
 use wasm_bindgen::JsCast;
 
 /// The custom properties a card's stylesheet reads, with their values for this offer.
@@ -17,12 +17,16 @@ pub fn css_vars(data: &TemplateData) -> Vec<(&'static str, String)> {
         &data.gradient_to,
         &data.gradient_direction,
     ) {
-        (true, Some(from), Some(to), Some(direction)) => format!(
-            "linear-gradient({}, {}, {})",
+        (true, Some(from), Some(to), Some(direction)) => [
+            "linear-gradient(",
             direction.as_str(),
+            ", ",
             from.as_str(),
-            to.as_str()
-        ),
+            ", ",
+            to.as_str(),
+            ")",
+        ]
+        .concat(),
         _ => data.bg_color.as_str().to_owned(),
     };
     vec![
@@ -41,10 +45,16 @@ pub fn card_classes(offer: &FeedOffer, popup: bool) -> String {
         Alignment::Right => "right",
     };
     let view = if popup { "popup" } else { "in-feed" };
-    format!(
-        "offer offer--t{} offer--align-{align} offer--{view}",
-        offer.template.code()
-    )
+    // Concatenated, not `format!`: nothing on the paint path pulls in `core::fmt`.
+    [
+        "offer offer--t",
+        &decimal(offer.template.code().into()),
+        " offer--align-",
+        align,
+        " offer--",
+        view,
+    ]
+    .concat()
 }
 
 /// Leptos directive: sets CSS custom properties through `CSSStyleDeclaration.setProperty`.
@@ -118,7 +128,7 @@ pub fn OfferCard(
     let role = if popup { "dialog" } else { "article" };
     view! {
         <div class=classes role=role aria-label=name.clone() aria-modal=popup.then_some("false")
-            data-offer-id=offer.id.to_string() use:set_css_vars=vars>
+            data-offer-id=decimal(offer.id) use:set_css_vars=vars>
             {close}
             {media}
             {body}

@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 
-use offers_core::DisplayHistory;
+use offers_core::{DisplayHistory, decimal, decimal_u64};
 
 thread_local! {
     /// Key and text pairs: a few offers per page, so a vector (no hash map code in the bundle).
@@ -13,11 +13,16 @@ thread_local! {
 
 /// The storage key of one offer's history: per project, user and offer (SPEC §4).
 pub fn history_key(project: &str, user: Option<&str>, offer_id: i64) -> String {
-    format!(
-        "offers:v1:{}:{}:{offer_id}",
-        escape(project),
-        user.map(escape).unwrap_or_else(|| "~anonymous".into())
-    )
+    let user = user.map(escape).unwrap_or_else(|| "~anonymous".into());
+    [
+        "offers:v1:",
+        &escape(project),
+        ":",
+        &user,
+        ":",
+        &decimal(offer_id),
+    ]
+    .concat()
 }
 
 /// Keeps `:` inside ids from colliding with the key's separators.
@@ -79,13 +84,11 @@ fn local_storage() -> Option<web_sys::Storage> {
 pub fn encode(history: &DisplayHistory) -> String {
     let last = history
         .last_shown
-        .map(|at| at.timestamp_millis().to_string())
+        .map(|at| decimal(at.timestamp_millis()))
         .unwrap_or_default();
-    let entry = history
-        .last_entry
-        .map(|entry| entry.to_string())
-        .unwrap_or_default();
-    format!("{}|{last}|{entry}", history.times_shown)
+    let entry = history.last_entry.map(decimal_u64).unwrap_or_default();
+    let times = decimal(history.times_shown.into());
+    [&times, "|", &last, "|", &entry].concat()
 }
 
 /// Parses [`encode`]'s form; `None` for anything else (treated as no history).

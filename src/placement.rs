@@ -119,7 +119,7 @@ pub fn place(root: &HtmlElement, anchor: &str) {
                 .unwrap_or(b.bottom);
             let values = [b.top, width - b.right, height - b.bottom, b.left];
             for (name, value) in names.into_iter().zip(values) {
-                let mut px = (value.max(0.0).round() as i64).to_string();
+                let mut px = offers_core::decimal(value.max(0.0).round() as i64);
                 px.push_str("px");
                 let _ = style.set_property(name, &px);
             }

@@ -175,7 +175,10 @@ fn parse_comma_form(name: &str, body: &str) -> Option<(String, Rgba)> {
         return None;
     }
     let a = alpha.map_or(Some(255), parse_alpha)?;
-    Some((format!("{name}({})", parts.join(",")), Rgba { r, g, b, a }))
+    Some((
+        [name, "(", &parts.join(","), ")"].concat(),
+        Rgba { r, g, b, a },
+    ))
 }
 
 /// `r g b[ / a]` — channels may mix integers and percentages.
@@ -192,8 +195,8 @@ fn parse_space_form(name: &str, body: &str) -> Option<(String, Rgba)> {
         (parse_channel(r)?, parse_channel(g)?, parse_channel(b)?);
     let a_val = alpha.map_or(Some(255), parse_alpha)?;
     let text = match alpha {
-        Some(a) => format!("{name}({r} {g} {b} / {a})"),
-        None => format!("{name}({r} {g} {b})"),
+        Some(a) => [name, "(", *r, " ", *g, " ", *b, " / ", a, ")"].concat(),
+        None => [name, "(", *r, " ", *g, " ", *b, ")"].concat(),
     };
     Some((
         text,
@@ -293,10 +296,10 @@ fn parse_direction(input: &str) -> Option<String> {
     }
     let words: Vec<&str> = lower.split_whitespace().collect();
     match words.as_slice() {
-        ["to", side] => side_axis(side).map(|_| format!("to {side}")),
+        ["to", side] => side_axis(side).map(|_| ["to ", *side].concat()),
         ["to", first, second] => {
             let (a, b) = (side_axis(first)?, side_axis(second)?);
-            (a != b).then(|| format!("to {first} {second}"))
+            (a != b).then(|| ["to ", *first, " ", *second].concat())
         }
         _ => None,
     }

@@ -6,8 +6,6 @@
 //! and no whitespace, control characters, quotes, angle brackets, backslashes or
 //! backticks anywhere.
 
-use std::net::Ipv6Addr;
-
 use crate::newtype::string_newtype;
 use crate::text::{EMPTY, check_length};
 
@@ -148,7 +146,7 @@ fn check_authority(authority: &str) -> Result<(), String> {
     }
     let port = if let Some(bracketed) = authority.strip_prefix('[') {
         let (literal, after) = bracketed.split_once(']').ok_or(BAD_HOST)?;
-        if literal.parse::<Ipv6Addr>().is_err() {
+        if !is_ipv6(literal) {
             return Err(BAD_HOST.to_owned());
         }
         match after {
@@ -167,6 +165,81 @@ fn check_authority(authority: &str) -> Result<(), String> {
         None => Ok(()),
         Some(port) => check_port(port),
     }
+}
+
+/// Whether `s` is an IPv6 address as `std::net::Ipv6Addr`'s `FromStr` reads it (up to eight
+/// groups of 1–4 hex digits, one `::`, a trailing dotted IPv4), without linking that generic
+/// parser into the widget's wasm; the property tests compare the two on any text.
+pub fn is_ipv6(s: &str) -> bool {
+    let b = s.as_bytes();
+    let (head, head_ipv4, mut at) = ipv6_groups(b, 0, 8);
+    if head == 8 {
+        return at == b.len();
+    }
+    // A dotted IPv4 ends the address, so `::` cannot follow one; with fewer than eight
+    // groups, `::` is required.
+    if head_ipv4 || !b[at..].starts_with(b"::") {
+        return false;
+    }
+    (_, _, at) = ipv6_groups(b, at + 2, 8 - (head + 1));
+    at == b.len()
+}
+
+/// Up to `limit` `:`-separated groups from `at`: how many (a dotted IPv4 counting two),
+/// whether the last was an IPv4, and where they end.
+fn ipv6_groups(b: &[u8], mut at: usize, limit: usize) -> (usize, bool, usize) {
+    for i in 0..limit {
+        let separated = |pos: usize| match (i, b.get(pos)) {
+            (0, _) => Some(pos),
+            (_, Some(b':')) => Some(pos + 1),
+            _ => None,
+        };
+        if i + 1 < limit
+            && let Some(end) = separated(at).and_then(|pos| ipv4(b, pos))
+        {
+            return (i + 2, true, end);
+        }
+        match separated(at).and_then(|pos| number(b, pos, 16, 4, 0xffff, true)) {
+            Some(end) => at = end,
+            None => return (i, false, at),
+        }
+    }
+    (limit, false, at)
+}
+
+/// Four `.`-separated decimal octets from `pos` (no leading zeros), as std reads them.
+fn ipv4(b: &[u8], mut pos: usize) -> Option<usize> {
+    for i in 0..4 {
+        if i > 0 {
+            (b.get(pos) == Some(&b'.')).then_some(())?;
+            pos += 1;
+        }
+        pos = number(b, pos, 10, 3, 255, false)?;
+    }
+    Some(pos)
+}
+
+/// 1 to `max_digits` digits in `radix` from `pos`, at most `max_value` (std's `read_number`).
+fn number(
+    b: &[u8],
+    start: usize,
+    radix: u32,
+    max_digits: usize,
+    max_value: u32,
+    zero_prefix: bool,
+) -> Option<usize> {
+    let mut pos = start;
+    let mut value = 0u32;
+    while let Some(digit) = b.get(pos).and_then(|&c| char::from(c).to_digit(radix)) {
+        value = value * radix + digit;
+        pos += 1;
+        if pos - start > max_digits || value > max_value {
+            return None;
+        }
+    }
+    let digits = pos - start;
+    let leading_zero = !zero_prefix && digits > 1 && b[start] == b'0';
+    (digits > 0 && !leading_zero).then_some(pos)
 }
 
 fn check_host(host: &str) -> Result<(), String> {

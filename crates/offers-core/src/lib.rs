@@ -94,6 +94,6 @@ pub use segment::{
 pub use targeting::{
     AudienceKey, audience_keys, in_audience, in_audience_by, is_live, visitor_keys,
 };
-pub use text::{BodyText, ButtonText, ExternalId, OfferName, Title};
+pub use text::{BodyText, ButtonText, ExternalId, OfferName, Title, decimal, decimal_u64};
 pub use time::{format_timestamp, parse_timestamp};
 pub use validate::{validate, validate_field};

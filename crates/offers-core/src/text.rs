@@ -147,10 +147,44 @@ fn checked_chars(input: &str, allow_newlines: bool) -> Result<&str, String> {
 pub(crate) fn check_length(text: &str, max: usize) -> Result<(), String> {
     let count = text.chars().count();
     if count > max {
-        Err(format!("at most {max} characters (got {count})"))
+        let (max, count) = (decimal(max as i64), decimal(count as i64));
+        Err(["at most ", &max, " characters (got ", &count, ")"].concat())
     } else {
         Ok(())
     }
+}
+
+/// `n` in decimal, like `n.to_string()` but without `core::fmt`, whose machinery would
+/// otherwise be kilobytes of the widget's wasm (the widget formats nothing else).
+pub fn decimal(n: i64) -> String {
+    let mut out = String::with_capacity(20);
+    if n < 0 {
+        out.push('-');
+    }
+    push_decimal(&mut out, n.unsigned_abs());
+    out
+}
+
+/// `n` in decimal, like `n.to_string()` (see [`decimal`]).
+pub fn decimal_u64(n: u64) -> String {
+    let mut out = String::with_capacity(20);
+    push_decimal(&mut out, n);
+    out
+}
+
+fn push_decimal(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// An offer title: 1–23 characters, one line.

@@ -779,3 +779,115 @@ fn the_timestamp_parser_agrees_with_chrono_on_edge_cases() {
         assert!(offers_core::parse_timestamp(text).is_ok(), "{text:?}");
     }
 }
+
+proptest! {
+    /// The widget's fmt-free integer formatting is `to_string`'s.
+    #[test]
+    fn decimal_is_to_string(n in any::<i64>(), u in any::<u64>()) {
+        prop_assert_eq!(offers_core::decimal(n), n.to_string());
+        prop_assert_eq!(offers_core::decimal_u64(u), u.to_string());
+    }
+}
+
+#[test]
+fn decimal_edges() {
+    for n in [0, 1, -1, 9, 10, -10, i64::MAX, i64::MIN] {
+        assert_eq!(offers_core::decimal(n), n.to_string());
+    }
+    assert_eq!(offers_core::decimal_u64(u64::MAX), u64::MAX.to_string());
+}
+
+/// Text near IPv6 literals: hex groups of 0–5 digits, `:` and `::`, dotted quads with
+/// out-of-range and zero-prefixed octets, stray characters.
+fn arb_ipv6_text() -> impl Strategy<Value = String> {
+    let part = prop_oneof![
+        4 => "[0-9a-fA-F]{0,5}",
+        2 => Just(":".to_owned()),
+        2 => Just("::".to_owned()),
+        2 => (0u32..300, 0u32..300, 0u32..300, 0u32..300).prop_map(|(a, b, c, d)| format!("{a}.{b}.{c}.{d}")),
+        1 => "0[0-9]{1,2}(\\.[0-9]{1,3}){3}",
+        1 => "[.:g% ]",
+    ];
+    prop::collection::vec(part, 0..12).prop_map(|parts| {
+        let mut text = String::new();
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 && !part.starts_with(':') && !text.ends_with(':') {
+                text.push(':');
+            }
+            text.push_str(part);
+        }
+        text
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    #[test]
+    fn the_ipv6_check_agrees_with_std(text in arb_ipv6_text()) {
+        prop_assert_eq!(offers_core::http_url::is_ipv6(&text), text.parse::<std::net::Ipv6Addr>().is_ok(), "{:?}", text);
+    }
+
+    #[test]
+    fn the_ipv6_check_agrees_with_std_on_any_text(text in "[0-9a-fA-F:.]{0,45}") {
+        prop_assert_eq!(offers_core::http_url::is_ipv6(&text), text.parse::<std::net::Ipv6Addr>().is_ok(), "{:?}", text);
+    }
+
+    #[test]
+    fn every_ipv6_address_is_accepted(segments in any::<[u16; 8]>(), v4 in any::<bool>()) {
+        let address = std::net::Ipv6Addr::from(segments);
+        let mut texts = vec![address.to_string(), format!("{:x}:{:x}:{:x}:{:x}:{:x}:{:x}:{:x}:{:x}", segments[0], segments[1], segments[2], segments[3], segments[4], segments[5], segments[6], segments[7])];
+        if v4 {
+            let [a, b, c, d] = address.octets()[12..16] else { unreachable!() };
+            texts.push(format!("::ffff:{a}.{b}.{c}.{d}"));
+        }
+        for text in texts {
+            prop_assert!(offers_core::http_url::is_ipv6(&text), "{}", text);
+        }
+    }
+}
+
+#[test]
+fn the_ipv6_check_agrees_with_std_on_edge_cases() {
+    for text in [
+        "",
+        "::",
+        ":::",
+        "::1",
+        "1::",
+        "1::2",
+        "1:2:3:4:5:6:7:8",
+        "1:2:3:4:5:6:7:8:9",
+        "1:2:3:4:5:6:7::",
+        "::2:3:4:5:6:7:8",
+        "1:2:3:4:5:6::7:8",
+        "1::2::3",
+        "::ffff:1.2.3.4",
+        "::1.2.3.4",
+        "1.2.3.4",
+        "1:2:3:4:5:6:1.2.3.4",
+        "1:2:3:4:5:6:7:1.2.3.4",
+        "::1.2.3.4:5",
+        "1.2.3.4::",
+        "::01.2.3.4",
+        "::256.1.1.1",
+        "12345::",
+        "0000::",
+        "fffff::",
+        "::g",
+        "1:2:3:4:5:6:7:8::",
+        ":1::",
+        "1:",
+        ":1",
+        "::ffff:1.2.3",
+        "[::1]",
+        " ::1",
+        "::1 ",
+    ] {
+        assert_eq!(
+            offers_core::http_url::is_ipv6(text),
+            text.parse::<std::net::Ipv6Addr>().is_ok(),
+            "{text:?}"
+        );
+    }
+}
