@@ -831,9 +831,13 @@ pub fn seconds(ms: u64) -> String {
     }
 }
 
-/// What remains of a text field's limit, as the core counts (trimmed, in characters).
+/// What remains of a text field's limit, as the core counts (trimmed, in characters, each
+/// merge tag at its fallback's length: `offers_core::MergeText::written_len`).
 pub fn remaining(text: &str, limit: usize) -> i64 {
-    limit as i64 - text.trim().chars().count() as i64
+    let text = text.trim();
+    let written = offers_core::MergeText::parse(text)
+        .map_or_else(|_| text.chars().count(), |merge| merge.written_len());
+    limit as i64 - written as i64
 }
 
 /// The `#rrggbb` an `<input type=color>` shows for a color field's text (black while the
@@ -1106,6 +1110,8 @@ mod tests {
     fn counters_and_seconds() {
         assert_eq!(remaining("  héllo ", 23), 18);
         assert_eq!(remaining("", 80), 80);
+        assert_eq!(remaining("Hi {{firstName|there}}", 23), 15);
+        assert_eq!(remaining("Hi {{unclosed", 23), 10);
         assert_eq!(seconds(1500), "1.5");
         assert_eq!(seconds(3000), "3");
         assert_eq!(Step::Content.next(), Some(Step::Schedule));

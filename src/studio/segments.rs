@@ -102,7 +102,9 @@ pub fn Segments(session: Signal<Option<Credentials>>, changed: RwSignal<u32>) ->
     let generation = StoredValue::new(0u64);
     Effect::new(move |_| {
         let definition = Value::Object(editor.with(SegmentForm::definition));
-        let Some(credentials) = session.get() else {
+        // A new, untouched editor is not counted (its empty row is not an error yet).
+        let untouched = editor.with(|f| *f == SegmentForm::default());
+        let Some(credentials) = session.get().filter(|_| !untouched) else {
             count.set(Count::Idle);
             return;
         };
@@ -368,7 +370,7 @@ pub fn Segments(session: Signal<Option<Credentials>>, changed: RwSignal<u32>) ->
                 </div>
                 <p class="segment-editor__count" id="segment-count" role="status" aria-live="polite">
                     {move || match count.get() {
-                        Count::Idle => String::new(),
+                        Count::Idle => "Add conditions (or ids) to see how many users match.".to_owned(),
                         Count::Counting => "Counting…".to_owned(),
                         Count::Users(n) => format!("{} match now.", users_text(n)),
                         Count::Invalid(_) => "Fix the conditions marked below to count.".to_owned(),

@@ -168,6 +168,8 @@ test("an offer with a name, tags, a merge tag, a German translation and a segmen
   await page.selectOption("#title-merge", "{{firstName|there}}");
   assert.equal(await page.locator("#title").inputValue(), "Hi {{firstName|there}}");
   await expectReason(page, "title", "ok", true);
+  // The counter counts as the core does: a tag at its fallback's length ("Hi there").
+  assert.equal(await page.locator("#title-count").textContent(), "15 characters left");
   await page.fill("#text", "You have  points.");
   await page.locator("#text").evaluate((el) => el.setSelectionRange(9, 9));
   await page.selectOption("#text-merge", "{{attributes.points|0}}");
