@@ -142,6 +142,8 @@ pub enum Body<'a> {
     Json(&'a Value),
     /// A `FormData` object (the browser writes the multipart content type and boundary).
     Form(&'a JsValue),
+    /// A text body with its content type (e.g. a CSV file as `text/csv`).
+    Text(&'a str, &'a str),
 }
 
 /// A 2xx answer: its status, its text and its `ETag` header, if any.
@@ -154,7 +156,7 @@ pub struct Answer {
 
 /// One call: `method path` with the credentials, `body` and `extra` headers; the answer on
 /// 2xx, an [`ApiFailure`] otherwise.
-async fn request(
+pub(super) async fn request(
     credentials: &Credentials,
     method: &str,
     path: &str,
@@ -185,6 +187,10 @@ async fn request(
             init.set_body(&JsValue::from_str(&body.to_string()));
         }
         Body::Form(form) => init.set_body(form),
+        Body::Text(text, content_type) => {
+            set("content-type", content_type);
+            init.set_body(&JsValue::from_str(text));
+        }
     }
     init.set_headers(&headers);
     let url = format!("{}{path}", api_base());
@@ -224,7 +230,7 @@ fn header(response: &web_sys::Response, name: &str) -> Option<String> {
 }
 
 /// One call with an optional JSON body; the answer's text on 2xx.
-async fn call(
+pub(super) async fn call(
     credentials: &Credentials,
     method: &str,
     path: &str,
@@ -237,7 +243,7 @@ async fn call(
 }
 
 /// Reads a JSON answer.
-fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ApiFailure> {
+pub(super) fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ApiFailure> {
     serde_json::from_str(text)
         .map_err(|_| ApiFailure::unreachable("the API's answer could not be read"))
 }
@@ -258,20 +264,49 @@ pub async fn check(credentials: &Credentials) -> Result<(), ApiFailure> {
         .map(drop)
 }
 
-/// A page of published offers, newest first.
+/// Which published offers to list: only those with `tag`, only those `status`
+/// (`scheduled`, `live` or `ended`) now; empty: no filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    pub tag: String,
+    pub status: String,
+}
+
+impl ListFilter {
+    /// The query for a page, its values encoded with `encode`.
+    pub fn query(&self, limit: usize, offset: usize, encode: impl Fn(&str) -> String) -> String {
+        let mut query = format!("limit={limit}&offset={offset}");
+        for (name, value) in [("tag", &self.tag), ("status", &self.status)] {
+            let value = value.trim();
+            if !value.is_empty() {
+                query.push_str(&format!("&{name}={}", encode(value)));
+            }
+        }
+        query
+    }
+}
+
+/// A page of published offers, newest first, as `filter` asks.
 pub async fn list(
     credentials: &Credentials,
     limit: usize,
     offset: usize,
+    filter: &ListFilter,
 ) -> Result<(Vec<ListedOffer>, usize), ApiFailure> {
+    let query = filter.query(limit, offset, encode);
     let body = call(
         credentials,
         "GET",
-        &format!("/external/offer?limit={limit}&offset={offset}"),
+        &format!("/external/offer?{query}"),
         None,
     )
     .await?;
     parse_list(&body)
+}
+
+/// `encodeURIComponent`.
+pub(super) fn encode(text: &str) -> String {
+    String::from(js_sys::encode_uri_component(text))
 }
 
 /// Creates (`editing: None`, `POST`) or updates (`PATCH`) an offer.
@@ -554,6 +589,26 @@ mod tests {
         assert_eq!(
             query.path(|s| s.replace(' ', "%20").replace('&', "%26")),
             "/external/explain?room=room%201&user=u%261&utcOffset=-60"
+        );
+    }
+
+    #[test]
+    fn list_filters_become_query_parameters() {
+        let filter = ListFilter {
+            tag: " spring ".into(),
+            status: String::new(),
+        };
+        assert_eq!(
+            filter.query(11, 10, str::to_owned),
+            "limit=11&offset=10&tag=spring"
+        );
+        let filter = ListFilter {
+            tag: "a b".into(),
+            status: "live".into(),
+        };
+        assert_eq!(
+            filter.query(11, 0, |s| s.replace(' ', "%20")),
+            "limit=11&offset=0&tag=a%20b&status=live"
         );
     }
 

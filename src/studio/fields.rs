@@ -146,7 +146,7 @@ pub fn FieldRow(
                 on:input=move |ev| set(event_target_value(&ev)) />
         }
         .into_any(),
-        FieldKind::Text | FieldKind::Radio(_) => view! {
+        FieldKind::Text | FieldKind::Segments | FieldKind::Radio(_) => view! {
             <input type="text" id=id.clone() name=key autocomplete="off"
                 aria-describedby=described.clone() aria-invalid=move || invalid().to_string()
                 prop:value=move || value.get()

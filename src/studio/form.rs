@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use offers_core::text::{BODY_MAX_CHARS, BUTTON_MAX_CHARS, TITLE_MAX_CHARS};
+use offers_core::text::{BODY_MAX_CHARS, BUTTON_MAX_CHARS, OFFER_NAME_MAX_CHARS, TITLE_MAX_CHARS};
 use offers_core::{CssColor, OfferDraft, PartnerOffer, TemplateData};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -85,6 +85,9 @@ pub enum FieldKind {
     Seconds,
     /// A list of ids, comma-separated (or one per line).
     Ids,
+    /// Segment ids, comma-separated, sent as numbers; edited by picking from the project's
+    /// segments ([`super::segment_picker`]).
+    Segments,
 }
 
 /// One form field.
@@ -153,6 +156,15 @@ const fn field(
 
 /// The form's fields, in form order.
 pub const FIELDS: &[FieldSpec] = &[
+    FieldSpec {
+        limit: Some(OFFER_NAME_MAX_CHARS),
+        hint: "Internal: for finding the offer here, never shown to users.",
+        ..field("name", "Name", FieldKind::Text, "", Step::Content)
+    },
+    FieldSpec {
+        hint: "Internal tags for finding the offer, comma-separated.",
+        ..field("tags", "Tags", FieldKind::Ids, "", Step::Content)
+    },
     field(
         "template",
         "Template",
@@ -342,7 +354,36 @@ pub const FIELDS: &[FieldSpec] = &[
             Step::Audience,
         )
     },
+    FieldSpec {
+        hint: "The user must be in at least one of these segments (none chosen: no segment needed).",
+        ..field(
+            "segmentIds",
+            "Only users in segments",
+            FieldKind::Segments,
+            "",
+            Step::Audience,
+        )
+    },
+    FieldSpec {
+        hint: "Users in any of these segments never see the offer.",
+        ..field(
+            "excludeSegmentIds",
+            "Exclude users in segments",
+            FieldKind::Segments,
+            "",
+            Step::Audience,
+        )
+    },
 ];
+
+/// The fields of one translation (SPEC §7), with the offer's own field each one replaces.
+pub const TRANSLATED: [&str; 4] = ["title", "text", "linkText", "pic"];
+
+/// The form key of field `field` of the translation into `language`
+/// (`translations.de.title`, which is also the core's error key).
+pub fn translation_key(language: &str, field: &str) -> String {
+    format!("translations.{language}.{field}")
+}
 
 /// The field with wire key `key`.
 pub fn spec(key: &str) -> Option<&'static FieldSpec> {
@@ -352,7 +393,11 @@ pub fn spec(key: &str) -> Option<&'static FieldSpec> {
 /// The step where the field named by an error key (a wire name, as in the core's and the
 /// API's errors) is edited; errors about no particular field belong to the last step.
 pub fn step_of(key: &str) -> Step {
-    if key == "templateData" || key.starts_with("templateData.") {
+    if key == "templateData"
+        || key.starts_with("templateData.")
+        || key == "translations"
+        || key.starts_with("translations.")
+    {
         return Step::Content;
     }
     let key = if key == "showFrequency" {
@@ -360,17 +405,50 @@ pub fn step_of(key: &str) -> Step {
     } else {
         key
     };
+    // `tags[2]`, `segmentIds[0]`: the list's field.
+    let key = key.split('[').next().unwrap_or(key);
     spec(key).map_or(Step::Send, |f| f.step)
 }
 
+/// The core's error for field `key`: its own, else the first about one of its items
+/// (`segmentIds[1]: must be …`, for a list field).
+pub fn error_for(errors: &offers_core::FieldErrors, key: &str) -> Option<String> {
+    if let Some(reason) = errors.get(key) {
+        return Some(reason.to_owned());
+    }
+    errors.iter().find_map(|(k, reason)| {
+        k.strip_prefix(key)
+            .filter(|rest| rest.starts_with('['))
+            .map(|_| format!("{k}: {reason}"))
+    })
+}
+
 /// The label to name an error key by.
-pub fn label_of(key: &str) -> &str {
-    spec(key).map_or(key, |f| f.label)
+pub fn label_of(key: &str) -> String {
+    if let Some(rest) = key.strip_prefix("translations.") {
+        return match rest.rsplit_once('.') {
+            Some((language, field)) => format!("{} ({language})", label_of(field)),
+            None => format!("Translation {rest}"),
+        };
+    }
+    spec(key.split('[').next().unwrap_or(key))
+        .map_or_else(|| key.to_owned(), |f| f.label.to_owned())
 }
 
 /// Optional fields the form leaves out when empty: a PATCH sends them as `null` so that
 /// emptying one in the Studio clears it on the server.
-const CLEARABLE: [&str; 5] = ["title", "text", "linkText", "pic", "endTime"];
+const CLEARABLE: [&str; 10] = [
+    "title",
+    "text",
+    "linkText",
+    "pic",
+    "endTime",
+    "name",
+    "tags",
+    "segmentIds",
+    "excludeSegmentIds",
+    "translations",
+];
 
 /// The form's text, field by field (wire key → text), and the offer being edited.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -449,6 +527,11 @@ impl FormState {
                 (_, FieldKind::DateTime) => json!(to_utc(text).unwrap_or_else(|| text.to_owned())),
                 (_, FieldKind::Seconds) => milliseconds(text),
                 (_, FieldKind::Ids) => Value::Array(split_ids(text).map(Value::from).collect()),
+                (_, FieldKind::Segments) => Value::Array(
+                    split_ids(text)
+                        .map(|id| id.parse::<i64>().map_or_else(|_| json!(id), Value::from))
+                        .collect(),
+                ),
                 _ => json!(text),
             };
             match field.key.strip_prefix("templateData.") {
@@ -457,7 +540,79 @@ impl FormState {
             };
         }
         body.insert("templateData".to_owned(), Value::Object(data));
+        let languages = self.languages();
+        if !languages.is_empty() {
+            let translations = languages
+                .into_iter()
+                .map(|language| {
+                    let fields: Map<String, Value> = TRANSLATED
+                        .iter()
+                        .filter_map(|field| {
+                            let text = self.get(&translation_key(&language, field));
+                            (!text.trim().is_empty()).then(|| ((*field).to_owned(), json!(text)))
+                        })
+                        .collect();
+                    (language, Value::Object(fields))
+                })
+                .collect();
+            body.insert("translations".to_owned(), Value::Object(translations));
+        }
         body
+    }
+
+    /// The languages the offer has a translation tab for, in order.
+    pub fn languages(&self) -> Vec<String> {
+        self.values
+            .keys()
+            .filter_map(|key| key.strip_prefix("translations."))
+            .filter(|rest| !rest.contains('.'))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Adds a translation tab for `language` (trimmed; kept as typed, for the core to judge);
+    /// `false` when it is empty or already there.
+    pub fn add_language(&mut self, language: &str) -> bool {
+        let language = language.trim();
+        if language.is_empty() || language.contains('.') {
+            return false;
+        }
+        let key = format!("translations.{language}");
+        if self.values.contains_key(&key) {
+            return false;
+        }
+        self.values.insert(key, String::new());
+        true
+    }
+
+    /// Removes the translation into `language` and its fields.
+    pub fn remove_language(&mut self, language: &str) {
+        let tab = format!("translations.{language}");
+        let prefix = format!("{tab}.");
+        self.values
+            .retain(|key, _| *key != tab && !key.starts_with(&prefix));
+    }
+
+    /// Replaces the translations with those of a body's `translations` object.
+    fn set_translations(&mut self, translations: &Map<String, Value>) {
+        for language in self.languages() {
+            self.remove_language(&language);
+        }
+        for (language, fields) in translations {
+            if !self.add_language(language) {
+                continue;
+            }
+            if let Value::Object(fields) = fields {
+                for (field, value) in fields {
+                    let text = match value {
+                        Value::String(text) => text.clone(),
+                        Value::Null => String::new(),
+                        other => other.to_string(),
+                    };
+                    self.set(&translation_key(language, field), text);
+                }
+            }
+        }
     }
 
     /// The JSON body for `PATCH /external/offer/{id}`: the whole offer, with the optional
@@ -523,7 +678,42 @@ impl FormState {
         };
         form.set("externalRoomIds", join(&offer.external_room_ids));
         form.set("externalUserIds", join(&offer.external_user_ids));
+        let extras = &offer.extras;
+        form.set(
+            "name",
+            extras.name.as_ref().map(|n| n.as_str()).unwrap_or(""),
+        );
+        let tags: Vec<&str> = extras.tags.iter().map(|t| t.as_str()).collect();
+        form.set("tags", tags.join(", "));
+        let numbers = |ids: &[i64]| {
+            ids.iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        form.set("segmentIds", numbers(&extras.segment_ids));
+        form.set("excludeSegmentIds", numbers(&extras.exclude_segment_ids));
+        if let Ok(Value::Object(translations)) = serde_json::to_value(&extras.translations) {
+            form.set_translations(&translations);
+        }
         form.editing = Some(offer.id);
+        form
+    }
+
+    /// A new offer with the content, schedule and audience of `offer` (Duplicate): nothing
+    /// is edited, and the name says it is a copy (when the core's limit leaves room).
+    pub fn duplicate(offer: &PartnerOffer, to_local: &dyn Fn(&DateTime<Utc>) -> String) -> Self {
+        let mut form = Self::from_offer(offer, to_local);
+        form.editing = None;
+        let name = form.get("name").trim().to_owned();
+        let copy = if name.is_empty() {
+            format!("Copy of #{}", offer.id)
+        } else {
+            format!("{name} (copy)")
+        };
+        if copy.chars().count() <= OFFER_NAME_MAX_CHARS {
+            form.set("name", copy);
+        }
         form
     }
 }
@@ -591,6 +781,9 @@ impl FormState {
         for key in missing {
             form.set(key, "");
         }
+        if let Some(Value::Object(translations)) = body.get("translations") {
+            form.set_translations(translations);
+        }
         form.editing = editing;
         form
     }
@@ -608,6 +801,8 @@ pub fn for_preview(mut draft: OfferDraft, start: &str) -> OfferDraft {
     draft.kind = None;
     draft.external_room_ids = None;
     draft.external_user_ids = None;
+    draft.segment_ids = None;
+    draft.exclude_segment_ids = None;
     draft
 }
 
@@ -636,9 +831,13 @@ pub fn seconds(ms: u64) -> String {
     }
 }
 
-/// What remains of a text field's limit, as the core counts (trimmed, in characters).
+/// What remains of a text field's limit, as the core counts (trimmed, in characters, each
+/// merge tag at its fallback's length: `offers_core::MergeText::written_len`).
 pub fn remaining(text: &str, limit: usize) -> i64 {
-    limit as i64 - text.trim().chars().count() as i64
+    let text = text.trim();
+    let written = offers_core::MergeText::parse(text)
+        .map_or_else(|_| text.chars().count(), |merge| merge.written_len());
+    limit as i64 - written as i64
 }
 
 /// The `#rrggbb` an `<input type=color>` shows for a color field's text (black while the
@@ -808,6 +1007,96 @@ mod tests {
     }
 
     #[test]
+    fn audience_fields_and_translations_reach_the_body() {
+        let mut f = form();
+        f.set("name", "Spring VIP");
+        f.set("tags", "spring, vip");
+        f.set("segmentIds", "3, 4");
+        f.set("excludeSegmentIds", "x");
+        assert!(f.add_language("de"));
+        assert!(!f.add_language("de"));
+        assert!(f.add_language("fr"));
+        f.set(&translation_key("de", "title"), "Hallo {{firstName|du}}");
+        f.set(&translation_key("de", "linkText"), "");
+        assert_eq!(f.languages(), ["de", "fr"]);
+        let body = f.body(&utc);
+        assert_eq!(body["name"], json!("Spring VIP"));
+        assert_eq!(body["tags"], json!(["spring", "vip"]));
+        assert_eq!(body["segmentIds"], json!([3, 4]));
+        assert_eq!(body["excludeSegmentIds"], json!(["x"]));
+        assert_eq!(
+            body["translations"],
+            json!({"de": {"title": "Hallo {{firstName|du}}"}, "fr": {}})
+        );
+        // The core judges the translated fields under their own keys, the ids too.
+        let errors = validate(&f.draft(&utc)).unwrap_err();
+        assert!(errors.contains("excludeSegmentIds[0]"), "{errors:?}");
+        assert!(
+            error_for(&errors, "excludeSegmentIds")
+                .unwrap()
+                .starts_with("excludeSegmentIds[0]: must be a positive integer")
+        );
+        assert_eq!(error_for(&errors, "segmentIds"), None);
+        f.set("excludeSegmentIds", "");
+        f.set(
+            &translation_key("de", "title"),
+            "Ein viel zu langer Titel für das",
+        );
+        let errors = validate(&f.draft(&utc)).unwrap_err();
+        assert!(
+            errors
+                .get("translations.de.title")
+                .unwrap()
+                .starts_with("at most 23"),
+            "{errors:?}"
+        );
+        assert_eq!(step_of("translations.de.title"), Step::Content);
+        assert_eq!(step_of("segmentIds[0]"), Step::Audience);
+        assert_eq!(label_of("translations.de.title"), "Title (de)");
+        assert_eq!(label_of("tags[1]"), "Tags");
+        f.remove_language("fr");
+        assert_eq!(f.languages(), ["de"]);
+        // The draft round-trips, translations included; a PATCH clears what is empty.
+        let body = f.body(&utc);
+        let back = FormState::from_body(&body, None, &|t| t.format("%Y-%m-%dT%H:%M").to_string());
+        assert_eq!(back.body(&utc), body);
+        let patch = FormState::new("2026-01-02T10:00").patch_body(&utc);
+        for key in [
+            "name",
+            "tags",
+            "segmentIds",
+            "excludeSegmentIds",
+            "translations",
+        ] {
+            assert_eq!(patch[key], Value::Null, "{key}");
+        }
+    }
+
+    #[test]
+    fn a_published_offer_is_duplicated_as_a_new_offer() {
+        let mut f = form();
+        f.set("name", "Spring");
+        f.set("tags", "b, a");
+        f.set("segmentIds", "7");
+        f.add_language("de");
+        f.set(&translation_key("de", "text"), "Hallo");
+        let spec = validate(&f.draft(&utc)).unwrap();
+        let offer = PartnerOffer::from(&Offer::created(9, spec, chrono::DateTime::UNIX_EPOCH));
+        let local = |t: &DateTime<Utc>| t.format("%Y-%m-%dT%H:%M").to_string();
+        let edit = FormState::from_offer(&offer, &local);
+        assert_eq!(edit.get("tags"), "a, b");
+        assert_eq!(edit.get("segmentIds"), "7");
+        assert_eq!(edit.get(&translation_key("de", "text")), "Hallo");
+        let copy = FormState::duplicate(&offer, &local);
+        assert_eq!(copy.editing, None);
+        assert_eq!(copy.get("name"), "Spring (copy)");
+        assert_eq!(
+            copy.body(&utc)["translations"],
+            json!({"de": {"text": "Hallo"}})
+        );
+    }
+
+    #[test]
     fn color_picker_stays_in_sync() {
         assert_eq!(picker_value("#fff"), "#ffffff");
         assert_eq!(picker_value("rebeccapurple"), "#663399");
@@ -821,6 +1110,8 @@ mod tests {
     fn counters_and_seconds() {
         assert_eq!(remaining("  héllo ", 23), 18);
         assert_eq!(remaining("", 80), 80);
+        assert_eq!(remaining("Hi {{firstName|there}}", 23), 15);
+        assert_eq!(remaining("Hi {{unclosed", 23), 10);
         assert_eq!(seconds(1500), "1.5");
         assert_eq!(seconds(3000), "3");
         assert_eq!(Step::Content.next(), Some(Step::Schedule));

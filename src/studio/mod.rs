@@ -13,20 +13,34 @@
 //! - [`clock`]: local time ↔ UTC; [`export`]: JSON body and `curl` command;
 //! - components: [`fields`], [`upload`] (images), [`preview`], [`signin`], [`audience`] (CSV),
 //!   [`published`], [`figures`] (SVG chart), [`explain`] (why shown / why not).
+//! - audiences (SPEC §7): [`audience_api`] (segments, profiles, test send calls);
+//!   [`merge_menu`] (insert a merge tag at the cursor); [`translations`] (a tab per
+//!   language); [`segment_picker`] (segments to include / exclude); [`test_send`];
+//!   [`segment_rules`] (the rule builder's form, pure) and [`segments`] (the Segments panel);
+//!   [`profiles`] (search, list by tag, bulk upload); [`preview_as`] (the preview "as user X").
 
 pub mod api;
 pub mod audience;
+pub mod audience_api;
 pub mod clock;
 pub mod explain;
 pub mod export;
 pub mod fields;
 pub mod figures;
 pub mod form;
+pub mod merge_menu;
 pub mod preview;
+pub mod preview_as;
+pub mod profiles;
 pub mod published;
+pub mod segment_picker;
+pub mod segment_rules;
+pub mod segments;
 pub mod server_draft;
 pub mod signin;
 pub mod storage;
+pub mod test_send;
+pub mod translations;
 pub mod upload;
 
 use std::time::Duration;
@@ -151,15 +165,14 @@ pub fn Studio() -> impl IntoView {
         all.extend(server_errors.get());
         all
     });
-    let error_of = move |key: &'static str| {
-        Signal::derive(move || errors.with(|e| e.get(key).map(str::to_owned)))
-    };
+    let error_of =
+        move |key: &'static str| Signal::derive(move || errors.with(|e| form::error_for(e, key)));
 
     // The preview validates the content alone, so a schedule being typed keeps the card.
     let preview_start = offers_core::format_timestamp(&clock::now());
     let preview_result =
         Memo::new(move |_| validate(&form::for_preview(draft.get(), &preview_start)));
-    let preview =
+    let as_written =
         Memo::new(
             move |previous: Option<&Option<FeedOffer>>| match preview_result.get() {
                 // Not stored yet: as it would be if created now.
@@ -167,7 +180,23 @@ pub fn Studio() -> impl IntoView {
                 Err(_) => previous.cloned().flatten(),
             },
         );
-    let stale = Signal::derive(move || preview_result.with(Result::is_err));
+    // The preview "as user X": the core's personalization of the same content for them.
+    let viewer = RwSignal::new(None::<preview_as::Viewer>);
+    let personal = Memo::new(move |_| {
+        let viewer = viewer.get()?;
+        Some(preview_result.with(|r| match r {
+            Ok(spec) => preview_as::render_for(spec, &viewer, clock::now()),
+            Err(_) => Err("Fix the red fields to see the preview.".to_owned()),
+        }))
+    });
+    let preview = Memo::new(move |_| match personal.get() {
+        None => as_written.get(),
+        Some(Ok(offer)) => Some(offer),
+        Some(Err(_)) => None,
+    });
+    let verdict = Signal::derive(move || personal.get().and_then(Result::err));
+    let stale =
+        Signal::derive(move || viewer.with(Option::is_none) && preview_result.with(Result::is_err));
     let popup = Signal::derive(move || form.with(|f| f.get("viewType") != "IN_FEED"));
 
     let step = RwSignal::new(Step::Content);
@@ -210,6 +239,33 @@ pub fn Studio() -> impl IntoView {
         csv.set(None);
         go(Step::Content);
     };
+    let on_duplicate = move |offer: PartnerOffer| {
+        form.set(FormState::duplicate(&offer, &clock::utc_to_local));
+        saved.set(None);
+        send_error.set(None);
+        csv.set(None);
+        go(Step::Content);
+    };
+    // The project's segments, for the audience step's picker (reloaded after a change in the
+    // Segments panel).
+    let segments_changed = RwSignal::new(0u32);
+    let segment_list = RwSignal::new(Err::<Vec<offers_core::api::Segment>, String>(
+        "Sign in to choose segments.".to_owned(),
+    ));
+    Effect::new(move |_| {
+        segments_changed.track();
+        let Some(credentials) = session.get() else {
+            segment_list.set(Err("Sign in to choose segments.".to_owned()));
+            return;
+        };
+        spawn_local(async move {
+            segment_list.set(
+                audience_api::list_segments(&credentials)
+                    .await
+                    .map_err(|failure| failure.describe()),
+            );
+        });
+    });
     let on_deleted = move |id: i64| {
         if form.with_untracked(|f| f.editing) == Some(id) {
             form.update(|f| f.editing = None);
@@ -281,15 +337,26 @@ pub fn Studio() -> impl IntoView {
             .iter()
             .filter(move |f| f.step == s)
             .map(move |spec| {
-                if spec.key == "pic" {
-                    view! {
+                match spec.key {
+                    "pic" => view! {
                         <FieldRow spec=spec form=form error=error_of(spec.key)>
                             <upload::ImageUpload session=session.into() form=form />
                         </FieldRow>
                     }
-                    .into_any()
-                } else {
-                    view! { <FieldRow spec=spec form=form error=error_of(spec.key) /> }.into_any()
+                    .into_any(),
+                    "title" | "text" | "linkText" => view! {
+                        <FieldRow spec=spec form=form error=error_of(spec.key)>
+                            <merge_menu::MergeMenu form=form key=spec.key.to_owned() input_id=spec.dom_id() />
+                        </FieldRow>
+                    }
+                    .into_any(),
+                    "segmentIds" | "excludeSegmentIds" => view! {
+                        <FieldRow spec=spec form=form error=error_of(spec.key)>
+                            <segment_picker::SegmentPicker form=form key=spec.key segments=segment_list.into() />
+                        </FieldRow>
+                    }
+                    .into_any(),
+                    _ => view! { <FieldRow spec=spec form=form error=error_of(spec.key) /> }.into_any(),
                 }
             })
             .collect_view()
@@ -373,7 +440,7 @@ pub fn Studio() -> impl IntoView {
                             {list.into_iter().map(|(key, reason)| {
                                 let target = form::step_of(&key);
                                 let field_id = form::spec(&key).map(form::FieldSpec::dom_id);
-                                let label = form::label_of(&key).to_owned();
+                                let label = form::label_of(&key);
                                 view! {
                                     <li>
                                         <button type="button" class="link" on:click=move |_| {
@@ -404,6 +471,7 @@ pub fn Studio() -> impl IntoView {
             })}
         </div>
         <p class="error send__error" role="alert">{move || send_error.get()}</p>
+        <test_send::TestSend session=session.into() offer=editing />
         <div class="save-result" role="status">
             {move || saved.get().map(|s| {
                 let id = s.response.offer.id;
@@ -485,16 +553,23 @@ pub fn Studio() -> impl IntoView {
                         }).collect_view()}
                     </ol>
                 </nav>
-                {panel(Step::Content, rows(Step::Content).into_any())}
+                {panel(Step::Content, view! {
+                    {rows(Step::Content)}
+                    <translations::Translations form=form errors=errors />
+                }.into_any())}
                 {panel(Step::Schedule, rows(Step::Schedule).into_any())}
                 {panel(Step::Audience, view! { {rows(Step::Audience)} {csv_block} }.into_any())}
                 {panel(Step::Send, send_body.into_any())}
             </section>
-            <Preview offer=preview popup=popup stale=stale
-                set_popup=move |on: bool| form.update(|f| f.set("viewType", if on { "POPUP" } else { "IN_FEED" })) />
+            <Preview offer=preview popup=popup stale=stale blocked=verdict
+                set_popup=move |on: bool| form.update(|f| f.set("viewType", if on { "POPUP" } else { "IN_FEED" }))>
+                <preview_as::PreviewAsUser session=session.into() viewer=viewer verdict=verdict />
+            </Preview>
         </main>
         <Published session=session.into() refresh=refresh now=now.into() editing=editing
-            on_edit=on_edit on_deleted=on_deleted />
+            on_edit=on_edit on_duplicate=on_duplicate on_deleted=on_deleted />
+        <segments::Segments session=session.into() changed=segments_changed />
+        <profiles::Profiles session=session.into() />
         <explain::Explain session=session.into() />
     }
 }

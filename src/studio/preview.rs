@@ -31,7 +31,16 @@ pub fn Preview(
     #[prop(into)] set_popup: Callback<bool>,
     /// Whether the form's content is currently invalid (the card then shows its last valid state).
     stale: Signal<bool>,
+    /// Why there is no card though the content is valid (e.g. the user previewed as would
+    /// not get the offer); `None`: the usual hint to fix the red fields.
+    #[prop(optional, into)]
+    blocked: Option<Signal<Option<String>>>,
+    /// Controls shown above the device (the preview "as user X").
+    #[prop(optional)]
+    children: Option<Children>,
 ) -> impl IntoView {
+    let blocked = blocked.unwrap_or_else(|| Signal::derive(|| None));
+    let extra = children.map(|c| c());
     let device = RwSignal::new(Device::Phone);
     let closed = RwSignal::new(false);
     let clicked = RwSignal::new(None::<String>);
@@ -80,6 +89,7 @@ pub fn Preview(
                         Callback::new(move |()| set_popup.run(false)))}
                 </div>
             </div>
+            {extra}
             <div class=move || format!("device device--{}", device.get().slug())
                 data-device=move || device.get().slug()>
                 <div class="chat-mock">
@@ -93,7 +103,7 @@ pub fn Preview(
                     <div class="chat-mock__input" aria-hidden="true">"Type a message"</div>
                     {card(false)}
                     {move || offer.with(Option::is_none).then(|| view! {
-                        <p class="chat-mock__empty">"Fix the red fields to see the preview."</p>
+                        <p class="chat-mock__empty">{move || blocked.get().unwrap_or_else(|| "Fix the red fields to see the preview.".to_owned())}</p>
                     })}
                 </div>
             </div>

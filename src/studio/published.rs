@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use offers_core::explain::{ScheduleStatus as Status, schedule_status};
 use offers_core::{AudienceType, ExternalId, PartnerOffer, ShowFrequency};
 
-use super::api::{self, Credentials, ListedOffer, StatsSummary};
+use super::api::{self, Credentials, ListFilter, ListedOffer, StatsSummary};
 use super::clock;
 use super::figures::{Chosen, Figures as FiguresPanel};
 
@@ -93,12 +93,45 @@ pub fn figures(figures: Option<StatsSummary>) -> [String; 3] {
     }
 }
 
-/// The offer's name in the list.
+/// The offer's name in the list: its internal name, else its title, else where it leads.
 fn name(offer: &PartnerOffer) -> String {
+    if let Some(name) = &offer.extras.name {
+        return name.as_str().to_owned();
+    }
     offer.title.as_ref().map_or_else(
         || format!("Banner → {}", offer.link.as_str()),
         |t| t.as_str().to_owned(),
     )
+}
+
+/// The offer's tags and segments, in a few words (empty: none).
+pub fn targeting_summary(offer: &PartnerOffer) -> String {
+    let extras = &offer.extras;
+    let ids = |ids: &[i64]| {
+        ids.iter()
+            .map(|id| format!("#{id}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut parts = Vec::new();
+    if !extras.tags.is_empty() {
+        let tags: Vec<&str> = extras.tags.iter().map(|t| t.as_str()).collect();
+        parts.push(format!("tags: {}", tags.join(", ")));
+    }
+    if !extras.segment_ids.is_empty() {
+        parts.push(format!("in segments {}", ids(&extras.segment_ids)));
+    }
+    if !extras.exclude_segment_ids.is_empty() {
+        parts.push(format!(
+            "not in segments {}",
+            ids(&extras.exclude_segment_ids)
+        ));
+    }
+    if !extras.translations.is_empty() {
+        let languages: Vec<&str> = extras.translations.keys().map(|l| l.as_str()).collect();
+        parts.push(format!("translated: {}", languages.join(", ")));
+    }
+    parts.join(" · ")
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -122,9 +155,14 @@ pub fn Published(
     now: Signal<DateTime<Utc>>,
     editing: Signal<Option<i64>>,
     #[prop(into)] on_edit: Callback<PartnerOffer>,
+    /// Loads an offer into the form as a new offer.
+    #[prop(into)]
+    on_duplicate: Callback<PartnerOffer>,
     #[prop(into)] on_deleted: Callback<i64>,
 ) -> impl IntoView {
     let offset = RwSignal::new(0usize);
+    let filter = RwSignal::new(ListFilter::default());
+    let tag_typed = RwSignal::new(String::new());
     let page = RwSignal::new(Page::SignedOut);
     let confirming = RwSignal::new(None::<i64>);
     let notice = RwSignal::new(None::<String>);
@@ -134,6 +172,7 @@ pub fn Published(
     Effect::new(move |_| {
         refresh.track();
         let at = offset.get();
+        let wanted = filter.get();
         let Some(credentials) = session.get() else {
             page.set(Page::SignedOut);
             return;
@@ -146,7 +185,7 @@ pub fn Published(
         }
         spawn_local(async move {
             // One more than a page tells whether there is a next page.
-            let result = api::list(&credentials, PAGE_SIZE + 1, at).await;
+            let result = api::list(&credentials, PAGE_SIZE + 1, at, &wanted).await;
             if generation.get_value() != mine {
                 return;
             }
@@ -199,6 +238,8 @@ pub fn Published(
             move |_| status(&offer, now.get())
         });
         let edit_offer = offer.clone();
+        let copy_offer = offer.clone();
+        let targeting = targeting_summary(&offer);
         let title = name(&offer);
         let confirm_text = move || match state.get() {
             Status::Scheduled => format!("Withdraw scheduled offer #{id}? It will never be shown."),
@@ -222,6 +263,9 @@ pub fn Published(
                     <div><dt>"Audience"</dt><dd class="pub__audience">{audience_summary(&offer)}</dd></div>
                     <div><dt>"Period"</dt><dd class="pub__period">{period(&offer, clock::display)}</dd></div>
                     <div><dt>"Shown"</dt><dd>{frequency_summary(&offer)}</dd></div>
+                    {(!targeting.is_empty()).then(|| view! {
+                        <div><dt>"Targeting"</dt><dd class="pub__targeting">{targeting}</dd></div>
+                    })}
                 </dl>
                 <dl class="pub__figures" aria-label="Figures">
                     <div><dt>"Impressions"</dt><dd class="pub__impressions">{impressions}</dd></div>
@@ -244,6 +288,10 @@ pub fn Published(
                     <button type="button" class="btn pub__edit"
                         on:click=move |_| on_edit.run(edit_offer.clone())>
                         "Edit"<span class="visually-hidden">{format!(" offer #{id}")}</span>
+                    </button>
+                    <button type="button" class="btn pub__duplicate"
+                        on:click=move |_| on_duplicate.run(copy_offer.clone())>
+                        "Duplicate"<span class="visually-hidden">{format!(" offer #{id}")}</span>
                     </button>
                     <button type="button" class="btn btn--danger pub__delete"
                         aria-expanded=move || (confirming.get() == Some(id)).to_string()
@@ -271,6 +319,32 @@ pub fn Published(
                 <button type="button" class="btn" disabled=move || session.with(Option::is_none)
                     on:click=move |_| refresh.update(|n| *n += 1)>"Refresh"</button>
             </div>
+            <form class="published__filter" aria-label="Filter the offers"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    offset.set(0);
+                    filter.update(|f| f.tag = tag_typed.get_untracked());
+                }>
+                <label for="filter-tag">"Tag"</label>
+                <input type="text" id="filter-tag" autocomplete="off"
+                    prop:value=move || tag_typed.get()
+                    on:input=move |ev| tag_typed.set(event_target_value(&ev)) />
+                <label for="filter-status">"Status"</label>
+                <select id="filter-status" on:change=move |ev| {
+                    let status = event_target_value(&ev);
+                    offset.set(0);
+                    filter.update(|f| {
+                        f.status = status;
+                        f.tag = tag_typed.get_untracked();
+                    });
+                }>
+                    <option value="">"Any"</option>
+                    <option value="scheduled">"Scheduled"</option>
+                    <option value="live">"Live"</option>
+                    <option value="ended">"Ended"</option>
+                </select>
+                <button type="submit" class="btn" id="filter-apply">"Filter"</button>
+            </form>
             <p class="published__notice" role="status">{move || notice.get()}</p>
             {move || match page.get() {
                 Page::SignedOut => view! {
@@ -281,7 +355,7 @@ pub fn Published(
                 Page::Loaded { offers, more, skipped } => {
                     let empty = offers.is_empty();
                     view! {
-                        {empty.then(|| view! { <p class="muted">"No offers yet."</p> })}
+                        {empty.then(|| view! { <p class="muted">{move || if filter.with(|f| f.tag.trim().is_empty() && f.status.is_empty()) { "No offers yet." } else { "No offers match the filter." }}</p> })}
                         <ul class="published__list">{offers.into_iter().map(row).collect_view()}</ul>
                         {(skipped > 0).then(|| view! {
                             <p class="muted">{format!("{skipped} offers could not be read and are not shown.")}</p>

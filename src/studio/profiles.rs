@@ -1,0 +1,210 @@
+//! The Profiles panel (SPEC §7): find a user's stored profile by id, list the profiles with a
+//! tag, and upsert many from a CSV or JSON file (`POST /external/users`), showing each line the
+//! server rejected and why. The server parses and judges the file (`offers_core::profile`);
+//! nothing is checked here.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use offers_core::api::{BulkUpsertResponse, StoredProfile};
+
+use super::api::Credentials;
+use super::audience;
+use super::audience_api::{self, ProfileFile};
+use super::clock;
+
+/// Profiles per page of the tag list.
+const PAGE: usize = 20;
+
+/// A profile's attributes as `key = value` lines.
+pub fn attribute_lines(profile: &StoredProfile) -> Vec<String> {
+    profile
+        .attributes
+        .iter()
+        .map(|(key, value)| format!("{key} = {}", value.to_text()))
+        .collect()
+}
+
+/// One profile, shown.
+#[component]
+fn ProfileCard(profile: StoredProfile) -> impl IntoView {
+    let tags: Vec<&str> = profile.tags.iter().map(|t| t.as_str()).collect();
+    let tags = if tags.is_empty() {
+        "none".to_owned()
+    } else {
+        tags.join(", ")
+    };
+    let language = profile
+        .language
+        .as_ref()
+        .map_or_else(|| "not set".to_owned(), |l| l.as_str().to_owned());
+    let attributes = attribute_lines(&profile);
+    view! {
+        <dl class="profile" data-profile-id=profile.id.as_str().to_owned()>
+            <div><dt>"User"</dt><dd class="profile__id">{profile.id.as_str().to_owned()}</dd></div>
+            <div><dt>"Language"</dt><dd class="profile__language">{language}</dd></div>
+            <div><dt>"Tags"</dt><dd class="profile__tags">{tags}</dd></div>
+            <div><dt>"Attributes"</dt><dd class="profile__attributes">
+                {if attributes.is_empty() {
+                    view! { "none" }.into_any()
+                } else {
+                    view! { <ul>{attributes.into_iter().map(|a| view! { <li>{a}</li> }).collect_view()}</ul> }.into_any()
+                }}
+            </dd></div>
+            <div><dt>"Updated"</dt><dd>{clock::display(&profile.updated_at)}</dd></div>
+        </dl>
+    }
+}
+
+/// The Profiles panel.
+#[component]
+pub fn Profiles(session: Signal<Option<Credentials>>) -> impl IntoView {
+    let id = RwSignal::new(String::new());
+    let found = RwSignal::new(None::<Result<StoredProfile, String>>);
+    let tag = RwSignal::new(String::new());
+    let page = RwSignal::new(None::<Result<(Vec<StoredProfile>, i64), String>>);
+    let upload = RwSignal::new(None::<Result<(String, BulkUpsertResponse), String>>);
+
+    let find = move || {
+        let Some(credentials) = session.get_untracked() else {
+            return;
+        };
+        let wanted = id.get_untracked().trim().to_owned();
+        if wanted.is_empty() {
+            found.set(Some(Err("Type a user id.".to_owned())));
+            return;
+        }
+        spawn_local(async move {
+            found.set(Some(
+                match audience_api::get_profile(&credentials, &wanted).await {
+                    Ok(Some(profile)) => Ok(profile),
+                    Ok(None) => Err(format!("No profile stored for {wanted}.")),
+                    Err(failure) => Err(failure.describe()),
+                },
+            ));
+        });
+    };
+    let list = move || {
+        let Some(credentials) = session.get_untracked() else {
+            return;
+        };
+        let wanted = tag.get_untracked();
+        spawn_local(async move {
+            page.set(Some(
+                audience_api::list_profiles(&credentials, &wanted, PAGE, 0)
+                    .await
+                    .map(|p| (p.profiles, p.total))
+                    .map_err(|f| f.describe()),
+            ));
+        });
+    };
+    let on_file = move |ev: web_sys::Event| {
+        let Some(credentials) = session.get_untracked() else {
+            upload.set(Some(Err("Sign in to upload profiles.".to_owned())));
+            return;
+        };
+        upload.set(None);
+        spawn_local(async move {
+            let (name, bytes) = match audience::read_chosen_file(&ev).await {
+                Ok(Some(file)) => file,
+                Ok(None) => return,
+                Err(reason) => {
+                    upload.set(Some(Err(reason)));
+                    return;
+                }
+            };
+            let Ok(text) = String::from_utf8(bytes) else {
+                upload.set(Some(Err(format!("{name} is not UTF-8 text."))));
+                return;
+            };
+            let kind = ProfileFile::of(&name);
+            upload.set(Some(
+                audience_api::upload_profiles(&credentials, kind, &text)
+                    .await
+                    .map(|answer| (name, answer))
+                    .map_err(|failure| {
+                        let fields: Vec<String> = failure
+                            .fields
+                            .iter()
+                            .map(|(k, v)| format!("{k}: {v}"))
+                            .collect();
+                        if fields.is_empty() {
+                            failure.describe()
+                        } else {
+                            format!("{} {}", failure.describe(), fields.join("; "))
+                        }
+                    }),
+            ));
+        });
+    };
+
+    view! {
+        <section class="profiles" id="profiles" aria-labelledby="profiles-heading">
+            <h2 id="profiles-heading">"Profiles"</h2>
+            {move || session.with(Option::is_none).then(|| view! {
+                <p class="muted">"Sign in to see the project's user profiles."</p>
+            })}
+            <form class="profiles__find" on:submit=move |ev| { ev.prevent_default(); find(); }>
+                <label for="profile-id">"User id"</label>
+                <input type="text" id="profile-id" autocomplete="off"
+                    prop:value=move || id.get() on:input=move |ev| id.set(event_target_value(&ev)) />
+                <button type="submit" class="btn" id="profile-find"
+                    disabled=move || session.with(Option::is_none)>"Find"</button>
+            </form>
+            <div class="profiles__found" role="status">
+                {move || found.get().map(|r| match r {
+                    Ok(profile) => view! { <ProfileCard profile=profile /> }.into_any(),
+                    Err(reason) => view! { <p class="muted">{reason}</p> }.into_any(),
+                })}
+            </div>
+            <form class="profiles__list-form" on:submit=move |ev| { ev.prevent_default(); list(); }>
+                <label for="profile-tag">"Profiles with tag"</label>
+                <input type="text" id="profile-tag" autocomplete="off" placeholder="empty: all"
+                    prop:value=move || tag.get() on:input=move |ev| tag.set(event_target_value(&ev)) />
+                <button type="submit" class="btn" id="profile-list"
+                    disabled=move || session.with(Option::is_none)>"List"</button>
+            </form>
+            <div class="profiles__page">
+                {move || page.get().map(|r| match r {
+                    Ok((profiles, total)) => view! {
+                        <p class="muted">{format!("{total} profile{} (showing {}).", if total == 1 { "" } else { "s" }, profiles.len())}</p>
+                        <ul class="profiles__list">
+                            {profiles.into_iter().map(|p| {
+                                let shown = p.clone();
+                                view! {
+                                    <li><button type="button" class="link" on:click=move |_| found.set(Some(Ok(shown.clone())))>
+                                        {p.id.as_str().to_owned()}
+                                    </button></li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(reason) => view! { <p class="error">{reason}</p> }.into_any(),
+                })}
+            </div>
+            <div class="profiles__upload">
+                <label for="profiles-file">"Upload profiles (CSV or JSON)"</label>
+                <input type="file" id="profiles-file" accept=".csv,.json,text/csv,application/json"
+                    aria-describedby="profiles-file-help" on:change=on_file />
+                <p id="profiles-file-help" class="field__hint">
+                    "CSV: a header row id,language,tags,… (tags separated by |, other columns become attributes). "
+                    "JSON: an array of {\"id\", \"language\", \"tags\", \"attributes\"}. A bad row never stops the good ones."
+                </p>
+                <div class="profiles__result" id="profiles-result" role="status">
+                    {move || upload.get().map(|r| match r {
+                        Ok((name, answer)) => view! {
+                            <p class="ok-text">{format!("{name}: {} profile{} stored, {} line{} rejected.",
+                                answer.upserted, if answer.upserted == 1 { "" } else { "s" },
+                                answer.rejected.len(), if answer.rejected.len() == 1 { "" } else { "s" })}</p>
+                            <ul class="profiles__rejected">
+                                {answer.rejected.into_iter().map(|r| view! {
+                                    <li class="error" data-line=r.line.to_string()>{format!("Line {}: {}", r.line, r.reason)}</li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                        Err(reason) => view! { <p class="error">{reason}</p> }.into_any(),
+                    })}
+                </div>
+            </div>
+        </section>
+    }
+}
