@@ -75,7 +75,7 @@ cd "$WORK"
   --max-examples "$EXAMPLES" \
   --seed "${SCHEMATHESIS_SEED:-1}" \
   --generation-database none \
-  --workers 2 \
+  --workers 1 \
   --request-timeout 10 \
   --no-color \
   --report junit --report-dir "$ROOT/target/schemathesis-report" || status=$?

@@ -212,7 +212,7 @@ pub(crate) async fn get_profile(
     tag = "audiences",
     params(("externalUserId" = String, Path, description = "The user's id")),
     responses(
-        (status = 200, description = "Deleted", body = bool),
+        (status = 200, description = "Deleted", body = bool, content_type = "application/json", example = json!(true)),
         (status = 400, description = "A bad user id", body = ErrorBody),
         (status = 401, description = "Missing or bad credentials", body = ErrorBody),
         (status = 403, description = "The token's role is below `editor`", body = ErrorBody),
@@ -357,7 +357,7 @@ fn users_body(raw: RawBody) -> Result<UsersBody, ApiError> {
         )),
     responses(
         (status = 200, description = "Profiles: `{\"upserted\": N, \"rejected\": [{\"line\", \"reason\"}]}` (a bad row never stops the good ones). \
-            Ids: the registration counts.", body = api::BulkUpsertResponse),
+            Ids: the registration counts.", body = api::UsersAnswer),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "Missing or bad credentials", body = ErrorBody),
         (status = 403, description = "The token's role is below `editor`", body = ErrorBody),
@@ -540,7 +540,7 @@ pub(crate) async fn update_segment(
     tag = "audiences",
     params(("segmentId" = i64, Path, description = "The segment id")),
     responses(
-        (status = 200, description = "Deleted", body = bool),
+        (status = 200, description = "Deleted", body = bool, content_type = "application/json", example = json!(true)),
         (status = 401, description = "Missing or bad credentials", body = ErrorBody),
         (status = 403, description = "The token's role is below `editor`", body = ErrorBody),
         (status = 404, description = "No such segment in this project", body = ErrorBody),

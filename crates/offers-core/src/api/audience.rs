@@ -177,6 +177,18 @@ pub struct TestSendRequest {
     pub user_id: String,
 }
 
+/// The answer of `POST /external/users`: the upsert's counts for profiles, the registration's
+/// counts for a plain list of ids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum UsersAnswer {
+    /// Profiles were sent.
+    Profiles(BulkUpsertResponse),
+    /// Ids were sent (`{"ids": [...]}`, an array of strings, a one-column CSV).
+    Ids(crate::api::RegisterResponse),
+}
+
 /// One element of a bulk upsert's JSON array (`POST /external/users`); read with
 /// [`crate::profile::parse_profiles_json`], so a bad element is reported by its line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -34,7 +34,7 @@ use serde_json::value::RawValue;
 
 pub use audience::{
     BulkUpsertResponse, ProfilePage, ProfileRowInput, Segment, SegmentCount, SegmentInput,
-    StoredProfile, TestSendAnswer, TestSendRequest,
+    StoredProfile, TestSendAnswer, TestSendRequest, UsersAnswer,
 };
 pub use figures::{DayStats, ExplainResponse, ExplainedOffer, OfferStats, StatsSummary};
 pub use offer::{
