@@ -154,17 +154,6 @@ pub(crate) fn check_segments(
     }
 }
 
-/// The ids of the project's segments.
-async fn segment_ids(state: &AppState, project_id: i64) -> Result<HashSet<i64>, ApiError> {
-    Ok(state
-        .store()
-        .list_segments(project_id)
-        .await?
-        .iter()
-        .map(|s| s.id)
-        .collect())
-}
-
 /// `tag` and `status` of the offer list.
 fn offer_filter(query: Option<&str>) -> Result<OfferFilter, ApiError> {
     let tag = match query_param(query, "tag") {
@@ -281,7 +270,10 @@ pub(crate) async fn create_offer(
     OfferBody(draft): OfferBody,
 ) -> Result<(StatusCode, Json<SaveOfferResponse>), ApiError> {
     let spec = validate(&draft)?;
-    check_segments(&spec, &segment_ids(&state, caller.project_id()).await?)?;
+    check_segments(
+        &spec,
+        &state.store().segment_ids(caller.project_id()).await?,
+    )?;
     let offer = state
         .store()
         .create_offer(caller.project_id(), &spec, Utc::now())
@@ -390,7 +382,7 @@ pub(crate) async fn update_offer(
     OfferBody(patch): OfferBody,
 ) -> Result<Json<SaveOfferResponse>, ApiError> {
     let id = offer_id(path)?;
-    let segments = segment_ids(&state, caller.project_id()).await?;
+    let segments = state.store().segment_ids(caller.project_id()).await?;
     let apply = move |current: &Offer| {
         let spec = apply_patch(&current.spec, &patch)?;
         check_segments(&spec, &segments)?;

@@ -161,6 +161,12 @@ pub trait AudienceStore: Send + Sync {
     /// Deletes a segment no offer uses.
     async fn delete_segment(&self, project_id: i64, id: i64) -> Result<SegmentDelete, StoreError>;
 
+    /// The ids of the project's segments (no definitions read).
+    async fn segment_ids(
+        &self,
+        project_id: i64,
+    ) -> Result<std::collections::HashSet<i64>, StoreError>;
+
     /// The list segments of the project that list `user_id`.
     async fn lists_of_user(
         &self,

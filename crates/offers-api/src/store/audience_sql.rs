@@ -435,6 +435,18 @@ macro_rules! audience_sql_store {
                 Ok(SegmentDelete::Deleted)
             }
 
+            async fn segment_ids(
+                &self,
+                project_id: i64,
+            ) -> Result<std::collections::HashSet<i64>, $crate::store::StoreError> {
+                let ids: Vec<i64> =
+                    sqlx::query_scalar("SELECT id FROM segments WHERE project_id = $1")
+                        .bind(project_id)
+                        .fetch_all(&self.pool)
+                        .await?;
+                Ok(ids.into_iter().collect())
+            }
+
             async fn lists_of_user(
                 &self,
                 project_id: i64,
