@@ -19,32 +19,8 @@ backend="${1:-sqlite}"
 profiles="${2:-1000000}"
 secs="${3:-10}"
 offers=10000
-command -v wrk >/dev/null || { echo "==> installing Debian's wrk"; apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
-cargo build --quiet --profile release-native -p offers-api --bin offers-api --example feed_baseline --example scale_load
-bin="${CARGO_TARGET_DIR:-target}/release-native"
-load="$bin/examples/scale_load"
-dir="$(mktemp -d)"
-port=18193
-base="http://127.0.0.1:$port"
-pgname=""
-case "$backend" in
-  sqlite) db="sqlite://$dir/offers.db" ;;
-  postgres)
-    pgname="audiences_bench_$$"
-    psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $pgname" postgres
-    db="postgres://postgres@127.0.0.1:5432/$pgname" ;;
-  *) echo "backend must be sqlite or postgres" >&2; exit 2 ;;
-esac
-server=""
-cleanup() {
-  kill $(jobs -p) 2>/dev/null || true
-  wait 2>/dev/null || true
-  if [ -n "$pgname" ]; then psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $pgname" postgres || true; fi
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-results="$dir/results"
-row() { printf '| %s | %s |\n' "$1" "$2" | tee -a "$results"; }
+source bench/lib.sh
+bench_setup "$backend" 18193 audiences_bench
 
 RUST_LOG=warn "$bin/offers-api" serve --addr "127.0.0.1:$port" --database-url "$db" --rate-limit 0 \
   --widget-dir "$dir" --studio-dir "$dir" >>"$dir/serve.log" 2>&1 &

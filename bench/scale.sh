@@ -18,32 +18,9 @@ cd "$(dirname "$0")/.."
 backend="${1:-sqlite}"
 offers="${2:-10000}"
 secs="${3:-10}"
-command -v wrk >/dev/null || { echo "==> installing Debian's wrk"; apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
-cargo build --quiet --profile release-native -p offers-api --bin offers-api --example feed_baseline --example scale_load
-bin="${CARGO_TARGET_DIR:-target}/release-native"
-load="$bin/examples/scale_load"
-dir="$(mktemp -d)"
-port=18191
-base="http://127.0.0.1:$port"
-pgname=""
-case "$backend" in
-  sqlite) db="sqlite://$dir/offers.db" ;;
-  postgres)
-    pgname="scale_bench_$$"
-    psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $pgname" postgres
-    db="postgres://postgres@127.0.0.1:5432/$pgname" ;;
-  *) echo "backend must be sqlite or postgres" >&2; exit 2 ;;
-esac
+source bench/lib.sh
+bench_setup "$backend" 18191 scale_bench
 server=""
-cleanup() {
-  kill $(jobs -p) 2>/dev/null || true
-  wait 2>/dev/null || true
-  if [ -n "$pgname" ]; then psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $pgname" postgres || true; fi
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-results="$dir/results"
-row() { printf '| %s | %s |\n' "$1" "$2" | tee -a "$results"; }
 
 start_server() {
   # Fan-out counts are logged at DEBUG by offers_api::live; request logs stay off.
