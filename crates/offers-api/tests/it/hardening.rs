@@ -122,7 +122,9 @@ both_backends!(
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        // Rooms and users are registered by separate statements, in either order: wait for both.
         t.wait_known(&t.a, "users", "marker").await;
+        t.wait_known(&t.a, "rooms", "r1").await;
         let users = t.get_a("/external/users?limit=100").await.json();
         assert_eq!(users["ids"], json!(["marker"]), "{users}");
         let rooms = t.get_a("/external/rooms?limit=100").await.json();
