@@ -474,6 +474,8 @@ pub async fn delete_draft(credentials: &Credentials, etag: &str) -> Result<(), A
 pub struct ExplainQuery {
     pub room: String,
     pub user: Option<String>,
+    /// The language the widget would send (`lang`; the user's profile language wins).
+    pub lang: Option<String>,
     /// An RFC 3339 instant; `None` for now.
     pub at: Option<String>,
     pub utc_offset: i32,
@@ -485,6 +487,9 @@ impl ExplainQuery {
         let mut path = format!("/external/explain?room={}", encode(&self.room));
         if let Some(user) = &self.user {
             path.push_str(&format!("&user={}", encode(user)));
+        }
+        if let Some(lang) = &self.lang {
+            path.push_str(&format!("&lang={}", encode(lang)));
         }
         if let Some(at) = &self.at {
             path.push_str(&format!("&at={}", encode(at)));
@@ -583,6 +588,7 @@ mod tests {
         let query = ExplainQuery {
             room: "room 1".into(),
             user: Some("u&1".into()),
+            lang: None,
             at: None,
             utc_offset: -60,
         };

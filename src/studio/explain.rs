@@ -1,6 +1,7 @@
-//! "Why shown / why not": for a room, an optional user and an optional time, every published
+//! "Why shown / why not": for a room, an optional user, language and time, every published
 //! offer of the project with whether it would show on entering that room, and each rule's
-//! verdict (schedule, audience, opt-out, frequency) with its reason, as
+//! verdict (schedule, audience, opt-out, frequency, segments, language and merge tags) with its
+//! reason, as
 //! `GET /external/explain` answers from the core's own rules (`offers_core::explain`).
 
 use leptos::ev::SubmitEvent;
@@ -17,31 +18,44 @@ pub fn rule_label(rule: &str) -> &str {
         "audience" => "Audience",
         "optOut" => "Opt-out",
         "frequency" => "Frequency",
+        "segments" => "Segments",
+        "personalization" => "Language and merge tags",
         other => other,
     }
+}
+
+/// What the form asks about.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Typed<'a> {
+    pub room: &'a str,
+    pub user: &'a str,
+    /// The language the widget would send (`de-AT`); empty for none.
+    pub lang: &'a str,
+    /// A local date and time; empty for now.
+    pub at: &'a str,
 }
 
 /// The question from the form's text: `Err` with a sentence when it cannot be asked.
 /// `to_utc` turns the local time typed into an RFC 3339 instant.
 pub fn query(
-    room: &str,
-    user: &str,
-    at: &str,
+    typed: Typed<'_>,
     utc_offset: i32,
     to_utc: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ExplainQuery, String> {
-    let room = room.trim();
+    let room = typed.room.trim();
     if room.is_empty() {
         return Err("Enter the room to check.".to_owned());
     }
-    let user = Some(user.trim()).filter(|u| !u.is_empty());
-    let at = match at.trim() {
+    let user = Some(typed.user.trim()).filter(|u| !u.is_empty());
+    let lang = Some(typed.lang.trim()).filter(|l| !l.is_empty());
+    let at = match typed.at.trim() {
         "" => None,
         typed => Some(to_utc(typed).ok_or_else(|| "The time is not a date and time.".to_owned())?),
     };
     Ok(ExplainQuery {
         room: room.to_owned(),
         user: user.map(str::to_owned),
+        lang: lang.map(str::to_owned),
         at,
         utc_offset,
     })
@@ -116,6 +130,7 @@ fn ExplainedRow(offer: ExplainedOffer) -> impl IntoView {
 pub fn Explain(session: Signal<Option<Credentials>>) -> impl IntoView {
     let room = RwSignal::new(String::new());
     let user = RwSignal::new(String::new());
+    let lang = RwSignal::new(String::new());
     let at = RwSignal::new(String::new());
     let answer = RwSignal::new(Answer::None);
     let problem = RwSignal::new(None::<String>);
@@ -128,13 +143,19 @@ pub fn Explain(session: Signal<Option<Credentials>>) -> impl IntoView {
             problem.set(Some("Sign in (at the top) to check.".to_owned()));
             return;
         };
-        let question = match query(
-            &room.get_untracked(),
-            &user.get_untracked(),
-            &at.get_untracked(),
-            clock::utc_offset_minutes(),
-            &clock::local_to_utc,
-        ) {
+        let (room, user, lang, at) = (
+            room.get_untracked(),
+            user.get_untracked(),
+            lang.get_untracked(),
+            at.get_untracked(),
+        );
+        let typed = Typed {
+            room: &room,
+            user: &user,
+            lang: &lang,
+            at: &at,
+        };
+        let question = match query(typed, clock::utc_offset_minutes(), &clock::local_to_utc) {
             Ok(question) => question,
             Err(reason) => {
                 problem.set(Some(reason));
@@ -182,7 +203,7 @@ pub fn Explain(session: Signal<Option<Credentials>>) -> impl IntoView {
         <section class="explain" id="explain" aria-labelledby="explain-heading">
             <h2 id="explain-heading">"Why shown / why not"</h2>
             <p class="muted">
-                "Enter a room (and a user, and a time, if you like) to see, for every published offer, "
+                "Enter a room (and a user, a language and a time, if you like) to see, for every published offer, "
                 "whether the widget would show it on entering that room, and why."
             </p>
             <form class="explain__form" on:submit=submit>
@@ -195,6 +216,11 @@ pub fn Explain(session: Signal<Option<Credentials>>) -> impl IntoView {
                     <label for="explain-user">"User "<span class="muted">"(optional)"</span></label>
                     <input id="explain-user" name="user" autocomplete="off" spellcheck="false"
                         prop:value=move || user.get() on:input=move |ev| user.set(event_target_value(&ev)) />
+                </span>
+                <span class="explain__field">
+                    <label for="explain-lang">"Language "<span class="muted">"(optional; the profile's wins)"</span></label>
+                    <input id="explain-lang" name="lang" autocomplete="off" spellcheck="false" placeholder="de-AT"
+                        prop:value=move || lang.get() on:input=move |ev| lang.set(event_target_value(&ev)) />
                 </span>
                 <span class="explain__field">
                     <label for="explain-at">"Time "<span class="muted">"(optional; empty: now)"</span></label>
@@ -223,22 +249,38 @@ mod tests {
         clock::local_to_utc(text)
     }
 
+    fn typed<'a>(room: &'a str, user: &'a str, lang: &'a str, at: &'a str) -> Typed<'a> {
+        Typed {
+            room,
+            user,
+            lang,
+            at,
+        }
+    }
+
     #[test]
     fn questions() {
         assert_eq!(
-            query("  ", "", "", 0, &utc).unwrap_err(),
+            query(typed("  ", "", "", ""), 0, &utc).unwrap_err(),
             "Enter the room to check."
         );
-        let q = query(" room-1 ", " ", "", 60, &utc).unwrap();
+        let q = query(typed(" room-1 ", " ", " ", ""), 60, &utc).unwrap();
         assert_eq!(q.room, "room-1");
         assert_eq!(q.user, None);
+        assert_eq!(q.lang, None);
         assert_eq!(q.at, None);
         assert_eq!(q.utc_offset, 60);
-        let q = query("r", "u1", "2026-11-21T10:30", 0, &utc).unwrap();
+        let q = query(typed("r", "u1", " de-AT ", "2026-11-21T10:30"), 0, &utc).unwrap();
         assert_eq!(q.user.as_deref(), Some("u1"));
+        assert_eq!(q.lang.as_deref(), Some("de-AT"));
         assert_eq!(q.at.as_deref(), Some("2026-11-21T10:30:00.000Z"));
-        assert!(query("r", "", "soon", 0, &utc).is_err());
+        assert_eq!(
+            q.path(|s| s.to_owned()),
+            "/external/explain?room=r&user=u1&lang=de-AT&at=2026-11-21T10:30:00.000Z&utcOffset=0"
+        );
+        assert!(query(typed("r", "", "", "soon"), 0, &utc).is_err());
         assert_eq!(rule_label("optOut"), "Opt-out");
+        assert_eq!(rule_label("segments"), "Segments");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The Profiles panel (SPEC §7): find a user's stored profile by id, list the profiles with a
-//! tag, and upsert many from a CSV or JSON file (`POST /external/users`), showing each line the
+//! The Profiles panel (SPEC §7): find a user's stored profile by id, list the profiles (all, or
+//! with a tag) a page at a time, and upsert many from a CSV or JSON file (`POST /external/users`), showing each line the
 //! server rejected and why. The server parses and judges the file (`offers_core::profile`);
 //! nothing is checked here.
 
@@ -14,6 +14,42 @@ use super::clock;
 
 /// Profiles per page of the tag list.
 const PAGE: usize = 20;
+
+/// A page of the list, as listed: where it starts, its profiles and how many match in all.
+#[derive(Debug, Clone, PartialEq)]
+struct ListPage {
+    offset: usize,
+    profiles: Vec<StoredProfile>,
+    total: i64,
+}
+
+/// The line above a page: `41–60 of 123 profiles` (or `No profile.`).
+pub fn page_label(offset: usize, shown: usize, total: i64) -> String {
+    if shown == 0 {
+        return if total == 0 {
+            "No profile.".to_owned()
+        } else {
+            format!("Nothing past profile {total} (of {total}).")
+        };
+    }
+    let plural = if total == 1 { "" } else { "s" };
+    format!(
+        "{}–{} of {total} profile{plural}",
+        offset + 1,
+        offset + shown
+    )
+}
+
+/// Where the previous page starts, if there is one.
+pub fn previous_offset(offset: usize, per_page: usize) -> Option<usize> {
+    (offset > 0).then(|| offset.saturating_sub(per_page))
+}
+
+/// Where the next page starts, if there is one.
+pub fn next_offset(offset: usize, shown: usize, total: i64) -> Option<usize> {
+    let next = offset + shown;
+    (shown > 0 && i64::try_from(next).is_ok_and(|n| n < total)).then_some(next)
+}
 
 /// A profile's attributes as `key = value` lines.
 pub fn attribute_lines(profile: &StoredProfile) -> Vec<String> {
@@ -61,7 +97,8 @@ pub fn Profiles(session: Signal<Option<Credentials>>) -> impl IntoView {
     let id = RwSignal::new(String::new());
     let found = RwSignal::new(None::<Result<StoredProfile, String>>);
     let tag = RwSignal::new(String::new());
-    let page = RwSignal::new(None::<Result<(Vec<StoredProfile>, i64), String>>);
+    let page = RwSignal::new(None::<Result<ListPage, String>>);
+    let listed_tag = StoredValue::new(String::new());
     let upload = RwSignal::new(None::<Result<(String, BulkUpsertResponse), String>>);
 
     let find = move || {
@@ -83,16 +120,25 @@ pub fn Profiles(session: Signal<Option<Credentials>>) -> impl IntoView {
             ));
         });
     };
-    let list = move || {
+    // Lists from `offset`; a new search (`fresh`) takes the tag typed, paging keeps the tag
+    // the list was made with.
+    let list = move |offset: usize, fresh: bool| {
         let Some(credentials) = session.get_untracked() else {
             return;
         };
-        let wanted = tag.get_untracked();
+        if fresh {
+            listed_tag.set_value(tag.get_untracked());
+        }
+        let wanted = listed_tag.get_value();
         spawn_local(async move {
             page.set(Some(
-                audience_api::list_profiles(&credentials, &wanted, PAGE, 0)
+                audience_api::list_profiles(&credentials, &wanted, PAGE, offset)
                     .await
-                    .map(|p| (p.profiles, p.total))
+                    .map(|p| ListPage {
+                        offset,
+                        profiles: p.profiles,
+                        total: p.total,
+                    })
                     .map_err(|f| f.describe()),
             ));
         });
@@ -156,7 +202,7 @@ pub fn Profiles(session: Signal<Option<Credentials>>) -> impl IntoView {
                     Err(reason) => view! { <p class="muted">{reason}</p> }.into_any(),
                 })}
             </div>
-            <form class="profiles__list-form" on:submit=move |ev| { ev.prevent_default(); list(); }>
+            <form class="profiles__list-form" on:submit=move |ev| { ev.prevent_default(); list(0, true); }>
                 <label for="profile-tag">"Profiles with tag"</label>
                 <input type="text" id="profile-tag" autocomplete="off" placeholder="empty: all"
                     prop:value=move || tag.get() on:input=move |ev| tag.set(event_target_value(&ev)) />
@@ -165,8 +211,12 @@ pub fn Profiles(session: Signal<Option<Credentials>>) -> impl IntoView {
             </form>
             <div class="profiles__page">
                 {move || page.get().map(|r| match r {
-                    Ok((profiles, total)) => view! {
-                        <p class="muted">{format!("{total} profile{} (showing {}).", if total == 1 { "" } else { "s" }, profiles.len())}</p>
+                    Ok(ListPage { offset, profiles, total }) => {
+                        let shown = profiles.len();
+                        let previous = previous_offset(offset, PAGE);
+                        let next = next_offset(offset, shown, total);
+                        view! {
+                        <p class="muted" id="profiles-page-label">{page_label(offset, shown, total)}</p>
                         <ul class="profiles__list">
                             {profiles.into_iter().map(|p| {
                                 let shown = p.clone();
@@ -177,7 +227,14 @@ pub fn Profiles(session: Signal<Option<Credentials>>) -> impl IntoView {
                                 }
                             }).collect_view()}
                         </ul>
-                    }.into_any(),
+                        <div class="profiles__pager">
+                            <button type="button" class="btn" id="profiles-previous" disabled=previous.is_none()
+                                on:click=move |_| if let Some(at) = previous { list(at, false) }>"Previous"</button>
+                            <button type="button" class="btn" id="profiles-next" disabled=next.is_none()
+                                on:click=move |_| if let Some(at) = next { list(at, false) }>"Next"</button>
+                        </div>
+                    }.into_any() }
+
                     Err(reason) => view! { <p class="error">{reason}</p> }.into_any(),
                 })}
             </div>
@@ -206,5 +263,27 @@ pub fn Profiles(session: Signal<Option<Credentials>>) -> impl IntoView {
                 </div>
             </div>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_labelled_and_linked() {
+        assert_eq!(page_label(0, 0, 0), "No profile.");
+        assert_eq!(page_label(0, 1, 1), "1–1 of 1 profile");
+        assert_eq!(page_label(40, 20, 123), "41–60 of 123 profiles");
+        assert_eq!(
+            page_label(140, 0, 123),
+            "Nothing past profile 123 (of 123)."
+        );
+        assert_eq!(previous_offset(0, 20), None);
+        assert_eq!(previous_offset(40, 20), Some(20));
+        assert_eq!(previous_offset(5, 20), Some(0));
+        assert_eq!(next_offset(0, 20, 123), Some(20));
+        assert_eq!(next_offset(120, 3, 123), None);
+        assert_eq!(next_offset(0, 0, 5), None);
     }
 }

@@ -305,7 +305,8 @@ test("profiles: find by id, list by tag, CSV upload with the rejected lines", as
 
   await page.fill("#profile-tag", "vip");
   await page.click("#profile-list");
-  await page.locator(".profiles__page", { hasText: "2 profiles (showing 2)." }).waitFor(WAIT);
+  await page.locator("#profiles-page-label", { hasText: "1–2 of 2 profiles" }).waitFor(WAIT);
+  assert.equal(await page.locator("#profiles-next").isDisabled(), true);
   await page.locator(".profiles__list button", { hasText: "carl" }).click();
   await page.locator('.profiles__found .profile[data-profile-id="carl"]').waitFor(WAIT);
 
@@ -324,6 +325,23 @@ test("profiles: find by id, list by tag, CSV upload with the rejected lines", as
   ])));
   await page.locator("#profiles-result .ok-text", { hasText: "people.json: 1 profile stored, 1 line rejected." }).waitFor(WAIT);
   await page.locator('#profiles-result .profiles__rejected li[data-line="2"]', { hasText: "points" }).waitFor(WAIT);
+
+  // A longer list is paged, 20 at a time, keeping the tag it was listed with.
+  const many = ["id,tags", ...Array.from({ length: 25 }, (_, i) => `m${String(i).padStart(2, "0")},many`)].join("\n");
+  await page.setInputFiles("#profiles-file", file("many.csv", many));
+  await page.locator("#profiles-result .ok-text", { hasText: "many.csv: 25 profiles stored" }).waitFor(WAIT);
+  await page.fill("#profile-tag", "many");
+  await page.click("#profile-list");
+  await page.locator("#profiles-page-label", { hasText: "1–20 of 25 profiles" }).waitFor(WAIT);
+  assert.equal(await page.locator(".profiles__list li").count(), 20);
+  assert.equal(await page.locator("#profiles-previous").isDisabled(), true);
+  await page.fill("#profile-tag", "vip");
+  await page.click("#profiles-next");
+  await page.locator("#profiles-page-label", { hasText: "21–25 of 25 profiles" }).waitFor(WAIT);
+  assert.equal(await page.locator(".profiles__list li").count(), 5);
+  assert.equal(await page.locator("#profiles-next").isDisabled(), true);
+  await page.click("#profiles-previous");
+  await page.locator("#profiles-page-label", { hasText: "1–20 of 25 profiles" }).waitFor(WAIT);
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -639,6 +639,7 @@ test("why shown / why not: a room offer shows in its room, not in another, with 
 
   await page.fill("#explain-room", "room-1");
   await page.fill("#explain-user", "u1");
+  await page.fill("#explain-lang", "de-AT");
   await page.click("#explain-run");
   const row = page.locator(`[data-explain-id="${offer.id}"]`);
   await row.locator(".explain__verdict", { hasText: "✓ shown" }).waitFor(WAIT);

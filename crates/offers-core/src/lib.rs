@@ -85,7 +85,7 @@ pub use model::{
 pub use personalize::{Personalized, personalize};
 pub use profile::{
     AttrKey, AttrValue, BulkProfiles, OfferTag, Profile, ProfileRow, ProfileTag, RowRejection,
-    parse_profiles_csv, parse_profiles_json,
+    parse_profiles_csv, parse_profiles_json, parse_profiles_json_elements,
 };
 pub use segment::{
     Condition, Field, Match, Op, Operand, SegmentDef, SegmentName, SegmentRules, SegmentSpec,

@@ -419,6 +419,19 @@ pub struct BulkProfiles {
 }
 
 impl BulkProfiles {
+    /// Takes one read row at `line`: the row, or its rejection.
+    fn read(
+        &mut self,
+        index: &mut BTreeMap<String, usize>,
+        line: usize,
+        row: Result<ProfileRow, String>,
+    ) {
+        match row {
+            Ok(row) => self.push(index, row),
+            Err(reason) => self.rejected.push(RowRejection { line, reason }),
+        }
+    }
+
     /// Adds a row (replacing an earlier row of the same user).
     fn push(&mut self, index: &mut BTreeMap<String, usize>, row: ProfileRow) {
         match index.get(row.id.as_str()) {
@@ -446,6 +459,10 @@ fn too_many(count: usize) -> FieldErrors {
     errors
 }
 
+/// The reason for a bulk upsert body that is not an array of profile objects.
+const NOT_AN_ARRAY: &str =
+    "must be a JSON array of {\"id\", \"language\", \"tags\", \"attributes\"} objects";
+
 /// Reads a bulk upsert sent as JSON: an array of `{"id", "language", "tags", "attributes"}`.
 /// A bad element is rejected with its 1-based position as `line` and its field errors as the
 /// reason; the others are read. `Err` (field `body`) when `value` is not an array or holds
@@ -453,10 +470,7 @@ fn too_many(count: usize) -> FieldErrors {
 pub fn parse_profiles_json(value: &Value) -> Result<BulkProfiles, FieldErrors> {
     let Value::Array(items) = value else {
         let mut errors = FieldErrors::new();
-        errors.insert(
-            "body",
-            "must be a JSON array of {\"id\", \"language\", \"tags\", \"attributes\"} objects",
-        );
+        errors.insert("body", NOT_AN_ARRAY);
         return Err(errors);
     };
     if items.len() > MAX_BULK_PROFILES {
@@ -465,47 +479,81 @@ pub fn parse_profiles_json(value: &Value) -> Result<BulkProfiles, FieldErrors> {
     let mut bulk = BulkProfiles::default();
     let mut index = BTreeMap::new();
     for (position, item) in items.iter().enumerate() {
-        let line = position + 1;
-        let mut errors = FieldErrors::new();
-        let Value::Object(map) = item else {
-            bulk.rejected.push(RowRejection {
-                line,
-                reason: "must be a JSON object".to_owned(),
-            });
-            continue;
-        };
-        for key in map
-            .keys()
-            .filter(|k| *k != "id" && !PROFILE_FIELDS.contains(&k.as_str()))
-        {
-            errors.insert(field_name(key), "unknown field");
-        }
-        let id = match map.get("id") {
-            None | Some(Value::Null) => {
-                errors.insert("id", crate::validate::REQUIRED);
-                None
-            }
-            Some(Value::String(s)) => ExternalId::parse(s)
-                .map_err(|reason| errors.insert("id", reason))
-                .ok(),
-            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => {
-                ExternalId::parse(&n.to_string()).ok()
-            }
-            Some(_) => {
-                errors.insert("id", "must be a string");
-                None
-            }
-        };
-        let profile = profile_fields(&mut errors, map);
-        match id {
-            Some(id) if errors.is_empty() => bulk.push(&mut index, ProfileRow { id, profile }),
-            _ => bulk.rejected.push(RowRejection {
-                line,
-                reason: row_reason(&errors),
-            }),
-        }
+        bulk.read(&mut index, position + 1, profile_row(item));
     }
     Ok(bulk)
+}
+
+/// Reads a bulk upsert from the JSON texts of its array's elements, one at a time, so only
+/// one element is ever held as a [`Value`] (a 100,000-row body as one `Value` tree is many
+/// times the body's size). Each element is read strictly ([`crate::strict_json`]): a key
+/// repeated in it or a number out of range rejects that row alone, naming the field. Otherwise
+/// the same as [`parse_profiles_json`].
+pub fn parse_profiles_json_elements(
+    items: &[&serde_json::value::RawValue],
+) -> Result<BulkProfiles, FieldErrors> {
+    if items.len() > MAX_BULK_PROFILES {
+        return Err(too_many(items.len()));
+    }
+    let mut bulk = BulkProfiles::default();
+    let mut index = BTreeMap::new();
+    for (position, item) in items.iter().enumerate() {
+        let row = match crate::strict_json::parse(item.get().as_bytes()) {
+            Ok(value) => profile_row(&value),
+            Err(e) => Err(strict_reason(&e)),
+        };
+        bulk.read(&mut index, position + 1, row);
+    }
+    Ok(bulk)
+}
+
+/// A strict reader's finding about one element, as a row's reason.
+fn strict_reason(error: &crate::strict_json::StrictJsonError) -> String {
+    use crate::strict_json::{OUT_OF_RANGE, REPEATED, StrictJsonError};
+    match error {
+        StrictJsonError::Repeated(paths) => paths
+            .iter()
+            .map(|path| format!("{path}: {REPEATED}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+        StrictJsonError::OutOfRange { field: Some(field) } => format!("{field}: {OUT_OF_RANGE}"),
+        other => other.to_string(),
+    }
+}
+
+/// One element of a JSON bulk upsert: the row, or the reason it is rejected.
+fn profile_row(item: &Value) -> Result<ProfileRow, String> {
+    let mut errors = FieldErrors::new();
+    let Value::Object(map) = item else {
+        return Err("must be a JSON object".to_owned());
+    };
+    for key in map
+        .keys()
+        .filter(|k| *k != "id" && !PROFILE_FIELDS.contains(&k.as_str()))
+    {
+        errors.insert(field_name(key), "unknown field");
+    }
+    let id = match map.get("id") {
+        None | Some(Value::Null) => {
+            errors.insert("id", crate::validate::REQUIRED);
+            None
+        }
+        Some(Value::String(s)) => ExternalId::parse(s)
+            .map_err(|reason| errors.insert("id", reason))
+            .ok(),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => {
+            ExternalId::parse(&n.to_string()).ok()
+        }
+        Some(_) => {
+            errors.insert("id", "must be a string");
+            None
+        }
+    };
+    let profile = profile_fields(&mut errors, map);
+    match id {
+        Some(id) if errors.is_empty() => Ok(ProfileRow { id, profile }),
+        _ => Err(row_reason(&errors)),
+    }
 }
 
 /// What a CSV column holds.
@@ -562,15 +610,11 @@ pub fn parse_profiles_csv(bytes: &[u8]) -> Result<BulkProfiles, FieldErrors> {
                     .count();
             return Err(too_many(total));
         }
-        let reject = |reason: String| RowRejection { line, reason };
-        let Ok(text) = text else {
-            bulk.rejected.push(reject("not valid UTF-8".to_owned()));
-            continue;
+        let row = match text {
+            Ok(text) => csv_row(columns, text),
+            Err(_) => Err("not valid UTF-8".to_owned()),
         };
-        match csv_row(columns, text) {
-            Ok(row) => bulk.push(&mut index, row),
-            Err(reason) => bulk.rejected.push(reject(reason)),
-        }
+        bulk.read(&mut index, line, row);
     }
     if columns.is_none() {
         let mut errors = FieldErrors::new();
@@ -875,6 +919,14 @@ mod tests {
         assert_eq!(errors.get("tags"), Some("at most 100 tags (got 101)"));
     }
 
+    /// A bulk read's rejections as (line, reason).
+    fn rejections(bulk: &BulkProfiles) -> Vec<(usize, &str)> {
+        bulk.rejected
+            .iter()
+            .map(|r| (r.line, r.reason.as_str()))
+            .collect()
+    }
+
     #[test]
     fn bulk_json() {
         let bulk = parse_profiles_json(&json!([
@@ -897,11 +949,7 @@ mod tests {
             bulk.rows[0].profile.language, None,
             "the later row replaces the earlier"
         );
-        let rejected: Vec<(usize, &str)> = bulk
-            .rejected
-            .iter()
-            .map(|r| (r.line, r.reason.as_str()))
-            .collect();
+        let rejected = rejections(&bulk);
         assert_eq!(
             rejected,
             [
@@ -913,6 +961,39 @@ mod tests {
         );
         assert!(
             parse_profiles_json(&json!({"id": "u1"}))
+                .unwrap_err()
+                .contains("body")
+        );
+    }
+
+    #[test]
+    fn bulk_json_elements_reject_only_the_bad_row() {
+        let text = r#"[{"id": "u1", "tags": ["vip"]},
+            {"id": "u2", "language": "de", "language": "en"},
+            {"id": "u3", "attributes": {"points": 1e400}},
+            {"id": "u4", "attributes": {"a": 1, "a": 2}},
+            "nope",
+            {"id": "u5"}]"#;
+        let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(text).unwrap();
+        let bulk = parse_profiles_json_elements(&items).unwrap();
+        let ids: Vec<&str> = bulk.rows.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["u1", "u5"]);
+        let rejected = rejections(&bulk);
+        assert_eq!(
+            rejected,
+            [
+                (2, "language: given more than once"),
+                (
+                    3,
+                    "attributes.points: number out of range (a JSON number must fit a 64-bit float)"
+                ),
+                (4, "attributes.a: given more than once"),
+                (5, "must be a JSON object"),
+            ]
+        );
+        let many = vec![items[0]; MAX_BULK_PROFILES + 1];
+        assert!(
+            parse_profiles_json_elements(&many)
                 .unwrap_err()
                 .contains("body")
         );
@@ -942,11 +1023,7 @@ mod tests {
             Some(&AttrValue::Text("Smith, J".into()))
         );
         assert_eq!(bulk.rows[1].profile.attribute("points"), None);
-        let rejected: Vec<(usize, &str)> = bulk
-            .rejected
-            .iter()
-            .map(|r| (r.line, r.reason.as_str()))
-            .collect();
+        let rejected = rejections(&bulk);
         assert_eq!(rejected.len(), 4, "{rejected:?}");
         assert_eq!(rejected[0].0, 5);
         assert!(rejected[0].1.starts_with("language: "), "{rejected:?}");

@@ -3,8 +3,9 @@
 //! (`POST /external/offer/{id}/test`). Every rule (what a valid profile or segment is, who is in
 //! a segment) is `offers-core`'s; this module parses, stores and answers.
 
+use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{DefaultBodyLimit, Path, RawQuery, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, RawQuery, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -12,14 +13,19 @@ use axum::{Json, Router};
 use chrono::Utc;
 use offers_core::ExternalId;
 use offers_core::api::{self, ErrorBody};
-use offers_core::profile::{BulkProfiles, Profile, parse_profiles_csv, parse_profiles_json};
+use offers_core::profile::{
+    BulkProfiles, Profile, parse_profiles_csv, parse_profiles_json_elements,
+};
 use offers_core::segment::{SegmentDef, SegmentSpec};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::audience::TEST_SEND_FOR;
 use crate::bus::Change;
 use crate::error::ApiError;
-use crate::http::body::{Page, RawBody, query_param, read_body};
+use crate::http::body::{
+    BodyKind, Page, RawBody, body_kind, media_type, parse_json, query_param, read_body,
+};
 use crate::http::caller::{AsEditor, AsViewer};
 use crate::http::offers::offer_id;
 use crate::http::registry::{ids_from_raw, register};
@@ -314,17 +320,23 @@ enum UsersBody {
     Ids(RawBody),
 }
 
-fn users_body(raw: RawBody) -> Result<UsersBody, ApiError> {
-    match raw {
-        RawBody::Json(value) => {
-            let profiles = matches!(&value, Value::Array(items)
-                if items.first().is_some_and(Value::is_object));
-            if profiles {
-                Ok(UsersBody::Profiles(parse_profiles_json(&value)?))
-            } else {
-                Ok(UsersBody::Ids(RawBody::Json(value)))
-            }
+/// Reads a `POST /external/users` body. A JSON array of objects is read element by element
+/// (never as one `Value` tree: a 100,000-row body would be many times its size in memory).
+async fn users_body(req: Request, state: &AppState) -> Result<UsersBody, ApiError> {
+    if media_type(&req).as_deref().and_then(body_kind) == Some(BodyKind::Json) {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(ApiError::from)
+            .map_err(bulk_limit)?;
+        if let Some(items) = profile_elements(&bytes) {
+            return Ok(UsersBody::Profiles(parse_profiles_json_elements(&items)?));
         }
+        return Ok(UsersBody::Ids(RawBody::Json(parse_json(&bytes)?)));
+    }
+    let raw = read_body(req, state, true, crate::http::registry::ACCEPTED)
+        .await
+        .map_err(bulk_limit)?;
+    match raw {
         RawBody::Text(text) if is_profile_csv(&text) => {
             Ok(UsersBody::Profiles(parse_profiles_csv(text.as_bytes())?))
         }
@@ -340,6 +352,18 @@ fn users_body(raw: RawBody) -> Result<UsersBody, ApiError> {
         }
         other => Ok(UsersBody::Ids(other)),
     }
+}
+
+/// The elements of a JSON array whose first element is an object (a profile upsert), each as
+/// its unparsed text; `None` for anything else (ids, or a body that is not valid JSON, which
+/// the whole-body reader then names precisely).
+fn profile_elements(bytes: &[u8]) -> Option<Vec<&RawValue>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
+    items
+        .first()
+        .is_some_and(|first| first.get().starts_with('{'))
+        .then_some(items)
 }
 
 /// Upsert profiles in bulk, or register user ids as known.
@@ -372,11 +396,8 @@ pub(crate) async fn post_users(
     AsEditor(caller): AsEditor,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let raw = read_body(req, &state, true, crate::http::registry::ACCEPTED)
-        .await
-        .map_err(bulk_limit)?;
     let project = caller.project_id();
-    match users_body(raw)? {
+    match users_body(req, &state).await? {
         UsersBody::Ids(raw) => {
             let ids = ids_from_raw(raw)?;
             Ok(register(&state, project, IdKind::User, &ids)

@@ -242,35 +242,40 @@ macro_rules! audience_sql_store {
                 if chosen.is_empty() {
                     return Ok(0);
                 }
-                let mut users = Vec::with_capacity(chosen.len());
-                let mut tags = Vec::new();
-                let mut values = Vec::with_capacity(chosen.len());
-                for i in chosen {
-                    let row = &rows[i];
-                    let user = row.id.as_str().to_owned();
-                    for tag in profile_tags(&row.profile) {
-                        tags.push((user.clone(), tag));
-                    }
-                    values.push([user.clone(), profile_to_json(&row.profile)?]);
-                    users.push(user);
-                }
+                // In chunks, inside one transaction: all rows or none are stored, and only one
+                // chunk's bind text is held at a time (a 100,000-row upsert as one statement
+                // held several copies of every profile).
                 let mut tx = self.begin_write().await?;
-                sqlx::query(&format!(
-                    "INSERT INTO profiles (project_id, user_id, profile, updated_ms) \
-                     SELECT $1, value ->> 0, value ->> 1, $2 FROM {} WHERE true \
-                     ON CONFLICT (project_id, user_id) DO UPDATE \
-                     SET profile = excluded.profile, updated_ms = excluded.updated_ms",
-                    Self::json_values("$3")
-                ))
-                .bind(project_id)
-                .bind(millis(now))
-                .bind(json_array(&values))
-                .execute(&mut *tx)
-                .await?;
-                Self::write_profile_extras(&mut tx, project_id, &users, &tags, now).await?;
+                for chunk in chosen.chunks($crate::store::PROFILE_UPSERT_CHUNK) {
+                    let mut users = Vec::with_capacity(chunk.len());
+                    let mut tags = Vec::new();
+                    let mut values = Vec::with_capacity(chunk.len());
+                    for &i in chunk {
+                        let row = &rows[i];
+                        let user = row.id.as_str();
+                        for tag in profile_tags(&row.profile) {
+                            tags.push((user.to_owned(), tag));
+                        }
+                        values.push([user.to_owned(), profile_to_json(&row.profile)?]);
+                        users.push(user.to_owned());
+                    }
+                    sqlx::query(&format!(
+                        "INSERT INTO profiles (project_id, user_id, profile, updated_ms) \
+                         SELECT $1, value ->> 0, value ->> 1, $2 FROM {} WHERE true \
+                         ON CONFLICT (project_id, user_id) DO UPDATE \
+                         SET profile = excluded.profile, updated_ms = excluded.updated_ms",
+                        Self::json_values("$3")
+                    ))
+                    .bind(project_id)
+                    .bind(millis(now))
+                    .bind(json_array(&values))
+                    .execute(&mut *tx)
+                    .await?;
+                    Self::write_profile_extras(&mut tx, project_id, &users, &tags, now).await?;
+                }
                 let change = $crate::bus::Change::profile(project_id, None);
                 self.commit(tx, Some(change)).await?;
-                Ok(users.len() as u64)
+                Ok(chosen.len() as u64)
             }
 
             async fn create_segment(

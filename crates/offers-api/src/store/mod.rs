@@ -617,6 +617,10 @@ pub(crate) fn figures(days: Vec<DayTotals>, unique_users: i64) -> OfferFigures {
     OfferFigures { totals, days }
 }
 
+/// How many profiles one statement of a bulk upsert writes (the rest of the upsert's rows go
+/// in further statements of the same transaction).
+pub(crate) const PROFILE_UPSERT_CHUNK: usize = 5_000;
+
 /// A list bound as JSON array text (expanded in SQL by each backend's `json_scalars`).
 pub(crate) fn json_array<T: serde::Serialize>(items: &[T]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())

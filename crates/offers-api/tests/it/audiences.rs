@@ -258,6 +258,60 @@ both_backends!(bulk_upserts_keep_good_rows_and_report_bad_ones, |t| {
     assert_eq!(one_column.json()["added"], 1, "{}", one_column.text());
 });
 
+both_backends!(
+    large_bulk_upserts_store_every_chunk_and_judge_rows_alone,
+    |t| {
+        // 12,001 rows: more than two of the store's statements (chunks of 5,000), with the first
+        // user repeated at the end (the later row wins), one row with a repeated key and one
+        // with a number out of range (each rejected alone; a whole-body reader would refuse all).
+        let mut body = String::from("[");
+        for i in 0..12_000 {
+            body.push_str(&format!(
+                r#"{{"id": "b{i}", "tags": ["t{}"], "attributes": {{"n": {i}}}}},"#,
+                i % 3
+            ));
+        }
+        body.push_str(r#"{"id": "dup", "language": "de", "language": "en"},"#);
+        body.push_str(r#"{"id": "big", "attributes": {"n": 1e400}},"#);
+        body.push_str(r#"{"id": "b0", "tags": ["last"]}]"#);
+        let r = t
+            .send(
+                t.req(Method::POST, "/external/users", &t.a, Role::Editor)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let answer = r.json();
+        assert_eq!(answer["upserted"], 12_000, "{answer}");
+        assert_eq!(
+            answer["rejected"],
+            json!([
+                {"line": 12_001, "reason": "language: given more than once"},
+                {"line": 12_002, "reason": "attributes.n: number out of range (a JSON number must fit a 64-bit float)"},
+            ])
+        );
+        let page = t.get_a("/external/user?limit=1").await.json();
+        assert_eq!(page["total"], 12_000, "{page}");
+        let first = t.get_a("/external/user/b0").await.json();
+        assert_eq!(
+            first["tags"],
+            json!(["last"]),
+            "the later row replaced the first: {first}"
+        );
+        assert_eq!(first["attributes"], json!({}), "{first}");
+        let last = t.get_a("/external/user/b11999").await.json();
+        assert_eq!(last["tags"], json!(["t2"]), "{last}");
+        assert_eq!(last["attributes"]["n"], 11_999, "{last}");
+        let tagged = t.get_a("/external/user?limit=1&tag=t1").await.json();
+        assert_eq!(tagged["total"], 4_000, "{tagged}");
+        t.get_a("/external/user/dup")
+            .await
+            .error(StatusCode::NOT_FOUND, "not_found");
+    }
+);
+
 both_backends!(segments_are_created_counted_changed_and_guarded, |t| {
     for (user, body) in [
         (

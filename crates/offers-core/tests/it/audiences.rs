@@ -10,7 +10,7 @@ use offers_core::text::{BODY_MAX_CHARS, TITLE_MAX_CHARS, is_bidi_control};
 use offers_core::{
     AttrKey, AttrValue, BodyText, Condition, Field, HttpUrl, LanguageTag, Match, Op, Operand,
     Profile, ProfileTag, SegmentRules, SegmentSpec, Title, best_translation, parse_profiles_csv,
-    parse_profiles_json, render_link_query, rules_match,
+    parse_profiles_json, parse_profiles_json_elements, render_link_query, rules_match,
 };
 use proptest::prelude::*;
 use serde_json::Value;
@@ -370,6 +370,13 @@ proptest! {
             if let Ok(bulk) = parse_profiles_json(&value) {
                 let total = value.as_array().map_or(0, Vec::len);
                 prop_assert!(bulk.rows.len() + bulk.rejected.len() <= total);
+                // Read element by element, the same array (without repeated keys, which
+                // `Value` silently merges) gives the same answer.
+                if offers_core::strict_json::parse(text.as_bytes()).is_ok() {
+                    let items: Vec<&serde_json::value::RawValue> =
+                        serde_json::from_str(&text).expect("an array of values");
+                    prop_assert_eq!(parse_profiles_json_elements(&items), Ok(bulk));
+                }
             }
         }
     }
