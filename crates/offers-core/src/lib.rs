@@ -5,6 +5,8 @@
 //! browser bundle (`wasm32-unknown-unknown`) run exactly the same rules:
 //!
 //! - [`model`]: the offer ([`OfferSpec`], [`Offer`]) built only from validated values;
+//! - [`access`]: areas, levels, grants, the built-in roles and the one check [`access::allows`]
+//!   (SPEC §8);
 //! - [`mod@api`]: every request, response and error body of the HTTP API, once, for the API,
 //!   the Studio and the widget ([`FeedOffer`] for the widget, [`PartnerOffer`] for the
 //!   partner API, …), with `utoipa` schemas behind the `openapi` feature;
@@ -34,6 +36,7 @@
 //! Nothing here reads the clock, touches the network or storage, or panics on bad input:
 //! the current time is always a parameter.
 
+pub mod access;
 pub mod api;
 pub mod color;
 pub mod csv_audience;

@@ -16,6 +16,7 @@ use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
+use crate::access::{ROLE_NAME_MAX_CHARS, RoleName};
 use crate::color::{CssColor, GradientDirection, named_color_names};
 use crate::http_url::{HttpUrl, MAX_URL_CHARS};
 use crate::language::{LANGUAGE_TAG_MAX_CHARS, LanguageTag};
@@ -40,6 +41,9 @@ pub const LANGUAGE_TAG_PATTERN: &str = r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$";
 
 /// An attribute name.
 pub const ATTR_KEY_PATTERN: &str = r"^[A-Za-z][A-Za-z0-9_]{0,63}$";
+
+/// A role's (or a named token's) name.
+pub const ROLE_NAME_PATTERN: &str = r"^[a-z0-9_-]{1,40}$";
 
 /// A tag: not blank, no `|`.
 pub const TAG_PATTERN: &str = r"^[^|]*\S[^|]*$";
@@ -119,6 +123,10 @@ string_schemas! {
     SegmentName => (
         "A segment's name: trimmed, not blank, one line.",
         (Some(1), Some(SEGMENT_NAME_MAX_CHARS)), None, Some(NOT_BLANK_PATTERN.to_owned())
+    ),
+    RoleName => (
+        "A custom role's name: lowercase letters, digits, `_` and `-`; not `owner`, `editor` or `viewer`.",
+        (Some(1), Some(ROLE_NAME_MAX_CHARS)), None, Some(ROLE_NAME_PATTERN.to_owned())
     ),
     ProfileTag => (
         "A tag of a user or an offer: trimmed, not blank, one line, no `|`; case-sensitive.",

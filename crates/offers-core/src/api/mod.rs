@@ -15,6 +15,8 @@
 //!   ([`TestSendRequest`]);
 //! - [`figures`]: an offer's figures ([`StatsSummary`], [`OfferStats`], [`DayStats`]) and
 //!   "why (not) shown" ([`ExplainResponse`]);
+//! - [`people`]: signing in, invitations, people, roles, tokens and the audit log
+//!   ([`SessionResponse`], [`Person`], [`RoleInfo`], [`TokenInfo`], [`AuditEntry`], …);
 //! - here: the error body, opt-out, the id registry, image uploads, the draft and health.
 //!
 //! Request bodies that the API also accepts as forms (an offer, an opt-out, ids) are read
@@ -24,6 +26,7 @@
 pub mod audience;
 pub mod figures;
 pub mod offer;
+pub mod people;
 pub mod widget;
 
 use std::collections::BTreeMap;
@@ -39,6 +42,11 @@ pub use audience::{
 pub use figures::{DayStats, ExplainResponse, ExplainedOffer, OfferStats, StatsSummary};
 pub use offer::{
     Advertisement, FeedOffer, ListedOffer, OfferExtras, PartnerOffer, SaveOfferResponse,
+};
+pub use people::{
+    AcceptInvitationRequest, AuditEntry, FieldChange, InvitationCreated, InvitationRequest,
+    IssuedToken, Membership, PendingInvitation, Person, PersonPatch, RoleInfo, RoleInput,
+    RolePatch, SessionResponse, SessionUser, SignInRequest, TokenInfo, TokenRequest, UserStatus,
 };
 pub use widget::{
     EventKind, EventsRequest, EventsResponse, FeedResponse, RejectedEvent, StreamEventName,
