@@ -1,11 +1,15 @@
 //! The Studio's partner-API client: the same `/external/offer` calls a partner's back end
-//! makes, with the project's API key and a bearer token. One place does HTTP (plain `fetch`
-//! through web-sys) and maps non-2xx answers to [`ApiFailure`]. The bodies are the shared wire
-//! types of `offers_core::api`, the ones the API itself serializes.
+//! makes, with the project's API key and either a bearer token or the signed-in person's
+//! session cookie (then every write carries the session's CSRF token). One place does HTTP
+//! (plain `fetch` through web-sys) and maps non-2xx answers to [`ApiFailure`]. The bodies are
+//! the shared wire types of `offers_core::api`, the ones the API itself serializes.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use offers_core::PartnerOffer;
+use offers_core::access::Grants;
 pub use offers_core::api::{
     DayStats, ExplainResponse, ExplainedOffer, OfferStats, SaveOfferResponse, StatsSummary,
     Uploaded,
@@ -17,14 +21,55 @@ use serde_json::value::RawValue;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-/// What signs the Studio in: the project's API key (`x-api-key`) and a bearer token.
+/// How the Studio's calls are authenticated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Auth {
+    /// A project token (`Authorization: Bearer …`), typed at "Sign in with a token".
+    Bearer(String),
+    /// A person's session: the `offers_session` cookie (HttpOnly, sent by the browser) and
+    /// the session's CSRF token, sent as `x-csrf-token` on every write.
+    Session { csrf: String },
+}
+
+/// Who is signed in with e-mail and password, and as what in this project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub email: String,
+    pub project_id: i64,
+    pub project_name: String,
+    pub role: String,
+    pub owner: bool,
+    pub grants: Grants,
+}
+
+/// What signs the Studio in: the project's API key (`x-api-key`) and a bearer token or a
+/// session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credentials {
     pub api_key: String,
-    pub token: String,
+    pub auth: Auth,
+    /// The membership of a session; `None` for a token, whose role the Studio does not know
+    /// (every control is offered and the server decides).
+    #[serde(default)]
+    pub member: Option<Member>,
 }
 
 impl Credentials {
+    /// A project key and a bearer token.
+    pub fn token(api_key: impl Into<String>, token: impl Into<String>) -> Self {
+        Self {
+            api_key: api_key.into(),
+            auth: Auth::Bearer(token.into()),
+            member: None,
+        }
+    }
+
+    /// The grants this sign-in is known to have (`None`: a token, the server decides).
+    pub fn grants(&self) -> Option<&Grants> {
+        self.member.as_ref().map(|m| &m.grants)
+    }
+
     /// The API key, shortened for display (`ok_1a2b…9f0e`).
     pub fn masked_key(&self) -> String {
         let chars: Vec<char> = self.api_key.chars().collect();
@@ -86,7 +131,7 @@ impl ApiFailure {
             401 => "Not accepted (401): the API key or the token is wrong, revoked, or for \
                     another project."
                 .to_owned(),
-            403 => format!("Not allowed (403): this token's role may not do that{detail}."),
+            403 => format!("Not allowed (403): your role may not do that{detail}."),
             404 => format!("Not found (404){detail}: it may have been deleted."),
             412 => format!("Changed elsewhere (412){detail}."),
             413 => format!("Too large (413){detail}."),
@@ -154,6 +199,28 @@ pub struct Answer {
     pub etag: Option<String>,
 }
 
+thread_local! {
+    /// Told when the server no longer accepts the session (a 401 on a session call).
+    static SESSION_ENDED: RefCell<Option<Rc<dyn Fn()>>> = const { RefCell::new(None) };
+}
+
+/// Calls `ended` whenever a call made with a session is answered 401 (the session expired,
+/// was signed out elsewhere, or its person was disabled).
+pub fn on_session_ended(ended: impl Fn() + 'static) {
+    SESSION_ENDED.with(|slot| *slot.borrow_mut() = Some(Rc::new(ended)));
+}
+
+fn session_ended() {
+    if let Some(ended) = SESSION_ENDED.with(|slot| slot.borrow().clone()) {
+        ended();
+    }
+}
+
+/// Whether `method` changes something (and so needs the CSRF token with a session).
+pub fn is_write(method: &str) -> bool {
+    !matches!(method, "GET" | "HEAD" | "OPTIONS")
+}
+
 /// One call: `method path` with the credentials, `body` and `extra` headers; the answer on
 /// 2xx, an [`ApiFailure`] otherwise.
 pub(super) async fn request(
@@ -163,23 +230,51 @@ pub(super) async fn request(
     body: Body<'_>,
     extra: &[(&str, &str)],
 ) -> Result<Answer, ApiFailure> {
+    let mut headers = vec![("x-api-key", credentials.api_key.trim().to_owned())];
+    let csrf = match &credentials.auth {
+        Auth::Bearer(token) => {
+            headers.push(("authorization", format!("Bearer {}", token.trim())));
+            None
+        }
+        Auth::Session { csrf } => Some(csrf.as_str()),
+    };
+    headers.extend(extra.iter().map(|(n, v)| (*n, (*v).to_owned())));
+    let result = fetch(method, path, body, &headers, csrf).await;
+    if csrf.is_some() && matches!(&result, Err(f) if f.status == 401) {
+        session_ended();
+    }
+    result
+}
+
+/// The HTTP call itself. With `session_csrf` the browser sends the session cookie
+/// (`credentials: same-origin`) and writes carry `x-csrf-token`; without it no cookie goes.
+pub(super) async fn fetch(
+    method: &str,
+    path: &str,
+    body: Body<'_>,
+    extra: &[(&str, String)],
+    session_csrf: Option<&str>,
+) -> Result<Answer, ApiFailure> {
     let window = web_sys::window().ok_or_else(|| ApiFailure::unreachable("no window"))?;
     let headers = js_sys::Object::new();
     let set = |name: &str, value: &str| {
         let _ = js_sys::Reflect::set(&headers, &name.into(), &value.into());
     };
     set("accept", "application/json");
-    set("x-api-key", credentials.api_key.trim());
-    set(
-        "authorization",
-        &format!("Bearer {}", credentials.token.trim()),
-    );
     for (name, value) in extra {
         set(name, value);
     }
     let init = web_sys::RequestInit::new();
     init.set_method(method);
-    init.set_credentials(web_sys::RequestCredentials::Omit);
+    match session_csrf {
+        Some(csrf) => {
+            init.set_credentials(web_sys::RequestCredentials::SameOrigin);
+            if is_write(method) {
+                set("x-csrf-token", csrf);
+            }
+        }
+        None => init.set_credentials(web_sys::RequestCredentials::Omit),
+    }
     match body {
         Body::None => {}
         Body::Json(body) => {
@@ -275,15 +370,31 @@ pub struct ListFilter {
 impl ListFilter {
     /// The query for a page, its values encoded with `encode`.
     pub fn query(&self, limit: usize, offset: usize, encode: impl Fn(&str) -> String) -> String {
-        let mut query = format!("limit={limit}&offset={offset}");
-        for (name, value) in [("tag", &self.tag), ("status", &self.status)] {
-            let value = value.trim();
-            if !value.is_empty() {
-                query.push_str(&format!("&{name}={}", encode(value)));
-            }
-        }
-        query
+        page_query(
+            limit,
+            offset,
+            &[("tag", &self.tag), ("status", &self.status)],
+            encode,
+        )
     }
+}
+
+/// `limit=…&offset=…` and each `name=value` whose value is not blank (trimmed, encoded with
+/// `encode`).
+pub fn page_query(
+    limit: usize,
+    offset: usize,
+    params: &[(&str, &str)],
+    encode: impl Fn(&str) -> String,
+) -> String {
+    let mut query = format!("limit={limit}&offset={offset}");
+    for (name, value) in params {
+        let value = value.trim();
+        if !value.is_empty() {
+            query.push_str(&format!("&{name}={}", encode(value)));
+        }
+    }
+    query
 }
 
 /// A page of published offers, newest first, as `filter` asks.
@@ -620,10 +731,7 @@ mod tests {
 
     #[test]
     fn keys_are_masked() {
-        let c = Credentials {
-            api_key: "ok_0123456789abcdef".into(),
-            token: "t".into(),
-        };
+        let c = Credentials::token("ok_0123456789abcdef", "t");
         assert_eq!(c.masked_key(), "ok_012…cdef");
     }
 }

@@ -18,21 +18,34 @@
 //!   language); [`segment_picker`] (segments to include / exclude); [`test_send`];
 //!   [`segment_rules`] (the rule builder's form, pure) and [`segments`] (the Segments panel);
 //!   [`profiles`] (search, list by tag, bulk upload); [`preview_as`] (the preview "as user X").
+//! - people (SPEC §8): [`people_api`] (session, people, roles, tokens, audit calls);
+//!   [`signin`] (e-mail and password, project picker, or a key and token); [`invite`] (set
+//!   your password from `#invite=TOKEN`); [`permits`] (what the role may do: controls it
+//!   cannot use are disabled with the reason, or hidden; the pages); the pages [`people`],
+//!   [`roles`] (the area × level grid), [`tokens`] and [`audit`]; [`labeled`] (an input with
+//!   the server's reason next to it).
 
 pub mod api;
 pub mod audience;
 pub mod audience_api;
+pub mod audit;
 pub mod clock;
 pub mod explain;
 pub mod export;
 pub mod fields;
 pub mod figures;
 pub mod form;
+pub mod invite;
+pub mod labeled;
 pub mod merge_menu;
+pub mod people;
+pub mod people_api;
+pub mod permits;
 pub mod preview;
 pub mod preview_as;
 pub mod profiles;
 pub mod published;
+pub mod roles;
 pub mod segment_picker;
 pub mod segment_rules;
 pub mod segments;
@@ -40,6 +53,7 @@ pub mod server_draft;
 pub mod signin;
 pub mod storage;
 pub mod test_send;
+pub mod tokens;
 pub mod translations;
 pub mod upload;
 
@@ -47,6 +61,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use offers_core::access::{Area, Level};
 use offers_core::{FeedOffer, FieldErrors, Offer, OfferDraft, PartnerOffer, validate};
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
@@ -56,6 +71,8 @@ use api::{Credentials, SaveOfferResponse};
 use audience::{CsvReport, CsvSummary};
 use fields::FieldRow;
 use form::{FIELDS, FormState, Step};
+use people_api::SessionResponse;
+use permits::Page;
 use preview::Preview;
 use published::Published;
 use server_draft::{DraftStatus, DraftSync};
@@ -226,12 +243,113 @@ pub fn Studio() -> impl IntoView {
         storage::save_session(&credentials);
         session.set(Some(credentials));
     };
-    let on_sign_out = move |()| {
+    // A person's session (e-mail and password): its memberships, and the project open.
+    let account = RwSignal::new(None::<SessionResponse>);
+    let signin_status = RwSignal::new(None::<String>);
+    let open_account = move |body: SessionResponse, remembered: Option<i64>| {
+        let credentials = people_api::chosen_project(&body, remembered)
+            .and_then(|id| people_api::credentials_for(&body, id));
+        if let Some(credentials) = &credentials {
+            storage::save_session(credentials);
+        }
+        account.set(Some(body));
+        if session.with_untracked(|s| *s != credentials) {
+            session.set(credentials);
+        }
+    };
+    let open_project = move |id: i64| {
+        let credentials = account.with_untracked(|a| {
+            a.as_ref()
+                .and_then(|body| people_api::credentials_for(body, id))
+        });
+        if let Some(credentials) = credentials {
+            storage::save_session(&credentials);
+            form.update(|f| f.editing = None);
+            saved.set(None);
+            session.set(Some(credentials));
+        }
+    };
+    let signed_out = move || {
         storage::clear_session();
+        account.set(None);
         session.set(None);
         form.update(|f| f.editing = None);
         saved.set(None);
     };
+    let on_sign_out = move |()| {
+        let csrf = account.with_untracked(|a| a.as_ref().map(|b| b.csrf_token.clone()));
+        signed_out();
+        if let Some(csrf) = csrf {
+            spawn_local(async move {
+                if let Err(failure) = people_api::sign_out(&csrf).await {
+                    signin_status.set(Some(failure.describe()));
+                }
+            });
+        }
+    };
+    // A session the server no longer accepts (expired, signed out elsewhere, disabled).
+    api::on_session_ended(move || {
+        if account.with_untracked(Option::is_some) {
+            signed_out();
+            signin_status.set(Some(
+                "Your session has ended (it expired, was signed out elsewhere, or your access \
+                 was removed). Sign in again."
+                    .to_owned(),
+            ));
+        }
+    });
+    // Read the session again (after a change to the signed-in person's role or ownership).
+    let reread_account = move |()| {
+        if account.with_untracked(Option::is_none) {
+            return;
+        }
+        let remembered = storage::load_project();
+        spawn_local(async move {
+            if let Ok(Some(body)) = people_api::current_session().await {
+                open_account(body, remembered);
+            }
+        });
+    };
+    // On load: the person's session cookie, if any (a token sign-in of this tab comes first).
+    Effect::new(move |_| {
+        if session.with_untracked(Option::is_some) {
+            return;
+        }
+        spawn_local(async move {
+            match people_api::current_session().await {
+                Ok(Some(body)) => open_account(body, storage::load_project()),
+                Ok(None) => {}
+                Err(failure) => signin_status.set(Some(failure.describe())),
+            }
+        });
+    });
+    // `#invite=TOKEN`: the invited person sets their password.
+    let invitation = RwSignal::new(
+        web_sys::window()
+            .and_then(|w| w.location().hash().ok())
+            .and_then(|hash| invite::invite_token(&hash)),
+    );
+    let on_invited = move |body: SessionResponse| {
+        invitation.set(None);
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().set_hash("");
+        }
+        signin_status.set(None);
+        open_account(body, None);
+    };
+    let on_account = move |body: SessionResponse| {
+        signin_status.set(None);
+        open_account(body, storage::load_project());
+    };
+    let page = RwSignal::new(Page::Offers);
+    let shown = Memo::new(move |_| {
+        let wanted = page.get();
+        if session.with(|s| wanted.listed(s.as_ref())) {
+            wanted
+        } else {
+            Page::Offers
+        }
+    });
     let on_edit = move |offer: PartnerOffer| {
         form.set(FormState::from_offer(&offer, &clock::utc_to_local));
         saved.set(None);
@@ -273,6 +391,15 @@ pub fn Studio() -> impl IntoView {
         }
     };
 
+    // Publishing needs full on offers (a new offer) or update (saving a published one).
+    let send_refusal = Signal::derive(move || {
+        let needed = if editing.get().is_some() {
+            Level::Update
+        } else {
+            Level::Full
+        };
+        session.with(|s| permits::refusal(s.as_ref(), Area::Offers, needed))
+    });
     let send = move |_| {
         send_error.set(None);
         let Some(credentials) = session.get_untracked() else {
@@ -458,7 +585,8 @@ pub fn Studio() -> impl IntoView {
         {summary}
         <div class="send">
             <button type="button" class="btn btn--primary btn--big" id="send"
-                disabled=move || sending.get() || session.with(Option::is_none)
+                disabled=move || sending.get() || session.with(Option::is_none) || send_refusal.with(Option::is_some)
+                title=move || send_refusal.get()
                 on:click=send>
                 {move || match (sending.get(), editing.get()) {
                     (true, _) => "Sending…".to_owned(),
@@ -468,6 +596,9 @@ pub fn Studio() -> impl IntoView {
             </button>
             {move || session.with(Option::is_none).then(|| view! {
                 <span class="muted">" Sign in (at the top) to publish."</span>
+            })}
+            {move || send_refusal.get().map(|reason| view! {
+                <span class="muted send__refused">{format!(" Your role cannot publish here: {reason}.")}</span>
             })}
         </div>
         <p class="error send__error" role="alert">{move || send_error.get()}</p>
@@ -511,11 +642,47 @@ pub fn Studio() -> impl IntoView {
         </details>
     };
 
+    let nav = move || {
+        let listed: Vec<Page> = session.with(|s| {
+            Page::ALL
+                .into_iter()
+                .filter(|p| p.listed(s.as_ref()))
+                .collect()
+        });
+        (listed.len() > 1).then(|| {
+            view! {
+                <nav class="studio__nav" aria-label="Studio pages">
+                    {listed.into_iter().map(|p| view! {
+                        <button type="button" class="studio__nav-btn" id=format!("nav-{}", p.slug())
+                            aria-current=move || (shown.get() == p).then_some("page")
+                            on:click=move |_| page.set(p)>{p.label()}</button>
+                    }).collect_view()}
+                </nav>
+            }
+        })
+    };
+    let people_page = move || match shown.get() {
+        Page::Offers => None,
+        Page::People => Some(
+            view! { <people::People session=session.into() changed=reread_account /> }.into_any(),
+        ),
+        Page::Roles => Some(view! { <roles::Roles session=session.into() /> }.into_any()),
+        Page::Tokens => Some(view! { <tokens::Tokens session=session.into() /> }.into_any()),
+        Page::Audit => Some(view! { <audit::Audit session=session.into() /> }.into_any()),
+    };
+
     view! {
         <header class="studio__bar">
             <h1>"Offers Studio"</h1>
-            <SignIn session=session.into() on_sign_in=on_sign_in on_sign_out=on_sign_out />
+            <SignIn session=session.into() account=account.into() on_sign_in=on_sign_in
+                on_account=on_account on_choose=open_project on_sign_out=on_sign_out status=signin_status />
         </header>
+        {nav}
+        {move || invitation.get().map(|token| view! {
+            <invite::SetPassword token=token on_account=on_invited />
+        })}
+        <div class="studio__page">{people_page}</div>
+        <div class="studio__offers" hidden=move || shown.get() != Page::Offers>
         <main class="studio">
             <section class="studio__editor" aria-label="Offer">
                 {move || editing.get().map(|id| view! {
@@ -571,6 +738,7 @@ pub fn Studio() -> impl IntoView {
         <segments::Segments session=session.into() changed=segments_changed />
         <profiles::Profiles session=session.into() />
         <explain::Explain session=session.into() />
+        </div>
     }
 }
 

@@ -5,12 +5,14 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use offers_core::access::{Area, Level};
 use offers_core::api::{BulkUpsertResponse, StoredProfile};
 
 use super::api::Credentials;
 use super::audience;
 use super::audience_api::{self, ProfileFile};
 use super::clock;
+use super::permits::refusal_of;
 
 /// Profiles per page of the tag list.
 const PAGE: usize = 20;
@@ -94,6 +96,7 @@ fn ProfileCard(profile: StoredProfile) -> impl IntoView {
 /// The Profiles panel.
 #[component]
 pub fn Profiles(session: Signal<Option<Credentials>>) -> impl IntoView {
+    let may_upload = refusal_of(session, Area::Audiences, Level::Full);
     let id = RwSignal::new(String::new());
     let found = RwSignal::new(None::<Result<StoredProfile, String>>);
     let tag = RwSignal::new(String::new());
@@ -241,6 +244,7 @@ pub fn Profiles(session: Signal<Option<Credentials>>) -> impl IntoView {
             <div class="profiles__upload">
                 <label for="profiles-file">"Upload profiles (CSV or JSON)"</label>
                 <input type="file" id="profiles-file" accept=".csv,.json,text/csv,application/json"
+                    disabled=move || may_upload.with(Option::is_some) title=move || may_upload.get()
                     aria-describedby="profiles-file-help" on:change=on_file />
                 <p id="profiles-file-help" class="field__hint">
                     "CSV: a header row id,language,tags,… (tags separated by |, other columns become attributes). "

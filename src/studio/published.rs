@@ -10,6 +10,8 @@ use offers_core::{AudienceType, ExternalId, PartnerOffer, ShowFrequency};
 use super::api::{self, Credentials, ListFilter, ListedOffer, StatsSummary};
 use super::clock;
 use super::figures::{Chosen, Figures as FiguresPanel};
+use super::permits::refusal_of;
+use offers_core::access::{Area, Level};
 
 /// Offers per page.
 pub const PAGE_SIZE: usize = 10;
@@ -168,6 +170,9 @@ pub fn Published(
     let notice = RwSignal::new(None::<String>);
     let generation = StoredValue::new(0u64);
     let chosen = RwSignal::new(None::<(i64, String)> as Chosen);
+    // A role that may only view offers sees them read-only.
+    let may_edit = refusal_of(session, Area::Offers, Level::Update);
+    let may_create = refusal_of(session, Area::Offers, Level::Full);
 
     Effect::new(move |_| {
         refresh.track();
@@ -286,14 +291,17 @@ pub fn Published(
                         "Figures"<span class="visually-hidden">{format!(" of offer #{id}")}</span>
                     </button>
                     <button type="button" class="btn pub__edit"
+                        disabled=move || may_edit.with(Option::is_some) title=move || may_edit.get()
                         on:click=move |_| on_edit.run(edit_offer.clone())>
                         "Edit"<span class="visually-hidden">{format!(" offer #{id}")}</span>
                     </button>
                     <button type="button" class="btn pub__duplicate"
+                        disabled=move || may_create.with(Option::is_some) title=move || may_create.get()
                         on:click=move |_| on_duplicate.run(copy_offer.clone())>
                         "Duplicate"<span class="visually-hidden">{format!(" offer #{id}")}</span>
                     </button>
                     <button type="button" class="btn btn--danger pub__delete"
+                        disabled=move || may_create.with(Option::is_some) title=move || may_create.get()
                         aria-expanded=move || (confirming.get() == Some(id)).to_string()
                         on:click=move |_| confirming.set(Some(id))>
                         {move || if state.get() == Status::Scheduled { "Withdraw" } else { "Delete" }}

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use offers_core::access::{Area, Level};
 use offers_core::api::Segment;
 use offers_core::segment::Op;
 use serde_json::Value;
@@ -15,6 +16,7 @@ use serde_json::Value;
 use super::api::{ApiFailure, Credentials};
 use super::audience::{self, CsvReport};
 use super::audience_api;
+use super::permits::refusal_of;
 use super::segment_rules::{
     FieldKind, FiledErrors, RuleRow, SegmentForm, SegmentKind, file_errors, takes_list,
     takes_no_value,
@@ -55,6 +57,15 @@ pub fn Segments(session: Signal<Option<Credentials>>, changed: RwSignal<u32>) ->
     let notice = RwSignal::new(None::<Result<String, String>>);
     let save_errors = RwSignal::new(FiledErrors::default());
     let csv = RwSignal::new(None::<CsvReport>);
+    let may_delete = refusal_of(session, Area::Audiences, Level::Full);
+    let may_change = refusal_of(session, Area::Audiences, Level::Update);
+    let may_save = move || {
+        if editor.with(|f| f.editing.is_some()) {
+            may_change.get()
+        } else {
+            may_delete.get()
+        }
+    };
 
     // The list, and each rule segment's count (list segments carry theirs).
     Effect::new(move |_| {
@@ -305,7 +316,9 @@ pub fn Segments(session: Signal<Option<Credentials>>, changed: RwSignal<u32>) ->
                         csv.set(None);
                     }
                 }>"Edit"<span class="visually-hidden">{format!(" segment #{id}")}</span></button>
-                <button type="button" class="btn btn--danger segment__delete" on:click=move |_| delete(id)>
+                <button type="button" class="btn btn--danger segment__delete"
+                    disabled=move || may_delete.with(Option::is_some) title=move || may_delete.get()
+                    on:click=move |_| delete(id)>
                     "Delete"<span class="visually-hidden">{format!(" segment #{id}")}</span>
                 </button>
             </li>
@@ -383,7 +396,8 @@ pub fn Segments(session: Signal<Option<Credentials>>, changed: RwSignal<u32>) ->
                         .collect_view()}
                 </ul>
                 <button type="button" class="btn btn--primary" id="segment-save"
-                    disabled=move || session.with(Option::is_none)
+                    disabled=move || session.with(Option::is_none) || may_save().is_some()
+                    title=may_save
                     on:click=move |_| save()>
                     {move || if editor.with(|f| f.editing.is_some()) { "Save the segment" } else { "Create the segment" }}
                 </button>

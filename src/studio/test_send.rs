@@ -4,9 +4,12 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use offers_core::access::{Area, Level};
+
 use super::api::Credentials;
 use super::audience_api;
 use super::clock;
+use super::permits::refusal_of;
 
 /// The test-send form for published offer `offer` (`None`: not published yet).
 #[component]
@@ -14,6 +17,7 @@ pub fn TestSend(session: Signal<Option<Credentials>>, offer: Signal<Option<i64>>
     let user = RwSignal::new(String::new());
     let sending = RwSignal::new(false);
     let result = RwSignal::new(None::<Result<String, String>>);
+    let refused = refusal_of(session, Area::Offers, Level::Update);
     Effect::new(move |_| {
         offer.track();
         result.set(None);
@@ -52,7 +56,8 @@ pub fn TestSend(session: Signal<Option<Credentials>>, offer: Signal<Option<i64>>
                 prop:value=move || user.get()
                 on:input=move |ev| user.set(event_target_value(&ev)) />
             <button type="button" class="btn" id="test-send-btn"
-                disabled=move || sending.get() || offer.with(Option::is_none) || session.with(Option::is_none)
+                disabled=move || sending.get() || offer.with(Option::is_none) || session.with(Option::is_none) || refused.with(Option::is_some)
+                title=move || refused.get()
                 on:click=move |_| send()>
                 {move || if sending.get() { "Sending test…" } else { "Send test" }}
             </button>

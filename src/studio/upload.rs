@@ -9,10 +9,12 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use offers_core::access::{Area, Level};
 use wasm_bindgen::JsValue;
 
 use super::api::{self, Credentials, Uploaded};
 use super::form::FormState;
+use super::permits::refusal_of;
 
 /// The largest image the API takes (the core's rule), as the `f64` a browser `File.size` is.
 pub const MAX_IMAGE_BYTES: f64 = offers_core::model::MAX_IMAGE_BYTES as f64;
@@ -102,7 +104,8 @@ pub fn ImageUpload(
     form: RwSignal<FormState>,
 ) -> impl IntoView {
     let state = RwSignal::new(State::Idle);
-    let signed_out = move || session.with(Option::is_none);
+    let refused = refusal_of(session, Area::Offers, Level::Full);
+    let signed_out = move || session.with(Option::is_none) || refused.with(Option::is_some);
 
     let on_change = move |ev: web_sys::Event| {
         let Some(input) = ev.target().map(JsValue::from) else {
@@ -184,7 +187,7 @@ pub fn ImageUpload(
 
     view! {
         <div class="upload">
-            <label class="btn upload__btn" class:upload__btn--off=signed_out>
+            <label class="btn upload__btn" class:upload__btn--off=signed_out title=move || refused.get()>
                 "Upload image…"
                 <input type="file" id="pic-upload" class="visually-hidden" accept=ACCEPT
                     aria-describedby="pic-upload-help pic-upload-status pic-upload-error"
@@ -192,7 +195,9 @@ pub fn ImageUpload(
                     on:change=on_change />
             </label>
             <span class="field__hint" id="pic-upload-help">
-                {move || if signed_out() {
+                {move || if refused.with(Option::is_some) {
+                    "Your role cannot upload images."
+                } else if signed_out() {
                     "Sign in to upload: PNG, JPEG, WebP or GIF, up to 10 MB."
                 } else {
                     "PNG, JPEG, WebP or GIF, up to 10 MB."

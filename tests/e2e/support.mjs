@@ -23,7 +23,9 @@ function freePort() {
   });
 }
 
-export const API_BIN = join(ROOT, "target", "debug", "offers-api");
+// The binary `cargo build -p offers-api` wrote; OFFERS_API_BIN points elsewhere (a
+// CARGO_TARGET_DIR outside the repository).
+export const API_BIN = process.env.OFFERS_API_BIN ?? join(ROOT, "target", "debug", "offers-api");
 
 /** Starts `offers-api serve` on a fresh database; resolves once /healthz answers. */
 export async function startApi() {
