@@ -71,7 +71,7 @@ pub fn SetPassword(
         <section class="invite" id="invite" aria-labelledby="invite-heading">
             <h2 id="invite-heading">"Set your password"</h2>
             <p class="muted">"You were invited to a project. Choose your name and a password to sign in."</p>
-            <form on:submit=submit aria-describedby="invite-status">
+            <form novalidate on:submit=submit aria-describedby="invite-status">
                 <TextField id="invite-name" label="Your name" key="name" value=name reasons=reasons autocomplete="name" />
                 <TextField id="invite-password" label="Password" key="password" value=password reasons=reasons
                     kind="password" autocomplete="new-password" hint="10 to 200 characters" />

@@ -1,6 +1,6 @@
 //! Pieces the people pages share: a labelled input with the server's reason for it next to it
 //! (tied with `aria-describedby`; what was typed stays on an error, editing the field clears
-//! its reason), the page's notice, a button that asks for confirmation, and loading a list
+//! its reason; forms are `novalidate`: the server judges), the page's notice, a button that asks for confirmation, and loading a list
 //! whenever the sign-in changes.
 
 use std::collections::BTreeMap;

@@ -255,7 +255,7 @@ pub fn People(
                     </ul>
                 })
             }}
-            <form class="people__invite" id="invite-form" on:submit=invite title=move || may_invite.get()>
+            <form class="people__invite" id="invite-form" novalidate on:submit=invite title=move || may_invite.get()>
                 <h3>"Invite someone"</h3>
                 <TextField id="invite-email" label="E-mail" key="email" value=email reasons=reasons kind="email" />
                 <TextField id="invite-person-name" label="Name (optional)" key="name" value=name reasons=reasons />

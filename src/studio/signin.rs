@@ -170,7 +170,7 @@ pub fn SignIn(
     };
     let forms = move || {
         view! {
-            <form class="signin__form" id="signin-email-form" on:submit=submit_email aria-describedby="signin-status">
+            <form class="signin__form" id="signin-email-form" novalidate on:submit=submit_email aria-describedby="signin-status">
                 <TextField id="email" label="E-mail" key="email" value=email reasons=reasons kind="email" autocomplete="username" />
                 <TextField id="password" label="Password" key="password" value=password reasons=reasons kind="password" autocomplete="current-password" />
                 <button type="submit" class="btn btn--primary" id="sign-in-email" disabled=move || busy.get()>

@@ -148,7 +148,7 @@ pub fn Tokens(session: Signal<Option<Credentials>>) -> impl IntoView {
                 <thead><tr><th>"Name"</th><th>"Role"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th>"Revoked"</th><th></th></tr></thead>
                 <tbody>{move || tokens.get().into_iter().map(row).collect_view()}</tbody>
             </table>
-            <form class="tokens__issue" id="token-form" on:submit=issue>
+            <form class="tokens__issue" id="token-form" novalidate on:submit=issue>
                 <h3>"Issue a token"</h3>
                 <TextField id="token-name" label="Name" key="name" value=name reasons=reasons
                     hint="1 to 40 characters: a–z, 0–9, _ or -" />
