@@ -832,4 +832,42 @@ both_backends!(audit_entries_are_pruned_with_retention, |t| {
         .json();
     assert_eq!(left.as_array().unwrap().len(), 1, "{left}");
     assert_eq!(left[0]["actor"], "cli");
+    // Paged newest first, filtered by actor.
+    for target in ["role:a", "role:b", "role:c"] {
+        let record =
+            offers_api::store::people::AuditRecord::new("role.created", target, Default::default());
+        t.store
+            .record_audit(t.a.project.id, &Actor::Cli, &record, now)
+            .await
+            .unwrap();
+    }
+    let page = t
+        .empty(
+            Method::GET,
+            "/external/audit?actor=cli&limit=2&offset=1",
+            &t.a,
+            Role::Owner,
+        )
+        .await
+        .json();
+    let targets: Vec<&str> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(targets, ["role:b", "role:a"]);
+    t.empty(Method::GET, "/external/audit?limit=-1", &t.a, Role::Owner)
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_request");
+    let none = t
+        .empty(
+            Method::GET,
+            "/external/audit?actor=token:nobody",
+            &t.a,
+            Role::Owner,
+        )
+        .await
+        .json();
+    assert_eq!(none, json!([]));
 });
