@@ -1,4 +1,5 @@
-//! The command line: `serve`, `project create|show|set`, `token issue` (SPEC §6).
+//! The command line: `serve`, `project create|show|set`, `token issue|list|revoke|rotate-secret`,
+//! `user invite|list` (SPEC §6, §8). Every change they make is in the audit log as actor `cli`.
 //!
 //! `main` parses [`Cli`] and calls [`run`]; everything else is here and in [`crate::server`].
 //! Machine-readable output (the project JSON, the token) goes to stdout; logs go to stderr.
@@ -11,11 +12,12 @@ use chrono::Utc;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
-use crate::auth::{Role, TokenSigner, new_project};
+use crate::auth::{Role, TokenSigner, new_project, random_hex};
 use crate::http::cors::normalize_origin;
 use crate::media::MediaLocation;
 use crate::server::Config;
 use crate::state::{DEFAULT_RETENTION_DAYS, Settings};
+use crate::store::people::Actor;
 use crate::store::{self, Project, ProjectSettings};
 
 /// The default database: a SQLite file in the working directory (created if missing).
@@ -43,6 +45,46 @@ pub enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Manage the people of a project.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+/// `user` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Invite someone; prints {"email","role","inviteUrl","expiresAt"}. The first `owner`
+    /// invited to a project without an account owner becomes it.
+    Invite {
+        /// The project id.
+        #[arg(long)]
+        project: i64,
+        /// Their e-mail address.
+        #[arg(long)]
+        email: String,
+        /// owner, editor, viewer or a custom role of the project.
+        #[arg(long)]
+        role: String,
+        /// Their name (they may change it when accepting).
+        #[arg(long)]
+        name: Option<String>,
+        /// The absolute URL the Studio is reached at (the link is `<URL>/studio/#invite=…`).
+        #[arg(long, env = "OFFERS_PUBLIC_URL", default_value = "http://127.0.0.1:8080",
+              value_parser = parse_public_url)]
+        public_url: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Print the project's people as one JSON array.
+    List {
+        /// The project id.
+        #[arg(long)]
+        project: i64,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
 }
 
@@ -160,27 +202,90 @@ pub enum ProjectCommand {
 /// `token` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Issue a bearer token for a project; prints it on one line.
+    /// Issue a bearer token for a project; prints it on one line. With `--name` it is a named
+    /// token (listed, revocable, optionally expiring, any role of the project).
     Issue {
         /// The project id.
         #[arg(long)]
         project: i64,
-        /// viewer (read), editor (read, update) or owner (everything).
+        /// viewer (read), editor (read, update) or owner (everything); with --name also a
+        /// custom role of the project.
         #[arg(long)]
-        role: Role,
+        role: String,
+        /// The token's name (1–40 of a-z, 0-9, `_`, `-`), unique in the project.
+        #[arg(long)]
+        name: Option<String>,
+        /// With --name: the token stops working after this long (`30d`, `12h`, `90m`, `60s`).
+        #[arg(long, value_parser = parse_duration, requires = "name")]
+        expires_in: Option<chrono::Duration>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Print the project's named tokens as one JSON array (never their secrets).
+    List {
+        /// The project id.
+        #[arg(long)]
+        project: i64,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke a named token (every replica refuses it from its next call); prints it.
+    Revoke {
+        /// The project id.
+        #[arg(long)]
+        project: i64,
+        /// The token's name.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Give the project a new token secret; tokens signed with the old one keep working for
+    /// `--old-valid-for` (`24h`, `0s` to end them now). Prints {"projectId","oldValidUntil"}.
+    RotateSecret {
+        /// The project id.
+        #[arg(long)]
+        project: i64,
+        /// How long the old secret keeps verifying.
+        #[arg(long, value_parser = parse_duration)]
+        old_valid_for: chrono::Duration,
         #[command(flatten)]
         database: DatabaseArgs,
     },
 }
 
-impl clap::ValueEnum for Role {
-    fn value_variants<'a>() -> &'a [Self] {
-        &[Role::Viewer, Role::Editor, Role::Owner]
+/// A duration as `30d`, `12h`, `90m` or `60s` (a whole number and one unit).
+pub fn parse_duration(raw: &str) -> Result<chrono::Duration, String> {
+    let raw = raw.trim();
+    let reason = || format!("`{raw}`: expected a whole number and a unit: 30d, 12h, 90m or 60s");
+    let split = raw.len().checked_sub(1).ok_or_else(reason)?;
+    let (digits, unit) = raw.split_at(split);
+    let n: i64 = digits
+        .parse()
+        .ok()
+        .filter(|n| (0..=36_500).contains(n))
+        .ok_or_else(reason)?;
+    match unit {
+        "d" => Ok(chrono::Duration::days(n)),
+        "h" => Ok(chrono::Duration::hours(n)),
+        "m" => Ok(chrono::Duration::minutes(n)),
+        "s" => Ok(chrono::Duration::seconds(n)),
+        _ => Err(reason()),
     }
+}
 
-    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(self.as_str()))
-    }
+/// What `token rotate-secret` prints.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RotatedSecret {
+    pub project_id: i64,
+    /// Tokens signed with the old secret verify until then.
+    #[serde(serialize_with = "rfc3339")]
+    pub old_valid_until: chrono::DateTime<Utc>,
+}
+
+fn rfc3339<S: serde::Serializer>(t: &chrono::DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&offers_core::format_timestamp(t))
 }
 
 /// What `project show` and `project set` print (and `project create`, plus a token).
@@ -257,13 +362,161 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 TokenCommand::Issue {
                     project,
                     role,
+                    name,
+                    expires_in,
                     database,
                 },
         } => {
-            let token = issue_token(&database.database_url, project, role).await?;
+            let token = match name {
+                None => issue_token(&database.database_url, project, role.parse()?).await?,
+                Some(name) => {
+                    issue_named_token(&database.database_url, project, &name, &role, expires_in)
+                        .await?
+                }
+            };
             print_line(&token)
         }
+        Command::Token {
+            command: TokenCommand::List { project, database },
+        } => {
+            let store = store::connect(&database.database_url).await?;
+            let project = find_project(store.as_ref(), project).await?;
+            let tokens: Vec<offers_core::api::TokenInfo> = store
+                .list_tokens(project.id)
+                .await?
+                .into_iter()
+                .map(crate::http::people::token_info)
+                .collect();
+            print_line(&serde_json::to_string(&tokens)?)
+        }
+        Command::Token {
+            command:
+                TokenCommand::Revoke {
+                    project,
+                    name,
+                    database,
+                },
+        } => {
+            let store = store::connect(&database.database_url).await?;
+            let project = find_project(store.as_ref(), project).await?;
+            let row = store
+                .revoke_token(&Actor::Cli, project.id, &name, Utc::now())
+                .await?
+                .ok_or_else(|| format!("no token named `{name}` in project {}", project.id))?;
+            print_line(&serde_json::to_string(&crate::http::people::token_info(
+                row,
+            ))?)
+        }
+        Command::Token {
+            command:
+                TokenCommand::RotateSecret {
+                    project,
+                    old_valid_for,
+                    database,
+                },
+        } => {
+            let store = store::connect(&database.database_url).await?;
+            let now = Utc::now();
+            let until = store::from_millis(store::millis(now + old_valid_for))?;
+            store
+                .rotate_token_secret(&Actor::Cli, project, &random_hex(32), until, now)
+                .await?
+                .ok_or_else(|| format!("no project with id {project}"))?;
+            let rotated = RotatedSecret {
+                project_id: project,
+                old_valid_until: until,
+            };
+            print_line(&serde_json::to_string(&rotated)?)
+        }
+        Command::User {
+            command:
+                UserCommand::Invite {
+                    project,
+                    email,
+                    role,
+                    name,
+                    public_url,
+                    database,
+                },
+        } => {
+            let store = store::connect(&database.database_url).await?;
+            let project = find_project(store.as_ref(), project).await?;
+            let body = offers_core::api::InvitationRequest { email, role, name };
+            let created = crate::http::people::invite(
+                store.as_ref(),
+                &Actor::Cli,
+                project.id,
+                &body,
+                &public_url,
+            )
+            .await
+            .map_err(api_error_text)?;
+            print_line(&serde_json::to_string(&created)?)
+        }
+        Command::User {
+            command: UserCommand::List { project, database },
+        } => {
+            let store = store::connect(&database.database_url).await?;
+            let project = find_project(store.as_ref(), project).await?;
+            let people = store.list_people(project.id).await?;
+            print_line(&serde_json::to_string(&people)?)
+        }
     }
+}
+
+/// A refused input's text for the terminal (the field and its reason).
+fn api_error_text(e: crate::error::ApiError) -> CliError {
+    match e {
+        crate::error::ApiError::Validation(fields) => fields
+            .iter()
+            .map(|(f, r)| format!("--{f}: {r}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+            .into(),
+        other => other.to_string().into(),
+    }
+}
+
+async fn find_project(store: &dyn store::Store, id: i64) -> Result<Project, CliError> {
+    Ok(store
+        .project_by_id(id)
+        .await?
+        .ok_or_else(|| format!("no project with id {id}"))?)
+}
+
+/// Issues a named token (any role of the project) and returns its secret.
+pub async fn issue_named_token(
+    database_url: &str,
+    project_id: i64,
+    name: &str,
+    role: &str,
+    expires_in: Option<chrono::Duration>,
+) -> Result<String, CliError> {
+    if !offers_core::access::is_role_name(name) {
+        return Err(format!("--name: {}", offers_core::access::ROLE_NAME_REASON).into());
+    }
+    let store = store::connect(database_url).await?;
+    let signer = TokenSigner::new(store.token_secret().await?.into_bytes());
+    let project = find_project(store.as_ref(), project_id).await?;
+    if store.role_grants(project.id, role).await?.is_none() {
+        return Err(format!(
+            "--role: no role `{role}` in project {project_id} (viewer, editor, owner or a custom role)"
+        )
+        .into());
+    }
+    let expires_at = expires_in.map(|d| Utc::now() + d);
+    let issued = crate::http::people::issue_named(
+        store.as_ref(),
+        &signer,
+        &Actor::Cli,
+        &project,
+        name,
+        role,
+        expires_at,
+    )
+    .await?
+    .ok_or_else(|| format!("a token named `{name}` exists in project {project_id}"))?;
+    Ok(issued.token)
 }
 
 fn print_line(line: &str) -> Result<(), CliError> {
@@ -406,6 +659,17 @@ mod tests {
         match Cli::try_parse_from(argv)?.command {
             Command::Serve(serve) => Ok(serve),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30d"), Ok(chrono::Duration::days(30)));
+        assert_eq!(parse_duration(" 24h"), Ok(chrono::Duration::hours(24)));
+        assert_eq!(parse_duration("90m"), Ok(chrono::Duration::minutes(90)));
+        assert_eq!(parse_duration("0s"), Ok(chrono::Duration::zero()));
+        for bad in ["", "d", "10", "-1d", "1w", "1.5h", "99999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
 

@@ -37,6 +37,27 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         }
     }
 
+    /// Allows `capacity` requests per key in a burst, refilling at `capacity` per `window`.
+    pub fn with_window(capacity: u32, window: Duration) -> Self {
+        Self {
+            capacity: f64::from(capacity),
+            refill_per_sec: f64::from(capacity) / window.as_secs_f64().max(1e-3),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How long until `key`'s bucket has a token again, without taking one (`None`: it has one).
+    pub fn empty_for_at(&self, key: &K, now: Instant) -> Option<Duration> {
+        if !self.enabled() {
+            return None;
+        }
+        let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let bucket = buckets.get(key)?;
+        let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
+        let tokens = (bucket.tokens + elapsed * self.refill_per_sec).min(self.capacity);
+        (tokens < 1.0).then(|| Duration::from_secs_f64((1.0 - tokens) / self.refill_per_sec))
+    }
+
     /// Whether limiting is on.
     pub fn enabled(&self) -> bool {
         self.capacity > 0.0
@@ -77,6 +98,47 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     }
 }
 
+/// Failed sign-ins allowed per account (e-mail) in [`SIGN_IN_WINDOW`].
+pub(crate) const SIGN_IN_FAILURES_PER_ACCOUNT: u32 = 10;
+/// Failed sign-ins allowed per client address in [`SIGN_IN_WINDOW`].
+pub(crate) const SIGN_IN_FAILURES_PER_IP: u32 = 100;
+/// The window the sign-in limits refill over.
+pub(crate) const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// Limits of failed sign-ins, per account and per client address: once either bucket is
+/// empty, every sign-in for that account or from that address is refused (429) until it
+/// refills, whether the e-mail exists or not.
+#[derive(Debug)]
+pub struct SignInLimits {
+    per_account: RateLimiter<String>,
+    per_ip: RateLimiter<Option<IpAddr>>,
+}
+
+impl Default for SignInLimits {
+    fn default() -> Self {
+        Self {
+            per_account: RateLimiter::with_window(SIGN_IN_FAILURES_PER_ACCOUNT, SIGN_IN_WINDOW),
+            per_ip: RateLimiter::with_window(SIGN_IN_FAILURES_PER_IP, SIGN_IN_WINDOW),
+        }
+    }
+}
+
+impl SignInLimits {
+    /// How long sign-ins for `account` or from `ip` are refused, if they are.
+    pub fn blocked(&self, account: &str, ip: Option<IpAddr>) -> Option<Duration> {
+        let now = Instant::now();
+        let a = self.per_account.empty_for_at(&account.to_owned(), now);
+        let b = self.per_ip.empty_for_at(&ip, now);
+        a.max(b)
+    }
+
+    /// Counts a failed sign-in against `account` and `ip`.
+    pub fn failed(&self, account: &str, ip: Option<IpAddr>) {
+        let _ = self.per_account.check(account.to_owned());
+        let _ = self.per_ip.check(ip);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +154,25 @@ mod tests {
         assert!(limiter.check_at(&2, t0).is_ok(), "buckets are per key");
         assert!(limiter.check_at(&1, t0 + Duration::from_secs(30)).is_ok());
         assert!(RateLimiter::per_minute(0).check_at(&1, t0).is_ok());
+    }
+
+    #[test]
+    fn sign_in_limits_count_failures_per_account_and_address() {
+        let limits = SignInLimits::default();
+        let ip: Option<IpAddr> = Some("127.0.0.1".parse().unwrap());
+        for _ in 0..SIGN_IN_FAILURES_PER_ACCOUNT {
+            assert_eq!(limits.blocked("ana@x.io", ip), None);
+            limits.failed("ana@x.io", ip);
+        }
+        let wait = limits.blocked("ana@x.io", ip).unwrap();
+        assert!(wait > Duration::from_secs(60), "{wait:?}");
+        assert_eq!(limits.blocked("bob@x.io", ip), None, "per account");
+        let limiter = RateLimiter::<i64>::with_window(1, Duration::from_secs(60));
+        let t0 = Instant::now();
+        assert_eq!(limiter.empty_for_at(&1, t0), None);
+        limiter.check_at(&1, t0).unwrap();
+        assert!(limiter.empty_for_at(&1, t0).is_some());
+        assert_eq!(limiter.empty_for_at(&1, t0 + Duration::from_secs(61)), None);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::auth::TokenSigner;
 use crate::ingest::EventWriter;
 use crate::live::LiveIndex;
 use crate::media::{MediaError, MediaLocation, MediaStore};
-use crate::ratelimit::{ClientKey, RateLimiter};
+use crate::ratelimit::{ClientKey, RateLimiter, SignInLimits};
 use crate::store::{Store, StoreError};
 
 /// Where the static bundles and uploaded images live, rate limits, retention.
@@ -69,6 +69,7 @@ struct Inner {
     settings: Settings,
     limiter: RateLimiter,
     widget_limiter: RateLimiter<ClientKey>,
+    sign_in_limits: SignInLimits,
     live: Arc<LiveIndex>,
     events: EventWriter,
     media: MediaStore,
@@ -111,6 +112,7 @@ impl AppState {
             settings,
             limiter,
             widget_limiter,
+            sign_in_limits: SignInLimits::default(),
             live,
             events,
             media,
@@ -156,6 +158,11 @@ impl AppState {
     /// The widget endpoints' rate limiter.
     pub fn widget_limiter(&self) -> &RateLimiter<ClientKey> {
         &self.0.widget_limiter
+    }
+
+    /// The limits of failed sign-ins.
+    pub fn sign_in_limits(&self) -> &SignInLimits {
+        &self.0.sign_in_limits
     }
 
     /// The in-memory index of offers and the fan-out to streams.

@@ -23,10 +23,10 @@ use serde_json::value::RawValue;
 use crate::audience::TEST_SEND_FOR;
 use crate::bus::Change;
 use crate::error::ApiError;
+use crate::http::access::Access;
 use crate::http::body::{
     BodyKind, Page, RawBody, body_kind, media_type, parse_json, query_param, read_body,
 };
-use crate::http::caller::{AsEditor, AsViewer};
 use crate::http::offers::offer_id;
 use crate::http::registry::{ids_from_raw, register};
 use crate::state::AppState;
@@ -164,7 +164,7 @@ async fn json_body(req: Request, state: &AppState) -> Result<Value, ApiError> {
 )]
 pub(crate) async fn put_profile(
     State(state): State<AppState>,
-    AsEditor(caller): AsEditor,
+    Access(caller): Access,
     path: Result<Path<String>, PathRejection>,
     req: Request,
 ) -> Result<Json<api::StoredProfile>, ApiError> {
@@ -199,7 +199,7 @@ pub(crate) async fn put_profile(
 )]
 pub(crate) async fn get_profile(
     State(state): State<AppState>,
-    AsViewer(caller): AsViewer,
+    Access(caller): Access,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<api::StoredProfile>, ApiError> {
     let user = user_id(path)?;
@@ -228,7 +228,7 @@ pub(crate) async fn get_profile(
 )]
 pub(crate) async fn delete_profile(
     State(state): State<AppState>,
-    AsEditor(caller): AsEditor,
+    Access(caller): Access,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<bool>, ApiError> {
     let user = user_id(path)?;
@@ -265,7 +265,7 @@ pub(crate) async fn delete_profile(
 )]
 pub(crate) async fn list_profiles(
     State(state): State<AppState>,
-    AsViewer(caller): AsViewer,
+    Access(caller): Access,
     RawQuery(query): RawQuery,
 ) -> Result<Json<api::ProfilePage>, ApiError> {
     let page = Page::from_query(query.as_deref())?;
@@ -393,7 +393,7 @@ fn profile_elements(bytes: &[u8]) -> Option<Vec<&RawValue>> {
 )]
 pub(crate) async fn post_users(
     State(state): State<AppState>,
-    AsEditor(caller): AsEditor,
+    Access(caller): Access,
     req: Request,
 ) -> Result<Response, ApiError> {
     let project = caller.project_id();
@@ -407,7 +407,7 @@ pub(crate) async fn post_users(
         UsersBody::Profiles(bulk) => {
             let upserted = state
                 .store()
-                .upsert_profiles(project, &bulk.rows, Utc::now())
+                .upsert_profiles(&caller.actor, project, &bulk.rows, Utc::now())
                 .await?;
             if upserted > 0 {
                 state.live().apply(&Change::profile(project, None)).await;
@@ -447,7 +447,7 @@ pub(crate) async fn post_users(
 )]
 pub(crate) async fn create_segment(
     State(state): State<AppState>,
-    AsEditor(caller): AsEditor,
+    Access(caller): Access,
     req: Request,
 ) -> Result<(StatusCode, Json<api::Segment>), ApiError> {
     let value = bulk_json_body(req, &state).await?;
@@ -455,7 +455,7 @@ pub(crate) async fn create_segment(
     let project = caller.project_id();
     let stored = state
         .store()
-        .create_segment(project, &spec, Utc::now())
+        .create_segment(&caller.actor, project, &spec, Utc::now())
         .await?;
     state
         .live()
@@ -477,7 +477,7 @@ pub(crate) async fn create_segment(
 )]
 pub(crate) async fn list_segments(
     State(state): State<AppState>,
-    AsViewer(caller): AsViewer,
+    Access(caller): Access,
 ) -> Result<Json<Vec<api::Segment>>, ApiError> {
     let segments = state.store().list_segments(caller.project_id()).await?;
     Ok(Json(
@@ -500,7 +500,7 @@ pub(crate) async fn list_segments(
 )]
 pub(crate) async fn get_segment(
     State(state): State<AppState>,
-    AsViewer(caller): AsViewer,
+    Access(caller): Access,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<api::Segment>, ApiError> {
     let id = segment_id(path)?;
@@ -532,7 +532,7 @@ pub(crate) async fn get_segment(
 )]
 pub(crate) async fn update_segment(
     State(state): State<AppState>,
-    AsEditor(caller): AsEditor,
+    Access(caller): Access,
     path: Result<Path<String>, PathRejection>,
     req: Request,
 ) -> Result<Json<api::Segment>, ApiError> {
@@ -542,7 +542,7 @@ pub(crate) async fn update_segment(
     let apply = move |stored: &SegmentSpec| SegmentSpec::patch(stored, &patch);
     match state
         .store()
-        .update_segment(project, id, &apply, Utc::now())
+        .update_segment(&caller.actor, project, id, &apply, Utc::now())
         .await?
     {
         SegmentUpdate::NotFound => Err(segment_not_found()),
@@ -571,12 +571,16 @@ pub(crate) async fn update_segment(
 )]
 pub(crate) async fn delete_segment(
     State(state): State<AppState>,
-    AsEditor(caller): AsEditor,
+    Access(caller): Access,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<bool>, ApiError> {
     let id = segment_id(path)?;
     let project = caller.project_id();
-    match state.store().delete_segment(project, id).await? {
+    match state
+        .store()
+        .delete_segment(&caller.actor, project, id, Utc::now())
+        .await?
+    {
         SegmentDelete::NotFound => Err(segment_not_found()),
         SegmentDelete::InUse(offers) => {
             let list: Vec<String> = offers.iter().map(|o| format!("offer {o}")).collect();
@@ -607,7 +611,7 @@ pub(crate) async fn delete_segment(
 )]
 pub(crate) async fn count_segment(
     State(state): State<AppState>,
-    AsViewer(caller): AsViewer,
+    Access(caller): Access,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<api::SegmentCount>, ApiError> {
     let id = segment_id(path)?;
@@ -669,7 +673,7 @@ async fn count(
 )]
 pub(crate) async fn count_definition(
     State(state): State<AppState>,
-    AsViewer(caller): AsViewer,
+    Access(caller): Access,
     req: Request,
 ) -> Result<Json<api::SegmentCount>, ApiError> {
     let mut value = json_body(req, &state).await?;
@@ -705,7 +709,7 @@ pub(crate) async fn count_definition(
 )]
 pub(crate) async fn test_send(
     State(state): State<AppState>,
-    AsEditor(caller): AsEditor,
+    Access(caller): Access,
     path: Result<Path<String>, PathRejection>,
     req: Request,
 ) -> Result<(StatusCode, Json<api::TestSendAnswer>), ApiError> {

@@ -19,8 +19,8 @@ use serde_json::value::RawValue;
 
 use crate::auth::random_hex;
 use crate::error::{ApiError, Fields};
+use crate::http::access::Access;
 use crate::http::body::{BodyKind, body_kind, media_type_of, parse_json};
-use crate::http::caller::{AsEditor, AsViewer};
 use crate::state::AppState;
 use crate::store::{Draft, DraftPrecondition};
 
@@ -93,7 +93,7 @@ fn precondition_failed() -> ApiError {
 )]
 pub(crate) async fn get_draft(
     State(state): State<AppState>,
-    AsViewer(caller): AsViewer,
+    Access(caller): Access,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let draft = state
@@ -205,7 +205,7 @@ pub(crate) fn parse_put(bytes: &[u8]) -> Result<(String, Option<i64>), ApiError>
 )]
 pub(crate) async fn put_draft(
     State(state): State<AppState>,
-    AsEditor(caller): AsEditor,
+    Access(caller): Access,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -273,7 +273,7 @@ pub(crate) async fn put_draft(
 )]
 pub(crate) async fn delete_draft(
     State(state): State<AppState>,
-    AsEditor(caller): AsEditor,
+    Access(caller): Access,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     let precondition = if_match(&headers)?;

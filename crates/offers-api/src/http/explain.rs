@@ -18,8 +18,8 @@ use offers_core::{
 use crate::audience::{Audiences, UserContext};
 
 use crate::error::{ApiError, Fields};
+use crate::http::access::Access;
 use crate::http::body::{bad_params, parse_utc_offset, query_param};
-use crate::http::caller::AsViewer;
 use crate::state::AppState;
 use crate::store::SeenSummary;
 
@@ -126,7 +126,7 @@ fn history(seen: Option<&SeenSummary>) -> DisplayHistory {
 )]
 pub(crate) async fn explain_offers(
     State(state): State<AppState>,
-    AsViewer(caller): AsViewer,
+    Access(caller): Access,
     RawQuery(query): RawQuery,
 ) -> Result<Json<ExplainResponse>, ApiError> {
     let q = parse_query(query.as_deref())?;

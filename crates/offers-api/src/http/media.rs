@@ -19,9 +19,9 @@ use offers_core::api::{ErrorBody, Uploaded};
 use offers_core::{HttpUrl, Template};
 
 use crate::error::ApiError;
+use crate::http::access::Access;
 use crate::http::assets::IMMUTABLE;
 use crate::http::body::{media_type_of, query_param};
-use crate::http::caller::AsEditor;
 use crate::media::{
     ACCEPTED_IMAGE_TYPES, ImageInfo, ImageProblem, MAX_IMAGE_BYTES, inspect, object_name,
     parse_object_name,
@@ -154,7 +154,7 @@ pub(crate) fn public_base(
 )]
 pub(crate) async fn upload(
     State(state): State<AppState>,
-    AsEditor(caller): AsEditor,
+    Access(caller): Access,
     RawQuery(query): RawQuery,
     uri: Uri,
     request: Request,

@@ -1,6 +1,7 @@
 //! The HTTP layer: one router per resource, merged once in [`app`], behind the request guard
 //! (`body::request_guard`: size limits and the query string's encoding).
 
+pub mod access;
 pub mod assets;
 pub(crate) mod audiences;
 pub(crate) mod body;
@@ -13,6 +14,7 @@ pub(crate) mod media;
 pub(crate) mod offers;
 pub mod openapi;
 pub(crate) mod optout;
+pub(crate) mod people;
 pub(crate) mod registry;
 pub(crate) mod stats;
 pub(crate) mod stream;
@@ -47,6 +49,7 @@ pub fn app(state: AppState) -> Router {
         .merge(draft::router())
         .merge(media::router())
         .merge(explain::router())
+        .merge(people::router())
         .merge(widget::router())
         .merge(assets::router(&state))
         .merge(openapi::router())

@@ -16,8 +16,8 @@ use offers_core::{
 
 use crate::bus::{Change, ChangeOp};
 use crate::error::ApiError;
+use crate::http::access::Access;
 use crate::http::body::{OfferBody, Page, query_param};
-use crate::http::caller::{AsEditor, AsOwner, AsViewer};
 use crate::state::AppState;
 use crate::store::{IdKind, OfferFilter, UpdateOutcome};
 
@@ -206,7 +206,7 @@ fn offer_filter(query: Option<&str>) -> Result<OfferFilter, ApiError> {
 )]
 pub(crate) async fn list_offers(
     State(state): State<AppState>,
-    AsViewer(caller): AsViewer,
+    Access(caller): Access,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Vec<ListedOffer>>, ApiError> {
     let page = Page::from_query(query.as_deref())?;
@@ -266,7 +266,7 @@ pub(crate) async fn list_offers(
 )]
 pub(crate) async fn create_offer(
     State(state): State<AppState>,
-    AsOwner(caller): AsOwner,
+    Access(caller): Access,
     OfferBody(draft): OfferBody,
 ) -> Result<(StatusCode, Json<SaveOfferResponse>), ApiError> {
     let spec = validate(&draft)?;
@@ -276,7 +276,7 @@ pub(crate) async fn create_offer(
     )?;
     let offer = state
         .store()
-        .create_offer(caller.project_id(), &spec, Utc::now())
+        .create_offer(&caller.actor, caller.project_id(), &spec, Utc::now())
         .await?;
     state
         .live()
@@ -310,7 +310,7 @@ pub(crate) async fn create_offer(
 )]
 pub(crate) async fn get_offer(
     State(state): State<AppState>,
-    AsViewer(caller): AsViewer,
+    Access(caller): Access,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<PartnerOffer>, ApiError> {
     let id = offer_id(path)?;
@@ -377,7 +377,7 @@ pub(crate) fn apply_patch(
 )]
 pub(crate) async fn update_offer(
     State(state): State<AppState>,
-    AsEditor(caller): AsEditor,
+    Access(caller): Access,
     path: Result<Path<String>, PathRejection>,
     OfferBody(patch): OfferBody,
 ) -> Result<Json<SaveOfferResponse>, ApiError> {
@@ -390,7 +390,7 @@ pub(crate) async fn update_offer(
     };
     match state
         .store()
-        .update_offer(caller.project_id(), id, &apply, Utc::now())
+        .update_offer(&caller.actor, caller.project_id(), id, &apply, Utc::now())
         .await?
     {
         UpdateOutcome::NotFound => Err(ApiError::offer_not_found()),
@@ -431,11 +431,15 @@ pub(crate) async fn update_offer(
 )]
 pub(crate) async fn delete_offer(
     State(state): State<AppState>,
-    AsOwner(caller): AsOwner,
+    Access(caller): Access,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<bool>, ApiError> {
     let id = offer_id(path)?;
-    if state.store().delete_offer(caller.project_id(), id).await? {
+    if state
+        .store()
+        .delete_offer(&caller.actor, caller.project_id(), id, Utc::now())
+        .await?
+    {
         state
             .live()
             .apply(&Change::offer(caller.project_id(), id, ChangeOp::Deleted))

@@ -190,6 +190,77 @@ impl Modify for NewOfferBody {
     }
 }
 
+/// Every operation of the route table ([`crate::http::access::RULES`]) carries its area and
+/// level as `x-offers-area` / `x-offers-level`, and documents the 403 that refuses a role
+/// without them and the session's cookie as a way in.
+struct AccessRules;
+
+impl Modify for AccessRules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::http::caller::SESSION_COOKIE,
+                "The Studio's session (`POST /external/session`), with `x-api-key` naming the \
+                 project; writes also need `x-csrf-token`.",
+            ))),
+        );
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for (method, operation) in [
+                ("GET", item.get.as_mut()),
+                ("PUT", item.put.as_mut()),
+                ("POST", item.post.as_mut()),
+                ("DELETE", item.delete.as_mut()),
+                ("PATCH", item.patch.as_mut()),
+            ] {
+                let (Some(operation), Some(rule)) =
+                    (operation, crate::http::access::rule_for(method, path))
+                else {
+                    continue;
+                };
+                let extensions = operation.extensions.get_or_insert_with(Default::default);
+                extensions.insert("x-offers-area".to_owned(), rule.area.as_str().into());
+                extensions.insert("x-offers-level".to_owned(), rule.level.as_str().into());
+                let refused = format!(
+                    "The caller's role lacks `{}` on `{}` (the message names the area); with the \
+                     session cookie also a cross-site request or a write without `x-csrf-token`",
+                    rule.level, rule.area
+                );
+                let responses = &mut operation.responses.responses;
+                match responses.get_mut("403") {
+                    // The role sentence of before roles per area is replaced; a more specific
+                    // one is kept.
+                    Some(RefOr::T(response)) if response.description.contains("role is below") => {
+                        response.description = refused;
+                    }
+                    Some(_) => {}
+                    None => {
+                        responses.insert(
+                            "403".to_owned(),
+                            ResponseBuilder::new()
+                                .description(refused)
+                                .content("application/json", error_content())
+                                .build()
+                                .into(),
+                        );
+                    }
+                }
+                let security = operation.security.get_or_insert_with(Vec::new);
+                if !security.is_empty() {
+                    security.push(
+                        utoipa::openapi::security::SecurityRequirement::new(
+                            "apiKey",
+                            Vec::<String>::new(),
+                        )
+                        .add("session", Vec::<String>::new()),
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// The OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
@@ -234,6 +305,25 @@ impl Modify for NewOfferBody {
         crate::http::media::serve,
         crate::http::explain::explain_offers,
         crate::http::assets::healthz,
+        crate::http::people::sign_in,
+        crate::http::people::get_session,
+        crate::http::people::sign_out,
+        crate::http::people::create_invitation,
+        crate::http::people::list_invitations,
+        crate::http::people::accept_invitation,
+        crate::http::people::list_people,
+        crate::http::people::update_person,
+        crate::http::people::transfer_ownership,
+        crate::http::people::list_roles,
+        crate::http::people::create_role,
+        crate::http::people::update_role,
+        crate::http::people::delete_role,
+        crate::http::people::list_tokens,
+        crate::http::people::issue_token,
+        crate::http::people::revoke_token,
+        crate::http::people::list_audit,
+        crate::http::people::get_project,
+        crate::http::people::update_project,
     ),
     components(schemas(
         api::PartnerOffer,
@@ -261,8 +351,13 @@ impl Modify for NewOfferBody {
         api::DraftSaved,
         api::ExplainResponse,
         api::Health,
+        offers_core::access::Grants,
+        offers_core::access::Level,
+        offers_core::access::Area,
+        api::SessionResponse,
+        api::AuditEntry,
     )),
-    modifiers(&SecuritySchemes, &CommonResponses, &OfferLinks, &NewOfferBody),
+    modifiers(&SecuritySchemes, &CommonResponses, &OfferLinks, &NewOfferBody, &AccessRules),
     tags(
         (name = "offers", description = "Partner offer CRUD"),
         (name = "users", description = "User opt-out"),
@@ -271,6 +366,7 @@ impl Modify for NewOfferBody {
         (name = "drafts", description = "The project's one saved draft (the Studio's work in progress)"),
         (name = "media", description = "Image uploads and the uploaded images"),
         (name = "widget", description = "Public widget endpoints: feed, live stream, events (no token; the project is named by its public key; CORS per project)"),
+        (name = "people", description = "Signing in, invitations, people, roles, tokens, the audit log and the project's settings (SPEC §8). Each operation's `x-offers-area` and `x-offers-level` say what the caller's role needs"),
         (name = "ops", description = "Operations"),
     )
 )]

@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use crate::bus::Change;
 use crate::error::{ApiError, Fields};
+use crate::http::access::Access;
 use crate::http::body::{RawBody, read_body};
-use crate::http::caller::AsEditor;
 use crate::state::AppState;
 
 /// The routes of this resource.
@@ -124,7 +124,7 @@ impl<S: Send + Sync> FromRequest<S> for OptOut {
 )]
 pub(crate) async fn opt_out(
     State(state): State<AppState>,
-    AsEditor(caller): AsEditor,
+    Access(caller): Access,
     body: OptOut,
 ) -> Result<StatusCode, ApiError> {
     state
@@ -169,7 +169,7 @@ pub(crate) async fn opt_out(
 )]
 pub(crate) async fn opt_out_alias(
     state: State<AppState>,
-    caller: AsEditor,
+    caller: Access,
     body: OptOut,
 ) -> Result<StatusCode, ApiError> {
     opt_out(state, caller, body).await

@@ -14,8 +14,8 @@ use offers_core::api::{ErrorBody, IdPage, IdsRequest, RegisterResponse};
 use serde_json::Value;
 
 use crate::error::{ApiError, Fields};
+use crate::http::access::Access;
 use crate::http::body::{Page, RawBody, read_body};
-use crate::http::caller::{AsEditor, AsViewer};
 use crate::state::AppState;
 use crate::store::IdKind;
 
@@ -211,7 +211,7 @@ async fn list(
 )]
 pub(crate) async fn register_rooms(
     State(state): State<AppState>,
-    AsEditor(caller): AsEditor,
+    Access(caller): Access,
     IdList(ids): IdList,
 ) -> Result<Json<RegisterResponse>, ApiError> {
     register(&state, caller.project_id(), IdKind::Room, &ids).await
@@ -235,7 +235,7 @@ pub(crate) async fn register_rooms(
 )]
 pub(crate) async fn list_rooms(
     State(state): State<AppState>,
-    AsViewer(caller): AsViewer,
+    Access(caller): Access,
     RawQuery(query): RawQuery,
 ) -> Result<Json<IdPage>, ApiError> {
     list(&state, caller.project_id(), IdKind::Room, query.as_deref()).await
@@ -259,7 +259,7 @@ pub(crate) async fn list_rooms(
 )]
 pub(crate) async fn list_users(
     State(state): State<AppState>,
-    AsViewer(caller): AsViewer,
+    Access(caller): Access,
     RawQuery(query): RawQuery,
 ) -> Result<Json<IdPage>, ApiError> {
     list(&state, caller.project_id(), IdKind::User, query.as_deref()).await

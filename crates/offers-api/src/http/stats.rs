@@ -15,8 +15,8 @@ use offers_core::api::figures::ctr;
 use offers_core::api::{DayStats, ErrorBody, OfferStats};
 
 use crate::error::{ApiError, Fields};
+use crate::http::access::Access;
 use crate::http::body::{bad_params, parse_utc_offset, query_param};
-use crate::http::caller::AsViewer;
 use crate::http::offers::offer_id;
 use crate::state::AppState;
 use crate::store::{DayTotals, Totals};
@@ -96,7 +96,7 @@ pub(crate) fn fill_days(rows: &[DayTotals], from: Option<i64>, to: Option<i64>) 
 )]
 pub(crate) async fn offer_stats(
     State(state): State<AppState>,
-    AsViewer(caller): AsViewer,
+    Access(caller): Access,
     path: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<OfferStats>, ApiError> {

@@ -126,6 +126,7 @@ pub trait AudienceStore: Send + Sync {
     /// registering their users as known; returns how many distinct users were written.
     async fn upsert_profiles(
         &self,
+        actor: &super::people::Actor,
         project_id: i64,
         rows: &[ProfileRow],
         now: DateTime<Utc>,
@@ -134,6 +135,7 @@ pub trait AudienceStore: Send + Sync {
     /// Stores a new segment (a list's ids as members); publishes a segment change.
     async fn create_segment(
         &self,
+        actor: &super::people::Actor,
         project_id: i64,
         spec: &SegmentSpec,
         now: DateTime<Utc>,
@@ -152,6 +154,7 @@ pub trait AudienceStore: Send + Sync {
     /// In one write transaction: reads the segment (with its ids), applies `apply`, writes.
     async fn update_segment(
         &self,
+        actor: &super::people::Actor,
         project_id: i64,
         id: i64,
         apply: SegmentApplyFn<'_>,
@@ -159,7 +162,13 @@ pub trait AudienceStore: Send + Sync {
     ) -> Result<SegmentUpdate, StoreError>;
 
     /// Deletes a segment no offer uses.
-    async fn delete_segment(&self, project_id: i64, id: i64) -> Result<SegmentDelete, StoreError>;
+    async fn delete_segment(
+        &self,
+        actor: &super::people::Actor,
+        project_id: i64,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<SegmentDelete, StoreError>;
 
     /// The ids of the project's segments (no definitions read).
     async fn segment_ids(

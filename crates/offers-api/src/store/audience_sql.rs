@@ -227,6 +227,7 @@ macro_rules! audience_sql_store {
 
             async fn upsert_profiles(
                 &self,
+                actor: &$crate::store::people::Actor,
                 project_id: i64,
                 rows: &[offers_core::profile::ProfileRow],
                 now: chrono::DateTime<chrono::Utc>,
@@ -273,6 +274,17 @@ macro_rules! audience_sql_store {
                     .await?;
                     Self::write_profile_extras(&mut tx, project_id, &users, &tags, now).await?;
                 }
+                let mut changes = serde_json::Map::new();
+                changes.insert(
+                    "upserted".to_owned(),
+                    serde_json::json!({ "before": null, "after": chosen.len() }),
+                );
+                let record = $crate::store::people::AuditRecord::new(
+                    "profiles.imported",
+                    "profiles",
+                    changes,
+                );
+                Self::write_audit(&mut tx, project_id, actor, &record, now).await?;
                 let change = $crate::bus::Change::profile(project_id, None);
                 self.commit(tx, Some(change)).await?;
                 Ok(chosen.len() as u64)
@@ -280,6 +292,7 @@ macro_rules! audience_sql_store {
 
             async fn create_segment(
                 &self,
+                actor: &$crate::store::people::Actor,
                 project_id: i64,
                 spec: &offers_core::segment::SegmentSpec,
                 now: chrono::DateTime<chrono::Utc>,
@@ -296,6 +309,8 @@ macro_rules! audience_sql_store {
                 .fetch_one(&mut *tx)
                 .await?;
                 Self::write_members(&mut tx, id, spec).await?;
+                let record = $crate::store::segment_audit("segment.created", id, None, Some(spec))?;
+                Self::write_audit(&mut tx, project_id, actor, &record, now).await?;
                 let stored = Self::segment_row(&mut *tx, project_id, id, false).await?;
                 let change = $crate::bus::Change::segment(project_id, id);
                 self.commit(tx, Some(change)).await?;
@@ -341,6 +356,7 @@ macro_rules! audience_sql_store {
 
             async fn update_segment(
                 &self,
+                actor: &$crate::store::people::Actor,
                 project_id: i64,
                 id: i64,
                 apply: $crate::store::audience::SegmentApplyFn<'_>,
@@ -387,6 +403,13 @@ macro_rules! audience_sql_store {
                     ),
                     offers_core::segment::SegmentDef::Rules(_) => None,
                 };
+                let record = $crate::store::segment_audit(
+                    "segment.updated",
+                    id,
+                    Some(&stored.spec),
+                    Some(&spec),
+                )?;
+                Self::write_audit(&mut tx, project_id, actor, &record, now).await?;
                 let change = $crate::bus::Change::segment(project_id, id);
                 self.commit(tx, Some(change)).await?;
                 Ok(SegmentUpdate::Updated(Box::new(
@@ -401,22 +424,21 @@ macro_rules! audience_sql_store {
 
             async fn delete_segment(
                 &self,
+                actor: &$crate::store::people::Actor,
                 project_id: i64,
                 id: i64,
+                now: chrono::DateTime<chrono::Utc>,
             ) -> Result<$crate::store::audience::SegmentDelete, $crate::store::StoreError> {
                 use $crate::store::audience::SegmentDelete;
                 let mut tx = self.begin_write().await?;
-                let exists: Option<i64> = sqlx::query_scalar(&format!(
-                    "SELECT id FROM segments WHERE project_id = $1 AND id = $2{}",
-                    Self::FOR_UPDATE
-                ))
-                .bind(project_id)
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if exists.is_none() {
+                let Some(mut existing) = Self::segment_row(&mut *tx, project_id, id, true).await?
+                else {
                     tx.rollback().await?;
                     return Ok(SegmentDelete::NotFound);
+                };
+                if existing.is_list() {
+                    let ids = Self::member_ids(&mut *tx, id).await?;
+                    $crate::store::fill_list(&mut existing, ids)?;
                 }
                 let users: Vec<i64> = sqlx::query_scalar(
                     "SELECT DISTINCT o.id FROM offer_segments s JOIN offers o ON o.id = s.offer_id \
@@ -435,6 +457,9 @@ macro_rules! audience_sql_store {
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
+                let record =
+                    $crate::store::segment_audit("segment.deleted", id, Some(&existing.spec), None)?;
+                Self::write_audit(&mut tx, project_id, actor, &record, now).await?;
                 let change = $crate::bus::Change::segment(project_id, id);
                 self.commit(tx, Some(change)).await?;
                 Ok(SegmentDelete::Deleted)

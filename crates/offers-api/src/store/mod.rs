@@ -20,6 +20,11 @@
 //!   `segment_members`, `offer_segments` and `offer_tags` (written with the offer, in its
 //!   transaction), `test_sends`.
 //!
+//! - people (migration 0006, [`people`]): `users`, `memberships`, `roles`, `invitations`,
+//!   `sessions`, `api_tokens`, `token_secret_history`, `audit_log`. Every change of offers,
+//!   segments, bulk profiles, settings, roles, tokens and people writes its audit entry in
+//!   its own transaction.
+//!
 //! Writes the widget side must learn about publish a `crate::bus::Change` (PostgreSQL:
 //! `pg_notify` inside the transaction; SQLite: an in-process broadcast after commit), and
 //! [`Store::subscribe`] receives them.
@@ -29,6 +34,8 @@
 
 pub mod audience;
 mod audience_sql;
+pub mod people;
+mod people_sql;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -266,12 +273,16 @@ pub enum DraftPrecondition {
 pub struct PurgeCounts {
     pub events: u64,
     pub offers: u64,
+    /// Audit entries.
+    pub audit: u64,
 }
 
 /// Everything the API stores. Implemented once, by `sql::sql_store!` (and, for audiences,
 /// `audience_sql::audience_sql_store!`), for each backend.
 #[async_trait]
-pub trait Store: audience::AudienceStore + Send + Sync + std::fmt::Debug {
+pub trait Store:
+    audience::AudienceStore + people::PeopleStore + Send + Sync + std::fmt::Debug
+{
     /// `SELECT 1`.
     async fn ping(&self) -> Result<(), StoreError>;
 
@@ -285,7 +296,8 @@ pub trait Store: audience::AudienceStore + Send + Sync + std::fmt::Debug {
         now: DateTime<Utc>,
     ) -> Result<Project, StoreError>;
 
-    /// Changes a project's widget settings (publishes a project change). `None`: no such project.
+    /// Changes a project's widget settings (publishes a project change), recorded in the audit
+    /// log as the command line's (`cli`). `None`: no such project.
     async fn update_project_settings(
         &self,
         id: i64,
@@ -322,26 +334,36 @@ pub trait Store: audience::AudienceStore + Send + Sync + std::fmt::Debug {
     /// One offer of a project.
     async fn get_offer(&self, project_id: i64, id: i64) -> Result<Option<Offer>, StoreError>;
 
-    /// Stores a new offer and its id lists in one transaction (publishes `created`).
+    /// Stores a new offer and its id lists in one transaction with its audit entry
+    /// (publishes `created`).
     async fn create_offer(
         &self,
+        actor: &people::Actor,
         project_id: i64,
         spec: &OfferSpec,
         now: DateTime<Utc>,
     ) -> Result<Offer, StoreError>;
 
     /// In one write transaction: loads the offer, applies `apply`, and writes the result
-    /// (publishes `updated`).
+    /// (publishes `updated`), with its audit entry.
     async fn update_offer(
         &self,
+        actor: &people::Actor,
         project_id: i64,
         id: i64,
         apply: ApplyFn<'_>,
         now: DateTime<Utc>,
     ) -> Result<UpdateOutcome, StoreError>;
 
-    /// Deletes an offer (and its id lists; publishes `deleted`). `false` when there was none.
-    async fn delete_offer(&self, project_id: i64, id: i64) -> Result<bool, StoreError>;
+    /// Deletes an offer (and its id lists; publishes `deleted`), with its audit entry. `false`
+    /// when there was none.
+    async fn delete_offer(
+        &self,
+        actor: &people::Actor,
+        project_id: i64,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 
     /// The subset of `ids` the project knows.
     async fn known_among(
@@ -457,8 +479,8 @@ pub trait Store: audience::AudienceStore + Send + Sync + std::fmt::Debug {
         offer_ids: &[i64],
     ) -> Result<HashMap<i64, Totals>, StoreError>;
 
-    /// Deletes, in every project, the events before `cutoff` and the offers that ended before
-    /// it. Idempotent: replicas may run it concurrently.
+    /// Deletes, in every project, the events and audit entries before `cutoff` and the offers
+    /// that ended before it. Idempotent: replicas may run it concurrently.
     async fn purge_before(&self, cutoff: DateTime<Utc>) -> Result<PurgeCounts, StoreError>;
 
     /// Receives every change published from now on (on PostgreSQL, from every replica).
@@ -511,6 +533,171 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
 }
 
 // ---- helpers shared by both backends (row decoding, encodings, SQL fragments) ----
+
+/// The audit record of an offer's change: its wire fields before and after (`updatedAt`
+/// left out: it changes with every write).
+pub(crate) fn offer_audit(
+    action: &str,
+    before: Option<&Offer>,
+    after: Option<&Offer>,
+) -> people::AuditRecord {
+    let wire = |o: Option<&Offer>| {
+        let mut v = o
+            .map(|o| serde_json::to_value(offers_core::PartnerOffer::from(o)).unwrap_or_default())
+            .unwrap_or_default();
+        if let Some(map) = v.as_object_mut() {
+            map.remove("updatedAt");
+        }
+        v
+    };
+    let id = after.or(before).map_or(0, |o| o.id);
+    people::AuditRecord::new(
+        action,
+        format!("offer:{id}"),
+        people::diff(&wire(before), &wire(after)),
+    )
+}
+
+/// The audit record of a segment's change: its definition before and after (a list's ids
+/// counted, not copied, as `userCount`).
+pub(crate) fn segment_audit(
+    action: &str,
+    id: i64,
+    before: Option<&SegmentSpec>,
+    after: Option<&SegmentSpec>,
+) -> Result<people::AuditRecord, StoreError> {
+    let wire = |spec: Option<&SegmentSpec>| -> Result<serde_json::Value, StoreError> {
+        let Some(spec) = spec else {
+            return Ok(serde_json::Value::Null);
+        };
+        let mut value: serde_json::Value = serde_json::from_str(&segment_to_json(spec)?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if let (SegmentDef::List(ids), Some(map)) = (&spec.def, value.as_object_mut()) {
+            map.insert("userCount".to_owned(), ids.len().into());
+        }
+        Ok(value)
+    };
+    Ok(people::AuditRecord::new(
+        action,
+        format!("segment:{id}"),
+        people::diff(&wire(before)?, &wire(after)?),
+    ))
+}
+
+/// The audit record of a project settings change (`settings.updated`).
+pub(crate) fn settings_audit(before: &Project, after: &Project) -> people::AuditRecord {
+    let wire = |p: &Project| {
+        serde_json::json!({
+            "requireUserSignature": p.require_user_signature,
+            "allowedOrigins": p.allowed_origins,
+        })
+    };
+    people::AuditRecord::new(
+        "settings.updated",
+        format!("project:{}", after.id),
+        people::diff(&wire(before), &wire(after)),
+    )
+}
+
+/// Last-use times of tokens and sessions are written at most this often (ms).
+pub(crate) const TOUCH_EVERY_MS: i64 = 60_000;
+
+/// A role's grants as stored (JSON).
+pub(crate) fn grants_to_json(grants: &offers_core::access::Grants) -> String {
+    serde_json::to_string(grants).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// A stored role's grants.
+pub(crate) fn grants_from_json(
+    role: &str,
+    json: &str,
+) -> Result<offers_core::access::Grants, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("role {role} grants: {e}")))
+}
+
+/// The columns [`user_from_row`] reads (over `users`).
+pub(crate) const USER_COLUMNS: &str = "id, email, name, password_hash, last_sign_in_ms";
+
+/// A [`people::UserRow`] from a row selected with [`USER_COLUMNS`].
+pub(crate) fn user_from_row<'r, R>(row: &'r R) -> Result<people::UserRow, StoreError>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(people::UserRow {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        password_hash: row.try_get("password_hash")?,
+        last_sign_in_at: row
+            .try_get::<Option<i64>, _>("last_sign_in_ms")?
+            .map(from_millis)
+            .transpose()?,
+    })
+}
+
+/// The query of a project's members (`m` memberships, `u` users), to which a `WHERE` is added.
+pub(crate) const PERSON_SELECT: &str = "SELECT u.id, u.email, u.name, u.last_sign_in_ms,      m.role, m.status, m.is_owner FROM memberships m JOIN users u ON u.id = m.user_id";
+
+/// A [`Person`](offers_core::api::Person) from a row of [`PERSON_SELECT`].
+pub(crate) fn person_from_row<'r, R>(row: &'r R) -> Result<offers_core::api::Person, StoreError>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    bool: Decode<'r, R::Database> + Type<R::Database>,
+    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let status: String = row.try_get("status")?;
+    Ok(offers_core::api::Person {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        status: offers_core::api::UserStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("membership status {status}")))?,
+        role: row.try_get("role")?,
+        owner: row.try_get("is_owner")?,
+        last_sign_in_at: row
+            .try_get::<Option<i64>, _>("last_sign_in_ms")?
+            .map(from_millis)
+            .transpose()?,
+    })
+}
+
+/// The columns [`token_from_row`] reads (over `api_tokens`).
+pub(crate) const TOKEN_COLUMNS: &str =
+    "id, project_id, name, role, jti, created_ms, expires_ms,      revoked_ms, last_used_ms";
+
+/// A [`people::TokenRow`] from a row selected with [`TOKEN_COLUMNS`].
+pub(crate) fn token_from_row<'r, R>(row: &'r R) -> Result<people::TokenRow, StoreError>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let instant = |name: &'r str| -> Result<Option<DateTime<Utc>>, StoreError> {
+        row.try_get::<Option<i64>, _>(name)?
+            .map(from_millis)
+            .transpose()
+    };
+    Ok(people::TokenRow {
+        id: row.try_get("id")?,
+        project_id: row.try_get("project_id")?,
+        name: row.try_get("name")?,
+        role: row.try_get("role")?,
+        jti: row.try_get("jti")?,
+        created_at: from_millis(row.try_get("created_ms")?)?,
+        expires_at: instant("expires_ms")?,
+        revoked_at: instant("revoked_ms")?,
+        last_used_at: instant("last_used_ms")?,
+    })
+}
 
 /// The columns [`project_from_row`] reads.
 pub(crate) const PROJECT_COLUMNS: &str = "id, name, api_key, public_key, secret, identity_secret, \

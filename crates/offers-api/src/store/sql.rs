@@ -185,6 +185,45 @@ macro_rules! sql_store {
                 ))
             }
 
+            /// Changes a project's widget settings inside `tx` and records `settings.updated`
+            /// (when anything changed). `None`: no such project.
+            async fn write_project_settings(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                actor: &$crate::store::people::Actor,
+                id: i64,
+                settings: &$crate::store::ProjectSettings,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Option<$crate::store::Project>, $crate::store::StoreError> {
+                use $crate::store::{PROJECT_COLUMNS, json_array, project_from_row};
+                let before = sqlx::query(&format!(
+                    "SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1{}",
+                    Self::FOR_UPDATE
+                ))
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?;
+                let Some(before) = before.as_ref().map(project_from_row).transpose()? else {
+                    return Ok(None);
+                };
+                let row = sqlx::query(&format!(
+                    "UPDATE projects SET \
+                     require_user_signature = COALESCE($1, require_user_signature), \
+                     allowed_origins = COALESCE($2, allowed_origins) \
+                     WHERE id = $3 RETURNING {PROJECT_COLUMNS}"
+                ))
+                .bind(settings.require_user_signature)
+                .bind(settings.allowed_origins.as_deref().map(json_array))
+                .bind(id)
+                .fetch_one(&mut **tx)
+                .await?;
+                let after = project_from_row(&row)?;
+                let record = $crate::store::settings_audit(&before, &after);
+                if !record.changes.is_empty() {
+                    Self::write_audit(tx, id, actor, &record, now).await?;
+                }
+                Ok(Some(after))
+            }
+
             /// The project selected by `condition` (over `projects`, binding `$1`), if any.
             async fn project_where(
                 &self,
@@ -235,23 +274,10 @@ macro_rules! sql_store {
                 id: i64,
                 settings: &$crate::store::ProjectSettings,
             ) -> Result<Option<$crate::store::Project>, $crate::store::StoreError> {
-                use $crate::store::{PROJECT_COLUMNS, json_array, project_from_row};
-                let mut tx = self.begin_write().await?;
-                let row = sqlx::query(&format!(
-                    "UPDATE projects SET \
-                     require_user_signature = COALESCE($1, require_user_signature), \
-                     allowed_origins = COALESCE($2, allowed_origins) \
-                     WHERE id = $3 RETURNING {PROJECT_COLUMNS}"
-                ))
-                .bind(settings.require_user_signature)
-                .bind(settings.allowed_origins.as_deref().map(json_array))
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let project = row.as_ref().map(project_from_row).transpose()?;
-                let change = project.as_ref().map(|_| $crate::bus::Change::project(id));
-                self.commit(tx, change).await?;
-                Ok(project)
+                use $crate::store::people::PeopleStore as _;
+                let actor = $crate::store::people::Actor::Cli;
+                self.update_project_settings_as(&actor, id, settings, chrono::Utc::now())
+                    .await
             }
 
             async fn bootstrap_demo(
@@ -379,12 +405,15 @@ macro_rules! sql_store {
 
             async fn create_offer(
                 &self,
+                actor: &$crate::store::people::Actor,
                 project_id: i64,
                 spec: &offers_core::OfferSpec,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<offers_core::Offer, $crate::store::StoreError> {
                 let mut tx = self.begin_write().await?;
                 let offer = Self::insert_offer(&mut tx, project_id, spec, now).await?;
+                let record = $crate::store::offer_audit("offer.created", None, Some(&offer));
+                Self::write_audit(&mut tx, project_id, actor, &record, now).await?;
                 let change =
                     $crate::bus::Change::offer(project_id, offer.id, $crate::bus::ChangeOp::Created);
                 self.commit(tx, Some(change)).await?;
@@ -393,6 +422,7 @@ macro_rules! sql_store {
 
             async fn update_offer(
                 &self,
+                actor: &$crate::store::people::Actor,
                 project_id: i64,
                 id: i64,
                 apply: $crate::store::ApplyFn<'_>,
@@ -437,28 +467,42 @@ macro_rules! sql_store {
                 .execute(&mut *tx)
                 .await?;
                 Self::write_id_lists(&mut tx, id, &spec).await?;
+                let updated = offers_core::Offer {
+                    spec,
+                    updated_at: from_millis(millis(now))?,
+                    ..current.clone()
+                };
+                let record =
+                    $crate::store::offer_audit("offer.updated", Some(&current), Some(&updated));
+                Self::write_audit(&mut tx, project_id, actor, &record, now).await?;
                 let change =
                     $crate::bus::Change::offer(project_id, id, $crate::bus::ChangeOp::Updated);
                 self.commit(tx, Some(change)).await?;
-                Ok(UpdateOutcome::Updated(Box::new(offers_core::Offer {
-                    spec,
-                    updated_at: from_millis(millis(now))?,
-                    ..current
-                })))
+                Ok(UpdateOutcome::Updated(Box::new(updated)))
             }
 
             async fn delete_offer(
                 &self,
+                actor: &$crate::store::people::Actor,
                 project_id: i64,
                 id: i64,
+                now: chrono::DateTime<chrono::Utc>,
             ) -> Result<bool, $crate::store::StoreError> {
                 let mut tx = self.begin_write().await?;
-                let done = sqlx::query("DELETE FROM offers WHERE project_id = $1 AND id = $2")
-                    .bind(project_id)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                let deleted = done.rows_affected() > 0;
+                let row = sqlx::query(&format!(
+                    "DELETE FROM offers WHERE project_id = $1 AND id = $2 RETURNING {}",
+                    $crate::store::OFFER_COLUMNS
+                ))
+                .bind(project_id)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let deleted = row.is_some();
+                if let Some(row) = row {
+                    let offer = $crate::store::offer_from_row(&row)?;
+                    let record = $crate::store::offer_audit("offer.deleted", Some(&offer), None);
+                    Self::write_audit(&mut tx, project_id, actor, &record, now).await?;
+                }
                 let change = deleted.then(|| {
                     $crate::bus::Change::offer(project_id, id, $crate::bus::ChangeOp::Deleted)
                 });
@@ -899,10 +943,15 @@ macro_rules! sql_store {
                         .bind(cutoff)
                         .execute(&mut *tx)
                         .await?;
+                let audit = sqlx::query("DELETE FROM audit_log WHERE at_ms < $1")
+                    .bind(cutoff)
+                    .execute(&mut *tx)
+                    .await?;
                 self.commit(tx, None).await?;
                 Ok($crate::store::PurgeCounts {
                     events: events.rows_affected(),
                     offers: offers.rows_affected(),
+                    audit: audit.rows_affected(),
                 })
             }
 

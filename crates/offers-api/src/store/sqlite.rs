@@ -105,3 +105,4 @@ impl SqliteStore {
 
 super::sql::sql_store!(SqliteStore, Sqlite);
 super::audience_sql::audience_sql_store!(SqliteStore, Sqlite);
+super::people_sql::people_sql_store!(SqliteStore, Sqlite);

@@ -617,3 +617,181 @@ async fn two_processes_on_one_postgres_database() {
     })
     .await;
 }
+
+async fn cli_json(args: &[&str]) -> Value {
+    let out = run(args).await;
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "one line: {stdout}");
+    serde_json::from_str(stdout.trim()).expect("JSON")
+}
+
+/// A GET of the offer list through an app over `url`, with `token`: its status.
+async fn offer_list_status(url: &str, api_key: &str, token: &str) -> u16 {
+    use tower::ServiceExt as _;
+    let store = offers_api::store::connect(url).await.unwrap();
+    let settings = offers_api::state::Settings {
+        media: offers_api::media::MediaLocation::Memory,
+        ..offers_api::state::Settings::default()
+    };
+    let state = offers_api::AppState::new(store, settings).await.unwrap();
+    let req = axum::http::Request::get("/external/offer")
+        .header("x-api-key", api_key)
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    offers_api::app(state)
+        .oneshot(req)
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn named_tokens_invitations_and_secret_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let created = create_project(&url, "People").await;
+    let id = created["id"].as_i64().unwrap().to_string();
+    let key = created["apiKey"].as_str().unwrap().to_owned();
+    let legacy = created["token"].as_str().unwrap().to_owned();
+
+    // A named token with an expiry, listed (never its secret), then revoked.
+    let out = run(&[
+        "token",
+        "issue",
+        "--project",
+        &id,
+        "--role",
+        "viewer",
+        "--name",
+        "ci",
+        "--expires-in",
+        "30d",
+        "--database-url",
+        &url,
+    ])
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let named = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(named.starts_with("oft."), "{named}");
+    assert_eq!(offer_list_status(&url, &key, &named).await, 200);
+    let list = cli_json(&["token", "list", "--project", &id, "--database-url", &url]).await;
+    assert_eq!(list[0]["name"], "ci");
+    assert_eq!(list[0]["role"], "viewer");
+    assert!(list[0]["expiresAt"].is_string() && list[0]["revokedAt"].is_null());
+    assert!(!list.to_string().contains(&named));
+    let revoked = cli_json(&[
+        "token",
+        "revoke",
+        "--project",
+        &id,
+        "--name",
+        "ci",
+        "--database-url",
+        &url,
+    ])
+    .await;
+    assert!(revoked["revokedAt"].is_string());
+    assert_eq!(offer_list_status(&url, &key, &named).await, 401);
+    // Bad input names the flag.
+    for (args, says) in [
+        (vec!["--role", "viewer", "--name", "Bad Name"], "--name"),
+        (vec!["--role", "nosuch", "--name", "x"], "--role"),
+        (vec!["--role", "viewer", "--name", "ci"], "exists"),
+    ] {
+        let mut argv = vec!["token", "issue", "--project", &id, "--database-url", &url];
+        argv.extend(args);
+        let out = run(&argv).await;
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{argv:?}"
+        );
+    }
+
+    // Invitations: one JSON line; the first owner; the people list.
+    let invited = cli_json(&[
+        "user",
+        "invite",
+        "--project",
+        &id,
+        "--email",
+        "Olga@Example.com",
+        "--role",
+        "owner",
+        "--public-url",
+        "https://offers.example",
+        "--database-url",
+        &url,
+    ])
+    .await;
+    assert_eq!(invited["email"], "olga@example.com");
+    assert_eq!(invited["role"], "owner");
+    assert!(
+        invited["inviteUrl"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://offers.example/studio/#invite=")
+    );
+    assert!(invited["expiresAt"].is_string());
+    let out = run(&[
+        "user",
+        "invite",
+        "--project",
+        &id,
+        "--email",
+        "not-an-email",
+        "--role",
+        "viewer",
+        "--database-url",
+        &url,
+    ])
+    .await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--email"));
+    let people = cli_json(&["user", "list", "--project", &id, "--database-url", &url]).await;
+    assert_eq!(people, serde_json::json!([]), "nobody has accepted yet");
+
+    // Rotation: old tokens keep working for the stated time, then not at all.
+    cli_json(&[
+        "token",
+        "rotate-secret",
+        "--project",
+        &id,
+        "--old-valid-for",
+        "24h",
+        "--database-url",
+        &url,
+    ])
+    .await;
+    assert_eq!(offer_list_status(&url, &key, &legacy).await, 200);
+    let fresh = issue_token(&url, created["id"].as_i64().unwrap(), "viewer").await;
+    assert_eq!(offer_list_status(&url, &key, &fresh).await, 200);
+    let rotated = cli_json(&[
+        "token",
+        "rotate-secret",
+        "--project",
+        &id,
+        "--old-valid-for",
+        "0s",
+        "--database-url",
+        &url,
+    ])
+    .await;
+    assert_eq!(rotated["projectId"], created["id"]);
+    assert!(rotated["oldValidUntil"].is_string());
+    // `fresh` was signed with the secret just rotated out (valid 0 s); `legacy` with the
+    // first one, still valid for 24 h.
+    assert_eq!(offer_list_status(&url, &key, &fresh).await, 401);
+    assert_eq!(offer_list_status(&url, &key, &legacy).await, 200);
+}

@@ -10,5 +10,6 @@ mod cli;
 mod hardening;
 mod live;
 mod openapi;
+mod people;
 mod scale;
 mod studio;

@@ -45,8 +45,9 @@ pub use offer::{
 };
 pub use people::{
     AcceptInvitationRequest, AuditEntry, FieldChange, InvitationCreated, InvitationRequest,
-    IssuedToken, Membership, PendingInvitation, Person, PersonPatch, RoleInfo, RoleInput,
-    RolePatch, SessionResponse, SessionUser, SignInRequest, TokenInfo, TokenRequest, UserStatus,
+    IssuedToken, Membership, PendingInvitation, Person, PersonPatch, ProjectSettingsPatch,
+    ProjectSettingsView, RoleInfo, RoleInput, RolePatch, SessionResponse, SessionUser,
+    SignInRequest, TokenInfo, TokenRequest, UserStatus,
 };
 pub use widget::{
     EventKind, EventsRequest, EventsResponse, FeedResponse, RejectedEvent, StreamEventName,

@@ -314,3 +314,33 @@ pub struct AuditEntry {
     /// The changed fields only (secrets are never recorded).
     pub changes: BTreeMap<String, FieldChange>,
 }
+
+/// The project's settings (`GET /external/project`, the answer to `PATCH`; area `settings`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProjectSettingsView {
+    /// The project's id.
+    pub id: i64,
+    /// The project's name.
+    pub name: String,
+    /// The widget's public key (`data-project`).
+    pub public_key: String,
+    /// Whether a user id counts only with a valid signature (`sig`).
+    pub require_user_signature: bool,
+    /// Origins allowed to call the widget endpoints; empty: any.
+    pub allowed_origins: Vec<String>,
+}
+
+/// `PATCH /external/project`: any subset (what `offers-api project set` changes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProjectSettingsPatch {
+    /// true: a user id counts only with a valid `sig`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_user_signature: Option<bool>,
+    /// Replaces the list (`https://host[:port]` each); `[]` allows any origin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_origins: Option<Vec<String>>,
+}
