@@ -42,8 +42,8 @@ use crate::http::widget::ClientIp;
 use crate::ratelimit::SignInLimits;
 use crate::state::AppState;
 use crate::store::people::{
-    Acceptor, Actor, AuditFilter, NewInvitation, NewToken, PersonChange, PersonUpdate, RoleDelete,
-    TokenRow, UserRow,
+    Accepted, Acceptor, Actor, AuditFilter, NewInvitation, NewToken, PersonChange, PersonUpdate,
+    RoleDelete, TokenRow, UserRow,
 };
 use crate::store::{ProjectSettings, Store};
 
@@ -466,6 +466,7 @@ pub(crate) async fn list_invitations(
         (status = 200, description = "Joined and signed in (the session cookie is set)", body = SessionResponse),
         (status = 400, description = "The invitation expired or was already used (`error.fields.token`)", body = ErrorBody),
         (status = 401, description = "The e-mail has an account and this is not its password", body = ErrorBody),
+        (status = 403, description = "The person's membership of the project is disabled (an invitation never re-activates it)", body = ErrorBody),
         (status = 422, description = "A bad `name` or `password` (10–200 characters)", body = ErrorBody),
     )
 )]
@@ -502,11 +503,20 @@ pub(crate) async fn accept_invitation(
             }
         }
     };
-    state
+    match state
         .store()
         .accept_invitation(&invitation, &acceptor, now)
         .await?
-        .ok_or_else(gone)?;
+    {
+        Accepted::Gone => return Err(gone()),
+        Accepted::Disabled => {
+            return Err(ApiError::Forbidden(
+                "your membership of this project is disabled; an invitation does not re-activate it (ask someone with `update` on `people`)"
+                    .to_owned(),
+            ));
+        }
+        Accepted::Joined(_) => {}
+    }
     let user = state
         .store()
         .user_by_email(&invitation.email)

@@ -202,6 +202,17 @@ pub enum Acceptor {
     New { name: String, password_hash: String },
 }
 
+/// The outcome of accepting an invitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    /// Used or expired meanwhile.
+    Gone,
+    /// The person is a disabled member of the project (nothing changed).
+    Disabled,
+    /// Joined (or was already an active member, left as they were): the account's id.
+    Joined(i64),
+}
+
 /// The outcome of a change to a person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PersonChange {
@@ -384,16 +395,18 @@ pub trait PeopleStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Option<InvitationRow>, StoreError>;
 
-    /// Uses the invitation (once: `None` when it was used or expired meanwhile), creating the
-    /// account or adding the membership (records `person.joined`); the account's id. The
-    /// first `owner` of a project without an account owner becomes it; an `owner`
-    /// invitation to a project that has one meanwhile joins as `editor`.
+    /// Uses the invitation (once: [`Accepted::Gone`] when it was used or expired meanwhile),
+    /// creating the account or adding the membership (records `person.joined`). The first
+    /// `owner` of a project without an account owner becomes it; an `owner` invitation to a
+    /// project that has one meanwhile joins as `editor`. A person already in the project keeps
+    /// the membership as it is (role and status: an invitation never restores a role or
+    /// re-activates anyone); a disabled member is refused ([`Accepted::Disabled`]).
     async fn accept_invitation(
         &self,
         invitation: &InvitationRow,
         acceptor: &Acceptor,
         now: DateTime<Utc>,
-    ) -> Result<Option<i64>, StoreError>;
+    ) -> Result<Accepted, StoreError>;
 
     /// The project's members, by e-mail.
     async fn list_people(&self, project_id: i64) -> Result<Vec<Person>, StoreError>;

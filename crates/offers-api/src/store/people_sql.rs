@@ -661,9 +661,9 @@ macro_rules! people_sql_store {
                 invitation: &$crate::store::people::InvitationRow,
                 acceptor: &$crate::store::people::Acceptor,
                 now: chrono::DateTime<chrono::Utc>,
-            ) -> Result<Option<i64>, $crate::store::StoreError> {
+            ) -> Result<$crate::store::people::Accepted, $crate::store::StoreError> {
                 use $crate::store::millis;
-                use $crate::store::people::{Acceptor, Actor, AuditRecord, diff};
+                use $crate::store::people::{Accepted, Acceptor, Actor, AuditRecord, diff};
                 let mut tx = self.begin_write().await?;
                 let used = sqlx::query(
                     "UPDATE invitations SET accepted_ms = $2 WHERE id = $1 \
@@ -675,7 +675,7 @@ macro_rules! people_sql_store {
                 .await?;
                 if used.rows_affected() == 0 {
                     tx.rollback().await?;
-                    return Ok(None);
+                    return Ok(Accepted::Gone);
                 }
                 let user_id: i64 = match acceptor {
                     Acceptor::Existing { user_id } => *user_id,
@@ -711,12 +711,31 @@ macro_rules! people_sql_store {
                 } else {
                     invitation.role.as_str()
                 };
-                // Re-inviting a member changes their role (the owner keeps theirs).
+                // A member already in the project keeps their membership as it is: an old
+                // link never restores a role given before a later change, nor re-activates a
+                // disabled member (refused).
+                let existing: Option<String> = sqlx::query_scalar(&format!(
+                    "SELECT status FROM memberships WHERE project_id = $1 AND user_id = $2{}",
+                    Self::FOR_UPDATE
+                ))
+                .bind(invitation.project_id)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                match existing.as_deref() {
+                    None => {}
+                    Some("active") => {
+                        self.commit(tx, None).await?;
+                        return Ok(Accepted::Joined(user_id));
+                    }
+                    Some(_) => {
+                        tx.rollback().await?;
+                        return Ok(Accepted::Disabled);
+                    }
+                }
                 sqlx::query(
                     "INSERT INTO memberships (project_id, user_id, role, is_owner, created_ms) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, user_id) DO UPDATE \
-                     SET role = CASE WHEN memberships.is_owner THEN memberships.role \
-                     ELSE excluded.role END, status = 'active'",
+                     VALUES ($1, $2, $3, $4, $5)",
                 )
                 .bind(invitation.project_id)
                 .bind(user_id)
@@ -740,7 +759,7 @@ macro_rules! people_sql_store {
                 };
                 Self::write_audit(&mut tx, invitation.project_id, &actor, &record, now).await?;
                 self.commit(tx, None).await?;
-                Ok(Some(user_id))
+                Ok(Accepted::Joined(user_id))
             }
 
             async fn list_people(
@@ -811,6 +830,19 @@ macro_rules! people_sql_store {
                     serde_json::json!({"name": p.name, "role": p.role, "status": p.status})
                 };
                 let changes = diff(&fields(&before), &fields(&after));
+                if after.role != before.role
+                    || after.status == offers_core::api::UserStatus::Disabled
+                {
+                    // Their spare invitation links stop working.
+                    sqlx::query(
+                        "DELETE FROM invitations WHERE project_id = $1 AND email = $2 \
+                         AND accepted_ms IS NULL",
+                    )
+                    .bind(project_id)
+                    .bind(&after.email)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 if !changes.is_empty() {
                     let record = AuditRecord::new(
                         "person.updated",

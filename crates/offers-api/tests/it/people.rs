@@ -871,3 +871,104 @@ both_backends!(audit_entries_are_pruned_with_retention, |t| {
         .json();
     assert_eq!(none, json!([]));
 });
+
+/// Invites `email` with `role` (as the legacy owner token): the link's token.
+async fn invite_link(t: &TestApp, creds: &Creds, email: &str, role: &str) -> String {
+    let r = t
+        .json(
+            Method::POST,
+            "/external/invitation",
+            creds,
+            Role::Owner,
+            &json!({"email": email, "role": role}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let url = r.json()["inviteUrl"].as_str().unwrap().to_owned();
+    url.split("#invite=").nth(1).unwrap().to_owned()
+}
+
+/// Accepts the invitation `token` with `password`.
+async fn accept_link(t: &TestApp, token: &str, password: &str) -> Resp {
+    t.send(
+        Request::post("/external/invitation/accept")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(json_body(
+                &json!({"token": token, "name": "Someone", "password": password}),
+            ))
+            .unwrap(),
+    )
+    .await
+}
+
+/// The member `email` of `creds`'s project as the people list shows them.
+async fn member(t: &TestApp, creds: &Creds, email: &str) -> Value {
+    let people = t
+        .empty(Method::GET, "/external/people", creds, Role::Owner)
+        .await
+        .json();
+    people
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["email"] == email)
+        .cloned()
+        .unwrap_or_else(|| panic!("{email} not in {people}"))
+}
+
+both_backends!(spare_invitations_never_restore_a_role_or_reactivate, |t| {
+    let pw = "correct horse battery";
+    let bob = join(&t, &t.a, "bob@example.com", "editor", pw).await;
+    let bob_id = bob.body["user"]["id"].as_i64().unwrap();
+    let uri = format!("/external/people/{bob_id}");
+    // A spare link, then a demotion: the link is void.
+    let spare = invite_link(&t, &t.a, "bob@example.com", "editor").await;
+    let r = t
+        .json(
+            Method::PATCH,
+            &uri,
+            &t.a,
+            Role::Owner,
+            &json!({"role": "viewer"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let error = accept_link(&t, &spare, pw)
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_request");
+    assert!(error["fields"]["token"].is_string(), "{error}");
+    assert_eq!(member(&t, &t.a, "bob@example.com").await["role"], "viewer");
+    // A link made after the demotion signs an active member in but leaves the role alone.
+    let later = invite_link(&t, &t.a, "bob@example.com", "editor").await;
+    let r = accept_link(&t, &later, pw).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["memberships"][0]["role"], "viewer");
+    assert_eq!(member(&t, &t.a, "bob@example.com").await["role"], "viewer");
+    // A spare link, then disabled: void; a link made afterwards is refused (403), and Bob
+    // stays disabled.
+    let spare = invite_link(&t, &t.a, "bob@example.com", "editor").await;
+    let r = t
+        .json(
+            Method::PATCH,
+            &uri,
+            &t.a,
+            Role::Owner,
+            &json!({"status": "disabled"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    accept_link(&t, &spare, pw)
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_request");
+    let after = invite_link(&t, &t.a, "bob@example.com", "editor").await;
+    let error = accept_link(&t, &after, pw)
+        .await
+        .error(StatusCode::FORBIDDEN, "forbidden");
+    assert!(
+        error["message"].as_str().unwrap().contains("disabled"),
+        "{error}"
+    );
+    let bob_now = member(&t, &t.a, "bob@example.com").await;
+    assert_eq!(bob_now["status"], "disabled");
+    assert_eq!(bob_now["role"], "viewer");
+});
