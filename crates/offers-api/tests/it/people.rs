@@ -972,3 +972,47 @@ both_backends!(spare_invitations_never_restore_a_role_or_reactivate, |t| {
     assert_eq!(bob_now["status"], "disabled");
     assert_eq!(bob_now["role"], "viewer");
 });
+
+both_backends!(
+    an_owner_invitation_to_a_member_keeps_role_and_owner_consistent,
+    |t| {
+        // Bob joins as a viewer of a project without an account owner, then is sent an `owner`
+        // invitation: he stays a viewer and not the owner (never role `owner` without ownership).
+        let pw = "correct horse battery";
+        join(&t, &t.a, "bob@example.com", "viewer", pw).await;
+        let link = invite_link(&t, &t.a, "bob@example.com", "owner").await;
+        let r = accept_link(&t, &link, pw).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let bob = member(&t, &t.a, "bob@example.com").await;
+        assert_eq!(
+            (bob["role"].clone(), bob["owner"].clone()),
+            (json!("viewer"), json!(false))
+        );
+        // An owner invitation to a newcomer makes the account owner; `person.joined` says so.
+        let link = invite_link(&t, &t.a, "olga@example.com", "owner").await;
+        let r = accept_link(&t, &link, pw).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let olga = member(&t, &t.a, "olga@example.com").await;
+        assert_eq!(
+            (olga["role"].clone(), olga["owner"].clone()),
+            (json!("owner"), json!(true))
+        );
+        let audit = t
+            .empty(
+                Method::GET,
+                "/external/audit?action=person.joined",
+                &t.a,
+                Role::Owner,
+            )
+            .await
+            .json();
+        let joined = audit.as_array().unwrap();
+        assert_eq!(joined.len(), 2, "{audit}");
+        assert_eq!(joined[0]["target"], "person:olga@example.com", "{audit}");
+        assert_eq!(joined[0]["changes"]["owner"]["after"], true, "{audit}");
+        assert_eq!(joined[0]["changes"]["role"]["after"], "owner", "{audit}");
+        assert_eq!(joined[1]["target"], "person:bob@example.com", "{audit}");
+        assert_eq!(joined[1]["changes"]["owner"]["after"], false, "{audit}");
+        assert_eq!(joined[1]["changes"]["role"]["after"], "viewer", "{audit}");
+    }
+);
