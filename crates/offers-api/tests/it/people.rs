@@ -973,6 +973,23 @@ both_backends!(spare_invitations_never_restore_a_role_or_reactivate, |t| {
     assert_eq!(bob_now["role"], "viewer");
 });
 
+both_backends!(head_on_guarded_reads_is_checked_as_get, |t| {
+    for uri in ["/external/people", "/external/offer", "/external/audit"] {
+        let r = t.empty(Method::HEAD, uri, &t.a, Role::Owner).await;
+        assert_eq!(r.status, StatusCode::OK, "HEAD {uri}: {}", r.text());
+        assert!(r.body.is_empty(), "HEAD {uri}");
+        let r = t
+            .send(
+                Request::head(uri)
+                    .header("x-api-key", t.a.api_key())
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "HEAD {uri}");
+    }
+});
+
 both_backends!(
     an_owner_invitation_to_a_member_keeps_role_and_owner_consistent,
     |t| {
