@@ -43,7 +43,7 @@ use crate::ratelimit::SignInLimits;
 use crate::state::AppState;
 use crate::store::people::{
     Accepted, Acceptor, Actor, AuditFilter, NewInvitation, NewToken, PersonChange, PersonUpdate,
-    RoleDelete, TokenRow, UserRow,
+    RoleDelete, RoleUpdate, TokenRow, UserRow,
 };
 use crate::store::{ProjectSettings, Store};
 
@@ -564,6 +564,10 @@ fn person_answer(change: PersonChange) -> Result<Json<Person>, ApiError> {
             "the account owner cannot be disabled or given another role (hand over ownership to an active member first)"
                 .to_owned(),
         )),
+        PersonChange::Exceeds => Err(ApiError::Forbidden(
+            "this person's current role grants more than yours: only someone holding those grants may change their role or status"
+                .to_owned(),
+        )),
         PersonChange::Done(person) => Ok(Json(*person)),
     }
 }
@@ -607,7 +611,14 @@ pub(crate) async fn update_person(
     };
     let change = state
         .store()
-        .update_person(&caller.actor, caller.project_id(), id, &update, Utc::now())
+        .update_person(
+            &caller.actor,
+            caller.project_id(),
+            id,
+            &update,
+            &caller.grants,
+            Utc::now(),
+        )
         .await?;
     person_answer(change)
 }
@@ -787,18 +798,26 @@ pub(crate) async fn update_role(
     let name = role_name(path)?;
     built_in_conflict(&name)?;
     check_covers(&caller, &body.grants)?;
-    if !state
+    match state
         .store()
         .update_role(
             &caller.actor,
             caller.project_id(),
             &name,
             &body.grants,
+            &caller.grants,
             Utc::now(),
         )
         .await?
     {
-        return Err(role_not_found());
+        RoleUpdate::NotFound => return Err(role_not_found()),
+        RoleUpdate::Exceeds => {
+            return Err(ApiError::Forbidden(format!(
+                "the role `{name}` grants more than your role `{}`: only someone holding its grants may change it",
+                caller.role
+            )));
+        }
+        RoleUpdate::Done => {}
     }
     Ok(Json(RoleInfo {
         name,

@@ -220,8 +220,21 @@ pub enum PersonChange {
     NotFound,
     /// The account owner cannot be disabled or given another role.
     OwnerConflict,
+    /// The person's current role grants more than the caller's (nothing changed).
+    Exceeds,
     /// Changed.
     Done(Box<Person>),
+}
+
+/// The outcome of a change to a custom role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleUpdate {
+    /// No such custom role.
+    NotFound,
+    /// Its current grants exceed the caller's (nothing changed).
+    Exceeds,
+    /// Changed.
+    Done,
 }
 
 /// What a person's change asks for (validated by the handler).
@@ -298,14 +311,17 @@ pub trait PeopleStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     /// Changes a custom role's grants; `false` when there is none of that name.
+    /// Changes a custom role's grants, only when `within` (the caller's grants) covers both
+    /// its grants now (read in the transaction) and the new ones.
     async fn update_role(
         &self,
         actor: &Actor,
         project_id: i64,
         name: &str,
         grants: &Grants,
+        within: &Grants,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<RoleUpdate, StoreError>;
 
     /// Deletes a custom role nobody holds.
     async fn delete_role(
@@ -413,12 +429,15 @@ pub trait PeopleStore: Send + Sync {
 
     /// Changes a member (records `person.updated`). Status is per project (the membership's):
     /// a disabled member's sessions and tokens stop working in this project at once.
+    /// A change of role or status needs `within` (the caller's grants) to cover the grants
+    /// the person holds now (read in the transaction): [`PersonChange::Exceeds`] otherwise.
     async fn update_person(
         &self,
         actor: &Actor,
         project_id: i64,
         user_id: i64,
         update: &PersonUpdate,
+        within: &Grants,
         now: DateTime<Utc>,
     ) -> Result<PersonChange, StoreError>;
 

@@ -266,14 +266,19 @@ macro_rules! people_sql_store {
                 project_id: i64,
                 name: &str,
                 grants: &offers_core::access::Grants,
+                within: &offers_core::access::Grants,
                 now: chrono::DateTime<chrono::Utc>,
-            ) -> Result<bool, $crate::store::StoreError> {
-                use $crate::store::people::{AuditRecord, diff};
+            ) -> Result<$crate::store::people::RoleUpdate, $crate::store::StoreError> {
+                use $crate::store::people::{AuditRecord, RoleUpdate, diff};
                 let mut tx = self.begin_write().await?;
                 let Some(before) = Self::custom_grants(&mut *tx, project_id, name).await? else {
                     tx.rollback().await?;
-                    return Ok(false);
+                    return Ok(RoleUpdate::NotFound);
                 };
+                if !within.covers(&before) || !within.covers(grants) {
+                    tx.rollback().await?;
+                    return Ok(RoleUpdate::Exceeds);
+                }
                 sqlx::query("UPDATE roles SET grants = $3 WHERE project_id = $1 AND name = $2")
                     .bind(project_id)
                     .bind(name)
@@ -287,7 +292,7 @@ macro_rules! people_sql_store {
                 let record = AuditRecord::new("role.updated", format!("role:{name}"), changes);
                 Self::write_audit(&mut tx, project_id, actor, &record, now).await?;
                 self.commit(tx, None).await?;
-                Ok(true)
+                Ok(RoleUpdate::Done)
             }
 
             async fn delete_role(
@@ -782,6 +787,7 @@ macro_rules! people_sql_store {
                 project_id: i64,
                 user_id: i64,
                 update: &$crate::store::people::PersonUpdate,
+                within: &offers_core::access::Grants,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<$crate::store::people::PersonChange, $crate::store::StoreError> {
                 use $crate::store::people::{AuditRecord, PersonChange, diff};
@@ -804,6 +810,16 @@ macro_rules! people_sql_store {
                 if before.owner && (demotes || disables) {
                     tx.rollback().await?;
                     return Ok(PersonChange::OwnerConflict);
+                }
+                if update.role.is_some() || update.status.is_some() {
+                    let current = match offers_core::access::BuiltInRole::parse(&before.role) {
+                        Some(builtin) => Some(builtin.grants()),
+                        None => Self::custom_grants(&mut *tx, project_id, &before.role).await?,
+                    };
+                    if !current.is_some_and(|g| within.covers(&g)) {
+                        tx.rollback().await?;
+                        return Ok(PersonChange::Exceeds);
+                    }
                 }
                 if let Some(name) = &update.name {
                     sqlx::query("UPDATE users SET name = $2 WHERE id = $1")

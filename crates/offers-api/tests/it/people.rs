@@ -1033,3 +1033,134 @@ both_backends!(
         assert_eq!(joined[1]["changes"]["role"]["after"], "viewer", "{audit}");
     }
 );
+
+/// `method uri` with the bearer `token` and the JSON `body`.
+async fn bearer_json(t: &TestApp, token: &str, method: Method, uri: &str, body: &Value) -> Resp {
+    t.send(
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("x-api-key", t.a.api_key())
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(json_body(body))
+            .unwrap(),
+    )
+    .await
+}
+
+both_backends!(changing_someone_needs_grants_covering_theirs_now, |t| {
+    let pw = "correct horse battery";
+    // A people-only manager may not disable an editor (whose role grants more), but may
+    // disable someone whose role it covers.
+    let manager = token_with(
+        &t,
+        &t.a,
+        "manager",
+        &Grants::NONE.with(Area::People, Level::Update),
+    )
+    .await;
+    let bob = join(&t, &t.a, "bob@example.com", "editor", pw).await;
+    let bob_id = bob.body["user"]["id"].as_i64().unwrap();
+    let error = bearer_json(
+        &t,
+        &manager,
+        Method::PATCH,
+        &format!("/external/people/{bob_id}"),
+        &json!({"status": "disabled"}),
+    )
+    .await
+    .error(StatusCode::FORBIDDEN, "forbidden");
+    assert!(
+        error["message"].as_str().unwrap().contains("current role"),
+        "{error}"
+    );
+    assert_eq!(
+        member(&t, &t.a, "bob@example.com").await["status"],
+        "active"
+    );
+    let r = t
+        .json(
+            Method::POST,
+            "/external/role",
+            &t.a,
+            Role::Owner,
+            &json!({"name": "reader", "grants": {"people": "view"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let cleo = join(&t, &t.a, "cleo@example.com", "reader", pw).await;
+    let cleo_id = cleo.body["user"]["id"].as_i64().unwrap();
+    let r = bearer_json(
+        &t,
+        &manager,
+        Method::PATCH,
+        &format!("/external/people/{cleo_id}"),
+        &json!({"status": "disabled"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // A name change alone needs no such cover.
+    let r = bearer_json(
+        &t,
+        &manager,
+        Method::PATCH,
+        &format!("/external/people/{bob_id}"),
+        &json!({"name": "Bob B"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+
+    // A role is changed only by someone whose grants cover it as it is now.
+    let r = t
+        .json(
+            Method::POST,
+            "/external/role",
+            &t.a,
+            Role::Owner,
+            &json!({"name": "big", "grants": {"offers": "full"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let lead = token_with(
+        &t,
+        &t.a,
+        "lead",
+        &Grants::NONE.with(Area::People, Level::Full),
+    )
+    .await;
+    let error = bearer_json(
+        &t,
+        &lead,
+        Method::PATCH,
+        "/external/role/big",
+        &json!({"grants": {}}),
+    )
+    .await
+    .error(StatusCode::FORBIDDEN, "forbidden");
+    assert!(
+        error["message"].as_str().unwrap().contains("big"),
+        "{error}"
+    );
+    let roles = t
+        .empty(Method::GET, "/external/role", &t.a, Role::Owner)
+        .await
+        .json();
+    let big = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "big")
+        .cloned()
+        .unwrap();
+    assert_eq!(big["grants"]["offers"], "full", "{roles}");
+    let r = bearer_json(
+        &t,
+        &lead,
+        Method::PATCH,
+        "/external/role/reader",
+        &json!({"grants": {"people": "update"}}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+});
