@@ -7,8 +7,6 @@
 //! a role change needs the caller's grants to cover the role's), and the role `owner` belongs
 //! to the account owner alone (handed over, never given).
 
-use std::net::IpAddr;
-
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -39,7 +37,6 @@ use crate::http::access::Access;
 use crate::http::body::{Page, media_type_of, parse_json, query_param};
 use crate::http::caller::{Caller, SESSION_COOKIE, SESSION_MAX_AGE, check_csrf, session_of};
 use crate::http::widget::ClientIp;
-use crate::ratelimit::SignInLimits;
 use crate::state::AppState;
 use crate::store::people::{
     Accepted, Acceptor, Actor, AuditFilter, NewInvitation, NewToken, PersonChange, PersonUpdate,
@@ -196,12 +193,28 @@ async fn start_session(
     Ok(response)
 }
 
+/// Password hashes and checks (argon2) running at once, at most: twice the CPUs.
+fn password_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new(2 * cpus)
+    })
+}
+
+/// Runs a password hash or check off the async threads; 429 (retry in a second) when
+/// [`password_slots`] are all taken.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
+    let permit = password_slots()
+        .try_acquire()
+        .map_err(|_| ApiError::rate_limited(std::time::Duration::from_secs(1)))?;
+    let result = tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ApiError::Internal(format!("password task failed: {e}")))
+        .map_err(|e| ApiError::Internal(format!("password task failed: {e}")));
+    drop(permit);
+    result
 }
 
 /// Sign in with e-mail and password (the Studio).
@@ -225,31 +238,34 @@ pub(crate) async fn sign_in(
     let now = Utc::now();
     let email = body.email.trim().to_lowercase();
     let limits = state.sign_in_limits();
-    limits.check(&email, ip)?;
-    let user = state.store().user_by_email(&email).await?;
-    let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let password = body.password;
-    let ok = blocking(move || verify_password(&password, hash.as_deref())).await?;
-    let Some(user) = user.filter(|_| ok) else {
-        limits.failed(&email, ip);
-        return Err(ApiError::Unauthorized(WRONG_CREDENTIALS.to_owned()));
+    // The token is taken before the password is checked (given back when it is right), so
+    // attempts in parallel cannot pass the limit.
+    limits
+        .take(&email, Some(ip))
+        .map_err(ApiError::rate_limited)?;
+    let checked = async {
+        let user = state.store().user_by_email(&email).await?;
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
+        let password = body.password;
+        let ok = blocking(move || verify_password(&password, hash.as_deref())).await?;
+        Ok::<_, ApiError>(user.filter(|_| ok))
+    }
+    .await;
+    let user = match checked {
+        Ok(Some(user)) => user,
+        Ok(None) => return Err(ApiError::Unauthorized(WRONG_CREDENTIALS.to_owned())),
+        Err(e) => {
+            limits.succeeded(&email, Some(ip));
+            return Err(e);
+        }
     };
+    limits.succeeded(&email, Some(ip));
     match start_session(&state, &user, now).await {
         Err(ApiError::Unauthorized(m)) => {
             limits.failed(&email, ip);
             Err(ApiError::Unauthorized(m))
         }
         other => other,
-    }
-}
-
-impl SignInLimits {
-    /// 429 when the account or the address has failed too often lately.
-    fn check(&self, email: &str, ip: Option<IpAddr>) -> Result<(), ApiError> {
-        match self.blocked(email, ip) {
-            Some(wait) => Err(ApiError::rate_limited(wait)),
-            None => Ok(()),
-        }
     }
 }
 
@@ -486,10 +502,20 @@ pub(crate) async fn accept_invitation(
     let password = body.password;
     let acceptor = match state.store().user_by_email(&invitation.email).await? {
         Some(user) => {
+            // The account's sign-in limit applies to its password here too.
+            let limits = state.sign_in_limits();
+            limits
+                .take(&user.email, None)
+                .map_err(ApiError::rate_limited)?;
             let hash = user.password_hash.clone();
             let pw = password.clone();
-            if !blocking(move || verify_password(&pw, Some(&hash))).await? {
-                return Err(ApiError::Unauthorized(WRONG_CREDENTIALS.to_owned()));
+            match blocking(move || verify_password(&pw, Some(&hash))).await {
+                Ok(true) => limits.succeeded(&user.email, None),
+                Ok(false) => return Err(ApiError::Unauthorized(WRONG_CREDENTIALS.to_owned())),
+                Err(e) => {
+                    limits.succeeded(&user.email, None);
+                    return Err(e);
+                }
             }
             Acceptor::Existing { user_id: user.id }
         }

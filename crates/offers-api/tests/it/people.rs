@@ -1164,3 +1164,59 @@ both_backends!(changing_someone_needs_grants_covering_theirs_now, |t| {
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 });
+
+both_backends!(
+    parallel_sign_ins_cannot_pass_the_limit_nor_can_invitations,
+    |t| {
+        let pw = "correct horse battery";
+        join(&t, &t.a, "dan@example.com", "viewer", pw).await;
+        let attempts = (0..20).map(|_| {
+            t.send(
+                Request::post("/external/session")
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(json_body(
+                        &json!({"email": "dan@example.com", "password": "wrong password!"}),
+                    ))
+                    .unwrap(),
+            )
+        });
+        let answers = futures_util::future::join_all(attempts).await;
+        let mut wrong = answers
+            .iter()
+            .filter(|r| r.status == StatusCode::UNAUTHORIZED)
+            .count();
+        for r in answers
+            .iter()
+            .filter(|r| r.status != StatusCode::UNAUTHORIZED)
+        {
+            // The limit, or all password slots busy (then the token is given back).
+            r.error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+            assert!(r.header("retry-after").is_some());
+        }
+        // One at a time until refused: exactly 10 wrong passwords were ever checked.
+        loop {
+            let r = t
+                .send(
+                    Request::post("/external/session")
+                        .header(header::CONTENT_TYPE, "application/json")
+                        .body(json_body(
+                            &json!({"email": "dan@example.com", "password": "wrong password!"}),
+                        ))
+                        .unwrap(),
+                )
+                .await;
+            if r.status == StatusCode::TOO_MANY_REQUESTS {
+                break;
+            }
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
+            wrong += 1;
+            assert!(wrong <= 10, "more than 10 wrong passwords were checked");
+        }
+        assert_eq!(wrong, 10);
+        // The account's limit applies to an invitation's password check too.
+        let link = invite_link(&t, &t.a, "dan@example.com", "viewer").await;
+        let r = accept_link(&t, &link, pw).await;
+        r.error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+        assert!(r.header("retry-after").is_some());
+    }
+);
