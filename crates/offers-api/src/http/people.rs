@@ -483,6 +483,7 @@ pub(crate) async fn list_invitations(
         (status = 400, description = "The invitation expired or was already used (`error.fields.token`)", body = ErrorBody),
         (status = 401, description = "The e-mail has an account and this is not its password", body = ErrorBody),
         (status = 403, description = "The person's membership of the project is disabled (an invitation never re-activates it)", body = ErrorBody),
+        (status = 409, description = "An account with the e-mail was created meanwhile: accept again with its password", body = ErrorBody),
         (status = 422, description = "A bad `name` or `password` (10–200 characters)", body = ErrorBody),
     )
 )]
@@ -538,6 +539,12 @@ pub(crate) async fn accept_invitation(
         Accepted::Disabled => {
             return Err(ApiError::Forbidden(
                 "your membership of this project is disabled; an invitation does not re-activate it (ask someone with `update` on `people`)"
+                    .to_owned(),
+            ));
+        }
+        Accepted::EmailTaken => {
+            return Err(ApiError::Conflict(
+                "an account with this e-mail was just created: accept the invitation again with its password"
                     .to_owned(),
             ));
         }

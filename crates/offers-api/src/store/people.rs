@@ -209,6 +209,8 @@ pub enum Accepted {
     Gone,
     /// The person is a disabled member of the project (nothing changed).
     Disabled,
+    /// An account with the invitation's e-mail was created meanwhile (nothing changed).
+    EmailTaken,
     /// Joined (or was already an active member, left as they were): the account's id.
     Joined(i64),
 }

@@ -670,6 +670,15 @@ macro_rules! people_sql_store {
                 use $crate::store::millis;
                 use $crate::store::people::{Accepted, Acceptor, Actor, AuditRecord, diff};
                 let mut tx = self.begin_write().await?;
+                // One acceptance per project at a time (PostgreSQL): the owner check and the
+                // membership insert below do not race.
+                sqlx::query(&format!(
+                    "SELECT id FROM projects WHERE id = $1{}",
+                    Self::FOR_UPDATE
+                ))
+                .bind(invitation.project_id)
+                .fetch_optional(&mut *tx)
+                .await?;
                 let used = sqlx::query(
                     "UPDATE invitations SET accepted_ms = $2 WHERE id = $1 \
                      AND accepted_ms IS NULL AND expires_ms > $2",
@@ -688,7 +697,7 @@ macro_rules! people_sql_store {
                         name,
                         password_hash,
                     } => {
-                        sqlx::query_scalar(
+                        let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
                             "INSERT INTO users (email, name, password_hash, created_ms) \
                              VALUES ($1, $2, $3, $4) RETURNING id",
                         )
@@ -697,7 +706,16 @@ macro_rules! people_sql_store {
                         .bind(password_hash)
                         .bind(millis(now))
                         .fetch_one(&mut *tx)
-                        .await?
+                        .await;
+                        match inserted {
+                            Ok(id) => id,
+                            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                                // The account was created meanwhile (another acceptance).
+                                tx.rollback().await?;
+                                return Ok(Accepted::EmailTaken);
+                            }
+                            Err(e) => return Err(e.into()),
+                        }
                     }
                 };
                 let owners: Vec<i64> = sqlx::query_scalar(&format!(
