@@ -258,6 +258,9 @@ pub enum TokenCommand {
 pub fn parse_duration(raw: &str) -> Result<chrono::Duration, String> {
     let raw = raw.trim();
     let reason = || format!("`{raw}`: expected a whole number and a unit: 30d, 12h, 90m or 60s");
+    if !raw.is_ascii() {
+        return Err(reason());
+    }
     let split = raw.len().checked_sub(1).ok_or_else(reason)?;
     let (digits, unit) = raw.split_at(split);
     let n: i64 = digits
@@ -670,6 +673,17 @@ mod tests {
         assert_eq!(parse_duration("0s"), Ok(chrono::Duration::zero()));
         for bad in ["", "d", "10", "-1d", "1w", "1.5h", "99999d"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn non_ascii_durations_are_refused_not_a_panic() {
+        for bad in ["5µ", "µ", "5dµ", "５d", "10é"] {
+            let error = parse_duration(bad).expect_err(bad);
+            assert!(
+                error.contains("expected a whole number and a unit"),
+                "{error}"
+            );
         }
     }
 

@@ -96,6 +96,17 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     pub fn check(&self, key: K) -> Result<(), Duration> {
         self.check_at(&key, Instant::now())
     }
+
+    /// Gives back a token taken for `key` (up to the capacity).
+    pub fn give_back(&self, key: &K) {
+        if !self.enabled() {
+            return;
+        }
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(bucket) = buckets.get_mut(key) {
+            bucket.tokens = (bucket.tokens + 1.0).min(self.capacity);
+        }
+    }
 }
 
 /// Failed sign-ins allowed per account (e-mail) in [`SIGN_IN_WINDOW`].
@@ -137,11 +148,50 @@ impl SignInLimits {
         let _ = self.per_account.check(account.to_owned());
         let _ = self.per_ip.check(ip);
     }
+
+    /// Takes a token of `account` and of `ip` (when `Some`) before a password is checked, so
+    /// that attempts made in parallel cannot pass the limit; [`SignInLimits::succeeded`]
+    /// gives them back. When either bucket is empty nothing is taken: how long to wait.
+    pub fn take(&self, account: &str, ip: Option<Option<IpAddr>>) -> Result<(), Duration> {
+        let account = account.to_owned();
+        self.per_account.check(account.clone())?;
+        if let Some(ip) = ip
+            && let Err(wait) = self.per_ip.check(ip)
+        {
+            self.per_account.give_back(&account);
+            return Err(wait);
+        }
+        Ok(())
+    }
+
+    /// Gives back what [`SignInLimits::take`] took: the password was right.
+    pub fn succeeded(&self, account: &str, ip: Option<Option<IpAddr>>) {
+        self.per_account.give_back(&account.to_owned());
+        if let Some(ip) = ip {
+            self.per_ip.give_back(&ip);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_in_tokens_are_taken_first_and_given_back_on_success() {
+        let limits = SignInLimits::default();
+        let ip = Some(Some("127.0.0.1".parse().unwrap()));
+        for _ in 0..SIGN_IN_FAILURES_PER_ACCOUNT {
+            assert!(limits.take("ana@x.io", ip).is_ok());
+            limits.succeeded("ana@x.io", ip);
+        }
+        for _ in 0..SIGN_IN_FAILURES_PER_ACCOUNT {
+            assert!(limits.take("ana@x.io", ip).is_ok());
+        }
+        assert!(limits.take("ana@x.io", ip).is_err());
+        assert!(limits.blocked("ana@x.io", None).is_some());
+        assert!(limits.take("bob@x.io", None).is_ok());
+    }
 
     #[test]
     fn bucket_empties_and_refills() {

@@ -102,8 +102,14 @@ pub const RULES: &[Rule] = &[
     rule("GET", "/external/audit", People, View),
 ];
 
-/// The rule of `method` on the route template `path`, if the table has one.
+/// The rule of `method` on the route template `path`, if the table has one. `HEAD` is
+/// guarded as `GET` (axum answers it with the `GET` handler).
 pub fn rule_for(method: &str, path: &str) -> Option<&'static Rule> {
+    let method = if method.eq_ignore_ascii_case("HEAD") {
+        "GET"
+    } else {
+        method
+    };
     RULES
         .iter()
         .find(|r| r.method.eq_ignore_ascii_case(method) && r.path == path)
@@ -164,5 +170,14 @@ mod tests {
             Some((Offers, Full))
         );
         assert_eq!(rule_for("GET", "/external/nothing"), None);
+    }
+
+    #[test]
+    fn head_is_guarded_as_get() {
+        assert_eq!(
+            rule_for("HEAD", "/external/people").map(|r| (r.area, r.level)),
+            Some((People, View))
+        );
+        assert_eq!(rule_for("head", "/external/role/{roleName}"), None);
     }
 }

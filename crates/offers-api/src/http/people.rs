@@ -7,8 +7,6 @@
 //! a role change needs the caller's grants to cover the role's), and the role `owner` belongs
 //! to the account owner alone (handed over, never given).
 
-use std::net::IpAddr;
-
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -39,11 +37,10 @@ use crate::http::access::Access;
 use crate::http::body::{Page, media_type_of, parse_json, query_param};
 use crate::http::caller::{Caller, SESSION_COOKIE, SESSION_MAX_AGE, check_csrf, session_of};
 use crate::http::widget::ClientIp;
-use crate::ratelimit::SignInLimits;
 use crate::state::AppState;
 use crate::store::people::{
-    Acceptor, Actor, AuditFilter, NewInvitation, NewToken, PersonChange, PersonUpdate, RoleDelete,
-    TokenRow, UserRow,
+    Accepted, Acceptor, Actor, AuditFilter, NewInvitation, NewToken, PersonChange, PersonUpdate,
+    RoleDelete, RoleUpdate, TokenRow, UserRow,
 };
 use crate::store::{ProjectSettings, Store};
 
@@ -196,12 +193,28 @@ async fn start_session(
     Ok(response)
 }
 
+/// Password hashes and checks (argon2) running at once, at most: twice the CPUs.
+fn password_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new(2 * cpus)
+    })
+}
+
+/// Runs a password hash or check off the async threads; 429 (retry in a second) when
+/// [`password_slots`] are all taken.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
+    let permit = password_slots()
+        .try_acquire()
+        .map_err(|_| ApiError::rate_limited(std::time::Duration::from_secs(1)))?;
+    let result = tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ApiError::Internal(format!("password task failed: {e}")))
+        .map_err(|e| ApiError::Internal(format!("password task failed: {e}")));
+    drop(permit);
+    result
 }
 
 /// Sign in with e-mail and password (the Studio).
@@ -225,31 +238,34 @@ pub(crate) async fn sign_in(
     let now = Utc::now();
     let email = body.email.trim().to_lowercase();
     let limits = state.sign_in_limits();
-    limits.check(&email, ip)?;
-    let user = state.store().user_by_email(&email).await?;
-    let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let password = body.password;
-    let ok = blocking(move || verify_password(&password, hash.as_deref())).await?;
-    let Some(user) = user.filter(|_| ok) else {
-        limits.failed(&email, ip);
-        return Err(ApiError::Unauthorized(WRONG_CREDENTIALS.to_owned()));
+    // The token is taken before the password is checked (given back when it is right), so
+    // attempts in parallel cannot pass the limit.
+    limits
+        .take(&email, Some(ip))
+        .map_err(ApiError::rate_limited)?;
+    let checked = async {
+        let user = state.store().user_by_email(&email).await?;
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
+        let password = body.password;
+        let ok = blocking(move || verify_password(&password, hash.as_deref())).await?;
+        Ok::<_, ApiError>(user.filter(|_| ok))
+    }
+    .await;
+    let user = match checked {
+        Ok(Some(user)) => user,
+        Ok(None) => return Err(ApiError::Unauthorized(WRONG_CREDENTIALS.to_owned())),
+        Err(e) => {
+            limits.succeeded(&email, Some(ip));
+            return Err(e);
+        }
     };
+    limits.succeeded(&email, Some(ip));
     match start_session(&state, &user, now).await {
         Err(ApiError::Unauthorized(m)) => {
             limits.failed(&email, ip);
             Err(ApiError::Unauthorized(m))
         }
         other => other,
-    }
-}
-
-impl SignInLimits {
-    /// 429 when the account or the address has failed too often lately.
-    fn check(&self, email: &str, ip: Option<IpAddr>) -> Result<(), ApiError> {
-        match self.blocked(email, ip) {
-            Some(wait) => Err(ApiError::rate_limited(wait)),
-            None => Ok(()),
-        }
     }
 }
 
@@ -466,6 +482,8 @@ pub(crate) async fn list_invitations(
         (status = 200, description = "Joined and signed in (the session cookie is set)", body = SessionResponse),
         (status = 400, description = "The invitation expired or was already used (`error.fields.token`)", body = ErrorBody),
         (status = 401, description = "The e-mail has an account and this is not its password", body = ErrorBody),
+        (status = 403, description = "The person's membership of the project is disabled (an invitation never re-activates it)", body = ErrorBody),
+        (status = 409, description = "An account with the e-mail was created meanwhile: accept again with its password", body = ErrorBody),
         (status = 422, description = "A bad `name` or `password` (10–200 characters)", body = ErrorBody),
     )
 )]
@@ -485,10 +503,20 @@ pub(crate) async fn accept_invitation(
     let password = body.password;
     let acceptor = match state.store().user_by_email(&invitation.email).await? {
         Some(user) => {
+            // The account's sign-in limit applies to its password here too.
+            let limits = state.sign_in_limits();
+            limits
+                .take(&user.email, None)
+                .map_err(ApiError::rate_limited)?;
             let hash = user.password_hash.clone();
             let pw = password.clone();
-            if !blocking(move || verify_password(&pw, Some(&hash))).await? {
-                return Err(ApiError::Unauthorized(WRONG_CREDENTIALS.to_owned()));
+            match blocking(move || verify_password(&pw, Some(&hash))).await {
+                Ok(true) => limits.succeeded(&user.email, None),
+                Ok(false) => return Err(ApiError::Unauthorized(WRONG_CREDENTIALS.to_owned())),
+                Err(e) => {
+                    limits.succeeded(&user.email, None);
+                    return Err(e);
+                }
             }
             Acceptor::Existing { user_id: user.id }
         }
@@ -502,11 +530,26 @@ pub(crate) async fn accept_invitation(
             }
         }
     };
-    state
+    match state
         .store()
         .accept_invitation(&invitation, &acceptor, now)
         .await?
-        .ok_or_else(gone)?;
+    {
+        Accepted::Gone => return Err(gone()),
+        Accepted::Disabled => {
+            return Err(ApiError::Forbidden(
+                "your membership of this project is disabled; an invitation does not re-activate it (ask someone with `update` on `people`)"
+                    .to_owned(),
+            ));
+        }
+        Accepted::EmailTaken => {
+            return Err(ApiError::Conflict(
+                "an account with this e-mail was just created: accept the invitation again with its password"
+                    .to_owned(),
+            ));
+        }
+        Accepted::Joined(_) => {}
+    }
     let user = state
         .store()
         .user_by_email(&invitation.email)
@@ -554,6 +597,10 @@ fn person_answer(change: PersonChange) -> Result<Json<Person>, ApiError> {
             "the account owner cannot be disabled or given another role (hand over ownership to an active member first)"
                 .to_owned(),
         )),
+        PersonChange::Exceeds => Err(ApiError::Forbidden(
+            "this person's current role grants more than yours: only someone holding those grants may change their role or status"
+                .to_owned(),
+        )),
         PersonChange::Done(person) => Ok(Json(*person)),
     }
 }
@@ -597,7 +644,14 @@ pub(crate) async fn update_person(
     };
     let change = state
         .store()
-        .update_person(&caller.actor, caller.project_id(), id, &update, Utc::now())
+        .update_person(
+            &caller.actor,
+            caller.project_id(),
+            id,
+            &update,
+            &caller.grants,
+            Utc::now(),
+        )
         .await?;
     person_answer(change)
 }
@@ -777,18 +831,26 @@ pub(crate) async fn update_role(
     let name = role_name(path)?;
     built_in_conflict(&name)?;
     check_covers(&caller, &body.grants)?;
-    if !state
+    match state
         .store()
         .update_role(
             &caller.actor,
             caller.project_id(),
             &name,
             &body.grants,
+            &caller.grants,
             Utc::now(),
         )
         .await?
     {
-        return Err(role_not_found());
+        RoleUpdate::NotFound => return Err(role_not_found()),
+        RoleUpdate::Exceeds => {
+            return Err(ApiError::Forbidden(format!(
+                "the role `{name}` grants more than your role `{}`: only someone holding its grants may change it",
+                caller.role
+            )));
+        }
+        RoleUpdate::Done => {}
     }
     Ok(Json(RoleInfo {
         name,

@@ -202,6 +202,19 @@ pub enum Acceptor {
     New { name: String, password_hash: String },
 }
 
+/// The outcome of accepting an invitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    /// Used or expired meanwhile.
+    Gone,
+    /// The person is a disabled member of the project (nothing changed).
+    Disabled,
+    /// An account with the invitation's e-mail was created meanwhile (nothing changed).
+    EmailTaken,
+    /// Joined (or was already an active member, left as they were): the account's id.
+    Joined(i64),
+}
+
 /// The outcome of a change to a person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PersonChange {
@@ -209,8 +222,21 @@ pub enum PersonChange {
     NotFound,
     /// The account owner cannot be disabled or given another role.
     OwnerConflict,
+    /// The person's current role grants more than the caller's (nothing changed).
+    Exceeds,
     /// Changed.
     Done(Box<Person>),
+}
+
+/// The outcome of a change to a custom role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleUpdate {
+    /// No such custom role.
+    NotFound,
+    /// Its current grants exceed the caller's (nothing changed).
+    Exceeds,
+    /// Changed.
+    Done,
 }
 
 /// What a person's change asks for (validated by the handler).
@@ -287,14 +313,17 @@ pub trait PeopleStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     /// Changes a custom role's grants; `false` when there is none of that name.
+    /// Changes a custom role's grants, only when `within` (the caller's grants) covers both
+    /// its grants now (read in the transaction) and the new ones.
     async fn update_role(
         &self,
         actor: &Actor,
         project_id: i64,
         name: &str,
         grants: &Grants,
+        within: &Grants,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<RoleUpdate, StoreError>;
 
     /// Deletes a custom role nobody holds.
     async fn delete_role(
@@ -384,28 +413,33 @@ pub trait PeopleStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Option<InvitationRow>, StoreError>;
 
-    /// Uses the invitation (once: `None` when it was used or expired meanwhile), creating the
-    /// account or adding the membership (records `person.joined`); the account's id. The
-    /// first `owner` of a project without an account owner becomes it; an `owner`
-    /// invitation to a project that has one meanwhile joins as `editor`.
+    /// Uses the invitation (once: [`Accepted::Gone`] when it was used or expired meanwhile),
+    /// creating the account or adding the membership (records `person.joined`). The first
+    /// `owner` of a project without an account owner becomes it; an `owner` invitation to a
+    /// project that has one meanwhile joins as `editor`. A person already in the project keeps
+    /// the membership as it is (role and status: an invitation never restores a role or
+    /// re-activates anyone); a disabled member is refused ([`Accepted::Disabled`]).
     async fn accept_invitation(
         &self,
         invitation: &InvitationRow,
         acceptor: &Acceptor,
         now: DateTime<Utc>,
-    ) -> Result<Option<i64>, StoreError>;
+    ) -> Result<Accepted, StoreError>;
 
     /// The project's members, by e-mail.
     async fn list_people(&self, project_id: i64) -> Result<Vec<Person>, StoreError>;
 
     /// Changes a member (records `person.updated`). Status is per project (the membership's):
     /// a disabled member's sessions and tokens stop working in this project at once.
+    /// A change of role or status needs `within` (the caller's grants) to cover the grants
+    /// the person holds now (read in the transaction): [`PersonChange::Exceeds`] otherwise.
     async fn update_person(
         &self,
         actor: &Actor,
         project_id: i64,
         user_id: i64,
         update: &PersonUpdate,
+        within: &Grants,
         now: DateTime<Utc>,
     ) -> Result<PersonChange, StoreError>;
 

@@ -266,14 +266,19 @@ macro_rules! people_sql_store {
                 project_id: i64,
                 name: &str,
                 grants: &offers_core::access::Grants,
+                within: &offers_core::access::Grants,
                 now: chrono::DateTime<chrono::Utc>,
-            ) -> Result<bool, $crate::store::StoreError> {
-                use $crate::store::people::{AuditRecord, diff};
+            ) -> Result<$crate::store::people::RoleUpdate, $crate::store::StoreError> {
+                use $crate::store::people::{AuditRecord, RoleUpdate, diff};
                 let mut tx = self.begin_write().await?;
                 let Some(before) = Self::custom_grants(&mut *tx, project_id, name).await? else {
                     tx.rollback().await?;
-                    return Ok(false);
+                    return Ok(RoleUpdate::NotFound);
                 };
+                if !within.covers(&before) || !within.covers(grants) {
+                    tx.rollback().await?;
+                    return Ok(RoleUpdate::Exceeds);
+                }
                 sqlx::query("UPDATE roles SET grants = $3 WHERE project_id = $1 AND name = $2")
                     .bind(project_id)
                     .bind(name)
@@ -287,7 +292,7 @@ macro_rules! people_sql_store {
                 let record = AuditRecord::new("role.updated", format!("role:{name}"), changes);
                 Self::write_audit(&mut tx, project_id, actor, &record, now).await?;
                 self.commit(tx, None).await?;
-                Ok(true)
+                Ok(RoleUpdate::Done)
             }
 
             async fn delete_role(
@@ -661,10 +666,19 @@ macro_rules! people_sql_store {
                 invitation: &$crate::store::people::InvitationRow,
                 acceptor: &$crate::store::people::Acceptor,
                 now: chrono::DateTime<chrono::Utc>,
-            ) -> Result<Option<i64>, $crate::store::StoreError> {
+            ) -> Result<$crate::store::people::Accepted, $crate::store::StoreError> {
                 use $crate::store::millis;
-                use $crate::store::people::{Acceptor, Actor, AuditRecord, diff};
+                use $crate::store::people::{Accepted, Acceptor, Actor, AuditRecord, diff};
                 let mut tx = self.begin_write().await?;
+                // One acceptance per project at a time (PostgreSQL): the owner check and the
+                // membership insert below do not race.
+                sqlx::query(&format!(
+                    "SELECT id FROM projects WHERE id = $1{}",
+                    Self::FOR_UPDATE
+                ))
+                .bind(invitation.project_id)
+                .fetch_optional(&mut *tx)
+                .await?;
                 let used = sqlx::query(
                     "UPDATE invitations SET accepted_ms = $2 WHERE id = $1 \
                      AND accepted_ms IS NULL AND expires_ms > $2",
@@ -675,7 +689,7 @@ macro_rules! people_sql_store {
                 .await?;
                 if used.rows_affected() == 0 {
                     tx.rollback().await?;
-                    return Ok(None);
+                    return Ok(Accepted::Gone);
                 }
                 let user_id: i64 = match acceptor {
                     Acceptor::Existing { user_id } => *user_id,
@@ -683,7 +697,7 @@ macro_rules! people_sql_store {
                         name,
                         password_hash,
                     } => {
-                        sqlx::query_scalar(
+                        let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
                             "INSERT INTO users (email, name, password_hash, created_ms) \
                              VALUES ($1, $2, $3, $4) RETURNING id",
                         )
@@ -692,7 +706,16 @@ macro_rules! people_sql_store {
                         .bind(password_hash)
                         .bind(millis(now))
                         .fetch_one(&mut *tx)
-                        .await?
+                        .await;
+                        match inserted {
+                            Ok(id) => id,
+                            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                                // The account was created meanwhile (another acceptance).
+                                tx.rollback().await?;
+                                return Ok(Accepted::EmailTaken);
+                            }
+                            Err(e) => return Err(e.into()),
+                        }
                     }
                 };
                 let owners: Vec<i64> = sqlx::query_scalar(&format!(
@@ -711,12 +734,31 @@ macro_rules! people_sql_store {
                 } else {
                     invitation.role.as_str()
                 };
-                // Re-inviting a member changes their role (the owner keeps theirs).
+                // A member already in the project keeps their membership as it is: an old
+                // link never restores a role given before a later change, nor re-activates a
+                // disabled member (refused).
+                let existing: Option<String> = sqlx::query_scalar(&format!(
+                    "SELECT status FROM memberships WHERE project_id = $1 AND user_id = $2{}",
+                    Self::FOR_UPDATE
+                ))
+                .bind(invitation.project_id)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                match existing.as_deref() {
+                    None => {}
+                    Some("active") => {
+                        self.commit(tx, None).await?;
+                        return Ok(Accepted::Joined(user_id));
+                    }
+                    Some(_) => {
+                        tx.rollback().await?;
+                        return Ok(Accepted::Disabled);
+                    }
+                }
                 sqlx::query(
                     "INSERT INTO memberships (project_id, user_id, role, is_owner, created_ms) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, user_id) DO UPDATE \
-                     SET role = CASE WHEN memberships.is_owner THEN memberships.role \
-                     ELSE excluded.role END, status = 'active'",
+                     VALUES ($1, $2, $3, $4, $5)",
                 )
                 .bind(invitation.project_id)
                 .bind(user_id)
@@ -740,7 +782,7 @@ macro_rules! people_sql_store {
                 };
                 Self::write_audit(&mut tx, invitation.project_id, &actor, &record, now).await?;
                 self.commit(tx, None).await?;
-                Ok(Some(user_id))
+                Ok(Accepted::Joined(user_id))
             }
 
             async fn list_people(
@@ -763,6 +805,7 @@ macro_rules! people_sql_store {
                 project_id: i64,
                 user_id: i64,
                 update: &$crate::store::people::PersonUpdate,
+                within: &offers_core::access::Grants,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<$crate::store::people::PersonChange, $crate::store::StoreError> {
                 use $crate::store::people::{AuditRecord, PersonChange, diff};
@@ -785,6 +828,16 @@ macro_rules! people_sql_store {
                 if before.owner && (demotes || disables) {
                     tx.rollback().await?;
                     return Ok(PersonChange::OwnerConflict);
+                }
+                if update.role.is_some() || update.status.is_some() {
+                    let current = match offers_core::access::BuiltInRole::parse(&before.role) {
+                        Some(builtin) => Some(builtin.grants()),
+                        None => Self::custom_grants(&mut *tx, project_id, &before.role).await?,
+                    };
+                    if !current.is_some_and(|g| within.covers(&g)) {
+                        tx.rollback().await?;
+                        return Ok(PersonChange::Exceeds);
+                    }
                 }
                 if let Some(name) = &update.name {
                     sqlx::query("UPDATE users SET name = $2 WHERE id = $1")
@@ -811,6 +864,19 @@ macro_rules! people_sql_store {
                     serde_json::json!({"name": p.name, "role": p.role, "status": p.status})
                 };
                 let changes = diff(&fields(&before), &fields(&after));
+                if after.role != before.role
+                    || after.status == offers_core::api::UserStatus::Disabled
+                {
+                    // Their spare invitation links stop working.
+                    sqlx::query(
+                        "DELETE FROM invitations WHERE project_id = $1 AND email = $2 \
+                         AND accepted_ms IS NULL",
+                    )
+                    .bind(project_id)
+                    .bind(&after.email)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 if !changes.is_empty() {
                     let record = AuditRecord::new(
                         "person.updated",

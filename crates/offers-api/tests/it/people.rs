@@ -871,3 +871,352 @@ both_backends!(audit_entries_are_pruned_with_retention, |t| {
         .json();
     assert_eq!(none, json!([]));
 });
+
+/// Invites `email` with `role` (as the legacy owner token): the link's token.
+async fn invite_link(t: &TestApp, creds: &Creds, email: &str, role: &str) -> String {
+    let r = t
+        .json(
+            Method::POST,
+            "/external/invitation",
+            creds,
+            Role::Owner,
+            &json!({"email": email, "role": role}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let url = r.json()["inviteUrl"].as_str().unwrap().to_owned();
+    url.split("#invite=").nth(1).unwrap().to_owned()
+}
+
+/// Accepts the invitation `token` with `password`.
+async fn accept_link(t: &TestApp, token: &str, password: &str) -> Resp {
+    t.send(
+        Request::post("/external/invitation/accept")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(json_body(
+                &json!({"token": token, "name": "Someone", "password": password}),
+            ))
+            .unwrap(),
+    )
+    .await
+}
+
+/// The member `email` of `creds`'s project as the people list shows them.
+async fn member(t: &TestApp, creds: &Creds, email: &str) -> Value {
+    let people = t
+        .empty(Method::GET, "/external/people", creds, Role::Owner)
+        .await
+        .json();
+    people
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["email"] == email)
+        .cloned()
+        .unwrap_or_else(|| panic!("{email} not in {people}"))
+}
+
+both_backends!(spare_invitations_never_restore_a_role_or_reactivate, |t| {
+    let pw = "correct horse battery";
+    let bob = join(&t, &t.a, "bob@example.com", "editor", pw).await;
+    let bob_id = bob.body["user"]["id"].as_i64().unwrap();
+    let uri = format!("/external/people/{bob_id}");
+    // A spare link, then a demotion: the link is void.
+    let spare = invite_link(&t, &t.a, "bob@example.com", "editor").await;
+    let r = t
+        .json(
+            Method::PATCH,
+            &uri,
+            &t.a,
+            Role::Owner,
+            &json!({"role": "viewer"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let error = accept_link(&t, &spare, pw)
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_request");
+    assert!(error["fields"]["token"].is_string(), "{error}");
+    assert_eq!(member(&t, &t.a, "bob@example.com").await["role"], "viewer");
+    // A link made after the demotion signs an active member in but leaves the role alone.
+    let later = invite_link(&t, &t.a, "bob@example.com", "editor").await;
+    let r = accept_link(&t, &later, pw).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["memberships"][0]["role"], "viewer");
+    assert_eq!(member(&t, &t.a, "bob@example.com").await["role"], "viewer");
+    // A spare link, then disabled: void; a link made afterwards is refused (403), and Bob
+    // stays disabled.
+    let spare = invite_link(&t, &t.a, "bob@example.com", "editor").await;
+    let r = t
+        .json(
+            Method::PATCH,
+            &uri,
+            &t.a,
+            Role::Owner,
+            &json!({"status": "disabled"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    accept_link(&t, &spare, pw)
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_request");
+    let after = invite_link(&t, &t.a, "bob@example.com", "editor").await;
+    let error = accept_link(&t, &after, pw)
+        .await
+        .error(StatusCode::FORBIDDEN, "forbidden");
+    assert!(
+        error["message"].as_str().unwrap().contains("disabled"),
+        "{error}"
+    );
+    let bob_now = member(&t, &t.a, "bob@example.com").await;
+    assert_eq!(bob_now["status"], "disabled");
+    assert_eq!(bob_now["role"], "viewer");
+});
+
+both_backends!(head_on_guarded_reads_is_checked_as_get, |t| {
+    for uri in ["/external/people", "/external/offer", "/external/audit"] {
+        let r = t.empty(Method::HEAD, uri, &t.a, Role::Owner).await;
+        assert_eq!(r.status, StatusCode::OK, "HEAD {uri}: {}", r.text());
+        assert!(r.body.is_empty(), "HEAD {uri}");
+        let r = t
+            .send(
+                Request::head(uri)
+                    .header("x-api-key", t.a.api_key())
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "HEAD {uri}");
+    }
+});
+
+both_backends!(
+    an_owner_invitation_to_a_member_keeps_role_and_owner_consistent,
+    |t| {
+        // Bob joins as a viewer of a project without an account owner, then is sent an `owner`
+        // invitation: he stays a viewer and not the owner (never role `owner` without ownership).
+        let pw = "correct horse battery";
+        join(&t, &t.a, "bob@example.com", "viewer", pw).await;
+        let link = invite_link(&t, &t.a, "bob@example.com", "owner").await;
+        let r = accept_link(&t, &link, pw).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let bob = member(&t, &t.a, "bob@example.com").await;
+        assert_eq!(
+            (bob["role"].clone(), bob["owner"].clone()),
+            (json!("viewer"), json!(false))
+        );
+        // An owner invitation to a newcomer makes the account owner; `person.joined` says so.
+        let link = invite_link(&t, &t.a, "olga@example.com", "owner").await;
+        let r = accept_link(&t, &link, pw).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let olga = member(&t, &t.a, "olga@example.com").await;
+        assert_eq!(
+            (olga["role"].clone(), olga["owner"].clone()),
+            (json!("owner"), json!(true))
+        );
+        let audit = t
+            .empty(
+                Method::GET,
+                "/external/audit?action=person.joined",
+                &t.a,
+                Role::Owner,
+            )
+            .await
+            .json();
+        let joined = audit.as_array().unwrap();
+        assert_eq!(joined.len(), 2, "{audit}");
+        assert_eq!(joined[0]["target"], "person:olga@example.com", "{audit}");
+        assert_eq!(joined[0]["changes"]["owner"]["after"], true, "{audit}");
+        assert_eq!(joined[0]["changes"]["role"]["after"], "owner", "{audit}");
+        assert_eq!(joined[1]["target"], "person:bob@example.com", "{audit}");
+        assert_eq!(joined[1]["changes"]["owner"]["after"], false, "{audit}");
+        assert_eq!(joined[1]["changes"]["role"]["after"], "viewer", "{audit}");
+    }
+);
+
+/// `method uri` with the bearer `token` and the JSON `body`.
+async fn bearer_json(t: &TestApp, token: &str, method: Method, uri: &str, body: &Value) -> Resp {
+    t.send(
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("x-api-key", t.a.api_key())
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(json_body(body))
+            .unwrap(),
+    )
+    .await
+}
+
+both_backends!(changing_someone_needs_grants_covering_theirs_now, |t| {
+    let pw = "correct horse battery";
+    // A people-only manager may not disable an editor (whose role grants more), but may
+    // disable someone whose role it covers.
+    let manager = token_with(
+        &t,
+        &t.a,
+        "manager",
+        &Grants::NONE.with(Area::People, Level::Update),
+    )
+    .await;
+    let bob = join(&t, &t.a, "bob@example.com", "editor", pw).await;
+    let bob_id = bob.body["user"]["id"].as_i64().unwrap();
+    let error = bearer_json(
+        &t,
+        &manager,
+        Method::PATCH,
+        &format!("/external/people/{bob_id}"),
+        &json!({"status": "disabled"}),
+    )
+    .await
+    .error(StatusCode::FORBIDDEN, "forbidden");
+    assert!(
+        error["message"].as_str().unwrap().contains("current role"),
+        "{error}"
+    );
+    assert_eq!(
+        member(&t, &t.a, "bob@example.com").await["status"],
+        "active"
+    );
+    let r = t
+        .json(
+            Method::POST,
+            "/external/role",
+            &t.a,
+            Role::Owner,
+            &json!({"name": "reader", "grants": {"people": "view"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let cleo = join(&t, &t.a, "cleo@example.com", "reader", pw).await;
+    let cleo_id = cleo.body["user"]["id"].as_i64().unwrap();
+    let r = bearer_json(
+        &t,
+        &manager,
+        Method::PATCH,
+        &format!("/external/people/{cleo_id}"),
+        &json!({"status": "disabled"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // A name change alone needs no such cover.
+    let r = bearer_json(
+        &t,
+        &manager,
+        Method::PATCH,
+        &format!("/external/people/{bob_id}"),
+        &json!({"name": "Bob B"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+
+    // A role is changed only by someone whose grants cover it as it is now.
+    let r = t
+        .json(
+            Method::POST,
+            "/external/role",
+            &t.a,
+            Role::Owner,
+            &json!({"name": "big", "grants": {"offers": "full"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let lead = token_with(
+        &t,
+        &t.a,
+        "lead",
+        &Grants::NONE.with(Area::People, Level::Full),
+    )
+    .await;
+    let error = bearer_json(
+        &t,
+        &lead,
+        Method::PATCH,
+        "/external/role/big",
+        &json!({"grants": {}}),
+    )
+    .await
+    .error(StatusCode::FORBIDDEN, "forbidden");
+    assert!(
+        error["message"].as_str().unwrap().contains("big"),
+        "{error}"
+    );
+    let roles = t
+        .empty(Method::GET, "/external/role", &t.a, Role::Owner)
+        .await
+        .json();
+    let big = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "big")
+        .cloned()
+        .unwrap();
+    assert_eq!(big["grants"]["offers"], "full", "{roles}");
+    let r = bearer_json(
+        &t,
+        &lead,
+        Method::PATCH,
+        "/external/role/reader",
+        &json!({"grants": {"people": "update"}}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+});
+
+both_backends!(
+    parallel_sign_ins_cannot_pass_the_limit_nor_can_invitations,
+    |t| {
+        let pw = "correct horse battery";
+        join(&t, &t.a, "dan@example.com", "viewer", pw).await;
+        let attempts = (0..20).map(|_| {
+            t.send(
+                Request::post("/external/session")
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(json_body(
+                        &json!({"email": "dan@example.com", "password": "wrong password!"}),
+                    ))
+                    .unwrap(),
+            )
+        });
+        let answers = futures_util::future::join_all(attempts).await;
+        let mut wrong = answers
+            .iter()
+            .filter(|r| r.status == StatusCode::UNAUTHORIZED)
+            .count();
+        for r in answers
+            .iter()
+            .filter(|r| r.status != StatusCode::UNAUTHORIZED)
+        {
+            // The limit, or all password slots busy (then the token is given back).
+            r.error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+            assert!(r.header("retry-after").is_some());
+        }
+        // One at a time until refused: exactly 10 wrong passwords were ever checked.
+        loop {
+            let r = t
+                .send(
+                    Request::post("/external/session")
+                        .header(header::CONTENT_TYPE, "application/json")
+                        .body(json_body(
+                            &json!({"email": "dan@example.com", "password": "wrong password!"}),
+                        ))
+                        .unwrap(),
+                )
+                .await;
+            if r.status == StatusCode::TOO_MANY_REQUESTS {
+                break;
+            }
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
+            wrong += 1;
+            assert!(wrong <= 10, "more than 10 wrong passwords were checked");
+        }
+        assert_eq!(wrong, 10);
+        // The account's limit applies to an invitation's password check too.
+        let link = invite_link(&t, &t.a, "dan@example.com", "viewer").await;
+        let r = accept_link(&t, &link, pw).await;
+        r.error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+        assert!(r.header("retry-after").is_some());
+    }
+);
