@@ -575,10 +575,23 @@ async fn rate(args: &[String]) -> Res<()> {
     let http = client();
     let gate = Arc::new(Semaphore::new(32));
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let started = tokio::time::Instant::now();
-    for i in 0..total {
-        tokio::time::sleep_until(started + gap * i as u32).await;
-        let scheduled = started + gap * i as u32;
+    // The send times come from a thread of their own sleeping to each one (microseconds late
+    // at most), not from tokio's timer, whose millisecond ticks would send in bursts and add
+    // up to a millisecond to every latency measured from the scheduled time.
+    let (due_tx, mut due_rx) = mpsc::unbounded_channel::<std::time::Instant>();
+    let started = std::time::Instant::now() + Duration::from_millis(20);
+    std::thread::spawn(move || {
+        for i in 0..total {
+            let at = started + gap * i as u32;
+            if let Some(wait) = at.checked_duration_since(std::time::Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            if due_tx.send(at).is_err() {
+                return;
+            }
+        }
+    });
+    while let Some(scheduled) = due_rx.recv().await {
         let (http, url, tx, gate) = (http.clone(), url.clone(), tx.clone(), gate.clone());
         let extra = extra.clone();
         tokio::spawn(async move {

@@ -5,15 +5,18 @@
 //! count of new events: what a client is told was stored is what is stored.
 //!
 //! Nothing waits to fill a group: under light load a batch is committed alone, as soon as it
-//! arrives; under load the queue fills while a commit runs and the next commit takes it all
-//! (up to [`MAX_GROUP_EVENTS`]). Two batches of one project sharing an event id never go in
-//! one group, so each batch's count stays exact.
+//! arrives; under load the queue fills while the commits run and the next group takes it all
+//! (up to [`MAX_GROUP_EVENTS`]). As many groups are committed at once as the store can use
+//! ([`Store::concurrent_writes`]: one on SQLite; on PostgreSQL one group's WAL flush overlaps
+//! the next one's inserts). Two batches of one project sharing an event id never go in one
+//! group, so each batch's count stays exact; in concurrent groups the database's unique key
+//! decides which one stores it (the other waits for that commit and counts it as seen).
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::store::{NewEvent, Store, StoreError};
 
@@ -61,7 +64,8 @@ impl EventWriter {
     /// queued.
     pub fn start(store: Arc<dyn Store>) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(store, queue));
+        let commits = store.concurrent_writes().max(1);
+        tokio::spawn(run(store, queue, commits));
         Self { jobs }
     }
 
@@ -84,14 +88,20 @@ impl EventWriter {
     }
 }
 
-async fn run(store: Arc<dyn Store>, mut queue: mpsc::Receiver<Job>) {
+async fn run(store: Arc<dyn Store>, mut queue: mpsc::Receiver<Job>, commits: usize) {
+    let slots = Arc::new(Semaphore::new(commits));
     let mut carried: Option<Job> = None;
     loop {
+        // A free commit first: meanwhile the batches that arrive wait in the queue, and the
+        // group below takes them together.
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
         let first = match carried.take() {
             Some(job) => job,
             None => match queue.recv().await {
                 Some(job) => job,
-                None => return,
+                None => break,
             },
         };
         let mut group = Group::default();
@@ -104,8 +114,15 @@ async fn run(store: Arc<dyn Store>, mut queue: mpsc::Receiver<Job>) {
             }
             group.add(job);
         }
-        group.commit(store.as_ref()).await;
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            group.commit(store.as_ref()).await;
+            drop(slot);
+        });
     }
+    // Every handle is gone: wait for the commits still running.
+    let all = u32::try_from(commits).unwrap_or(u32::MAX);
+    let _ = slots.acquire_many(all).await;
 }
 
 /// The batches committed together.

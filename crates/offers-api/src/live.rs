@@ -205,9 +205,10 @@ struct Listing {
     /// Ids of `GLOBAL` offers, ascending.
     everyone: Vec<i64>,
     /// Room id → ids of the `ROOM` offers listing it, ascending.
-    rooms: HashMap<Box<str>, Vec<i64>>,
-    /// User id → ids of the `USER` offers listing them, ascending.
-    users: HashMap<Box<str>, Vec<i64>>,
+    rooms: HashMap<Arc<str>, Vec<i64>>,
+    /// User id → ids of the `USER` offers listing them, ascending. The indexed offers' ids
+    /// share these keys' text: a user listed by a hundred offers is held once.
+    users: HashMap<Arc<str>, Vec<i64>>,
     /// `(instant, offer id)`, for every instant after the offer entered the index at which the
     /// clock changes whether it is sent: entering the horizon, ending.
     transitions: BTreeSet<(DateTime<Utc>, i64)>,
@@ -243,23 +244,38 @@ impl Listing {
             .filter(move |t| *t > now)
     }
 
-    /// Adds (or replaces) an offer; returns the entry it replaced.
-    fn insert(&mut self, entry: Entry, now: DateTime<Utc>) -> Option<Entry> {
-        let id = entry.offer.id;
+    /// Adds (or replaces) an offer; returns the entry it replaced, and the one added.
+    fn insert(&mut self, mut offer: Offer, now: DateTime<Utc>) -> (Option<Entry>, Arc<Offer>) {
+        let id = offer.id;
         let old = self.remove(id);
         self.generation += 1;
-        let offer = Arc::clone(&entry.offer);
         for key in audience_keys(&offer.spec.audience) {
             let list = self.list_mut(key);
             if let Err(at) = list.binary_search(&id) {
                 list.insert(at, id);
             }
         }
+        // Hold each listed id once: the offer's copy becomes the list's key (and its list has
+        // no spare capacity: a million targets are held here).
+        let audience = &mut offer.spec.audience;
+        audience.rooms.shrink_to_fit();
+        audience.users.shrink_to_fit();
+        for (ids, keys) in [
+            (&mut audience.rooms, &self.rooms),
+            (&mut audience.users, &self.users),
+        ] {
+            for external in ids.iter_mut() {
+                if let Some((key, _)) = keys.get_key_value(external.as_str()) {
+                    external.share(key);
+                }
+            }
+        }
         for t in Self::transitions_of(&offer.spec, now) {
             self.transitions.insert((t, id));
         }
-        self.entries.insert(id, entry);
-        old
+        let offer = Arc::new(offer);
+        self.entries.insert(id, Entry::new(Arc::clone(&offer)));
+        (old, offer)
     }
 
     /// Removes an offer; returns its entry.
@@ -272,7 +288,7 @@ impl Listing {
                 list.remove(at);
             }
         }
-        fn unlist_in(map: &mut HashMap<Box<str>, Vec<i64>>, key: &str, id: i64) {
+        fn unlist_in(map: &mut HashMap<Arc<str>, Vec<i64>>, key: &str, id: i64) {
             if let Some(list) = map.get_mut(key) {
                 unlist(list, id);
                 if list.is_empty() {
@@ -329,17 +345,19 @@ impl OffersIndex {
         self.select(room, user, claimed, now, |e| Arc::clone(&e.offer))
     }
 
-    /// The ids of the offers concerning the visitor (the same selection as the feed).
+    /// The ids of the offers concerning the visitor (the same selection as the feed),
+    /// ascending.
     pub fn feed_ids(
         &self,
         room: &str,
         user: Option<&str>,
         claimed: Option<&str>,
         now: DateTime<Utc>,
-    ) -> HashSet<i64> {
-        self.select(room, user, claimed, now, |e| e.offer.id)
-            .into_iter()
-            .collect()
+    ) -> Vec<i64> {
+        let mut ids = self.select(room, user, claimed, now, |e| e.offer.id);
+        // `select` lists newest (highest id) first, each once.
+        ids.reverse();
+        ids
     }
 
     /// The feed answer for the visitor (see [`crate::feed_page`]): kept per room, and per user
@@ -615,7 +633,11 @@ impl OffersIndex {
     fn replace(&self, offers: Vec<Offer>, opted_out: Vec<String>, now: DateTime<Utc>) {
         let mut listing = Listing::default();
         for offer in offers {
-            listing.insert(Entry::new(Arc::new(offer)), now);
+            listing.insert(offer, now);
+        }
+        // The lists grew one id at a time: drop their spare capacity.
+        for list in listing.rooms.values_mut().chain(listing.users.values_mut()) {
+            list.shrink_to_fit();
         }
         let mut current = write(&self.offers);
         listing.generation += current.generation + 1;
@@ -1289,16 +1311,18 @@ impl LiveIndex {
             .store
             .get_offer(slot.project_id, id)
             .await?
-            .filter(|o| !has_ended(&o.spec, now))
-            .map(Arc::new);
-        let old = {
+            .filter(|o| !has_ended(&o.spec, now));
+        let (old, fresh) = {
             let mut listing = write(&index.offers);
-            if listing.entries.get(&id).map(|e| &e.offer) == fresh.as_ref() {
+            if listing.entries.get(&id).map(|e| e.offer.as_ref()) == fresh.as_ref() {
                 return Ok(());
             }
-            match &fresh {
-                Some(offer) => listing.insert(Entry::new(Arc::clone(offer)), now),
-                None => listing.remove(id),
+            match fresh {
+                Some(offer) => {
+                    let (old, offer) = listing.insert(offer, now);
+                    (old, Some(offer))
+                }
+                None => (listing.remove(id), None),
             }
         };
         let versions: Vec<&Offer> = old
@@ -1667,6 +1691,56 @@ mod tests {
         assert_eq!(ids(index.take_due(later)), [2]);
         assert_eq!(ids(index.feed("r1", None, None, later)), [2]);
         assert_eq!(index.next_transition(), None);
+    }
+
+    /// A user listed by many offers is held once: every indexed offer's copy of the id shares
+    /// the listing's key, also for an offer added after the load; the feed ids come ascending.
+    #[test]
+    fn listed_ids_are_held_once_and_feed_ids_ascend() {
+        let now = Utc::now();
+        let id = |s: &str| ExternalId::parse(s).unwrap();
+        let users = |names: &[&str]| Audience::users(names.iter().map(|n| id(n)).collect());
+        let index = OffersIndex::default();
+        index.replace(
+            vec![
+                Offer::created(1, spec(-1, None, users(&["u1", "u2"])), now),
+                Offer::created(2, spec(-1, None, users(&["u2", "u1"])), now),
+                Offer::created(3, spec(-1, None, Audience::rooms(vec![id("r")])), now),
+                Offer::created(5, spec(-1, None, Audience::global()), now),
+            ],
+            Vec::new(),
+            now,
+        );
+        write(&index.offers).insert(Offer::created(4, spec(-1, None, users(&["u1"])), now), now);
+        let listing = read(&index.offers);
+        for user in ["u1", "u2"] {
+            let (key, list) = listing.users.get_key_value(user).unwrap();
+            if user == "u2" {
+                // Loaded in one go (u1's list grew again when offer 4 came).
+                assert_eq!(list.capacity(), list.len(), "no spare capacity");
+            }
+            for offer_id in list {
+                let offer = &listing.entries[offer_id].offer;
+                let held = offer
+                    .spec
+                    .audience
+                    .users
+                    .iter()
+                    .find(|u| u.as_str() == user);
+                assert!(
+                    held.unwrap().is_shared_with(key),
+                    "{user} in offer {offer_id}"
+                );
+            }
+        }
+        let (room, _) = listing.rooms.get_key_value("r").unwrap();
+        assert!(listing.entries[&3].offer.spec.audience.rooms[0].is_shared_with(room));
+        drop(listing);
+        assert_eq!(index.feed_ids("r", Some("u1"), None, now), [1, 2, 3, 4, 5]);
+        assert_eq!(
+            index.feed_ids("elsewhere", Some("u2"), None, now),
+            [1, 2, 5]
+        );
     }
 
     /// A small version of the scale benchmark's shape: 1,000 offers (900 personal over 300

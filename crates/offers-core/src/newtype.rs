@@ -14,7 +14,7 @@ macro_rules! string_newtype {
 
             /// The validated text, by value.
             pub fn into_string(self) -> String {
-                self.0
+                $crate::newtype::IntoText::into_text(self.0)
             }
         }
 
@@ -38,13 +38,13 @@ macro_rules! string_newtype {
 
         impl ::std::cmp::PartialEq<str> for $name {
             fn eq(&self, other: &str) -> bool {
-                self.0 == other
+                &*self.0 == other
             }
         }
 
         impl ::std::cmp::PartialEq<&str> for $name {
             fn eq(&self, other: &&str) -> bool {
-                self.0 == *other
+                &*self.0 == *other
             }
         }
 
@@ -74,7 +74,7 @@ macro_rules! string_newtype {
 
         impl ::std::convert::From<$name> for String {
             fn from(value: $name) -> String {
-                value.0
+                $crate::newtype::IntoText::into_text(value.0)
             }
         }
 
@@ -96,3 +96,21 @@ macro_rules! string_newtype {
 }
 
 pub(crate) use string_newtype;
+
+/// What a newtype's text is held in, given back as a `String`: `String` (moved) or a shared
+/// `Arc<str>` (copied; ids the server's index shares between offers).
+pub(crate) trait IntoText {
+    fn into_text(self) -> String;
+}
+
+impl IntoText for String {
+    fn into_text(self) -> String {
+        self
+    }
+}
+
+impl IntoText for std::sync::Arc<str> {
+    fn into_text(self) -> String {
+        String::from(&*self)
+    }
+}

@@ -277,8 +277,11 @@ string_newtype!(OfferName);
 
 /// A partner's room or user id: 1–128 characters after trimming, no control characters, no
 /// bidi controls, not only invisible characters.
+///
+/// Held in an `Arc<str>`: a clone shares the text, so an index holding the same user in many
+/// offers' audiences can hold it once.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ExternalId(String);
+pub struct ExternalId(std::sync::Arc<str>);
 
 impl ExternalId {
     /// Parses an id: trimmed, not blank, at most 128 characters, no control characters, no
@@ -293,7 +296,23 @@ impl ExternalId {
         }
         check_readable(trimmed)?;
         check_length(trimmed, EXTERNAL_ID_MAX_CHARS)?;
-        Ok(Self(trimmed.to_owned()))
+        Ok(Self(std::sync::Arc::from(trimmed)))
+    }
+
+    /// Makes `self` hold `canonical` when their texts are equal, so that equal ids share one
+    /// allocation (an index holding a user in many offers); returns whether it did.
+    pub fn share(&mut self, canonical: &std::sync::Arc<str>) -> bool {
+        if *self.0 == **canonical {
+            self.0 = std::sync::Arc::clone(canonical);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether `self` holds `text`'s allocation (not only equal text).
+    pub fn is_shared_with(&self, text: &std::sync::Arc<str>) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, text)
     }
 }
 
@@ -316,6 +335,20 @@ mod tests {
         assert!(Title::parse_rendered("\u{202E}evil").is_err());
         assert!(Title::parse_rendered("   ").is_err());
         assert!(BodyText::parse_rendered("bell\u{7}").is_err());
+    }
+
+    #[test]
+    fn external_ids_share_equal_text_only() {
+        let canonical: std::sync::Arc<str> = std::sync::Arc::from("u1");
+        let mut same = ExternalId::parse(" u1 ").unwrap();
+        assert!(!same.is_shared_with(&canonical));
+        assert!(same.share(&canonical));
+        assert!(same.is_shared_with(&canonical));
+        assert_eq!(same.as_str(), "u1");
+        let mut other = ExternalId::parse("u2").unwrap();
+        assert!(!other.share(&canonical));
+        assert_eq!(other.as_str(), "u2");
+        assert_eq!(same.into_string(), "u1");
     }
 
     #[test]

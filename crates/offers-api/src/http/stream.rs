@@ -16,7 +16,7 @@
 //! `Last-Event-ID` and is told to resynchronize. A comment keeps the connection alive every 15 s.
 //! The stream ends on server shutdown.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -102,7 +102,7 @@ pub(crate) async fn stream(
         .live()
         .note_entry(&visitor.slot, visitor.room.as_str(), visitor.user());
     let mut conn = Conn {
-        visible: HashSet::new(),
+        visible: Held::default(),
         pending: VecDeque::new(),
         shutdown: Box::pin(state.shutdown_signal()),
         state,
@@ -110,7 +110,7 @@ pub(crate) async fn stream(
         origin,
         events,
     };
-    conn.visible = conn.relevant(&index);
+    conn.visible = Held::of(conn.relevant(&index));
     conn.pending
         .push_back(Event::default().retry(RETRY).id(next_id()));
     if headers.contains_key("last-event-id") {
@@ -138,14 +138,15 @@ struct Conn {
     /// This stream's queue, fed by the project's fan-out with the changes concerning it.
     events: StreamRx,
     /// The offers the client holds.
-    visible: HashSet<i64>,
+    visible: Held,
     pending: VecDeque<Event>,
     shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
 }
 
 impl Conn {
-    /// The ids of the offers concerning this client now (the index's lookups, not a scan).
-    fn relevant(&self, index: &OffersIndex) -> HashSet<i64> {
+    /// The ids of the offers concerning this client now, ascending (the index's lookups, not
+    /// a scan).
+    fn relevant(&self, index: &OffersIndex) -> Vec<i64> {
         index.feed_ids(
             self.visitor.room.as_str(),
             self.visitor.user(),
@@ -220,7 +221,7 @@ impl Conn {
             // Rendered per visitor (segments, merge tags, languages): the feed answers it.
             Concerning::Personalized => self.resync(index),
             Concerning::No => {
-                if self.visible.remove(&id) {
+                if self.visible.remove(id) {
                     self.pending.push_back(deleted(id));
                 }
             }
@@ -229,14 +230,11 @@ impl Conn {
 
     /// Sends what changed between what the client holds and what concerns it now.
     fn diff(&mut self, index: &OffersIndex) {
-        let now_relevant = self.relevant(index);
-        let mut gone: Vec<i64> = self.visible.difference(&now_relevant).copied().collect();
-        gone.sort_unstable();
-        for id in gone {
+        let now_relevant = Held::of(self.relevant(index));
+        for id in self.visible.not_in(&now_relevant) {
             self.pending.push_back(deleted(id));
         }
-        let mut new: Vec<i64> = now_relevant.difference(&self.visible).copied().collect();
-        new.sort_unstable();
+        let new = now_relevant.not_in(&self.visible);
         if new.iter().any(|id| index.is_personalized(*id)) {
             // Rendered per visitor: the client refetches its feed.
             self.resync(index);
@@ -252,7 +250,7 @@ impl Conn {
 
     fn resync(&mut self, index: &OffersIndex) {
         self.pending.push_back(resync_event());
-        self.visible = self.relevant(index);
+        self.visible = Held::of(self.relevant(index));
     }
 
     fn push_offer(&mut self, name: StreamEventName, offer: &offers_core::Offer) {
@@ -263,6 +261,73 @@ impl Conn {
     }
 }
 
+/// The ids of the offers a client holds, ascending and each once. A sorted vector rather than
+/// a hash set: ten thousand open streams holding a few hundred ids each then cost 8 bytes an
+/// id, with no table around it.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Held(Vec<i64>);
+
+impl Held {
+    /// `ids` must be ascending and distinct (what [`OffersIndex::feed_ids`] returns).
+    fn of(mut ids: Vec<i64>) -> Self {
+        debug_assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        ids.shrink_to_fit();
+        Self(ids)
+    }
+
+    /// Adds `id`; whether it was new.
+    fn insert(&mut self, id: i64) -> bool {
+        match self.0.binary_search(&id) {
+            Ok(_) => false,
+            Err(at) => {
+                self.0.insert(at, id);
+                true
+            }
+        }
+    }
+
+    /// Removes `id`; whether it was held.
+    fn remove(&mut self, id: i64) -> bool {
+        match self.0.binary_search(&id) {
+            Ok(at) => {
+                self.0.remove(at);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The ids held here and not in `other`, ascending.
+    fn not_in(&self, other: &Held) -> Vec<i64> {
+        self.0
+            .iter()
+            .copied()
+            .filter(|id| other.0.binary_search(id).is_err())
+            .collect()
+    }
+}
+
 fn deleted(id: i64) -> Event {
     named(StreamEventName::OfferDeleted, format!("{{\"id\":{id}}}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Held;
+
+    #[test]
+    fn held_ids_stay_sorted_and_distinct() {
+        let mut held = Held::of(vec![2, 5, 9]);
+        assert!(held.insert(7));
+        assert!(!held.insert(5));
+        assert!(held.insert(1));
+        assert_eq!(held.0, [1, 2, 5, 7, 9]);
+        assert!(held.remove(5));
+        assert!(!held.remove(5));
+        assert_eq!(held.0, [1, 2, 7, 9]);
+        let now = Held::of(vec![2, 3, 9, 11]);
+        assert_eq!(held.not_in(&now), [1, 7]);
+        assert_eq!(now.not_in(&held), [3, 11]);
+        assert_eq!(Held::default().not_in(&now), Vec::<i64>::new());
+    }
 }

@@ -286,6 +286,11 @@ pub trait Store:
     /// `SELECT 1`.
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// How many write transactions can usefully run at once: 1 for SQLite (one writer per
+    /// database file), more for PostgreSQL, where one transaction's commit (its WAL flush)
+    /// overlaps the next one's inserts.
+    fn concurrent_writes(&self) -> usize;
+
     /// The per-deployment token secret (created by the first migration).
     async fn token_secret(&self) -> Result<String, StoreError>;
 

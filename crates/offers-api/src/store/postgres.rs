@@ -29,6 +29,10 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// Event groups committed at once (see [`crate::ingest`]): one flushes its WAL while the
+    /// next inserts. Fewer than the pool's connections, which other requests need too.
+    const CONCURRENT_WRITES: usize = 3;
+
     /// Connects and runs the migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()

@@ -248,6 +248,10 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            fn concurrent_writes(&self) -> usize {
+                Self::CONCURRENT_WRITES
+            }
+
             async fn token_secret(&self) -> Result<String, $crate::store::StoreError> {
                 let secret: Option<String> =
                     sqlx::query_scalar("SELECT value FROM settings WHERE key = 'token_secret'")
@@ -720,6 +724,9 @@ macro_rules! sql_store {
                             events.push(event);
                         }
                     }
+                    // Concurrent groups (PostgreSQL) then take their (project, event id) keys in
+                    // one order: two of them holding the same retried id wait, never deadlock.
+                    events.sort_unstable_by(|a, b| a.id.cmp(&b.id));
                     for id in Self::insert_events_in(&mut tx, project_id, &events, now).await? {
                         if let Some(&i) = owner.get(id.as_str()) {
                             added[i] += 1;

@@ -45,6 +45,9 @@ pub(super) fn connect_options(url: &str) -> Result<SqliteConnectOptions, StoreEr
 }
 
 impl SqliteStore {
+    /// One writer per database file: concurrent write transactions would only queue.
+    const CONCURRENT_WRITES: usize = 1;
+
     /// Opens (creating if missing) the database and runs the migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = connect_options(url)?;
