@@ -1,5 +1,5 @@
 //! Who may call what: the one route table ([`RULES`]) giving every partner and Studio call
-//! its area and level, and the one extractor ([`Access`]) that checks it before a handler
+//! its area and level, and the one extractor (`Access`) that checks it before a handler
 //! runs (and before any body is read). The OpenAPI document carries the same table per
 //! operation as `x-offers-area` / `x-offers-level` ([`crate::http::openapi`]), and the tests
 //! generate every (role, area, level) case from it.
@@ -38,7 +38,7 @@ const fn rule(method: &'static str, path: &'static str, area: Area, level: Level
 use Area::{Audiences, Figures, Offers, People, Settings};
 use Level::{Full, Update, View};
 
-/// Every call that needs credentials, with its area and level. A handler takes [`Access`]
+/// Every call that needs credentials, with its area and level. A handler takes `Access`
 /// to be checked against its row; a route missing here answers 500 (and fails the tests).
 pub const RULES: &[Rule] = &[
     // offers
