@@ -411,6 +411,12 @@ pub fn explain_across(
         let members: Vec<&FeedOffer> = group.iter().map(|&i| &feed[i]).collect();
         let verdicts = arbitrate(&members);
         let mut log: Vec<PopupShown> = view.shown.to_vec();
+        // Session 0 is "not known": judge the queue as a new session's.
+        let session = if view.session == 0 {
+            u64::MAX
+        } else {
+            view.session
+        };
         for (slot, &index) in group.iter().enumerate() {
             let explanation = &mut explanations[index];
             if members.len() > 1 {
@@ -419,12 +425,12 @@ pub fn explain_across(
                     .push(priority_check(verdicts[slot], slot));
             }
             if let Some(caps) = view.caps {
-                let check = match admit(caps, &log, view.session, now, utc_offset_minutes) {
+                let check = match admit(caps, &log, session, now, utc_offset_minutes) {
                     Ok(()) => {
                         log.push(PopupShown {
                             id: format!("explain-{}", feed[index].id),
                             at: now,
-                            session: view.session,
+                            session,
                         });
                         Check::new(Rule::Caps, true, caps_detail(caps, slot))
                     }
