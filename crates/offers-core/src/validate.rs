@@ -379,7 +379,7 @@ fn template_data(e: &mut FieldErrors, at: &str, value: Option<&Value>) -> Option
     let btn_text_color = color(l, "btnTextColor", defaults.btn_text_color);
     let text_color = color(l, "textColor", defaults.text_color);
     let gradient = coerce::boolean(object.get("gradient")).unwrap_or_else(|()| {
-        l.insert(&format!("{at}.gradient"), BOOL_REASON);
+        l.insert(format!("{at}.gradient"), BOOL_REASON);
         None
     });
     let gradient = gradient.unwrap_or(false);
