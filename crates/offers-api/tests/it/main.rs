@@ -6,6 +6,7 @@ mod common;
 
 mod api;
 mod audiences;
+mod campaigns;
 mod cli;
 mod hardening;
 mod live;
