@@ -176,7 +176,6 @@ pub struct ConversionRequest {
     pub name: String,
     /// Its value (e.g. an amount); summed as `conversionValue`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(minimum = -1e15, maximum = 1e15))]
     pub value: Option<f64>,
     /// When it happened (RFC 3339; default: now). Not more than 5 minutes ahead.
     #[serde(
