@@ -198,7 +198,10 @@ fn check_tracked(
     if let Some(reason) = event_name_error(&event.name) {
         return Err(format!("name: {reason}"));
     }
-    if event.value.is_some_and(|v| !v.is_finite() || v.abs() > 1e15) {
+    if event
+        .value
+        .is_some_and(|v| !v.is_finite() || v.abs() > 1e15)
+    {
         return Err("value: must be a number from -1e15 to 1e15".into());
     }
     if let Some(reason) = at_error(event.at, now, oldest) {

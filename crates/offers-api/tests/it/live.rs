@@ -425,8 +425,8 @@ both_backends!(retried_event_batches_count_once, |t| {
     assert_eq!(
         s["days"],
         json!([
-            {"date": yday, "impressions": 0, "uniqueUsers": 0, "clicks": 2, "closes": 0},
-            {"date": today, "impressions": 40, "uniqueUsers": 3, "clicks": N - 2, "closes": 1},
+            {"date": yday, "impressions": 0, "uniqueUsers": 0, "clicks": 2, "closes": 0, "conversions": 0},
+            {"date": today, "impressions": 40, "uniqueUsers": 3, "clicks": N - 2, "closes": 1, "conversions": 0},
         ])
     );
     // A range: only today; a range with no events is zero-filled.
