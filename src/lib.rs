@@ -57,7 +57,7 @@ mod extras_wire_names {
                 at: chrono::DateTime::UNIX_EPOCH,
                 variant: None,
             }],
-            tracked: Vec::new(),
+            tracked: Vec::<offers_core::api::TrackedEvent>::new(),
         };
         let json = serde_json::to_value(&batch).unwrap();
         for (field, _) in json.as_object().unwrap() {

@@ -176,22 +176,28 @@ fn at_error(at: DateTime<Utc>, now: DateTime<Utc>, oldest: DateTime<Utc>) -> Opt
     }
 }
 
+/// One batch member read into `T`, or why not: it must be a JSON object of `shape`, and a
+/// member that does not fit is named.
+fn read_object<T: DeserializeOwned>(raw: &RawValue, shape: &str) -> Result<T, String> {
+    if !raw.get().trim_start().starts_with('{') {
+        return Err(format!("must be an object {shape}"));
+    }
+    read(raw.get()).map_err(|(path, reason)| {
+        if path.is_empty() {
+            format!("must be an object {shape}: {reason}")
+        } else {
+            format!("{path}: {reason}")
+        }
+    })
+}
+
 /// One tracked event as checked, or why it is refused (naming the member).
 fn check_tracked(
     raw: &RawValue,
     now: DateTime<Utc>,
     oldest: DateTime<Utc>,
 ) -> Result<TrackedEvent, String> {
-    if !raw.get().trim_start().starts_with('{') {
-        return Err("must be an object {id, name, props?, at, conversion?, value?}".into());
-    }
-    let mut event: TrackedEvent = read(raw.get()).map_err(|(path, reason)| {
-        if path.is_empty() {
-            format!("must be an object {{id, name, props?, at, conversion?, value?}}: {reason}")
-        } else {
-            format!("{path}: {reason}")
-        }
-    })?;
+    let mut event: TrackedEvent = read_object(raw, "{id, name, props?, at, conversion?, value?}")?;
     if let Some(reason) = id_error(&event.id) {
         return Err(reason);
     }
@@ -217,16 +223,7 @@ fn check_event(
     now: DateTime<Utc>,
     oldest: DateTime<Utc>,
 ) -> Result<WidgetEvent, String> {
-    if !raw.get().trim_start().starts_with('{') {
-        return Err("must be an object {id, offerId, kind, at}".into());
-    }
-    let mut event: WidgetEvent = read(raw.get()).map_err(|(path, reason)| {
-        if path.is_empty() {
-            format!("must be an object {{id, offerId, kind, at}}: {reason}")
-        } else {
-            format!("{path}: {reason}")
-        }
-    })?;
+    let mut event: WidgetEvent = read_object(raw, "{id, offerId, kind, at}")?;
     if let Some(reason) = id_error(&event.id) {
         return Err(reason);
     }

@@ -551,7 +551,6 @@ both_backends!(
         r.invalid(&["tracked"]);
 
         // The tracked events are stored by name (what `triggered` counts), the bad one not.
-        use offers_api::store::campaign::CampaignStore as _;
         let counts = t
             .store
             .tracked_counts(
