@@ -425,8 +425,8 @@ both_backends!(retried_event_batches_count_once, |t| {
     assert_eq!(
         s["days"],
         json!([
-            {"date": yday, "impressions": 0, "uniqueUsers": 0, "clicks": 2, "closes": 0},
-            {"date": today, "impressions": 40, "uniqueUsers": 3, "clicks": N - 2, "closes": 1},
+            {"date": yday, "impressions": 0, "uniqueUsers": 0, "clicks": 2, "closes": 0, "conversions": 0},
+            {"date": today, "impressions": 40, "uniqueUsers": 3, "clicks": N - 2, "closes": 1, "conversions": 0},
         ])
     );
     // A range: only today; a range with no events is zero-filled.
@@ -443,7 +443,7 @@ both_backends!(retried_event_batches_count_once, |t| {
     assert_eq!((&r["impressions"], &r["ctr"]), (&json!(0), &json!(0.0)));
     assert_eq!(
         r["days"][2],
-        json!({"date": "2024-01-03", "impressions": 0, "uniqueUsers": 0, "clicks": 0, "closes": 0})
+        json!({"date": "2024-01-03", "impressions": 0, "uniqueUsers": 0, "clicks": 0, "closes": 0, "conversions": 0})
     );
     for bad in [
         "?from=yesterday",
@@ -459,7 +459,8 @@ both_backends!(retried_event_batches_count_once, |t| {
     let list = t.get_a("/external/offer").await.json();
     assert_eq!(
         list[0]["stats"],
-        json!({"impressions": 40, "clicks": N, "closes": 1, "uniqueUsers": 3, "ctr": 0.75})
+        json!({"impressions": 40, "clicks": N, "closes": 1, "uniqueUsers": 3, "ctr": 0.75,
+            "conversions": 0, "conversionValue": 0.0, "conversionRate": 0.0})
     );
 });
 
@@ -635,6 +636,7 @@ both_backends!(signed_users_only_when_required, |t| {
         ProjectSettings {
             require_user_signature: Some(true),
             allowed_origins: None,
+            ..Default::default()
         },
     )
     .await;
@@ -775,6 +777,7 @@ both_backends!(cors_per_project_origins, |t| {
                 "https://ok.example".into(),
                 "http://localhost:3000".into(),
             ]),
+            ..Default::default()
         },
     )
     .await;
@@ -917,6 +920,7 @@ both_backends!(retention_purges_old_events_and_ended_offers, |t| {
         room: "r1".into(),
         user: None,
         at: now - chrono::Duration::days(days_ago),
+        variant: None,
     };
     let stored = t
         .store
@@ -1063,6 +1067,7 @@ async fn replicas_share_changes_through_postgres() {
                 &ProjectSettings {
                     require_user_signature: Some(true),
                     allowed_origins: None,
+                    ..Default::default()
                 },
             )
             .await
