@@ -441,7 +441,7 @@ mod tests {
             identity_secret: "ids_x".into(),
             require_user_signature: false,
             allowed_origins: Vec::new(),
-            caps: offers_core::api::CapsSettings::default(),
+            caps: offers_core::api::Caps::default(),
             attribution_window_hours: 24,
         }
     }

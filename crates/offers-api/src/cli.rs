@@ -224,8 +224,8 @@ pub struct CampaignArgs {
 
 impl CampaignArgs {
     /// The caps given, if any.
-    fn caps(&self) -> Option<offers_core::api::CapsSettings> {
-        let caps = offers_core::api::CapsSettings {
+    fn caps(&self) -> Option<offers_core::api::Caps> {
+        let caps = offers_core::api::Caps {
             per_session: self.cap_session,
             per_day: self.cap_day,
             per_week: self.cap_week,
@@ -340,7 +340,7 @@ pub struct ProjectInfo {
     pub require_user_signature: bool,
     pub allowed_origins: Vec<String>,
     /// Caps on pop-ups across offers (`{}`: none).
-    pub caps: offers_core::api::CapsSettings,
+    pub caps: offers_core::api::Caps,
     pub attribution_window_hours: u32,
 }
 

@@ -10,8 +10,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 use chrono::Utc;
 use offers_core::ExternalId;
-use offers_core::api::campaign::event_name_error;
 use offers_core::api::{ConversionRequest, ConversionResponse, ErrorBody};
+use offers_core::campaign::EventName;
 
 use crate::error::{ApiError, Fields};
 use crate::http::access::Access;
@@ -59,7 +59,7 @@ pub(crate) async fn post_conversion(
     let user = ExternalId::parse(&body.user_id)
         .map_err(|reason| bad.insert("userId".into(), reason))
         .ok();
-    if let Some(reason) = event_name_error(&body.name) {
+    if let Err(reason) = EventName::parse(&body.name) {
         bad.insert("name".into(), reason);
     }
     if body.value.is_some_and(|v| !v.is_finite() || v.abs() > 1e15) {

@@ -23,10 +23,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use offers_core::ExternalId;
-use offers_core::api::campaign::event_name_error;
 use offers_core::api::{
     ErrorBody, EventsRequest, EventsResponse, RejectedEvent, TrackedEvent, WidgetEvent,
 };
+use offers_core::campaign::EventName;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
@@ -201,7 +201,7 @@ fn check_tracked(
     if let Some(reason) = id_error(&event.id) {
         return Err(reason);
     }
-    if let Some(reason) = event_name_error(&event.name) {
+    if let Err(reason) = EventName::parse(&event.name) {
         return Err(format!("name: {reason}"));
     }
     if event

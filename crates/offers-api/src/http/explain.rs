@@ -104,10 +104,9 @@ fn history(seen: Option<&SeenSummary>) -> DisplayHistory {
     })
 }
 
-/// The project's caps across offers, for the caps checks (`None`: not known here yet; the
-/// caps settings are the project's, SPEC §9).
-fn project_caps(_project: &crate::store::Project) -> Option<&offers_core::campaign::Caps> {
-    None
+/// The project's caps across offers, for the caps checks (`None`: the project sets none).
+fn project_caps(project: &crate::store::Project) -> Option<&offers_core::campaign::Caps> {
+    (!project.caps.is_empty()).then_some(&project.caps)
 }
 
 /// Why each offer is (not) shown to a visitor.
@@ -203,9 +202,37 @@ pub(crate) async fn explain_offers(
         .collect();
     // Priority across the offers that qualify together, and the project's caps when known.
     let listed: Vec<&offers_core::Offer> = offers.iter().collect();
+    let caps = project_caps(&caller.project);
+    // The user's pop-ups of the last 7 days, as the feed lists them for the widget's caps.
+    let shown: Vec<offers_core::campaign::PopupShown> = match (caps, user) {
+        (Some(_), Some(user)) => state
+            .store()
+            .user_recent_impressions(
+                project,
+                user,
+                q.at - chrono::Duration::days(7),
+                offers_core::api::campaign::MAX_RECENT_POPUPS as i64,
+            )
+            .await?
+            .into_iter()
+            .filter(|shown| shown.at <= q.at)
+            .filter(|shown| {
+                offers
+                    .iter()
+                    .find(|o| o.id == shown.offer_id)
+                    .is_none_or(|offer| offer.spec.view_type == offers_core::ViewType::Popup)
+            })
+            .map(|shown| offers_core::campaign::PopupShown {
+                id: shown.id,
+                at: shown.at,
+                session: 0,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     let view = CapsView {
-        caps: project_caps(&caller.project),
-        shown: &[],
+        caps,
+        shown: &shown,
         session: 0,
     };
     explain_across(&listed, &mut explanations, &view, q.at, q.utc_offset);

@@ -368,7 +368,7 @@ impl Modify for AccessRules {
         api::ConversionResponse,
         api::VariantStats,
         api::VariantComparison,
-        api::CapsSettings,
+        api::Caps,
         api::RecentPopup,
         api::TrackedEvent,
     )),

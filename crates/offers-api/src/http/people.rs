@@ -1098,7 +1098,7 @@ fn settings_view(p: crate::store::Project) -> ProjectSettingsView {
 /// The caps and attribution window of a settings change, checked: every bad one named
 /// (`caps.perDay`, `attributionWindowHours`).
 pub(crate) fn check_campaign_settings(
-    caps: Option<&offers_core::api::CapsSettings>,
+    caps: Option<&offers_core::api::Caps>,
     attribution_window_hours: Option<u32>,
 ) -> Result<(), ApiError> {
     let mut bad = crate::error::Fields::new();

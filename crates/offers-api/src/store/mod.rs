@@ -79,7 +79,7 @@ pub struct Project {
     /// Origins allowed to call the widget endpoints (`https://host[:port]`); empty: any.
     pub allowed_origins: Vec<String>,
     /// Caps on pop-ups across offers, per user (none set: empty).
-    pub caps: offers_core::api::CapsSettings,
+    pub caps: offers_core::api::Caps,
     /// Conversions go to the user's last click at most this many hours before.
     pub attribution_window_hours: u32,
 }
@@ -209,7 +209,7 @@ pub struct ProjectSettings {
     pub require_user_signature: Option<bool>,
     pub allowed_origins: Option<Vec<String>>,
     /// The caps given replace the project's, member by member (0: no cap).
-    pub caps: Option<offers_core::api::CapsSettings>,
+    pub caps: Option<offers_core::api::Caps>,
     pub attribution_window_hours: Option<u32>,
 }
 
@@ -785,7 +785,7 @@ where
         let n: i64 = row.try_get(name)?;
         Ok(u32::try_from(n).ok().filter(|n| *n > 0))
     };
-    let caps = offers_core::api::CapsSettings {
+    let caps = offers_core::api::Caps {
         per_session: count("cap_session")?,
         per_day: count("cap_day")?,
         per_week: count("cap_week")?,

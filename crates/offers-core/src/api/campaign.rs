@@ -15,42 +15,12 @@ pub const DEFAULT_ATTRIBUTION_WINDOW_HOURS: u32 = 24;
 pub const MAX_ATTRIBUTION_WINDOW_HOURS: u32 = 720;
 /// Most pop-up impressions a feed lists in `recentPopups`.
 pub const MAX_RECENT_POPUPS: usize = 200;
-/// The longest conversion name or tracked event name, in characters.
-pub const MAX_EVENT_NAME_CHARS: usize = 64;
 
-/// A project's caps on pop-ups across offers, per user; a missing member is no cap.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct CapsSettings {
-    /// At most this many pop-ups per session (30 minutes without activity start a new one).
-    /// In a PATCH, 0 clears it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1000))]
-    pub per_session: Option<u32>,
-    /// At most this many pop-ups per local calendar day. In a PATCH, 0 clears it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1000))]
-    pub per_day: Option<u32>,
-    /// At most this many pop-ups per rolling 7 days. In a PATCH, 0 clears it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1000))]
-    pub per_week: Option<u32>,
-    /// At least this many milliseconds between two pop-ups. In a PATCH, 0 clears it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 604_800_000))]
-    pub min_gap_ms: Option<u64>,
-}
+/// A project's caps on pop-ups across offers, per user (the engine's type, one for the wire
+/// and the decisions).
+pub use crate::campaign::Caps;
 
-impl CapsSettings {
-    /// Whether no cap is set.
-    pub fn is_empty(&self) -> bool {
-        self.per_session.is_none()
-            && self.per_day.is_none()
-            && self.per_week.is_none()
-            && self.min_gap_ms.is_none()
-    }
-
+impl Caps {
     /// These caps with a 0 turned into "no cap".
     #[must_use]
     pub fn normalized(self) -> Self {
@@ -64,7 +34,7 @@ impl CapsSettings {
 
     /// `self` with the members `patch` gives replacing its own (0 clears).
     #[must_use]
-    pub fn patched(self, patch: &CapsSettings) -> Self {
+    pub fn patched(self, patch: &Caps) -> Self {
         Self {
             per_session: patch.per_session.map_or(self.per_session, Some),
             per_day: patch.per_day.map_or(self.per_day, Some),
@@ -138,18 +108,6 @@ pub struct TrackedEvent {
     /// The conversion's value (e.g. an amount).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
-}
-
-/// Why a tracked event or conversion name is refused (`None`: fine).
-pub fn event_name_error(name: &str) -> Option<String> {
-    let ok = !name.is_empty()
-        && name.chars().count() <= MAX_EVENT_NAME_CHARS
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'));
-    (!ok).then(|| {
-        format!("must be 1 to {MAX_EVENT_NAME_CHARS} of A-Z, a-z, 0-9, `_`, `.`, `:`, `-`")
-    })
 }
 
 /// A conversion a partner reports (`POST /external/conversion`).
@@ -305,27 +263,26 @@ mod tests {
 
     #[test]
     fn caps_patch_member_by_member_and_zero_clears() {
-        let caps = CapsSettings {
+        let caps = Caps {
             per_session: Some(1),
             per_day: Some(3),
-            ..CapsSettings::default()
+            ..Caps::default()
         };
-        let patch: CapsSettings =
-            serde_json::from_value(json!({"perDay": 0, "minGapMs": 5000})).unwrap();
+        let patch: Caps = serde_json::from_value(json!({"perDay": 0, "minGapMs": 5000})).unwrap();
         let patched = caps.patched(&patch);
         assert_eq!(
             serde_json::to_value(patched).unwrap(),
             json!({"perSession": 1, "minGapMs": 5000})
         );
-        assert!(CapsSettings::default().is_empty());
-        let bad = CapsSettings {
+        assert!(Caps::default().is_empty());
+        let bad = Caps {
             per_week: Some(1001),
             min_gap_ms: Some(MAX_MIN_GAP_MS + 1),
-            ..CapsSettings::default()
+            ..Caps::default()
         };
         let keys: Vec<_> = bad.errors().into_iter().map(|(k, _)| k).collect();
         assert_eq!(keys, ["caps.perWeek", "caps.minGapMs"]);
-        assert!(serde_json::from_value::<CapsSettings>(json!({"perHour": 1})).is_err());
+        assert!(serde_json::from_value::<Caps>(json!({"perHour": 1})).is_err());
         assert!(attribution_window_error(0).is_some());
         assert!(attribution_window_error(24).is_none());
         assert!(attribution_window_error(721).is_some());
@@ -359,11 +316,12 @@ mod tests {
 
     #[test]
     fn names_and_bodies_read_as_documented() {
-        assert!(event_name_error("deposit_failed").is_none());
-        assert!(event_name_error("a:b.c-d").is_none());
-        assert!(event_name_error("").is_some());
-        assert!(event_name_error("no spaces").is_some());
-        assert!(event_name_error(&"x".repeat(65)).is_some());
+        use crate::campaign::EventName;
+        assert!(EventName::parse("deposit_failed").is_ok());
+        assert!(EventName::parse("a:b.c-d").is_ok());
+        assert!(EventName::parse("").is_err());
+        assert!(EventName::parse("no spaces").is_err());
+        assert!(EventName::parse(&"x".repeat(65)).is_err());
         let c: ConversionRequest = serde_json::from_value(
             json!({"id": "c1", "userId": "u", "name": "deposit", "value": 20}),
         )

@@ -17,7 +17,7 @@
 //!   "why (not) shown" ([`ExplainResponse`]);
 //! - [`campaign`]: conversions ([`ConversionRequest`], [`ConversionResponse`]), tracked events
 //!   ([`TrackedEvent`]), per-variant figures ([`VariantStats`], [`VariantComparison`]), caps
-//!   ([`CapsSettings`], [`RecentPopup`]) and the CSV exports' rows ([`FiguresCsvRow`]);
+//!   ([`Caps`], [`RecentPopup`]) and the CSV exports' rows ([`FiguresCsvRow`]);
 //! - [`people`]: signing in, invitations, people, roles, tokens and the audit log
 //!   ([`SessionResponse`], [`Person`], [`RoleInfo`], [`TokenInfo`], [`AuditEntry`], …);
 //! - here: the error body, opt-out, the id registry, image uploads, the draft and health.
@@ -44,7 +44,7 @@ pub use audience::{
     StoredProfile, TestSendAnswer, TestSendRequest, UsersAnswer,
 };
 pub use campaign::{
-    CapsSettings, ConversionRequest, ConversionResponse, FiguresCsvRow, RecentPopup, TrackedEvent,
+    Caps, ConversionRequest, ConversionResponse, FiguresCsvRow, RecentPopup, TrackedEvent,
     VariantComparison, VariantStats,
 };
 pub use figures::{DayStats, ExplainResponse, ExplainedOffer, OfferStats, StatsSummary};

@@ -332,7 +332,7 @@ pub struct ProjectSettingsView {
     pub allowed_origins: Vec<String>,
     /// Caps on pop-ups across offers, per user (`{}`: none).
     #[serde(default)]
-    pub caps: crate::api::campaign::CapsSettings,
+    pub caps: crate::api::campaign::Caps,
     /// Conversions are attributed to the user's last click within this many hours before.
     #[serde(default = "default_attribution_window_hours")]
     pub attribution_window_hours: u32,
@@ -355,7 +355,7 @@ pub struct ProjectSettingsPatch {
     pub allowed_origins: Option<Vec<String>>,
     /// The caps given replace the project's (a member absent: unchanged; 0: no cap).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub caps: Option<crate::api::campaign::CapsSettings>,
+    pub caps: Option<crate::api::campaign::Caps>,
     /// 1–720 hours.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 720))]

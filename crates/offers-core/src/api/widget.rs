@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::api::campaign::{CapsSettings, RecentPopup, TrackedEvent};
+use crate::api::campaign::{Caps, RecentPopup, TrackedEvent};
 use crate::api::offer::FeedOffer;
 
 /// The feed: the offers for this room and user, and the server's clock.
@@ -24,7 +24,7 @@ pub struct FeedResponse<O = FeedOffer> {
     pub server_time: DateTime<Utc>,
     /// The project's caps on pop-ups across offers (omitted when none is set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub caps: Option<CapsSettings>,
+    pub caps: Option<Caps>,
     /// For an identified (verified) user when caps are set: their pop-up impressions of the
     /// last 7 days, newest first, at most 200, so caps hold across devices.
     #[serde(default, skip_serializing_if = "Option::is_none")]

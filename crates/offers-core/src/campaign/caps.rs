@@ -21,20 +21,25 @@ pub const LOG_WINDOW_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 /// A project's caps; each is optional (`None`: no such cap). On the wire
 /// `{"perSession", "perDay", "perWeek", "minGapMs"}`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Caps {
-    /// At most this many pop-ups per session (30 minutes without activity end one).
+    /// At most this many pop-ups per session (30 minutes without activity end one). In a
+    /// PATCH, 0 clears it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1000))]
     pub per_session: Option<u32>,
-    /// At most this many pop-ups per local calendar day.
+    /// At most this many pop-ups per local calendar day. In a PATCH, 0 clears it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1000))]
     pub per_day: Option<u32>,
-    /// At most this many pop-ups in any 7 × 24 hours.
+    /// At most this many pop-ups in any 7 × 24 hours. In a PATCH, 0 clears it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1000))]
     pub per_week: Option<u32>,
-    /// At least this many milliseconds between two pop-ups.
+    /// At least this many milliseconds between two pop-ups. In a PATCH, 0 clears it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 604_800_000))]
     pub min_gap_ms: Option<u64>,
 }
 
