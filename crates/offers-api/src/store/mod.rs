@@ -25,6 +25,9 @@
 //!   segments, bulk profiles, settings, roles, tokens and people writes its audit entry in
 //!   its own transaction.
 //!
+//! - webhooks (migration 0008, [`webhooks`]): `webhooks`, `webhook_outbox` (written in the
+//!   transaction of the events and conversions it delivers), `webhook_deliveries`.
+//!
 //! Writes the widget side must learn about publish a `crate::bus::Change` (PostgreSQL:
 //! `pg_notify` inside the transaction; SQLite: an in-process broadcast after commit), and
 //! [`Store::subscribe`] receives them.
@@ -39,6 +42,8 @@ mod people_sql;
 mod postgres;
 mod sql;
 mod sqlite;
+pub mod webhooks;
+mod webhooks_sql;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -281,7 +286,12 @@ pub struct PurgeCounts {
 /// `audience_sql::audience_sql_store!`), for each backend.
 #[async_trait]
 pub trait Store:
-    audience::AudienceStore + people::PeopleStore + Send + Sync + std::fmt::Debug
+    audience::AudienceStore
+    + people::PeopleStore
+    + webhooks::WebhookStore
+    + Send
+    + Sync
+    + std::fmt::Debug
 {
     /// `SELECT 1`.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -695,7 +695,10 @@ macro_rules! sql_store {
                 let mut tx = self.begin_write().await?;
                 let events: Vec<&$crate::store::NewEvent> = events.iter().collect();
                 let added = Self::insert_events_in(&mut tx, project_id, &events, now).await?;
+                let outbox =
+                    Self::enqueue_event_webhooks(&mut tx, project_id, &events, &added, now).await?;
                 self.commit(tx, None).await?;
+                self.outbox_written(outbox);
                 Ok(added.len() as u64)
             }
 
@@ -710,6 +713,7 @@ macro_rules! sql_store {
                 projects.sort_unstable();
                 projects.dedup();
                 let mut added = vec![0u64; batches.len()];
+                let mut outbox = 0;
                 let mut tx = self.begin_write().await?;
                 for project_id in projects {
                     let mut owner = std::collections::HashMap::new();
@@ -727,13 +731,18 @@ macro_rules! sql_store {
                     // Concurrent groups (PostgreSQL) then take their (project, event id) keys in
                     // one order: two of them holding the same retried id wait, never deadlock.
                     events.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-                    for id in Self::insert_events_in(&mut tx, project_id, &events, now).await? {
+                    let stored = Self::insert_events_in(&mut tx, project_id, &events, now).await?;
+                    outbox +=
+                        Self::enqueue_event_webhooks(&mut tx, project_id, &events, &stored, now)
+                            .await?;
+                    for id in stored {
                         if let Some(&i) = owner.get(id.as_str()) {
                             added[i] += 1;
                         }
                     }
                 }
                 self.commit(tx, None).await?;
+                self.outbox_written(outbox);
                 Ok(added)
             }
 

@@ -27,6 +27,7 @@ pub mod audience;
 pub mod figures;
 pub mod offer;
 pub mod people;
+pub mod webhooks;
 pub mod widget;
 
 use std::collections::BTreeMap;
