@@ -324,6 +324,10 @@ impl Modify for AccessRules {
         crate::http::people::list_audit,
         crate::http::people::get_project,
         crate::http::people::update_project,
+        crate::http::webhooks::create_webhook,
+        crate::http::webhooks::list_webhooks,
+        crate::http::webhooks::delete_webhook,
+        crate::http::webhooks::list_deliveries,
     ),
     components(schemas(
         api::PartnerOffer,
@@ -356,6 +360,9 @@ impl Modify for AccessRules {
         offers_core::access::Area,
         api::SessionResponse,
         api::AuditEntry,
+        api::webhooks::WebhookPayload,
+        api::webhooks::OfferEventData,
+        api::webhooks::ConversionEventData,
     )),
     modifiers(&SecuritySchemes, &CommonResponses, &OfferLinks, &NewOfferBody, &AccessRules),
     tags(
@@ -367,6 +374,7 @@ impl Modify for AccessRules {
         (name = "media", description = "Image uploads and the uploaded images"),
         (name = "widget", description = "Public widget endpoints: feed, live stream, events (no token; the project is named by its public key; CORS per project)"),
         (name = "people", description = "Signing in, invitations, people, roles, tokens, the audit log and the project's settings (SPEC §8). Each operation's `x-offers-area` and `x-offers-level` say what the caller's role needs"),
+        (name = "webhooks", description = "Webhook endpoints and their delivery log (SPEC §9). Deliveries POST a `WebhookPayload` signed with `Offers-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, \"t.body\")>`"),
         (name = "ops", description = "Operations"),
     )
 )]
