@@ -13,3 +13,4 @@ mod openapi;
 mod people;
 mod scale;
 mod studio;
+mod webhooks;
