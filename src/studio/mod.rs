@@ -56,9 +56,9 @@ pub mod signin;
 pub mod storage;
 pub mod test_send;
 pub mod tokens;
-pub mod webhooks;
 pub mod translations;
 pub mod upload;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -671,9 +671,7 @@ pub fn Studio() -> impl IntoView {
         ),
         Page::Roles => Some(view! { <roles::Roles session=session.into() /> }.into_any()),
         Page::Tokens => Some(view! { <tokens::Tokens session=session.into() /> }.into_any()),
-        Page::Webhooks => {
-            Some(view! { <webhooks::Webhooks session=session.into() /> }.into_any())
-        }
+        Page::Webhooks => Some(view! { <webhooks::Webhooks session=session.into() /> }.into_any()),
         Page::Audit => Some(view! { <audit::Audit session=session.into() /> }.into_any()),
     };
 

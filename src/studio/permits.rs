@@ -80,7 +80,9 @@ impl Page {
     pub fn listed(self, credentials: Option<&Credentials>) -> bool {
         match self {
             Self::Offers => true,
-            Self::Webhooks => credentials.is_some() && may(credentials, Area::Settings, Level::View),
+            Self::Webhooks => {
+                credentials.is_some() && may(credentials, Area::Settings, Level::View)
+            }
             _ => credentials.is_some() && may(credentials, Area::People, Level::View),
         }
     }

@@ -9,13 +9,14 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use offers_core::access::{Area, Level};
 pub use offers_core::api::webhooks::{
-    CreatedWebhook, DeliveryStatus, WebhookDelivery, WebhookEventType, WebhookInfo,
-    WebhookRequest,
+    CreatedWebhook, DeliveryStatus, WebhookDelivery, WebhookEventType, WebhookInfo, WebhookRequest,
 };
 use serde_json::Value;
 
 use super::api::{ApiFailure, Credentials, call, parse};
-use super::labeled::{ConfirmButton, Notice, NoticeState, Reasons, TextField, load_with, reasons_of};
+use super::labeled::{
+    ConfirmButton, Notice, NoticeState, Reasons, TextField, load_with, reasons_of,
+};
 use super::permits::refusal_of;
 use super::{clock, copy_text};
 
@@ -40,9 +41,14 @@ pub async fn create_webhook(
 
 /// Deletes a webhook.
 pub async fn delete_webhook(credentials: &Credentials, id: i64) -> Result<(), ApiFailure> {
-    call(credentials, "DELETE", &format!("/external/webhook/{id}"), None)
-        .await
-        .map(drop)
+    call(
+        credentials,
+        "DELETE",
+        &format!("/external/webhook/{id}"),
+        None,
+    )
+    .await
+    .map(drop)
 }
 
 /// The newest 50 deliveries of a webhook.

@@ -28,7 +28,7 @@ use sha2::Sha256;
 use tokio::task::JoinSet;
 
 use crate::store::Store;
-use crate::store::webhooks::{ClaimedBatch, DeliveryOutcome, WebhookStore};
+use crate::store::webhooks::{ClaimedBatch, DeliveryOutcome};
 
 /// How long one POST may take, connecting and answering included.
 pub const POST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -124,7 +124,12 @@ pub async fn run(
         let now = Utc::now();
         let mut claimed = 0;
         if in_flight.len() < MAX_IN_FLIGHT {
-            let skip: Vec<i64> = busy.values().copied().collect::<HashSet<_>>().into_iter().collect();
+            let skip: Vec<i64> = busy
+                .values()
+                .copied()
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
             let room = i64::try_from(MAX_IN_FLIGHT - in_flight.len()).unwrap_or(1);
             match store
                 .claim_webhook_batches(now, now + to_chrono(LEASE), &skip, room)

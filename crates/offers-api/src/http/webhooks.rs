@@ -27,10 +27,7 @@ use crate::store::webhooks::{NewWebhook, WebhookRow};
 /// The webhook routes.
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/external/webhook",
-            get(list_webhooks).post(create_webhook),
-        )
+        .route("/external/webhook", get(list_webhooks).post(create_webhook))
         .route(
             "/external/webhook/{webhookId}",
             axum::routing::delete(delete_webhook),
@@ -64,7 +61,12 @@ pub(crate) fn check_url(raw: &str, allow_insecure: bool) -> Result<String, Strin
     if url.as_str().contains('#') {
         return Err("must not have a fragment".to_owned());
     }
-    if url.host().contains('@') || url.as_str().split('/').nth(2).is_some_and(|a| a.contains('@'))
+    if url.host().contains('@')
+        || url
+            .as_str()
+            .split('/')
+            .nth(2)
+            .is_some_and(|a| a.contains('@'))
     {
         return Err("must not hold credentials (user@host)".to_owned());
     }

@@ -28,6 +28,22 @@ use super::people::Actor;
 /// Outbox rows are given up this long after they were written (24 h).
 pub const GIVE_UP_AFTER_MS: i64 = 86_400_000;
 
+/// The JSON object delivered for event `id` of type `kind` with `data`, stored at `now`.
+pub(crate) fn payload(
+    id: &str,
+    kind: WebhookEventType,
+    now: DateTime<Utc>,
+    data: &impl serde::Serialize,
+) -> Result<String, StoreError> {
+    let event = offers_core::api::webhooks::WebhookEvent {
+        id: id.to_owned(),
+        kind,
+        created_at: now,
+        data: serde_json::to_value(data).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+    };
+    serde_json::to_string(&event).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 /// A stored webhook, with its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookRow {

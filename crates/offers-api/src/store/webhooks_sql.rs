@@ -76,7 +76,7 @@ macro_rules! webhooks_sql_store {
                 stored: &[String],
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<u64, $crate::store::StoreError> {
-                use offers_core::api::webhooks::{OfferEventData, WebhookEvent, WebhookEventType};
+                use offers_core::api::webhooks::{OfferEventData, WebhookEventType};
                 if stored.is_empty() {
                     return Ok(0);
                 }
@@ -100,14 +100,7 @@ macro_rules! webhooks_sql_store {
                         user: e.user.clone(),
                         at: e.at,
                     };
-                    let event = WebhookEvent {
-                        id: e.id.clone(),
-                        kind,
-                        created_at: now,
-                        data: serde_json::to_value(&data).unwrap_or_default(),
-                    };
-                    let payload = serde_json::to_string(&event)
-                        .map_err(|e| $crate::store::StoreError::Corrupt(e.to_string()))?;
+                    let payload = $crate::store::webhooks::payload(&e.id, kind, now, &data)?;
                     rows.push((kind, e.id.as_str(), payload));
                 }
                 Self::enqueue_webhook_rows(tx, project_id, &rows, now).await
@@ -123,9 +116,7 @@ macro_rules! webhooks_sql_store {
                 conversion: &$crate::store::webhooks::WebhookConversion,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<u64, $crate::store::StoreError> {
-                use offers_core::api::webhooks::{
-                    ConversionEventData, WebhookEvent, WebhookEventType,
-                };
+                use offers_core::api::webhooks::{ConversionEventData, WebhookEventType};
                 let kind = WebhookEventType::Conversion;
                 if Self::webhook_mask_in(tx, project_id).await? & kind.bit() == 0 {
                     return Ok(0);
@@ -138,14 +129,7 @@ macro_rules! webhooks_sql_store {
                     offer_id: conversion.offer_id,
                     variant: conversion.variant,
                 };
-                let event = WebhookEvent {
-                    id: conversion.id.clone(),
-                    kind,
-                    created_at: now,
-                    data: serde_json::to_value(&data).unwrap_or_default(),
-                };
-                let payload = serde_json::to_string(&event)
-                    .map_err(|e| $crate::store::StoreError::Corrupt(e.to_string()))?;
+                let payload = $crate::store::webhooks::payload(&conversion.id, kind, now, &data)?;
                 Self::enqueue_webhook_rows(
                     tx,
                     project_id,

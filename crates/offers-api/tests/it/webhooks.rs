@@ -223,9 +223,17 @@ async fn deliveries(t: &TestApp, id: i64) -> Vec<Value> {
 
 both_backends!(retried_until_delivered_once_across_a_restart, |t| {
     let mut receiver = RunningReceiver::start(2, None).await;
-    let hook = register(&t, &receiver.url, json!(["offer.click", "offer.impression"])).await;
+    let hook = register(
+        &t,
+        &receiver.url,
+        json!(["offer.click", "offer.impression"]),
+    )
+    .await;
     let secret = hook["secret"].as_str().unwrap().to_owned();
-    assert!(secret.starts_with("whsec_") && secret.len() == 6 + 64, "{secret}");
+    assert!(
+        secret.starts_with("whsec_") && secret.len() == 6 + 64,
+        "{secret}"
+    );
     let hook_id = hook["id"].as_i64().unwrap();
     let offer = t.create_a_id(&text_offer()).await;
 
@@ -313,12 +321,18 @@ both_backends!(retried_until_delivered_once_across_a_restart, |t| {
     assert!(entries[0]["error"].is_null());
     assert!(entries[0]["durationMs"].as_i64().unwrap() >= 0);
     let page = t
-        .get_a(&format!("/external/webhook/{hook_id}/deliveries?limit=1&offset=1"))
+        .get_a(&format!(
+            "/external/webhook/{hook_id}/deliveries?limit=1&offset=1"
+        ))
         .await
         .json();
     assert_eq!(page.as_array().unwrap().len(), 1);
     assert_eq!(page[0]["attempt"], 2);
-    assert_eq!(t.store.next_webhook_due().await.unwrap(), None, "nothing pending");
+    assert_eq!(
+        t.store.next_webhook_due().await.unwrap(),
+        None,
+        "nothing pending"
+    );
 });
 
 both_backends!(a_slow_endpoint_slows_neither_feed_nor_ingest, |t| {
@@ -369,18 +383,35 @@ both_backends!(a_slow_endpoint_slows_neither_feed_nor_ingest, |t| {
 
 both_backends!(registering_validates_and_never_lists_secrets, |t| {
     for (body, field) in [
-        (json!({"url": "http://hooks.example/x", "events": ["offer.click"]}), "url"),
-        (json!({"url": "ftp://hooks.example/x", "events": ["offer.click"]}), "url"),
+        (
+            json!({"url": "http://hooks.example/x", "events": ["offer.click"]}),
+            "url",
+        ),
+        (
+            json!({"url": "ftp://hooks.example/x", "events": ["offer.click"]}),
+            "url",
+        ),
         (json!({"url": "", "events": ["offer.click"]}), "url"),
-        (json!({"url": "https://hooks.example/x", "events": []}), "events"),
-        (json!({"url": "https://hooks.example/x", "events": ["offer.click", "nope"]}), "events[1]"),
+        (
+            json!({"url": "https://hooks.example/x", "events": []}),
+            "events",
+        ),
+        (
+            json!({"url": "https://hooks.example/x", "events": ["offer.click", "nope"]}),
+            "events[1]",
+        ),
         (json!({"url": "https://hooks.example/x"}), "events"),
         (json!({"events": ["conversion"]}), "url"),
     ] {
         let r = t
             .json(Method::POST, "/external/webhook", &t.a, Role::Owner, &body)
             .await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", r.text());
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.text()
+        );
         assert!(
             r.json()["error"]["fields"].get(field).is_some(),
             "{body}: {}",
@@ -422,17 +453,32 @@ both_backends!(registering_validates_and_never_lists_secrets, |t| {
     let r = t.empty(Method::GET, &uri, &t.b, Role::Owner).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = t
-        .empty(Method::DELETE, &format!("/external/webhook/{id}"), &t.b, Role::Owner)
+        .empty(
+            Method::DELETE,
+            &format!("/external/webhook/{id}"),
+            &t.b,
+            Role::Owner,
+        )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
     assert_eq!(deliveries(&t, id).await, Vec::<Value>::new());
     let r = t
-        .empty(Method::DELETE, &format!("/external/webhook/{id}"), &t.a, Role::Owner)
+        .empty(
+            Method::DELETE,
+            &format!("/external/webhook/{id}"),
+            &t.a,
+            Role::Owner,
+        )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let r = t
-        .empty(Method::DELETE, &format!("/external/webhook/{id}"), &t.a, Role::Owner)
+        .empty(
+            Method::DELETE,
+            &format!("/external/webhook/{id}"),
+            &t.a,
+            Role::Owner,
+        )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(t.get_a(&uri).await.status, StatusCode::NOT_FOUND);
