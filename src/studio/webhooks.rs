@@ -197,8 +197,9 @@ pub fn Webhooks(session: Signal<Option<Credentials>>) -> impl IntoView {
     };
     let checkbox = move |event: WebhookEventType| {
         let id = format!("webhook-event-{}", event.as_str().replace('.', "-"));
+        let label_for = id.clone();
         view! {
-            <label class="webhooks__event" for=id.clone()>
+            <label class="webhooks__event" for=label_for>
                 <input type="checkbox" id=id name="events" value=event.as_str()
                     prop:checked=move || chosen.with(|c| c.contains(&event))
                     on:change=move |ev| {
