@@ -107,9 +107,10 @@ macro_rules! webhooks_sql_store {
             }
 
             /// Enqueues a conversion for the project's `conversion` webhooks inside `tx`, the
-            /// transaction that stores the conversion; how many outbox rows were written (call
-            /// [`WebhookStore::outbox_signal`](crate::store::webhooks::WebhookStore::outbox_signal)`().notify_one()`
-            /// after committing when more than 0, so the worker sends it at once).
+            /// transaction that stores the conversion (call it only when the conversion is
+            /// new, not for a repeated id); how many outbox rows were written. After the
+            /// commit, pass that count to `self.outbox_written(n)` so this process's worker
+            /// sends it at once (else its next look, within 30 s, finds it).
             pub async fn enqueue_conversion(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 project_id: i64,
