@@ -4,7 +4,8 @@
 //! - The outbox rows are written by the store in the transaction that stores their events
 //!   (`store::webhooks`), so an event is delivered exactly when it was stored, and deliveries
 //!   survive a restart: the worker's state is the outbox.
-//! - The worker wakes when this process commits outbox rows ([`WebhookStore::outbox_signal`](crate::store::webhooks::WebhookStore::outbox_signal)),
+//! - The worker wakes when this process commits outbox rows
+//!   ([`WebhookStore::outbox_signal`](crate::store::webhooks::WebhookStore::outbox_signal)),
 //!   when the next retry falls due, and at least every [`POLL_EVERY`] (rows other replicas
 //!   wrote, leases that ran out).
 //! - Each round claims (with a lease, see [`LEASE`]) up to 100 due events of each webhook that

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::sync::{oneshot, watch};
 
-use crate::common::{TestApp, text_offer};
+use crate::common::{Creds, TestApp, text_offer};
 
 /// How long any wait may take.
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -211,6 +211,13 @@ async fn post_events(t: &TestApp, offer: i64, events: &[(&str, &str)]) -> Value 
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
     r.json()
+}
+
+async fn delete(t: &TestApp, creds: &Creds, id: i64) -> StatusCode {
+    let uri = format!("/external/webhook/{id}");
+    t.empty(Method::DELETE, &uri, creds, Role::Owner)
+        .await
+        .status
 }
 
 async fn deliveries(t: &TestApp, id: i64) -> Vec<Value> {
@@ -452,35 +459,11 @@ both_backends!(registering_validates_and_never_lists_secrets, |t| {
     let uri = format!("/external/webhook/{id}/deliveries");
     let r = t.empty(Method::GET, &uri, &t.b, Role::Owner).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = t
-        .empty(
-            Method::DELETE,
-            &format!("/external/webhook/{id}"),
-            &t.b,
-            Role::Owner,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(delete(&t, &t.b, id).await, StatusCode::NOT_FOUND);
 
     assert_eq!(deliveries(&t, id).await, Vec::<Value>::new());
-    let r = t
-        .empty(
-            Method::DELETE,
-            &format!("/external/webhook/{id}"),
-            &t.a,
-            Role::Owner,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT);
-    let r = t
-        .empty(
-            Method::DELETE,
-            &format!("/external/webhook/{id}"),
-            &t.a,
-            Role::Owner,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(delete(&t, &t.a, id).await, StatusCode::NO_CONTENT);
+    assert_eq!(delete(&t, &t.a, id).await, StatusCode::NOT_FOUND);
     assert_eq!(t.get_a(&uri).await.status, StatusCode::NOT_FOUND);
     let audit = t.get_a("/external/audit?action=webhook.deleted").await;
     assert_eq!(audit.json()[0]["target"], format!("webhook:{id}"));
