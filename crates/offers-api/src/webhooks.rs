@@ -124,13 +124,14 @@ pub async fn run(
     loop {
         let now = Utc::now();
         let mut claimed = 0;
-        if in_flight.len() < MAX_IN_FLIGHT {
-            let skip: Vec<i64> = busy
-                .values()
-                .copied()
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect();
+        let full = in_flight.len() >= MAX_IN_FLIGHT;
+        let skip: Vec<i64> = busy
+            .values()
+            .copied()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        if !full {
             let room = i64::try_from(MAX_IN_FLIGHT - in_flight.len()).unwrap_or(1);
             match store
                 .claim_webhook_batches(now, now + to_chrono(LEASE), &skip, room)
@@ -162,8 +163,11 @@ pub async fn run(
         let wait = if claimed > 0 {
             // More may be due at once (more than 100 events, or more webhooks).
             Duration::ZERO
+        } else if full {
+            // A delivery's end wakes the loop.
+            POLL_EVERY
         } else {
-            next_wait(store.as_ref(), Utc::now()).await
+            next_wait(store.as_ref(), Utc::now(), &skip).await
         };
         tokio::select! {
             () = &mut shutdown => break,
@@ -184,13 +188,16 @@ pub async fn run(
     while in_flight.join_next().await.is_some() {}
 }
 
-/// How long to sleep: until the next row falls due, at most [`POLL_EVERY`]. A row already due
-/// belongs to a webhook busy here (the round claimed nothing): its delivery's end wakes the
-/// loop.
-async fn next_wait(store: &dyn Store, now: DateTime<Utc>) -> Duration {
-    match store.next_webhook_due().await {
-        Ok(Some(due)) if due > now => (due - now).to_std().unwrap_or(POLL_EVERY).min(POLL_EVERY),
-        Ok(_) => POLL_EVERY,
+/// How long to sleep: until the next row of a webhook not busy here falls due (at once when
+/// one fell due since the round's claim), at most [`POLL_EVERY`]. Busy webhooks' rows wait for
+/// their delivery's end, which wakes the loop.
+async fn next_wait(store: &dyn Store, now: DateTime<Utc>, busy: &[i64]) -> Duration {
+    match store.next_webhook_due(busy).await {
+        Ok(Some(due)) => (due - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .min(POLL_EVERY),
+        Ok(None) => POLL_EVERY,
         Err(e) => {
             tracing::warn!(error = ?e, "cannot read the webhook outbox");
             Duration::from_secs(1)

@@ -182,8 +182,9 @@ pub trait WebhookStore {
         now: DateTime<Utc>,
     ) -> Result<DeliveryStatus, StoreError>;
 
-    /// When the next pending row falls due (or its lease ends), if any is pending.
-    async fn next_webhook_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// When the next pending row of a webhook not in `busy` falls due (or its lease ends), if
+    /// any is pending.
+    async fn next_webhook_due(&self, busy: &[i64]) -> Result<Option<DateTime<Utc>>, StoreError>;
 
     /// Deletes outbox rows no longer pending and written before `cutoff`, and delivery log
     /// rows before `cutoff`; how many rows in all.

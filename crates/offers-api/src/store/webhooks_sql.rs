@@ -456,11 +456,15 @@ macro_rules! webhooks_sql_store {
 
             async fn next_webhook_due(
                 &self,
+                busy: &[i64],
             ) -> Result<Option<chrono::DateTime<chrono::Utc>>, $crate::store::StoreError> {
-                let due: Option<i64> = sqlx::query_scalar(
+                let due: Option<i64> = sqlx::query_scalar(&format!(
                     "SELECT MIN(CASE WHEN claimed_until_ms > next_ms THEN claimed_until_ms \
-                     ELSE next_ms END) FROM webhook_outbox WHERE state = 'pending'",
-                )
+                     ELSE next_ms END) FROM webhook_outbox WHERE state = 'pending' \
+                     AND webhook_id NOT IN (SELECT CAST(value AS BIGINT) FROM {})",
+                    Self::json_scalars("$1")
+                ))
+                .bind($crate::store::json_array(busy))
                 .fetch_one(&self.pool)
                 .await?;
                 due.map($crate::store::from_millis).transpose()
