@@ -24,6 +24,8 @@
 //!   cannot use are disabled with the reason, or hidden; the pages); the pages [`people`],
 //!   [`roles`] (the area × level grid), [`tokens`] and [`audit`]; [`labeled`] (an input with
 //!   the server's reason next to it).
+//! - webhooks (SPEC §9): [`webhooks`] (the calls and the page: list, add with the secret shown
+//!   once, delete, each webhook's delivery log).
 
 pub mod api;
 pub mod audience;
@@ -57,6 +59,7 @@ pub mod test_send;
 pub mod tokens;
 pub mod translations;
 pub mod upload;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -672,6 +675,7 @@ pub fn Studio() -> impl IntoView {
         ),
         Page::Roles => Some(view! { <roles::Roles session=session.into() /> }.into_any()),
         Page::Tokens => Some(view! { <tokens::Tokens session=session.into() /> }.into_any()),
+        Page::Webhooks => Some(view! { <webhooks::Webhooks session=session.into() /> }.into_any()),
         Page::Audit => Some(view! { <audit::Audit session=session.into() /> }.into_any()),
     };
 

@@ -39,15 +39,17 @@ pub enum Page {
     People,
     Roles,
     Tokens,
+    Webhooks,
     Audit,
 }
 
 impl Page {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Offers,
         Self::People,
         Self::Roles,
         Self::Tokens,
+        Self::Webhooks,
         Self::Audit,
     ];
 
@@ -57,6 +59,7 @@ impl Page {
             Self::People => "People",
             Self::Roles => "Roles",
             Self::Tokens => "Tokens",
+            Self::Webhooks => "Webhooks",
             Self::Audit => "Audit",
         }
     }
@@ -67,15 +70,19 @@ impl Page {
             Self::People => "people",
             Self::Roles => "roles",
             Self::Tokens => "tokens",
+            Self::Webhooks => "webhooks",
             Self::Audit => "audit",
         }
     }
 
     /// Whether the page is in the navigation for `credentials`: the people pages need a
-    /// sign-in and `view` on people.
+    /// sign-in and `view` on people; the Webhooks page a sign-in and `view` on settings.
     pub fn listed(self, credentials: Option<&Credentials>) -> bool {
         match self {
             Self::Offers => true,
+            Self::Webhooks => {
+                credentials.is_some() && may(credentials, Area::Settings, Level::View)
+            }
             _ => credentials.is_some() && may(credentials, Area::People, Level::View),
         }
     }

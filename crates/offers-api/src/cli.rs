@@ -144,6 +144,31 @@ pub struct ServeArgs {
     /// AWS_ALLOW_HTTP=true for a plain-http endpoint).
     #[arg(long, env = "OFFERS_MEDIA_STORE", value_parser = parse_media_store)]
     pub media_store: Option<String>,
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+}
+
+/// `serve` options of webhook deliveries.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookArgs {
+    /// Accept plain http:// webhook URLs for any host (without it: https, or http only for
+    /// loopback hosts).
+    #[arg(long, env = "OFFERS_ALLOW_INSECURE_WEBHOOKS")]
+    pub allow_insecure_webhooks: bool,
+    /// The wait (ms) after a first failed delivery; doubled after each further failure.
+    #[arg(long, env = "OFFERS_WEBHOOK_RETRY_BASE_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_retry_base_ms: u64,
+}
+
+impl WebhookArgs {
+    /// The settings of these arguments.
+    pub fn settings(&self) -> crate::webhooks::WebhookSettings {
+        crate::webhooks::WebhookSettings {
+            allow_insecure: self.allow_insecure_webhooks,
+            retry_base: Duration::from_millis(self.webhook_retry_base_ms),
+        }
+    }
 }
 
 /// `--public-url`: an absolute http(s) URL without query or fragment; a trailing `/` dropped.
@@ -715,6 +740,7 @@ impl ServeArgs {
             retention_interval: Duration::from_secs(self.retention_interval),
             public_url: self.public_url.clone(),
             media: self.media_location(),
+            webhooks: self.webhooks.settings(),
         }
     }
 

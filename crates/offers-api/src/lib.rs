@@ -28,6 +28,7 @@ pub mod retention;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod webhooks;
 
 pub use error::ApiError;
 pub use http::app;

@@ -259,6 +259,11 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         settings.retention_interval,
         state.shutdown_signal(),
     ));
+    tokio::spawn(crate::webhooks::run(
+        state.store_arc(),
+        settings.webhooks.clone(),
+        state.shutdown_signal(),
+    ));
     let stopping = state.clone();
     let shutdown = async move {
         shutdown_signal().await;

@@ -37,6 +37,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Where uploaded images are stored.
     pub media: MediaLocation,
+    /// Which webhook URLs are accepted, and the retry delays of deliveries.
+    pub webhooks: crate::webhooks::WebhookSettings,
 }
 
 /// The default retention: 90 days ("3 months", as the broadcast documents keep logs).
@@ -54,6 +56,7 @@ impl Default for Settings {
             retention_interval: Duration::from_secs(3600),
             public_url: None,
             media: MediaLocation::Dir(PathBuf::from("offers-media")),
+            webhooks: crate::webhooks::WebhookSettings::default(),
         }
     }
 }

@@ -85,6 +85,15 @@ pub const RULES: &[Rule] = &[
     // settings
     rule("GET", "/external/project", Settings, View),
     rule("PATCH", "/external/project", Settings, Update),
+    rule("GET", "/external/webhook", Settings, View),
+    rule("POST", "/external/webhook", Settings, Full),
+    rule("DELETE", "/external/webhook/{webhookId}", Settings, Full),
+    rule(
+        "GET",
+        "/external/webhook/{webhookId}/deliveries",
+        Settings,
+        View,
+    ),
     // people
     rule("GET", "/external/people", People, View),
     rule("PATCH", "/external/people/{personId}", People, Update),

@@ -19,6 +19,7 @@ pub(crate) mod people;
 pub(crate) mod registry;
 pub(crate) mod stats;
 pub(crate) mod stream;
+pub(crate) mod webhooks;
 pub(crate) mod widget;
 
 use axum::Router;
@@ -52,6 +53,7 @@ pub fn app(state: AppState) -> Router {
         .merge(media::router())
         .merge(explain::router())
         .merge(people::router())
+        .merge(webhooks::router())
         .merge(widget::router())
         .merge(assets::router(&state))
         .merge(openapi::router())

@@ -332,6 +332,10 @@ impl Modify for AccessRules {
         crate::http::conversions::post_conversion,
         crate::http::stats::offer_stats_csv,
         crate::http::stats::project_stats_csv,
+        crate::http::webhooks::create_webhook,
+        crate::http::webhooks::list_webhooks,
+        crate::http::webhooks::delete_webhook,
+        crate::http::webhooks::list_deliveries,
     ),
     components(schemas(
         api::PartnerOffer,
@@ -371,6 +375,9 @@ impl Modify for AccessRules {
         api::Caps,
         api::RecentPopup,
         api::TrackedEvent,
+        api::webhooks::WebhookPayload,
+        api::webhooks::OfferEventData,
+        api::webhooks::ConversionEventData,
     )),
     modifiers(&SecuritySchemes, &CommonResponses, &OfferLinks, &NewOfferBody, &AccessRules),
     tags(
@@ -383,6 +390,7 @@ impl Modify for AccessRules {
         (name = "widget", description = "Public widget endpoints: feed, live stream, events (no token; the project is named by its public key; CORS per project)"),
         (name = "people", description = "Signing in, invitations, people, roles, tokens, the audit log and the project's settings (SPEC §8). Each operation's `x-offers-area` and `x-offers-level` say what the caller's role needs"),
         (name = "figures", description = "Conversions reported by the partner (SPEC §9)"),
+        (name = "webhooks", description = "Webhook endpoints and their delivery log (SPEC §9). Deliveries POST a `WebhookPayload` signed with `Offers-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, \"t.body\")>`"),
         (name = "ops", description = "Operations"),
     )
 )]

@@ -8,17 +8,19 @@ macro_rules! campaign_sql_store {
         impl $store {
             /// Conversions of one project in one statement, inside `tx`, each attributed to its
             /// user's last click at most `window_ms` before it; ids the project stored before
-            /// are skipped. Returns the new ids.
+            /// are skipped. Each new one is queued for the project's `conversion` webhooks in
+            /// the same transaction. Returns the new ids and the outbox rows written.
             async fn insert_conversions_in(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 project_id: i64,
                 conversions: &[&$crate::store::campaign::NewConversion],
                 window_ms: i64,
                 now: chrono::DateTime<chrono::Utc>,
-            ) -> Result<Vec<String>, $crate::store::StoreError> {
+            ) -> Result<(Vec<String>, u64), $crate::store::StoreError> {
+                use sqlx::Row as _;
                 use $crate::store::millis;
                 if conversions.is_empty() {
-                    return Ok(Vec::new());
+                    return Ok((Vec::new(), 0));
                 }
                 let rows: Vec<serde_json::Value> = conversions
                     .iter()
@@ -34,14 +36,15 @@ macro_rules! campaign_sql_store {
                          ORDER BY e.at_ms DESC, e.event_id DESC LIMIT 1)"
                     )
                 };
-                let ids: Vec<String> = sqlx::query_scalar(&format!(
+                let stored = sqlx::query(&format!(
                     "INSERT INTO conversions (project_id, conversion_id, user_id, name, value, \
                      at_ms, offer_id, variant, received_ms) \
                      SELECT $1, c.id, c.user_id, c.name, c.amount, c.at_ms, {}, {}, $2 \
                      FROM (SELECT value ->> 0 AS id, value ->> 1 AS user_id, \
                      value ->> 2 AS name, CAST(value ->> 3 AS DOUBLE PRECISION) AS amount, \
                      CAST(value ->> 4 AS BIGINT) AS at_ms FROM {}) c \
-                     WHERE true ON CONFLICT DO NOTHING RETURNING conversion_id",
+                     WHERE true ON CONFLICT DO NOTHING \
+                     RETURNING conversion_id, offer_id, variant",
                     click("offer_id"),
                     click("variant"),
                     Self::json_values("$4")
@@ -52,22 +55,42 @@ macro_rules! campaign_sql_store {
                 .bind(serde_json::Value::Array(rows).to_string())
                 .fetch_all(&mut **tx)
                 .await?;
-                Ok(ids)
+                let mut ids = Vec::with_capacity(stored.len());
+                let mut outbox = 0;
+                for row in &stored {
+                    let id: String = row.try_get("conversion_id")?;
+                    let variant: Option<i64> = row.try_get("variant")?;
+                    if let Some(c) = conversions.iter().find(|c| c.id == id) {
+                        let conversion = $crate::store::webhooks::WebhookConversion {
+                            id: c.id.clone(),
+                            user_id: c.user.clone(),
+                            name: c.name.clone(),
+                            value: c.value,
+                            at: c.at,
+                            offer_id: row.try_get("offer_id")?,
+                            variant: variant.and_then(|v| u32::try_from(v).ok()),
+                        };
+                        outbox += Self::enqueue_conversion(tx, project_id, &conversion, now).await?;
+                    }
+                    ids.push(id);
+                }
+                Ok((ids, outbox))
             }
 
             /// Tracked events of one project in one statement, inside `tx` (ids stored before
             /// are skipped); the new ones flagged `conversion` with a user are also stored as
-            /// conversions (id = the event id). Returns the new tracked events' ids.
+            /// conversions (id = the event id). Returns the new tracked events' ids and the
+            /// webhook outbox rows written.
             async fn insert_tracked_in(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 project_id: i64,
                 tracked: &[&$crate::store::campaign::NewTracked],
                 window_ms: i64,
                 now: chrono::DateTime<chrono::Utc>,
-            ) -> Result<Vec<String>, $crate::store::StoreError> {
+            ) -> Result<(Vec<String>, u64), $crate::store::StoreError> {
                 use $crate::store::millis;
                 if tracked.is_empty() {
-                    return Ok(Vec::new());
+                    return Ok((Vec::new(), 0));
                 }
                 let rows: Vec<serde_json::Value> = tracked
                     .iter()
@@ -114,8 +137,9 @@ macro_rules! campaign_sql_store {
                     .collect();
                 let refs: Vec<&$crate::store::campaign::NewConversion> =
                     conversions.iter().collect();
-                Self::insert_conversions_in(tx, project_id, &refs, window_ms, now).await?;
-                Ok(new)
+                let (_, outbox) =
+                    Self::insert_conversions_in(tx, project_id, &refs, window_ms, now).await?;
+                Ok((new, outbox))
             }
         }
 
@@ -130,7 +154,7 @@ macro_rules! campaign_sql_store {
             ) -> Result<$crate::store::campaign::Attribution, $crate::store::StoreError> {
                 use sqlx::Row as _;
                 let mut tx = self.begin_write().await?;
-                let new = Self::insert_conversions_in(
+                let (new, outbox) = Self::insert_conversions_in(
                     &mut tx,
                     project_id,
                     &[conversion],
@@ -151,8 +175,8 @@ macro_rules! campaign_sql_store {
                     variant: row.try_get("variant")?,
                     duplicate: new.is_empty(),
                 };
-                // (The webhook outbox's `conversion` row goes here, in this transaction.)
                 self.commit(tx, None).await?;
+                self.outbox_written(outbox);
                 Ok(attribution)
             }
 

@@ -28,6 +28,9 @@
 //!   segments, bulk profiles, settings, roles, tokens and people writes its audit entry in
 //!   its own transaction.
 //!
+//! - webhooks (migration 0008, [`webhooks`]): `webhooks`, `webhook_outbox` (written in the
+//!   transaction of the events and conversions it delivers), `webhook_deliveries`.
+//!
 //! Writes the widget side must learn about publish a `crate::bus::Change` (PostgreSQL:
 //! `pg_notify` inside the transaction; SQLite: an in-process broadcast after commit), and
 //! [`Store::subscribe`] receives them.
@@ -44,6 +47,8 @@ mod people_sql;
 mod postgres;
 mod sql;
 mod sqlite;
+pub mod webhooks;
+mod webhooks_sql;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -322,6 +327,7 @@ pub trait Store:
     audience::AudienceStore
     + campaign::CampaignStore
     + people::PeopleStore
+    + webhooks::WebhookStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -24,6 +24,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 pub struct PgStore {
     pool: PgPool,
     bus: broadcast::Sender<BusMessage>,
+    /// Wakes the webhook worker after outbox rows were committed.
+    outbox_signal: Arc<tokio::sync::Notify>,
     /// Whether the listener task runs (started by the first subscription).
     listening: Arc<Mutex<bool>>,
 }
@@ -44,6 +46,7 @@ impl PgStore {
         Ok(Self {
             pool,
             bus: bus::channel(),
+            outbox_signal: Arc::default(),
             listening: Arc::new(Mutex::new(false)),
         })
     }
@@ -189,3 +192,4 @@ super::sql::sql_store!(PgStore, Postgres);
 super::audience_sql::audience_sql_store!(PgStore, Postgres);
 super::people_sql::people_sql_store!(PgStore, Postgres);
 super::campaign_sql::campaign_sql_store!(PgStore, Postgres);
+super::webhooks_sql::webhooks_sql_store!(PgStore, Postgres);

@@ -712,7 +712,10 @@ macro_rules! sql_store {
                 let mut tx = self.begin_write().await?;
                 let events: Vec<&$crate::store::NewEvent> = events.iter().collect();
                 let added = Self::insert_events_in(&mut tx, project_id, &events, now).await?;
+                let outbox =
+                    Self::enqueue_event_webhooks(&mut tx, project_id, &events, &added, now).await?;
                 self.commit(tx, None).await?;
+                self.outbox_written(outbox);
                 Ok(added.len() as u64)
             }
 
@@ -727,6 +730,7 @@ macro_rules! sql_store {
                 projects.sort_unstable();
                 projects.dedup();
                 let mut added = vec![$crate::store::BatchCounts::default(); batches.len()];
+                let mut outbox = 0;
                 let mut tx = self.begin_write().await?;
                 for project_id in projects {
                     let mut owner = std::collections::HashMap::new();
@@ -748,7 +752,11 @@ macro_rules! sql_store {
                     // Concurrent groups (PostgreSQL) then take their (project, event id) keys in
                     // one order: two of them holding the same retried id wait, never deadlock.
                     events.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-                    for id in Self::insert_events_in(&mut tx, project_id, &events, now).await? {
+                    let stored = Self::insert_events_in(&mut tx, project_id, &events, now).await?;
+                    outbox +=
+                        Self::enqueue_event_webhooks(&mut tx, project_id, &events, &stored, now)
+                            .await?;
+                    for id in stored {
                         if let Some(&i) = owner.get(id.as_str()) {
                             added[i].events += 1;
                         }
@@ -762,9 +770,11 @@ macro_rules! sql_store {
                         let rows: Vec<&$crate::store::campaign::NewTracked> =
                             tracked.iter().map(|(_, t)| *t).collect();
                         let window = window.num_milliseconds();
-                        for id in
-                            Self::insert_tracked_in(&mut tx, project_id, &rows, window, now).await?
-                        {
+                        let (new, written) =
+                            Self::insert_tracked_in(&mut tx, project_id, &rows, window, now)
+                                .await?;
+                        outbox += written;
+                        for id in new {
                             if let Some(&i) = owners.get(id.as_str()) {
                                 added[i].tracked += 1;
                             }
@@ -773,6 +783,7 @@ macro_rules! sql_store {
                     // Further rows of this project's events go here, in the same transaction.
                 }
                 self.commit(tx, None).await?;
+                self.outbox_written(outbox);
                 Ok(added)
             }
 

@@ -4,6 +4,7 @@
 //! shared with PostgreSQL ([`super::sql`]); this file holds only what SQLite does differently.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -23,6 +24,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 pub struct SqliteStore {
     pool: SqlitePool,
     bus: broadcast::Sender<BusMessage>,
+    /// Wakes the webhook worker after outbox rows were committed.
+    outbox_signal: Arc<tokio::sync::Notify>,
 }
 
 /// Connection options for `url`: a `sqlite:` URL or a plain file path.
@@ -60,6 +63,7 @@ impl SqliteStore {
         Ok(Self {
             pool,
             bus: bus::channel(),
+            outbox_signal: Arc::default(),
         })
     }
 
@@ -110,3 +114,4 @@ super::sql::sql_store!(SqliteStore, Sqlite);
 super::audience_sql::audience_sql_store!(SqliteStore, Sqlite);
 super::people_sql::people_sql_store!(SqliteStore, Sqlite);
 super::campaign_sql::campaign_sql_store!(SqliteStore, Sqlite);
+super::webhooks_sql::webhooks_sql_store!(SqliteStore, Sqlite);

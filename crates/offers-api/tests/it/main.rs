@@ -15,3 +15,4 @@ mod openapi;
 mod people;
 mod scale;
 mod studio;
+mod webhooks;

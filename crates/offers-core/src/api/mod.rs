@@ -31,6 +31,7 @@ pub mod campaign;
 pub mod figures;
 pub mod offer;
 pub mod people;
+pub mod webhooks;
 pub mod widget;
 
 use std::collections::BTreeMap;
