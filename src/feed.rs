@@ -154,6 +154,11 @@ pub fn offer_from_js(object: &JsValue) -> Result<FeedOffer, String> {
         show_frequency: frequency.unwrap_or_default(),
         show_delay_ms: integer(object, "showDelayMS", 0.0)?.unwrap_or(0.0) as u64,
         test: boolean(object, "test")?,
+        // Campaign fields (SPEC §9) are read by the widget's campaign support.
+        trigger: None,
+        priority: 0,
+        variants: Vec::new(),
+        holdout_percent: 0,
     })
 }
 

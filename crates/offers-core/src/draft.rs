@@ -203,6 +203,40 @@ pub struct OfferDraft {
         skip_serializing_if = "Option::is_none"
     )]
     pub translations: Option<Value>,
+    /// `trigger`: `{"event", "conditions": [{"field": "props.<key>", "op", "value"}],
+    /// "delayMS"}` (an object, or a string holding one); null or absent: on entry.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::Trigger>))]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub trigger: Option<Value>,
+    /// `priority`: an integer -1000..=1000 (default 0); higher wins.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i16>, minimum = -1000, maximum = 1000))]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub priority: Option<Value>,
+    /// `variants`: none, or 2–5 `{"weight", "title", "text", "linkText", "pic",
+    /// "templateData"}` (an array, or a string holding one).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<crate::Variant>>))]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub variants: Option<Value>,
+    /// `holdoutPercent`: an integer 0..=50 (default 0), the share of users who see nothing.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u8>, minimum = 0, maximum = 50))]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub holdout_percent: Option<Value>,
 }
 
 /// A field that is present is `Some`, even when it is `null`.
@@ -211,7 +245,7 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, 
 }
 
 /// The wire names of a draft's fields, in documentation order.
-pub const FIELD_NAMES: [&str; 21] = [
+pub const FIELD_NAMES: [&str; 25] = [
     "template",
     "title",
     "text",
@@ -233,6 +267,10 @@ pub const FIELD_NAMES: [&str; 21] = [
     "segmentIds",
     "excludeSegmentIds",
     "translations",
+    "trigger",
+    "priority",
+    "variants",
+    "holdoutPercent",
 ];
 
 impl OfferDraft {
@@ -265,6 +303,10 @@ impl OfferDraft {
             "segmentIds" => &self.segment_ids,
             "excludeSegmentIds" => &self.exclude_segment_ids,
             "translations" => &self.translations,
+            "trigger" => &self.trigger,
+            "priority" => &self.priority,
+            "variants" => &self.variants,
+            "holdoutPercent" => &self.holdout_percent,
             _ => return None,
         })
     }
@@ -293,6 +335,10 @@ impl OfferDraft {
             "segmentIds" => &mut self.segment_ids,
             "excludeSegmentIds" => &mut self.exclude_segment_ids,
             "translations" => &mut self.translations,
+            "trigger" => &mut self.trigger,
+            "priority" => &mut self.priority,
+            "variants" => &mut self.variants,
+            "holdoutPercent" => &mut self.holdout_percent,
             _ => return None,
         })
     }
@@ -323,6 +369,10 @@ impl OfferDraft {
             segment_ids: patch.segment_ids.or(self.segment_ids),
             exclude_segment_ids: patch.exclude_segment_ids.or(self.exclude_segment_ids),
             translations: patch.translations.or(self.translations),
+            trigger: patch.trigger.or(self.trigger),
+            priority: patch.priority.or(self.priority),
+            variants: patch.variants.or(self.variants),
+            holdout_percent: patch.holdout_percent.or(self.holdout_percent),
         }
     }
 
@@ -332,7 +382,7 @@ impl OfferDraft {
     /// `excludeSegmentIds` (also with `[]`: `externalRoomIds[]` …) — may be repeated: one
     /// plain part stays a string (validation accepts a JSON array or comma-separated text),
     /// several parts — or any `[]` part — become an array with one item per part.
-    /// `templateData` and `translations` are JSON strings. Repeating a scalar field is an
+    /// `templateData`, `translations`, `trigger` and `variants` are JSON strings. Repeating a scalar field is an
     /// error for that field; unknown names are ignored.
     pub fn from_form_fields<I>(fields: I) -> Result<OfferDraft, FieldErrors>
     where
@@ -451,6 +501,12 @@ impl From<&OfferSpec> for OfferDraft {
             translations: (!spec.translations.is_empty())
                 .then(|| serde_json::to_value(&spec.translations).ok())
                 .flatten(),
+            trigger: spec.trigger.as_ref().map(crate::campaign::Trigger::to_json),
+            priority: (spec.priority != 0).then(|| Value::from(spec.priority)),
+            variants: (!spec.variants.is_empty())
+                .then(|| serde_json::to_value(&spec.variants).ok())
+                .flatten(),
+            holdout_percent: (spec.holdout_percent != 0).then(|| Value::from(spec.holdout_percent)),
         }
     }
 }
@@ -493,7 +549,7 @@ mod tests {
         assert_eq!(draft.kind, Some(json!(8)));
         assert_eq!(draft.external_user_ids, Some(json!(10)));
         assert_eq!(draft.field("nope"), None);
-        assert_eq!(FIELD_NAMES.len(), 21);
+        assert_eq!(FIELD_NAMES.len(), 25);
         for name in FIELD_NAMES {
             assert!(draft.field(name).is_some(), "{name}");
         }

@@ -17,6 +17,8 @@
 //!   form, a PATCH body) and the one function turning it into an [`OfferSpec`] or into
 //!   every field error at once ([`FieldErrors`]);
 //! - [`targeting`]: who may see an offer and when it is live;
+//! - [`campaign`]: triggers on the host's events, A/B variants and the holdout, caps across
+//!   offers and priority (SPEC §9);
 //! - [`frequency`]: whether to show an offer now, given what the user has already seen;
 //! - [`mod@explain`]: every rule's verdict on one offer for one visitor ("why (not) shown"),
 //!   segments and personalization included ([`explain_with`]), and the scheduled / live /
@@ -38,6 +40,7 @@
 
 pub mod access;
 pub mod api;
+pub mod campaign;
 pub mod color;
 pub mod csv_audience;
 pub mod draft;
@@ -66,6 +69,7 @@ mod newtype;
 pub mod schema;
 
 pub use api::{FeedOffer, PartnerOffer};
+pub use campaign::{Assignment, EventName, PropCondition, PropKey, Trigger, Variant, assign};
 pub use color::{CssColor, GradientDirection, Rgba};
 pub use csv_audience::{CsvAudience, CsvRowError, parse_user_ids};
 pub use draft::OfferDraft;

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use crate::api::{FeedOffer, PartnerOffer};
+pub use crate::campaign::{Trigger, Variant};
 pub use crate::color::{CssColor, GradientDirection};
 use crate::error::ParseError;
 pub use crate::http_url::HttpUrl;
@@ -425,7 +426,30 @@ pub struct OfferSpec {
     /// offer's own ([`crate::personalize()`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub translations: BTreeMap<LanguageTag, Translation>,
+    /// Shown after this event (SPEC §9); `None`: on entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<Trigger>,
+    /// Of the pop-ups that qualify at the same moment the highest priority wins
+    /// (-1000..=1000, default 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub priority: i16,
+    /// The A/B variants: none, or 2–5 ([`crate::campaign::variant`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Variant>,
+    /// The share of users (0–50 %) who see nothing of this offer.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub holdout_percent: u8,
 }
+
+/// Whether a number is zero (its default, left out of stored specs).
+pub(crate) fn is_zero<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
+/// The lowest priority.
+pub const MIN_PRIORITY: i16 = -1000;
+/// The highest priority.
+pub const MAX_PRIORITY: i16 = 1000;
 
 /// The most tags an offer may have.
 pub const MAX_OFFER_TAGS: usize = 20;
@@ -473,8 +497,8 @@ impl OfferSpec {
         !self.translations.is_empty() || self.has_merge_tags()
     }
 
-    /// Whether a text of the offer or of a translation (title, text, button text) or its
-    /// link holds merge tags.
+    /// Whether a text of the offer, of a translation or of a variant (title, text, button
+    /// text) or its link holds merge tags.
     pub fn has_merge_tags(&self) -> bool {
         let own = [
             self.title.as_ref().map(Title::as_str),
@@ -489,8 +513,16 @@ impl OfferSpec {
                 t.link_text.as_ref().map(ButtonText::as_str),
             ]
         });
+        let varied = self.variants.iter().flat_map(|v| {
+            [
+                v.title.as_ref().map(Title::as_str),
+                v.text.as_ref().map(BodyText::as_str),
+                v.link_text.as_ref().map(ButtonText::as_str),
+            ]
+        });
         own.into_iter()
             .chain(translated)
+            .chain(varied)
             .flatten()
             .any(crate::merge::has_merge_tags)
     }
@@ -525,6 +557,10 @@ impl OfferSpec {
             segment_ids: Vec::new(),
             exclude_segment_ids: Vec::new(),
             translations: BTreeMap::new(),
+            trigger: None,
+            priority: 0,
+            variants: Vec::new(),
+            holdout_percent: 0,
         }
     }
 }

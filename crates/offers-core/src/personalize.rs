@@ -4,6 +4,7 @@
 //! The server runs this per user (the widget never renders merge tags); its answer becomes
 //! the feed's [`crate::FeedOffer::personalized`].
 
+use crate::campaign::Variant;
 use crate::language::{LanguageTag, best_translation};
 use crate::merge::{
     MergeText, MergeVars, MissingVariable, Piece, has_merge_tags, render_link_query,
@@ -55,6 +56,43 @@ pub fn personalize(
         link: render_link_query(&spec.link, vars)?,
         pic: pic.cloned(),
     })
+}
+
+/// A variant's content for the user of `vars`: each text it gives rendered like the offer's
+/// (merge tags filled in; a variant's texts are not translated), each field it leaves out the
+/// offer's own as `shown` to this user ([`personalize`]).
+pub fn personalize_variant(
+    variant: &Variant,
+    shown: &Personalized,
+    vars: &MergeVars<'_>,
+) -> Result<Personalized, MissingVariable> {
+    Ok(Personalized {
+        language: shown.language.clone(),
+        title: or(
+            render(variant.title.as_ref(), vars, TITLE_MAX_CHARS, Title::parse)?,
+            &shown.title,
+        ),
+        text: or(
+            render(variant.text.as_ref(), vars, BODY_MAX_CHARS, BodyText::parse)?,
+            &shown.text,
+        ),
+        link_text: or(
+            render(
+                variant.link_text.as_ref(),
+                vars,
+                BUTTON_MAX_CHARS,
+                ButtonText::parse,
+            )?,
+            &shown.link_text,
+        ),
+        link: shown.link.clone(),
+        pic: variant.pic.clone().or_else(|| shown.pic.clone()),
+    })
+}
+
+/// `own`, or else `fallback`.
+fn or<T: Clone>(own: Option<T>, fallback: &Option<T>) -> Option<T> {
+    own.or_else(|| fallback.clone())
 }
 
 /// One text field rendered for the user and read back as its type.

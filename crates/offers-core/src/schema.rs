@@ -231,6 +231,81 @@ impl ToSchema for Condition {
     }
 }
 
+impl PartialSchema for crate::campaign::Trigger {
+    fn schema() -> RefOr<Schema> {
+        use crate::campaign::trigger::{
+            EVENT_NAME_MAX_CHARS, MAX_TRIGGER_CONDITIONS, MAX_TRIGGER_DELAY_MS,
+        };
+        let ops = crate::segment::Op::ALL.iter().map(|op| op.as_str());
+        let condition = ObjectBuilder::new()
+            .description(Some(
+                "A condition on the event's properties, like a segment condition: `op` \
+                 `eq`, `neq`, `in`, `nin` (a non-empty array), `gt`, `gte`, `lt`, `lte` (a \
+                 number), `exists`, `missing` (no value).",
+            ))
+            .property(
+                "field",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(r"^props\.[A-Za-z0-9_.-]{1,64}$")),
+            )
+            .required("field")
+            .property(
+                "op",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(ops)),
+            )
+            .required("op")
+            .property(
+                "value",
+                utoipa::openapi::schema::OneOfBuilder::new()
+                    .item(scalar_schema("One value"))
+                    .item(
+                        utoipa::openapi::schema::ArrayBuilder::new()
+                            .items(scalar_schema("A value"))
+                            .min_items(Some(1))
+                            .max_items(Some(MAX_OPERAND_VALUES)),
+                    ),
+            );
+        ObjectBuilder::new()
+            .description(Some(
+                "When the offer shows: after the host reports this event (`Offers.track`) \
+                 with properties meeting every condition, `delayMS` later. Absent or null: \
+                 on entry.",
+            ))
+            .property(
+                "event",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(EVENT_NAME_MAX_CHARS))
+                    .pattern(Some(r"^[A-Za-z0-9_.:-]+$")),
+            )
+            .required("event")
+            .property(
+                "conditions",
+                utoipa::openapi::schema::ArrayBuilder::new()
+                    .items(condition)
+                    .max_items(Some(MAX_TRIGGER_CONDITIONS)),
+            )
+            .property(
+                "delayMS",
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0))
+                    .maximum(Some(MAX_TRIGGER_DELAY_MS as f64)),
+            )
+            .into()
+    }
+}
+
+impl ToSchema for crate::campaign::Trigger {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Trigger")
+    }
+}
+
 impl PartialSchema for Template {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()

@@ -294,47 +294,116 @@ impl Condition {
                     _ => self.present(has),
                 }
             }
-            Field::Attribute(key) => {
-                let Some(actual) = profile.attributes.get(key) else {
-                    return self.op == Op::Missing;
-                };
-                if self.op.is_numeric() {
-                    let (AttrValue::Number(actual), Some(AttrValue::Number(bound))) =
-                        (actual, self.value.values().first())
-                    else {
-                        return false;
-                    };
-                    return match self.op {
-                        Op::Gt => actual > bound,
-                        Op::Gte => actual >= bound,
-                        Op::Lt => actual < bound,
-                        _ => actual <= bound,
-                    };
-                }
-                let same_type = |value: &AttrValue| {
-                    std::mem::discriminant(value) == std::mem::discriminant(actual)
-                };
-                if matches!(self.op, Op::Neq | Op::Nin)
-                    && !self.value.values().iter().any(same_type)
-                {
-                    return false;
-                }
-                self.present(|value| value == actual)
-            }
+            Field::Attribute(key) => compare(
+                self.op,
+                profile.attributes.get(key).map(AttrValue::scalar),
+                &self.value,
+            ),
         }
     }
 
     /// The condition for a field the user has, given whether one value names it.
     fn present(&self, equal: impl Fn(&AttrValue) -> bool) -> bool {
-        let values = self.value.values();
-        match self.op {
-            Op::Eq | Op::In => values.iter().any(equal),
-            Op::Neq | Op::Nin => !values.iter().any(equal),
-            Op::Exists => true,
-            Op::Missing => false,
-            // Numeric operators apply to attributes only (validated), handled by the caller.
-            Op::Gt | Op::Gte | Op::Lt | Op::Lte => false,
+        by_equality(self.op, self.value.values(), equal)
+    }
+}
+
+/// A value a condition looks at, borrowed: an attribute's value ([`AttrValue::scalar`]) or an
+/// event property ([`Scalar::from_json`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scalar<'a> {
+    /// A text.
+    Text(&'a str),
+    /// A number.
+    Number(f64),
+    /// A boolean.
+    Bool(bool),
+    /// Something else (an array or object): present, but equal to no value.
+    Other,
+}
+
+impl<'a> Scalar<'a> {
+    /// A JSON value as a scalar: `null` is absent (`None`), arrays and objects are
+    /// [`Scalar::Other`].
+    pub fn from_json(value: &'a Value) -> Option<Self> {
+        Some(match value {
+            Value::Null => return None,
+            Value::String(s) => Self::Text(s),
+            Value::Number(n) => n.as_f64().map_or(Self::Other, Self::Number),
+            Value::Bool(b) => Self::Bool(*b),
+            Value::Array(_) | Value::Object(_) => Self::Other,
+        })
+    }
+
+    /// Whether `value` is of the same type.
+    fn same_type(self, value: &AttrValue) -> bool {
+        matches!(
+            (self, value),
+            (Self::Text(_), AttrValue::Text(_))
+                | (Self::Number(_), AttrValue::Number(_))
+                | (Self::Bool(_), AttrValue::Bool(_))
+        )
+    }
+
+    /// Whether `value` is equal (same type, same value; texts exactly).
+    fn equals(self, value: &AttrValue) -> bool {
+        match (self, value) {
+            (Self::Text(a), AttrValue::Text(b)) => a == b,
+            (Self::Number(a), AttrValue::Number(b)) => a == *b,
+            (Self::Bool(a), AttrValue::Bool(b)) => a == *b,
+            _ => false,
         }
+    }
+}
+
+impl AttrValue {
+    /// The value, borrowed as a [`Scalar`].
+    pub fn scalar(&self) -> Scalar<'_> {
+        match self {
+            Self::Text(s) => Scalar::Text(s),
+            Self::Number(n) => Scalar::Number(*n),
+            Self::Bool(b) => Scalar::Bool(*b),
+        }
+    }
+}
+
+/// The one comparison of a condition's operator on a value (a profile attribute in a segment,
+/// an event property in a trigger, [`crate::campaign::Trigger`]): `actual` is `None` when the
+/// user or event lacks it, which is false for every operator but `missing`. `gt`…`lte` need a
+/// number on both sides; `eq`/`in` need an equal value of the same type; `neq`/`nin` need the
+/// operand to hold a value of the same type and none equal.
+pub fn compare(op: Op, actual: Option<Scalar<'_>>, operand: &Operand) -> bool {
+    let Some(actual) = actual else {
+        return op == Op::Missing;
+    };
+    let values = operand.values();
+    if op.is_numeric() {
+        let (Scalar::Number(actual), Some(AttrValue::Number(bound))) = (actual, values.first())
+        else {
+            return false;
+        };
+        return match op {
+            Op::Gt => actual > *bound,
+            Op::Gte => actual >= *bound,
+            Op::Lt => actual < *bound,
+            _ => actual <= *bound,
+        };
+    }
+    if matches!(op, Op::Neq | Op::Nin) && !values.iter().any(|v| actual.same_type(v)) {
+        return false;
+    }
+    by_equality(op, values, |value| actual.equals(value))
+}
+
+/// An operator on something present, given whether one of the operand's `values` equals it.
+fn by_equality(op: Op, values: &[AttrValue], equal: impl Fn(&AttrValue) -> bool) -> bool {
+    match op {
+        Op::Eq | Op::In => values.iter().any(equal),
+        Op::Neq | Op::Nin => !values.iter().any(equal),
+        Op::Exists => true,
+        Op::Missing => false,
+        // Numeric operators are decided by `compare` (attributes and properties only).
+        Op::Gt | Op::Gte | Op::Lt | Op::Lte => false,
     }
 }
 
@@ -578,12 +647,18 @@ fn condition(e: &mut FieldErrors, at: &str, item: &Value) -> Option<Condition> {
         );
         return None;
     }
-    let value = operand(e, &format!("{at}.value"), &field, op, map.get("value"))?;
+    let value = operand(
+        e,
+        &format!("{at}.value"),
+        Some(&field),
+        op,
+        map.get("value"),
+    )?;
     Some(Condition { field, op, value })
 }
 
 /// The string member `key` of a condition, parsed; errors under `at.key`.
-fn string_field<T>(
+pub(crate) fn string_field<T>(
     e: &mut FieldErrors,
     at: &str,
     map: &Map<String, Value>,
@@ -602,26 +677,27 @@ fn string_field<T>(
     None
 }
 
-/// A condition's value for `field` and `op`.
-fn operand(
+/// A condition's value for `field` (`None`: an event property, read like an attribute) and
+/// `op`; errors under `at` ("gt needs a number", "in needs a non-empty array", …).
+pub(crate) fn operand(
     e: &mut FieldErrors,
     at: &str,
-    field: &Field,
+    field: Option<&Field>,
     op: Op,
     value: Option<&Value>,
 ) -> Option<Operand> {
     let value = value.filter(|v| !v.is_null());
     let one = |e: &mut FieldErrors, at: &str, value: &Value| {
         let parsed = match (field, value) {
-            (Field::Language, Value::String(s)) => {
+            (Some(Field::Language), Value::String(s)) => {
                 LanguageTag::parse(s).map(|l| AttrValue::Text(l.into_string()))
             }
-            (Field::Language, _) => Err(LANGUAGE_REASON.to_owned()),
-            (Field::Tag, Value::String(s)) => {
+            (Some(Field::Language), _) => Err(LANGUAGE_REASON.to_owned()),
+            (Some(Field::Tag), Value::String(s)) => {
                 ProfileTag::parse(s).map(|t| AttrValue::Text(t.into_string()))
             }
-            (Field::Tag, _) => Err("must be a tag (a string)".to_owned()),
-            (Field::Attribute(_), value) => AttrValue::from_json(value),
+            (Some(Field::Tag), _) => Err("must be a tag (a string)".to_owned()),
+            (Some(Field::Attribute(_)) | None, value) => AttrValue::from_json(value),
         };
         parsed.map_err(|r| e.insert(at, r)).ok()
     };

@@ -12,14 +12,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
+use crate::campaign::variant::{MAX_HOLDOUT_PERCENT, MAX_VARIANTS, MAX_WEIGHT, MIN_VARIANTS};
+use crate::campaign::{Trigger, Variant};
 use crate::coerce;
 use crate::draft::OfferDraft;
 pub use crate::error::FieldErrors;
 use crate::model::{
     Alignment, Audience, AudienceType, BodyText, ButtonText, CssColor, ExternalId,
-    GradientDirection, HttpUrl, LanguageTag, MAX_OFFER_SEGMENTS, MAX_OFFER_TAGS, MAX_TRANSLATIONS,
-    OfferName, OfferSpec, OfferTag, ShowFrequency, TEMPLATE_REASON, Template, TemplateData, Title,
-    Translation, ViewType,
+    GradientDirection, HttpUrl, LanguageTag, MAX_OFFER_SEGMENTS, MAX_OFFER_TAGS, MAX_PRIORITY,
+    MAX_TRANSLATIONS, MIN_PRIORITY, OfferName, OfferSpec, OfferTag, ShowFrequency, TEMPLATE_REASON,
+    Template, TemplateData, Title, Translation, ViewType,
 };
 use crate::time::{TIMESTAMP_REASON, parse_timestamp};
 
@@ -35,6 +37,12 @@ const BOOL_REASON: &str = "must be true or false";
 const DELAY_REASON: &str = "must be a whole number of milliseconds between 0 and 86400000";
 const OBJECT_REASON: &str = "must be a JSON object";
 const LIST_REASON: &str = "must be an array of ids, a JSON array or a comma-separated list";
+const PRIORITY_REASON: &str = "must be an integer between -1000 and 1000";
+const HOLDOUT_REASON: &str = "must be an integer between 0 and 50";
+const WEIGHT_REASON: &str = "must be an integer between 1 and 100";
+const VARIANTS_REASON: &str = "must be an array of 2 to 5 variants, or empty";
+/// The fields of one variant.
+const VARIANT_KEYS: [&str; 6] = ["weight", "title", "text", "linkText", "pic", "templateData"];
 /// How many bad ids of one list are spelled out in its error.
 const BAD_IDS_SHOWN: usize = 3;
 /// How many unknown `templateData` keys are reported.
@@ -73,7 +81,7 @@ pub fn validate(draft: &OfferDraft) -> Result<OfferSpec, FieldErrors> {
     );
     let link = text_field(e, "link", draft.link.as_ref(), true, HttpUrl::parse_link);
     let pic = text_field(e, "pic", draft.pic.as_ref(), needs_pic, HttpUrl::parse);
-    let template_data = template_data(e, draft.template_data.as_ref());
+    let template_data = template_data(e, "templateData", draft.template_data.as_ref());
     let view_type = with_default(optional(
         e,
         "viewType",
@@ -134,6 +142,22 @@ pub fn validate(draft: &OfferDraft) -> Result<OfferSpec, FieldErrors> {
         );
     }
     let translations = translations(e, draft.translations.as_ref());
+    let trigger = trigger(e, draft.trigger.as_ref());
+    let priority = bounded(
+        e,
+        "priority",
+        draft.priority.as_ref(),
+        (i64::from(MIN_PRIORITY), i64::from(MAX_PRIORITY)),
+        PRIORITY_REASON,
+    );
+    let holdout_percent = bounded(
+        e,
+        "holdoutPercent",
+        draft.holdout_percent.as_ref(),
+        (0, i64::from(MAX_HOLDOUT_PERCENT)),
+        HOLDOUT_REASON,
+    );
+    let variants = variants(e, draft.variants.as_ref());
 
     match (
         template,
@@ -176,6 +200,12 @@ pub fn validate(draft: &OfferDraft) -> Result<OfferSpec, FieldErrors> {
             segment_ids: segment_ids.unwrap_or_default(),
             exclude_segment_ids: exclude_segment_ids.unwrap_or_default(),
             translations: translations.unwrap_or_default(),
+            trigger: trigger.ok().flatten(),
+            priority: priority.and_then(|p| i16::try_from(p).ok()).unwrap_or(0),
+            variants: variants.unwrap_or_default(),
+            holdout_percent: holdout_percent
+                .and_then(|p| u8::try_from(p).ok())
+                .unwrap_or(0),
         }),
         _ => {
             if errors.is_empty() {
@@ -303,9 +333,10 @@ fn show_delay(e: &mut FieldErrors, value: Option<&Value>) -> Option<u64> {
     }
 }
 
-/// `templateData`: absent/null/"" → defaults; an object, or a string holding one.
-fn template_data(e: &mut FieldErrors, value: Option<&Value>) -> Option<TemplateData> {
-    let object = match object_field(e, "templateData", value) {
+/// `templateData` (or a variant's, keyed under `at`): absent/null/"" → defaults; an object,
+/// or a string holding one.
+fn template_data(e: &mut FieldErrors, at: &str, value: Option<&Value>) -> Option<TemplateData> {
+    let object = match object_field(e, at, value) {
         Ok(Some(object)) => object,
         Ok(None) => return Some(TemplateData::default()),
         Err(()) => return None,
@@ -317,14 +348,14 @@ fn template_data(e: &mut FieldErrors, value: Option<&Value>) -> Option<TemplateD
         .keys()
         .filter(|key| !TEMPLATE_DATA_KEYS.contains(&key.as_str()));
     for key in unknown.take(UNKNOWN_KEYS_SHOWN) {
-        l.insert(format!("templateData.{key}"), "unknown field");
+        l.insert(format!("{at}.{key}"), "unknown field");
     }
 
     let defaults = TemplateData::default();
     let color = |l: &mut FieldErrors, key: &str, default: CssColor| {
         optional(
             l,
-            &format!("templateData.{key}"),
+            &format!("{at}.{key}"),
             object.get(key),
             crate::color::COLOR_REASON,
             CssColor::parse,
@@ -335,7 +366,7 @@ fn template_data(e: &mut FieldErrors, value: Option<&Value>) -> Option<TemplateD
     };
     let alignment = optional(
         l,
-        "templateData.alignment",
+        &format!("{at}.alignment"),
         object.get("alignment"),
         "must be left, center or right",
         Alignment::parse,
@@ -348,27 +379,27 @@ fn template_data(e: &mut FieldErrors, value: Option<&Value>) -> Option<TemplateD
     let btn_text_color = color(l, "btnTextColor", defaults.btn_text_color);
     let text_color = color(l, "textColor", defaults.text_color);
     let gradient = coerce::boolean(object.get("gradient")).unwrap_or_else(|()| {
-        l.insert("templateData.gradient", BOOL_REASON);
+        l.insert(&format!("{at}.gradient"), BOOL_REASON);
         None
     });
     let gradient = gradient.unwrap_or(false);
     let gradient_from = optional(
         l,
-        "templateData.gradientFrom",
+        &format!("{at}.gradientFrom"),
         object.get("gradientFrom"),
         crate::color::COLOR_REASON,
         CssColor::parse,
     );
     let gradient_to = optional(
         l,
-        "templateData.gradientTo",
+        &format!("{at}.gradientTo"),
         object.get("gradientTo"),
         crate::color::COLOR_REASON,
         CssColor::parse,
     );
     let gradient_direction = optional(
         l,
-        "templateData.gradientDirection",
+        &format!("{at}.gradientDirection"),
         object.get("gradientDirection"),
         crate::color::DIRECTION_REASON,
         GradientDirection::parse,
@@ -380,10 +411,7 @@ fn template_data(e: &mut FieldErrors, value: Option<&Value>) -> Option<TemplateD
             ("gradientDirection", matches!(gradient_direction, Ok(None))),
         ] {
             if missing {
-                l.insert(
-                    format!("templateData.{key}"),
-                    "required when gradient is true",
-                );
+                l.insert(format!("{at}.{key}"), "required when gradient is true");
             }
         }
     }
@@ -760,6 +788,147 @@ fn translations(
                     slot.insert(translation);
                 }
             }
+        }
+    }
+    if local.is_empty() {
+        Some(out)
+    } else {
+        e.extend(local);
+        None
+    }
+}
+
+/// `trigger`: absent, null or blank → none (on entry); an object, or a string holding one,
+/// read by [`crate::campaign::trigger`] with errors under `trigger.event`,
+/// `trigger.conditions[0].op`, `trigger.delayMS`. `Err(())` once an error is recorded.
+fn trigger(e: &mut FieldErrors, value: Option<&Value>) -> Result<Option<Trigger>, ()> {
+    match object_field(e, "trigger", value)? {
+        None => Ok(None),
+        Some(map) => crate::campaign::trigger::parse_map(e, "trigger.", &map)
+            .map(Some)
+            .ok_or(()),
+    }
+}
+
+/// An integer field within `min..=max`, absent → 0; `None` once `reason` is recorded.
+fn bounded(
+    e: &mut FieldErrors,
+    key: &str,
+    value: Option<&Value>,
+    (min, max): (i64, i64),
+    reason: &str,
+) -> Option<i64> {
+    match coerce::integer(value) {
+        Ok(None) => Some(0),
+        Ok(Some(n)) if (min..=max).contains(&n) => Some(n),
+        _ => {
+            e.insert(key, reason);
+            None
+        }
+    }
+}
+
+/// `variants`: absent, null, blank or `[]` → none; else an array (or a string holding one)
+/// of 2–5 objects `{"weight", "title", "text", "linkText", "pic", "templateData"}`, each field
+/// checked as the offer's own; errors under `variants[1].title`, `variants[0].weight`,
+/// `variants[2].templateData.bgColor`.
+fn variants(e: &mut FieldErrors, value: Option<&Value>) -> Option<Vec<Variant>> {
+    let decoded;
+    let items = match value {
+        None | Some(Value::Null) => return Some(Vec::new()),
+        Some(Value::String(text)) if text.trim().is_empty() => return Some(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(Value::String(text)) => match crate::strict_json::parse(text.trim().as_bytes()) {
+            Ok(Value::Array(items)) => {
+                decoded = items;
+                &decoded
+            }
+            _ => {
+                e.insert("variants", VARIANTS_REASON);
+                return None;
+            }
+        },
+        Some(_) => {
+            e.insert("variants", VARIANTS_REASON);
+            return None;
+        }
+    };
+    if items.is_empty() {
+        return Some(Vec::new());
+    }
+    if !(MIN_VARIANTS..=MAX_VARIANTS).contains(&items.len()) {
+        e.insert(
+            "variants",
+            format!(
+                "give {MIN_VARIANTS} to {MAX_VARIANTS} variants, or none (got {})",
+                items.len()
+            ),
+        );
+        return None;
+    }
+    let mut local = FieldErrors::new();
+    let mut out = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let at = format!("variants[{index}]");
+        let Value::Object(fields) = item else {
+            local.insert(
+                at,
+                "must be an object {\"weight\", \"title\", \"text\", \"linkText\", \"pic\", \"templateData\"}",
+            );
+            continue;
+        };
+        for key in fields
+            .keys()
+            .filter(|k| !VARIANT_KEYS.contains(&k.as_str()))
+        {
+            local.insert(
+                format!("{at}.{}", key.chars().take(80).collect::<String>()),
+                "unknown field",
+            );
+        }
+        let l = &mut local;
+        let weight = match coerce::integer(fields.get("weight")) {
+            Ok(Some(w)) if (1..=i64::from(MAX_WEIGHT)).contains(&w) => u32::try_from(w).ok(),
+            Ok(None) => {
+                l.insert(format!("{at}.weight"), REQUIRED);
+                None
+            }
+            _ => {
+                l.insert(format!("{at}.weight"), WEIGHT_REASON);
+                None
+            }
+        };
+        let field = |name: &str| format!("{at}.{name}");
+        let title = text_field(l, &field("title"), fields.get("title"), false, Title::parse);
+        let text = text_field(
+            l,
+            &field("text"),
+            fields.get("text"),
+            false,
+            BodyText::parse,
+        );
+        let link_text = text_field(
+            l,
+            &field("linkText"),
+            fields.get("linkText"),
+            false,
+            ButtonText::parse,
+        );
+        let pic = text_field(l, &field("pic"), fields.get("pic"), false, HttpUrl::parse);
+        let template_data = match fields.get("templateData") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.trim().is_empty() => None,
+            given => template_data(l, &field("templateData"), given),
+        };
+        if let Some(weight) = weight {
+            out.push(Variant {
+                weight,
+                title,
+                text,
+                link_text,
+                pic,
+                template_data,
+            });
         }
     }
     if local.is_empty() {

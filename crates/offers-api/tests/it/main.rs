@@ -6,6 +6,7 @@ mod common;
 
 mod api;
 mod audiences;
+mod campaign_offers;
 mod cli;
 mod hardening;
 mod live;

@@ -43,6 +43,7 @@ pub use figures::{DayStats, ExplainResponse, ExplainedOffer, OfferStats, StatsSu
 pub use offer::{
     Advertisement, FeedOffer, ListedOffer, OfferExtras, PartnerOffer, SaveOfferResponse,
 };
+pub use offer::{FeedVariant, OfferCampaign};
 pub use people::{
     AcceptInvitationRequest, AuditEntry, FieldChange, InvitationCreated, InvitationRequest,
     IssuedToken, Membership, PendingInvitation, Person, PersonPatch, ProjectSettingsPatch,

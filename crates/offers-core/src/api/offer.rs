@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::api::figures::StatsSummary;
+use crate::campaign::{Trigger, Variant};
 use crate::explain::{ScheduleStatus, schedule_status};
 use crate::merge::{MergeVars, MissingVariable};
 use crate::model::{
@@ -75,6 +76,85 @@ pub struct FeedOffer {
     /// frequency rules say, and its events are not counted. Absent (false) otherwise.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub test: bool,
+    /// Shown after this event the host reports (SPEC §9); absent: on entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<Trigger>,
+    /// Of the pop-ups that qualify at the same moment the highest priority wins; absent: 0.
+    #[serde(default, skip_serializing_if = "crate::model::is_zero")]
+    pub priority: i16,
+    /// The A/B variants with their merged content (absent: none); the widget picks one with
+    /// [`crate::campaign::assign`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<FeedVariant>,
+    /// The share of users (percent) who see nothing of this offer; absent: 0.
+    #[serde(default, skip_serializing_if = "crate::model::is_zero")]
+    pub holdout_percent: u8,
+}
+
+/// A variant as the widget receives it: its weight and its whole displayed content (the
+/// variant's fields over the offer's own, personalized like the offer's texts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FeedVariant {
+    /// Its share of the users outside the holdout, relative to the others' weights.
+    pub weight: u32,
+    /// The title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<Title>,
+    /// The body text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<BodyText>,
+    /// The button text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_text: Option<ButtonText>,
+    /// The picture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pic: Option<HttpUrl>,
+    /// Colors and alignment.
+    #[serde(default)]
+    pub template_data: TemplateData,
+}
+
+impl FeedVariant {
+    /// `variant` merged over `offer`'s own content, as stored (merge tags as written).
+    pub fn merged(variant: &Variant, offer: &OfferSpec) -> Self {
+        Self {
+            weight: variant.weight,
+            title: variant.title.clone().or_else(|| offer.title.clone()),
+            text: variant.text.clone().or_else(|| offer.text.clone()),
+            link_text: variant
+                .link_text
+                .clone()
+                .or_else(|| offer.link_text.clone()),
+            pic: variant.pic.clone().or_else(|| offer.pic.clone()),
+            template_data: variant
+                .template_data
+                .clone()
+                .unwrap_or_else(|| offer.template_data.clone()),
+        }
+    }
+}
+
+impl FeedOffer {
+    /// The weights of the variants, in order (for [`crate::campaign::assign`]).
+    pub fn weights(&self) -> Vec<u32> {
+        self.variants.iter().map(|v| v.weight).collect()
+    }
+
+    /// The offer as shown with variant `index`: its texts, picture and colors replaced by
+    /// the variant's (`None`: no such variant, the offer unchanged).
+    pub fn with_variant(&self, index: Option<usize>) -> Self {
+        let mut shown = self.clone();
+        if let Some(variant) = index.and_then(|i| self.variants.get(i)) {
+            shown.title = variant.title.clone();
+            shown.text = variant.text.clone();
+            shown.link_text = variant.link_text.clone();
+            shown.pic = variant.pic.clone();
+            shown.template_data = variant.template_data.clone();
+        }
+        shown
+    }
 }
 
 impl FeedOffer {
@@ -82,12 +162,32 @@ impl FeedOffer {
     /// tags). `Err`: the offer is not shown to this user.
     pub fn personalized(offer: &Offer, vars: &MergeVars<'_>) -> Result<Self, MissingVariable> {
         let shown = crate::personalize::personalize(&offer.spec, vars)?;
+        let variants = offer
+            .spec
+            .variants
+            .iter()
+            .map(|variant| {
+                let texts = crate::personalize::personalize_variant(variant, &shown, vars)?;
+                Ok(FeedVariant {
+                    weight: variant.weight,
+                    title: texts.title,
+                    text: texts.text,
+                    link_text: texts.link_text,
+                    pic: texts.pic,
+                    template_data: variant
+                        .template_data
+                        .clone()
+                        .unwrap_or_else(|| offer.spec.template_data.clone()),
+                })
+            })
+            .collect::<Result<Vec<_>, MissingVariable>>()?;
         Ok(Self {
             title: shown.title,
             text: shown.text,
             link_text: shown.link_text,
             link: shown.link,
             pic: shown.pic,
+            variants,
             ..Self::from(offer)
         })
     }
@@ -115,6 +215,14 @@ impl From<&Offer> for FeedOffer {
             show_frequency: spec.show_frequency,
             show_delay_ms: spec.show_delay_ms,
             test: false,
+            trigger: spec.trigger.clone(),
+            priority: spec.priority,
+            variants: spec
+                .variants
+                .iter()
+                .map(|variant| FeedVariant::merged(variant, spec))
+                .collect(),
+            holdout_percent: spec.holdout_percent,
         }
     }
 }
@@ -178,12 +286,47 @@ pub struct PartnerOffer {
     /// Name, tags, segments and translations.
     #[serde(flatten)]
     pub extras: OfferExtras,
+    /// Trigger, priority, variants and holdout.
+    #[serde(flatten)]
+    pub campaign: OfferCampaign,
     /// When it was created.
     #[serde(with = "crate::time::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When it was last updated.
     #[serde(with = "crate::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
+}
+
+/// The offer fields of SPEC §9 as partner answers carry them: `trigger` (or `null`: on
+/// entry), `priority`, `variants` (as given: weight and the fields that differ) and
+/// `holdoutPercent`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OfferCampaign {
+    /// Shown after this event (`null`: on entry).
+    #[serde(default)]
+    pub trigger: Option<Trigger>,
+    /// Higher wins when several pop-ups qualify at once (-1000..=1000).
+    #[serde(default)]
+    pub priority: i16,
+    /// The A/B variants (empty: none).
+    #[serde(default)]
+    pub variants: Vec<Variant>,
+    /// The share of users (percent, 0–50) who see nothing of this offer.
+    #[serde(default)]
+    pub holdout_percent: u8,
+}
+
+impl From<&OfferSpec> for OfferCampaign {
+    fn from(spec: &OfferSpec) -> Self {
+        Self {
+            trigger: spec.trigger.clone(),
+            priority: spec.priority,
+            variants: spec.variants.clone(),
+            holdout_percent: spec.holdout_percent,
+        }
+    }
 }
 
 /// The offer fields of SPEC §7 that partner answers carry (never the feed): `name` (or
@@ -245,6 +388,7 @@ impl From<&Offer> for PartnerOffer {
             external_room_ids: spec.audience.rooms.clone(),
             external_user_ids: spec.audience.users.clone(),
             extras: OfferExtras::from(spec),
+            campaign: OfferCampaign::from(spec),
             created_at: offer.created_at,
             updated_at: offer.updated_at,
         }
@@ -304,6 +448,9 @@ pub struct Advertisement {
     /// Name, tags, segments and translations (not in the documented example).
     #[serde(flatten)]
     pub extras: OfferExtras,
+    /// Trigger, priority, variants and holdout (not in the documented example).
+    #[serde(flatten)]
+    pub campaign: OfferCampaign,
 }
 
 impl Advertisement {
@@ -327,6 +474,7 @@ impl Advertisement {
             id: offer.id,
             updated_at: offer.updated_at,
             extras: OfferExtras::from(spec),
+            campaign: OfferCampaign::from(spec),
         }
     }
 }
@@ -459,6 +607,7 @@ mod tests {
                 "type": "USER", "externalRoomIds": [], "externalUserIds": ["u1"],
                 "name": null, "tags": [], "segmentIds": [], "excludeSegmentIds": [],
                 "translations": {},
+                "trigger": null, "priority": 0, "variants": [], "holdoutPercent": 0,
                 "createdAt": "2024-05-21T09:30:00.000Z", "updatedAt": "2024-05-21T10:30:00.000Z"
             })
         );

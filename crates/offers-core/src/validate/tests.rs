@@ -807,3 +807,141 @@ fn merge_tags_in_texts_and_links() {
         Some("unclosed merge tag at character 4")
     );
 }
+
+#[test]
+fn campaign_fields_default_and_round_trip() {
+    let spec = validate(&draft(text_offer())).unwrap();
+    assert_eq!(
+        (spec.trigger.is_none(), spec.priority, spec.variants.len()),
+        (true, 0, 0)
+    );
+    assert_eq!(spec.holdout_percent, 0);
+
+    let mut body = text_offer();
+    body["trigger"] = json!({"event": "deposit_failed",
+        "conditions": [{"field": "props.amount", "op": "gte", "value": 20}], "delayMS": 1500});
+    body["priority"] = json!(-1000);
+    body["holdoutPercent"] = json!("50");
+    body["variants"] = json!([
+        {"weight": 70, "title": "Hi {{firstName|there}}"},
+        {"weight": "30", "text": "Other", "templateData": {"bgColor": "#000"}}
+    ]);
+    let spec = validate(&draft(body)).unwrap();
+    let trigger = spec.trigger.as_ref().unwrap();
+    assert_eq!(
+        (
+            trigger.event.as_str(),
+            trigger.delay_ms,
+            trigger.conditions.len()
+        ),
+        ("deposit_failed", 1500, 1)
+    );
+    assert_eq!((spec.priority, spec.holdout_percent), (-1000, 50));
+    assert_eq!(spec.variants[0].weight, 70);
+    assert_eq!(spec.variants[1].text.as_ref().unwrap().as_str(), "Other");
+    assert_eq!(
+        spec.variants[1]
+            .template_data
+            .as_ref()
+            .unwrap()
+            .bg_color
+            .as_str(),
+        "#000"
+    );
+    assert!(
+        spec.is_personalized(),
+        "a variant's merge tag personalizes the offer"
+    );
+    // The stored spec and the PATCH draft round-trip.
+    let stored: OfferSpec = serde_json::from_value(serde_json::to_value(&spec).unwrap()).unwrap();
+    assert_eq!(stored, spec);
+    assert_eq!(validate(&OfferDraft::from(&spec)).unwrap(), spec);
+    // A PATCH with `"trigger": null` clears it; the rest stays.
+    let patch = draft(json!({"trigger": null, "variants": []}));
+    let patched = validate(&OfferDraft::from(&spec).overlay(patch)).unwrap();
+    assert_eq!((patched.trigger, patched.variants.len()), (None, 0));
+    assert_eq!(patched.priority, -1000);
+
+    // Form encodings: JSON strings.
+    let mut form = text_offer();
+    form["trigger"] = json!("{\"event\": \"e\"}");
+    form["variants"] = json!("[{\"weight\": 1}, {\"weight\": 2}]");
+    form["priority"] = json!("7");
+    let spec = validate(&draft(form)).unwrap();
+    assert_eq!(spec.trigger.unwrap().event.as_str(), "e");
+    assert_eq!((spec.variants.len(), spec.priority), (2, 7));
+
+    // Old stored specs (without the fields) still read.
+    let mut old = serde_json::to_value(OfferSpec::example()).unwrap();
+    for key in ["trigger", "priority", "variants", "holdoutPercent"] {
+        assert!(old.get(key).is_none(), "{key} left out when default");
+    }
+    old.as_object_mut().unwrap().remove("translations");
+    let read: OfferSpec = serde_json::from_value(old).unwrap();
+    assert_eq!(read, OfferSpec::example());
+}
+
+#[test]
+fn campaign_field_errors_are_keyed() {
+    let mut body = text_offer();
+    body["trigger"] = json!({"event": "no spaces", "delayMS": 86_400_001,
+        "conditions": [{"field": "props.amount", "op": "between", "value": 1}]});
+    body["priority"] = json!(1001);
+    body["holdoutPercent"] = json!(51);
+    body["variants"] = json!([
+        {"weight": 0, "title": "x".repeat(24)},
+        {"title": "ok", "templateData": {"bgColor": "url(x)"}, "colour": 1},
+        "nope"
+    ]);
+    let errors = errors(&draft(body));
+    for key in [
+        "trigger.event",
+        "trigger.delayMS",
+        "trigger.conditions[0].op",
+        "priority",
+        "holdoutPercent",
+        "variants[0].weight",
+        "variants[0].title",
+        "variants[1].weight",
+        "variants[1].templateData.bgColor",
+        "variants[1].colour",
+        "variants[2]",
+    ] {
+        assert!(errors.contains(key), "{key}: {errors}");
+    }
+    assert_eq!(errors.get("variants[1].weight"), Some(REQUIRED));
+    assert_eq!(
+        error(
+            &with(text_offer(), "variants", json!([{"weight": 1}])),
+            "variants"
+        ),
+        "give 2 to 5 variants, or none (got 1)"
+    );
+    assert!(errors_for(json!(6)).contains("variants"));
+    assert_eq!(
+        error(&with(text_offer(), "trigger", json!(5)), "trigger"),
+        "must be a JSON object"
+    );
+    assert_eq!(
+        error(&with(text_offer(), "trigger", json!({})), "trigger.event"),
+        REQUIRED
+    );
+    assert_eq!(
+        error(&with(text_offer(), "priority", json!("high")), "priority"),
+        "must be an integer between -1000 and 1000"
+    );
+    assert_eq!(
+        validate_field(
+            &with(text_offer(), "trigger", json!({"event": ""})),
+            "trigger"
+        )
+        .as_deref(),
+        Some("event: must be 1-64 characters of A-Z, a-z, 0-9, _ . : -")
+    );
+}
+
+fn errors_for(variants_count: Value) -> FieldErrors {
+    let count = variants_count.as_u64().unwrap() as usize;
+    let list: Vec<Value> = (0..count).map(|_| json!({"weight": 1})).collect();
+    errors(&with(text_offer(), "variants", Value::Array(list)))
+}
