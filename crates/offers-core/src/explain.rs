@@ -13,9 +13,13 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::api::FeedOffer;
+use crate::campaign::{
+    Assignment, Caps, PopupShown, Trigger, Wait, admit, arbitrate, assign, priority_order,
+};
 use crate::frequency::{Decision, DisplayHistory, Schedule, SkipReason, decide};
 use crate::merge::{MergeVars, MissingVariable};
-use crate::model::{Audience, AudienceType, OfferSpec, ShowFrequency};
+use crate::model::{Audience, AudienceType, Offer, OfferSpec, ShowFrequency, ViewType};
 use crate::personalize::{Personalized, personalize};
 use crate::segment::{SegmentVerdict, segments_allow};
 use crate::targeting::{in_audience, is_live, within_schedule};
@@ -78,6 +82,14 @@ pub enum Rule {
     Segments,
     /// The translation and merge tags can be rendered for this user ([`personalize`]).
     Personalization,
+    /// When the offer shows: on entry, or after an event the host reports (SPEC §9).
+    Trigger,
+    /// Which variant the user sees, or that they are in the holdout ([`assign`]).
+    Variant,
+    /// The project's caps across offers admit another pop-up ([`admit`]).
+    Caps,
+    /// Among the pop-ups that qualify at the same moment, which goes first ([`arbitrate`]).
+    Priority,
 }
 
 impl Rule {
@@ -91,6 +103,10 @@ impl Rule {
             Self::Frequency => "frequency",
             Self::Segments => "segments",
             Self::Personalization => "personalization",
+            Self::Trigger => "trigger",
+            Self::Variant => "variant",
+            Self::Caps => "caps",
+            Self::Priority => "priority",
         }
     }
 }
@@ -105,6 +121,22 @@ pub struct Check {
     pub ok: bool,
     /// Why, in English.
     pub detail: String,
+    /// The reason's code where a campaign rule holds the offer back: `holdout`,
+    /// `cap_session`, `cap_day`, `cap_week`, `min_gap`, `lower_priority` or `queued`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+impl Check {
+    /// A check without a code.
+    pub fn new(rule: Rule, ok: bool, detail: String) -> Self {
+        Self {
+            rule,
+            ok,
+            detail,
+            code: None,
+        }
+    }
 }
 
 /// Whether the offer is shown, and every rule's verdict (in the order schedule, audience,
@@ -148,26 +180,18 @@ pub fn explain(
     let frequency = decide(open, history, entry, now, utc_offset_minutes);
 
     let checks = vec![
-        Check {
-            rule: Rule::Schedule,
-            ok: live,
-            detail: schedule_detail(spec, now),
-        },
-        Check {
-            rule: Rule::Audience,
-            ok: audience_ok,
-            detail: audience_detail(&spec.audience, room, user, audience_ok),
-        },
-        Check {
-            rule: Rule::OptOut,
-            ok: opt_out_ok,
-            detail: opt_out_detail(user, opted_out),
-        },
-        Check {
-            rule: Rule::Frequency,
-            ok: frequency.is_show(),
-            detail: frequency_detail(spec, history, frequency, utc_offset_minutes),
-        },
+        Check::new(Rule::Schedule, live, schedule_detail(spec, now)),
+        Check::new(
+            Rule::Audience,
+            audience_ok,
+            audience_detail(&spec.audience, room, user, audience_ok),
+        ),
+        Check::new(Rule::OptOut, opt_out_ok, opt_out_detail(user, opted_out)),
+        Check::new(
+            Rule::Frequency,
+            frequency.is_show(),
+            frequency_detail(spec, history, frequency, utc_offset_minutes),
+        ),
     ];
     // The verdict itself comes from the real rules, exactly as the feed and widget apply them.
     let shown = live
@@ -240,23 +264,238 @@ pub fn explain_with(
             .map_or(explanation.checks.len(), |i| i + 1);
         explanation.checks.insert(
             at,
-            Check {
-                rule: Rule::Segments,
-                ok: verdict.is_allowed(),
-                detail: segments_detail(spec, &verdict, visitor),
-            },
+            Check::new(
+                Rule::Segments,
+                verdict.is_allowed(),
+                segments_detail(spec, &verdict, visitor),
+            ),
         );
     }
     if spec.is_personalized() {
         let rendered = personalize(spec, &visitor.vars);
-        explanation.checks.push(Check {
-            rule: Rule::Personalization,
-            ok: rendered.is_ok(),
-            detail: personalization_detail(spec, &rendered, &visitor.vars),
-        });
+        explanation.checks.push(Check::new(
+            Rule::Personalization,
+            rendered.is_ok(),
+            personalization_detail(spec, &rendered, &visitor.vars),
+        ));
     }
     explanation.shown = explanation.checks.iter().all(|c| c.ok);
     explanation
+}
+
+/// The campaign rules of one offer for one visitor (SPEC §9): a [`Rule::Trigger`] check ("shown
+/// on entry", "shown only after the event deposit_failed …"), informational (always ok: the
+/// rest of the explanation says what happens once the occasion comes), and for an offer with
+/// variants or a holdout a [`Rule::Variant`] check: which variant `user_key` (the user id, or
+/// the browser's anonymous id) gets from [`assign`]; the holdout is not shown. Without a user
+/// key the variant is not known (ok, with a note).
+pub fn explain_campaign(offer: &Offer, user_key: Option<&str>, explanation: &mut Explanation) {
+    let spec = &offer.spec;
+    explanation.checks.push(Check::new(
+        Rule::Trigger,
+        true,
+        trigger_detail(spec.trigger.as_ref()),
+    ));
+    if !spec.variants.is_empty() || spec.holdout_percent > 0 {
+        let weights: Vec<u32> = spec.variants.iter().map(|v| v.weight).collect();
+        let check = match user_key {
+            None => Check::new(
+                Rule::Variant,
+                true,
+                "anonymous visitor: the variant (or holdout) is chosen in the browser".to_owned(),
+            ),
+            Some(key) => match assign(offer.id, key, &weights, spec.holdout_percent) {
+                Assignment::Holdout => Check {
+                    code: Some("holdout".to_owned()),
+                    ..Check::new(
+                        Rule::Variant,
+                        false,
+                        format!(
+                            "not shown: the user is in the holdout ({} % of users see nothing of this offer)",
+                            spec.holdout_percent
+                        ),
+                    )
+                },
+                Assignment::Original => {
+                    Check::new(Rule::Variant, true, "the offer's own content".to_owned())
+                }
+                Assignment::Variant(index) => Check::new(
+                    Rule::Variant,
+                    true,
+                    format!(
+                        "variant {} of {} (weight {} of {})",
+                        index + 1,
+                        weights.len(),
+                        weights[index],
+                        weights.iter().sum::<u32>()
+                    ),
+                ),
+            },
+        };
+        explanation.checks.push(check);
+    }
+    explanation.shown = explanation.checks.iter().all(|c| c.ok);
+}
+
+/// "shown on entry", or "shown only after the event deposit_failed (when props.amount gte 20),
+/// 1500 ms later".
+pub fn trigger_detail(trigger: Option<&Trigger>) -> String {
+    let Some(trigger) = trigger else {
+        return "shown on entry (no trigger)".to_owned();
+    };
+    let mut out = format!("shown only after the event {}", trigger.event);
+    if !trigger.conditions.is_empty() {
+        let conditions: Vec<String> = trigger
+            .conditions
+            .iter()
+            .map(|c| match c.value.to_json() {
+                Some(value) => format!("props.{} {} {value}", c.key, c.op),
+                None => format!("props.{} {}", c.key, c.op),
+            })
+            .collect();
+        out.push_str(&format!(" when {}", conditions.join(" and ")));
+    }
+    if trigger.delay_ms > 0 {
+        out.push_str(&format!(", {} ms later", trigger.delay_ms));
+    }
+    out
+}
+
+/// What explain knows of the user's pop-ups across offers: the project's caps (`None`: not
+/// set, or not known to the caller), the user's pop-up log (what the widget would hold:
+/// every tab's, merged with the server's) and the current session's id.
+#[derive(Debug, Clone, Copy)]
+pub struct CapsView<'a> {
+    /// The project's caps.
+    pub caps: Option<&'a Caps>,
+    /// The pop-ups the user was shown (the last 7 days suffice).
+    pub shown: &'a [PopupShown],
+    /// The session now ([`crate::campaign::SessionMark::id`]; 0: a new one).
+    pub session: u64,
+}
+
+/// Adds the rules across offers to explanations of one visitor's offers (`offers[i]` explained
+/// by `explanations[i]`): the pop-ups still shown (every check ok) that qualify on the same
+/// occasion (on entry, or the same trigger event) are queued in [`priority_order`]; each gets
+/// a [`Rule::Priority`] check when others compete ("offer 12 has a higher priority": it waits,
+/// and shows after it if the caps still admit it), and, when caps are given, a [`Rule::Caps`]
+/// check from [`admit`] with the pop-ups queued before it counted as shown: a refused one is
+/// not shown ("the project's cap of 1 pop-up per session is reached"). In-feed offers are
+/// neither capped nor queued.
+pub fn explain_across(
+    offers: &[&Offer],
+    explanations: &mut [Explanation],
+    view: &CapsView<'_>,
+    now: DateTime<Utc>,
+    utc_offset_minutes: i32,
+) {
+    let feed: Vec<FeedOffer> = offers.iter().map(|offer| FeedOffer::from(*offer)).collect();
+    let occasion = |offer: &FeedOffer| offer.trigger.as_ref().map(|t| t.event.as_str().to_owned());
+    let mut occasions: Vec<Option<String>> = Vec::new();
+    for (index, offer) in feed.iter().enumerate() {
+        let competing =
+            offer.view_type == ViewType::Popup && explanations.get(index).is_some_and(|e| e.shown);
+        if competing && !occasions.contains(&occasion(offer)) {
+            occasions.push(occasion(offer));
+        }
+    }
+    for moment in occasions {
+        let mut group: Vec<usize> = (0..feed.len())
+            .filter(|&i| {
+                feed[i].view_type == ViewType::Popup
+                    && explanations.get(i).is_some_and(|e| e.shown)
+                    && occasion(&feed[i]) == moment
+            })
+            .collect();
+        group.sort_by(|&a, &b| priority_order(&feed[a], &feed[b]));
+        let members: Vec<&FeedOffer> = group.iter().map(|&i| &feed[i]).collect();
+        let verdicts = arbitrate(&members);
+        let mut log: Vec<PopupShown> = view.shown.to_vec();
+        for (slot, &index) in group.iter().enumerate() {
+            let explanation = &mut explanations[index];
+            if members.len() > 1 {
+                explanation
+                    .checks
+                    .push(priority_check(verdicts[slot], slot));
+            }
+            if let Some(caps) = view.caps {
+                let check = match admit(caps, &log, view.session, now, utc_offset_minutes) {
+                    Ok(()) => {
+                        log.push(PopupShown {
+                            id: format!("explain-{}", feed[index].id),
+                            at: now,
+                            session: view.session,
+                        });
+                        Check::new(Rule::Caps, true, caps_detail(caps, slot))
+                    }
+                    Err(reason) => Check {
+                        code: Some(reason.code().to_owned()),
+                        ..Check::new(Rule::Caps, false, format!("not shown: {reason}"))
+                    },
+                };
+                explanation.checks.push(check);
+            }
+            explanation.shown = explanation.checks.iter().all(|c| c.ok);
+        }
+    }
+}
+
+fn priority_check(verdict: Result<(), Wait>, slot: usize) -> Check {
+    match verdict {
+        Ok(()) => Check::new(
+            Rule::Priority,
+            true,
+            "shown first: no pop-up qualifying at the same moment has a higher priority".to_owned(),
+        ),
+        Err(wait) => Check {
+            code: Some(wait.code().to_owned()),
+            ..Check::new(
+                Rule::Priority,
+                true,
+                format!(
+                    "waits: {wait}; shown after it ({} in the queue) if the caps still admit it",
+                    ordinal(slot + 1)
+                ),
+            )
+        },
+    }
+}
+
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (1, 11) | (2, 12) | (3, 13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+fn caps_detail(caps: &Caps, slot: usize) -> String {
+    let mut set = Vec::new();
+    if let Some(n) = caps.per_session {
+        set.push(format!("{n} per session"));
+    }
+    if let Some(n) = caps.per_day {
+        set.push(format!("{n} per day"));
+    }
+    if let Some(n) = caps.per_week {
+        set.push(format!("{n} per 7 days"));
+    }
+    if let Some(ms) = caps.min_gap_ms {
+        set.push(format!("{ms} ms between pop-ups"));
+    }
+    let queued = if slot == 0 {
+        String::new()
+    } else {
+        " (counting the pop-ups queued before it)".to_owned()
+    };
+    if set.is_empty() {
+        "the project sets no caps".to_owned()
+    } else {
+        format!("within the project's caps{queued}: {}", set.join(", "))
+    }
 }
 
 /// `'German VIPs'`, or `#12 (deleted)` for a segment without a name.
@@ -865,5 +1104,193 @@ mod tests {
         assert_eq!(Rule::OptOut.as_str(), "optOut");
         assert_eq!(offset_label(-330), "UTC-05:30");
         assert_eq!(offset_label(i32::MAX), "UTC+18:00");
+    }
+
+    fn campaign_offer(id: i64, priority: i16, trigger: Option<&str>) -> Offer {
+        let trigger = trigger.map(|event| {
+            Trigger::parse(&serde_json::json!({"event": event,
+                "conditions": [{"field": "props.amount", "op": "gte", "value": 20}],
+                "delayMS": 1500}))
+            .unwrap()
+        });
+        Offer::created(
+            id,
+            OfferSpec {
+                priority,
+                trigger,
+                ..spec(Audience::global())
+            },
+            at(2026, 11, 1, 0, 0),
+        )
+    }
+
+    fn explained(offer: &Offer) -> Explanation {
+        let mut e = explain(
+            &offer.spec,
+            "r1",
+            Some("u1"),
+            false,
+            &DisplayHistory::default(),
+            NOW(),
+            0,
+        );
+        explain_campaign(offer, Some("u1"), &mut e);
+        e
+    }
+
+    fn check(e: &Explanation, rule: Rule) -> &Check {
+        e.checks
+            .iter()
+            .find(|c| c.rule == rule)
+            .unwrap_or_else(|| panic!("no {rule:?} check in {e:?}"))
+    }
+
+    #[test]
+    fn trigger_and_variant() {
+        let on_entry = campaign_offer(1, 0, None);
+        let e = explained(&on_entry);
+        assert!(e.shown);
+        assert_eq!(
+            check(&e, Rule::Trigger).detail,
+            "shown on entry (no trigger)"
+        );
+        assert!(e.checks.iter().all(|c| c.rule != Rule::Variant));
+
+        let triggered = campaign_offer(2, 0, Some("deposit_failed"));
+        let e = explained(&triggered);
+        assert_eq!(
+            check(&e, Rule::Trigger).detail,
+            "shown only after the event deposit_failed when props.amount gte 20, 1500 ms later"
+        );
+
+        let mut varied = campaign_offer(3, 0, None);
+        varied.spec.variants = vec![
+            crate::campaign::Variant::weighted(1),
+            crate::campaign::Variant::weighted(3),
+        ];
+        let e = explained(&varied);
+        let expected = match assign(3, "u1", &[1, 3], 0) {
+            Assignment::Variant(0) => "variant 1 of 2 (weight 1 of 4)",
+            _ => "variant 2 of 2 (weight 3 of 4)",
+        };
+        assert_eq!(check(&e, Rule::Variant).detail, expected);
+
+        varied.spec.holdout_percent = 50;
+        let held = (0..100)
+            .map(|n| {
+                let user = format!("user-{n}");
+                let mut e = explain(
+                    &varied.spec,
+                    "r1",
+                    Some(&user),
+                    false,
+                    &DisplayHistory::default(),
+                    NOW(),
+                    0,
+                );
+                explain_campaign(&varied, Some(&user), &mut e);
+                e
+            })
+            .find(|e| !e.shown)
+            .expect("someone in a 50 % holdout");
+        let variant = check(&held, Rule::Variant);
+        assert_eq!(variant.code.as_deref(), Some("holdout"));
+        assert!(
+            variant.detail.contains("holdout (50 %"),
+            "{}",
+            variant.detail
+        );
+        let mut anonymous = explained(&varied);
+        anonymous.checks.retain(|c| c.rule != Rule::Variant);
+        explain_campaign(&varied, None, &mut anonymous);
+        assert!(check(&anonymous, Rule::Variant).ok);
+    }
+
+    #[test]
+    fn priority_and_caps_across_offers() {
+        let low = campaign_offer(10, 0, None);
+        let high = campaign_offer(12, 5, None);
+        let other_occasion = campaign_offer(13, 9, Some("deposit_failed"));
+        let mut in_feed = campaign_offer(14, 100, None);
+        in_feed.spec.view_type = ViewType::InFeed;
+        let offers = [&low, &high, &other_occasion, &in_feed];
+
+        // Without caps: priority only.
+        let mut explanations: Vec<Explanation> = offers.iter().map(|o| explained(o)).collect();
+        let view = CapsView {
+            caps: None,
+            shown: &[],
+            session: 7,
+        };
+        explain_across(&offers, &mut explanations, &view, NOW(), 0);
+        let waiting = check(&explanations[0], Rule::Priority);
+        assert_eq!(waiting.code.as_deref(), Some("lower_priority"));
+        assert!(
+            waiting
+                .detail
+                .starts_with("waits: offer 12 has a higher priority"),
+            "{}",
+            waiting.detail
+        );
+        assert!(explanations[0].shown, "it waits, it is not skipped");
+        assert!(check(&explanations[1], Rule::Priority).ok);
+        assert!(
+            explanations[2]
+                .checks
+                .iter()
+                .all(|c| c.rule != Rule::Priority),
+            "alone on its occasion"
+        );
+        assert!(
+            explanations[3]
+                .checks
+                .iter()
+                .all(|c| c.rule != Rule::Priority && c.rule != Rule::Caps),
+            "in-feed offers are not queued"
+        );
+
+        // A cap of one pop-up per session: the lower priority is not shown.
+        let caps = Caps {
+            per_session: Some(1),
+            ..Caps::default()
+        };
+        let mut explanations: Vec<Explanation> = offers.iter().map(|o| explained(o)).collect();
+        let view = CapsView {
+            caps: Some(&caps),
+            shown: &[],
+            session: 7,
+        };
+        explain_across(&offers, &mut explanations, &view, NOW(), 0);
+        assert!(explanations[1].shown);
+        assert!(!explanations[0].shown);
+        let capped = check(&explanations[0], Rule::Caps);
+        assert_eq!(capped.code.as_deref(), Some("cap_session"));
+        assert_eq!(
+            capped.detail,
+            "not shown: the project's cap of 1 pop-up per session is reached"
+        );
+        assert!(
+            explanations[2].shown,
+            "another occasion, counted on its own"
+        );
+
+        // A pop-up already shown this session: nothing more.
+        let log = [PopupShown {
+            id: "e1".into(),
+            at: NOW() - Duration::minutes(5),
+            session: 7,
+        }];
+        let mut explanations: Vec<Explanation> = offers.iter().map(|o| explained(o)).collect();
+        let view = CapsView {
+            caps: Some(&caps),
+            shown: &log,
+            session: 7,
+        };
+        explain_across(&offers, &mut explanations, &view, NOW(), 0);
+        assert!(!explanations[1].shown);
+        assert!(explanations[3].shown, "in-feed offers are not capped");
+        assert_eq!(ordinal(2), "2nd");
+        assert_eq!(ordinal(11), "11th");
+        assert_eq!(ordinal(23), "23rd");
     }
 }

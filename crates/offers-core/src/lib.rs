@@ -74,6 +74,7 @@ pub use color::{CssColor, GradientDirection, Rgba};
 pub use csv_audience::{CsvAudience, CsvRowError, parse_user_ids};
 pub use draft::OfferDraft;
 pub use error::{FieldErrors, ParseError};
+pub use explain::{CapsView, explain_across, explain_campaign};
 pub use explain::{
     Check, ExplainVisitor, Explanation, Rule, ScheduleStatus, explain, explain_with,
     schedule_status,

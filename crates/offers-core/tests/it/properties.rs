@@ -113,8 +113,9 @@ fn arb_draft() -> impl Strategy<Value = OfferDraft> {
             arb_field(),
             arb_field(),
         ),
+        (arb_field(), arb_field(), arb_field(), arb_field()),
     )
-        .prop_map(|(a, b, c, d)| OfferDraft {
+        .prop_map(|(a, b, c, d, e)| OfferDraft {
             template: a.0,
             title: a.1,
             text: a.2,
@@ -136,6 +137,10 @@ fn arb_draft() -> impl Strategy<Value = OfferDraft> {
             segment_ids: d.2,
             exclude_segment_ids: d.3,
             translations: d.4,
+            trigger: e.0,
+            priority: e.1,
+            variants: e.2,
+            holdout_percent: e.3,
         })
 }
 
@@ -318,8 +323,26 @@ fn spec() -> BoxedStrategy<OfferSpec> {
         ),
     )
         .boxed();
-    (content, display, extras)
-        .prop_map(|(content, display, extras)| {
+    let campaign = (
+        proptest::option::of((
+            "[a-z_:.-]{1,20}",
+            prop::collection::vec(
+                (-100i64..100, prop::sample::select(vec!["gt", "eq", "neq"])),
+                0..3,
+            ),
+            0u64..=86_400_000,
+        )),
+        -1000i16..=1000,
+        prop_oneof![
+            Just(Vec::new()),
+            prop::collection::vec((1u32..=100, proptest::option::of(title())), 2..=5),
+        ],
+        0u8..=50,
+    )
+        .boxed();
+    (content, display, extras, campaign)
+        .prop_map(|(content, display, extras, campaign)| {
+            let (trigger, priority, variants, holdout_percent) = campaign;
             let (name, tags, segment_ids, exclude_segment_ids, translations) = extras;
             let (
                 template,
@@ -374,6 +397,25 @@ fn spec() -> BoxedStrategy<OfferSpec> {
                     })
                     .filter(|(_, t)| !t.is_empty())
                     .collect(),
+                trigger: trigger.map(|(event, conditions, delay)| {
+                    let conditions: Vec<Value> = conditions
+                        .into_iter()
+                        .map(|(n, op)| serde_json::json!({"field": "props.n", "op": op, "value": n}))
+                        .collect();
+                    offers_core::Trigger::parse(
+                        &serde_json::json!({"event": event, "conditions": conditions, "delayMS": delay}),
+                    )
+                    .unwrap()
+                }),
+                priority,
+                variants: variants
+                    .into_iter()
+                    .map(|(weight, title)| offers_core::Variant {
+                        title,
+                        ..offers_core::Variant::weighted(weight)
+                    })
+                    .collect(),
+                holdout_percent,
             }
         })
         .boxed()
