@@ -55,7 +55,9 @@ mod extras_wire_names {
                 offer_id: 1,
                 kind: offers_core::api::EventKind::Click,
                 at: chrono::DateTime::UNIX_EPOCH,
+                variant: None,
             }],
+            tracked: Vec::new(),
         };
         let json = serde_json::to_value(&batch).unwrap();
         for (field, _) in json.as_object().unwrap() {

@@ -409,6 +409,7 @@ mod tests {
             unique_users: 0,
             clicks,
             closes: 0,
+            conversions: 0,
         }
     }
 

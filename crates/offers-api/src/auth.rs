@@ -441,6 +441,8 @@ mod tests {
             identity_secret: "ids_x".into(),
             require_user_signature: false,
             allowed_origins: Vec::new(),
+            caps: offers_core::api::CapsSettings::default(),
+            attribution_window_hours: 24,
         }
     }
 

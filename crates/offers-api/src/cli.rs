@@ -195,8 +195,44 @@ pub enum ProjectCommand {
         #[arg(long = "allowed-origin", num_args = 1)]
         allowed_origins: Option<Vec<String>>,
         #[command(flatten)]
+        campaign: CampaignArgs,
+        #[command(flatten)]
         database: DatabaseArgs,
     },
+}
+
+/// `project set`'s caps on pop-ups across offers (per user; 0 clears one) and attribution
+/// window (SPEC §9).
+#[derive(Debug, Clone, Default, Args)]
+pub struct CampaignArgs {
+    /// At most N pop-ups per session (0: no cap).
+    #[arg(long)]
+    pub cap_session: Option<u32>,
+    /// At most N pop-ups per local day (0: no cap).
+    #[arg(long)]
+    pub cap_day: Option<u32>,
+    /// At most N pop-ups per rolling 7 days (0: no cap).
+    #[arg(long)]
+    pub cap_week: Option<u32>,
+    /// At least N milliseconds between two pop-ups (0: none).
+    #[arg(long)]
+    pub min_gap_ms: Option<u64>,
+    /// Conversions go to the user's last click at most N hours before (1–720; default 24).
+    #[arg(long)]
+    pub attribution_window_hours: Option<u32>,
+}
+
+impl CampaignArgs {
+    /// The caps given, if any.
+    fn caps(&self) -> Option<offers_core::api::CapsSettings> {
+        let caps = offers_core::api::CapsSettings {
+            per_session: self.cap_session,
+            per_day: self.cap_day,
+            per_week: self.cap_week,
+            min_gap_ms: self.min_gap_ms,
+        };
+        (!caps.is_empty()).then_some(caps)
+    }
 }
 
 /// `token` subcommands.
@@ -303,6 +339,9 @@ pub struct ProjectInfo {
     pub identity_secret: String,
     pub require_user_signature: bool,
     pub allowed_origins: Vec<String>,
+    /// Caps on pop-ups across offers (`{}`: none).
+    pub caps: offers_core::api::CapsSettings,
+    pub attribution_window_hours: u32,
 }
 
 impl From<Project> for ProjectInfo {
@@ -315,6 +354,8 @@ impl From<Project> for ProjectInfo {
             identity_secret: p.identity_secret,
             require_user_signature: p.require_user_signature,
             allowed_origins: p.allowed_origins,
+            caps: p.caps,
+            attribution_window_hours: p.attribution_window_hours,
         }
     }
 }
@@ -353,10 +394,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     project,
                     require_user_signature,
                     allowed_origins,
+                    campaign,
                     database,
                 },
         } => {
-            let settings = project_settings(require_user_signature, allowed_origins)?;
+            let settings = project_settings(require_user_signature, allowed_origins, &campaign)?;
             let changed = set_project(&database.database_url, project, &settings).await?;
             print_line(&serde_json::to_string(&changed)?)
         }
@@ -557,10 +599,11 @@ pub async fn show_project(database_url: &str, project_id: i64) -> Result<Project
 }
 
 /// The settings `project set` was asked for: origins normalized (`https://host[:port]`), an
-/// empty value clearing the list.
+/// empty value clearing the list; caps and the attribution window checked.
 pub fn project_settings(
     require_user_signature: Option<bool>,
     allowed_origins: Option<Vec<String>>,
+    campaign: &CampaignArgs,
 ) -> Result<ProjectSettings, CliError> {
     let allowed_origins = match allowed_origins {
         None => None,
@@ -577,13 +620,48 @@ pub fn project_settings(
             Some(out)
         }
     };
-    if require_user_signature.is_none() && allowed_origins.is_none() {
-        return Err("nothing to set: give --require-user-signature and/or --allowed-origin".into());
+    let caps = campaign.caps();
+    crate::http::people::check_campaign_settings(
+        caps.as_ref(),
+        campaign.attribution_window_hours,
+    )
+    .map_err(|e| match e {
+        // `caps.perDay` is `--cap-day` on the command line.
+        crate::error::ApiError::Validation(fields) => fields
+            .iter()
+            .map(|(field, reason)| format!("--{}: {reason}", cli_flag(field)))
+            .collect::<Vec<_>>()
+            .join("; ")
+            .into(),
+        other => CliError::from(other.to_string()),
+    })?;
+    if require_user_signature.is_none()
+        && allowed_origins.is_none()
+        && caps.is_none()
+        && campaign.attribution_window_hours.is_none()
+    {
+        return Err("nothing to set: give --require-user-signature, --allowed-origin, \
+             --cap-session, --cap-day, --cap-week, --min-gap-ms or --attribution-window-hours"
+            .into());
     }
     Ok(ProjectSettings {
         require_user_signature,
         allowed_origins,
+        caps,
+        attribution_window_hours: campaign.attribution_window_hours,
     })
+}
+
+/// The command-line flag of a settings field.
+fn cli_flag(field: &str) -> &str {
+    match field {
+        "caps.perSession" => "cap-session",
+        "caps.perDay" => "cap-day",
+        "caps.perWeek" => "cap-week",
+        "caps.minGapMs" => "min-gap-ms",
+        "attributionWindowHours" => "attribution-window-hours",
+        other => other,
+    }
 }
 
 /// Changes a project's widget settings (running servers learn of it through the change bus

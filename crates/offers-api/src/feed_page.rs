@@ -7,7 +7,9 @@
 //! A page is valid for the index generation it was built from and until the project's next
 //! schedule transition, so the cache never needs a timer and can never serve a stale feed.
 //! Serving a cached page copies nothing: [`FeedBody`] sends the shared bytes and the clock as two
-//! chunks with an exact length.
+//! chunks with an exact length. What is not shared by the page's visitors (the project's caps
+//! and an identified user's recent pop-ups, SPEC §9) is appended per answer after the clock, in
+//! the same uncompressed tail, and folded into that answer's ETag ([`FeedPage::etag_with`]).
 //!
 //! Browsers ask for compressed answers, and compressing a large feed costs far more than
 //! serving it. A page compresses its shared bytes once per encoding, flushed to a byte boundary
@@ -108,6 +110,10 @@ impl Encoding {
         }
     }
 }
+
+/// The most bytes an answer appends after the clock: the tail goes in one uncompressed block
+/// (a brotli meta-block or a deflate stored block holds at most 65 535 bytes).
+pub const MAX_EXTRA_BYTES: usize = 60_000;
 
 /// Brotli quality of cached pages (compressed once per page, so better than the per-request 4).
 const BROTLI_QUALITY: u32 = 6;
@@ -225,12 +231,40 @@ impl FeedPage {
         self.generation == generation && self.valid_until.is_none_or(|t| now < t)
     }
 
-    /// The whole body, with `server_time` (RFC 3339) as the server's clock, in `encoding`;
-    /// returns the encoding used (identity if compressing failed, which it should not).
+    /// The whole body, with `server_time` (RFC 3339) as the server's clock, in `encoding`
+    /// ([`FeedPage::body_with`] nothing appended).
     pub fn body(&self, server_time: &str, encoding: Encoding) -> (FeedBody, Encoding) {
-        let mut tail = Vec::with_capacity(server_time.len() + 2);
+        self.body_with(server_time, "", encoding)
+    }
+
+    /// The entity tag of an answer that appends `extra` to this page: the page's own without
+    /// it, else the first 128 bits of SHA-256 over the page's tag and `extra`.
+    pub fn etag_with(&self, extra: &str) -> std::borrow::Cow<'_, str> {
+        if extra.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.etag);
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(self.etag.as_bytes());
+        hasher.update(extra.as_bytes());
+        let digest = hasher.finalize();
+        std::borrow::Cow::Owned(format!("\"{}\"", hex::encode(&digest[..16])))
+    }
+
+    /// The whole body, with `server_time` (RFC 3339) as the server's clock and then `extra`
+    /// (members of the answer's object, each starting with `,`; at most [`MAX_EXTRA_BYTES`]), in
+    /// `encoding`; returns the encoding used (identity if compressing failed, which it should
+    /// not).
+    pub fn body_with(
+        &self,
+        server_time: &str,
+        extra: &str,
+        encoding: Encoding,
+    ) -> (FeedBody, Encoding) {
+        let mut tail = Vec::with_capacity(server_time.len() + extra.len() + 2);
         tail.extend_from_slice(server_time.as_bytes());
-        tail.extend_from_slice(b"\"}");
+        tail.push(b'"');
+        tail.extend_from_slice(extra.as_bytes());
+        tail.push(b'}');
         let compressed = match encoding {
             Encoding::Identity => None,
             Encoding::Brotli => self
@@ -412,6 +446,27 @@ mod tests {
             .0
             .to_vec();
         assert_eq!(empty, b"{\"offers\":[],\"serverTime\":\"t\"}");
+    }
+
+    #[test]
+    fn an_answer_s_own_part_follows_the_clock_compressed_or_not() {
+        let page = FeedPage::new(&[fragment("{\"id\":1}")], 1, None);
+        let extra = format!(
+            ",\"caps\":{{\"perDay\":2}},\"recentPopups\":[{}]",
+            vec!["{\"id\":\"e\",\"at\":\"2026-12-02T09:00:00.000Z\"}"; 200].join(",")
+        );
+        for encoding in [Encoding::Identity, Encoding::Brotli, Encoding::Gzip] {
+            let (body, _) = page.body_with("t", &extra, encoding);
+            let value: serde_json::Value =
+                serde_json::from_slice(&decode(&body.to_vec(), encoding)).unwrap();
+            assert_eq!(value["caps"]["perDay"], 2, "{encoding:?}");
+            assert_eq!(value["recentPopups"].as_array().unwrap().len(), 200);
+            assert_eq!(value["serverTime"], "t");
+        }
+        assert_eq!(page.etag_with(""), page.etag.as_ref());
+        assert_ne!(page.etag_with(&extra), page.etag.as_ref());
+        assert_ne!(page.etag_with(&extra), page.etag_with(",\"caps\":{}"));
+        assert_eq!(page.etag_with(&extra).len(), 34);
     }
 
     #[test]

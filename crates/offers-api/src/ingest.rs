@@ -11,6 +11,10 @@
 //! the next one's inserts). Two batches of one project sharing an event id never go in one
 //! group, so each batch's count stays exact; in concurrent groups the database's unique key
 //! decides which one stores it (the other waits for that commit and counts it as seen).
+//!
+//! A batch also carries the host's tracked events (`Offers.track`), stored in the same
+//! transaction after the widget events, with the conversions among them
+//! ([`Store::insert_event_batches`] is the one place a group's rows are written).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -18,7 +22,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use crate::store::{NewEvent, Store, StoreError};
+use crate::store::{BatchCounts, EventBatch, Store, StoreError};
 
 /// The most events committed in one transaction.
 pub(crate) const MAX_GROUP_EVENTS: usize = 20_000;
@@ -48,9 +52,29 @@ impl From<IngestError> for crate::ApiError {
 /// One request's batch and where its answer goes.
 #[derive(Debug)]
 struct Job {
-    project_id: i64,
-    events: Vec<NewEvent>,
-    done: oneshot::Sender<Result<u64, IngestError>>,
+    batch: EventBatch,
+    done: oneshot::Sender<Result<BatchCounts, IngestError>>,
+}
+
+impl Job {
+    /// The batch's keys: (project, whether tracked, id).
+    fn keys(&self) -> impl Iterator<Item = (i64, bool, &str)> {
+        let project = self.batch.project_id;
+        self.batch
+            .events
+            .iter()
+            .map(move |e| (project, false, e.id.as_str()))
+            .chain(
+                self.batch
+                    .tracked
+                    .iter()
+                    .map(move |t| (project, true, t.id.as_str())),
+            )
+    }
+
+    fn len(&self) -> usize {
+        self.batch.events.len() + self.batch.tracked.len()
+    }
 }
 
 /// The handle requests write through (cheap to clone).
@@ -69,19 +93,15 @@ impl EventWriter {
         Self { jobs }
     }
 
-    /// Stores the events (ids the project stored before are skipped) and returns how many
-    /// were new, once they are committed.
-    pub async fn write(&self, project_id: i64, events: Vec<NewEvent>) -> Result<u64, IngestError> {
-        if events.is_empty() {
-            return Ok(0);
+    /// Stores the batch's events and tracked events (ids the project stored before are
+    /// skipped) and returns how many of each were new, once they are committed.
+    pub async fn write(&self, batch: EventBatch) -> Result<BatchCounts, IngestError> {
+        if batch.events.is_empty() && batch.tracked.is_empty() {
+            return Ok(BatchCounts::default());
         }
         let (done, answer) = oneshot::channel();
         self.jobs
-            .send(Job {
-                project_id,
-                events,
-                done,
-            })
+            .send(Job { batch, done })
             .await
             .map_err(|_| IngestError::Stopped)?;
         answer.await.map_err(|_| IngestError::Stopped)?
@@ -128,24 +148,23 @@ async fn run(store: Arc<dyn Store>, mut queue: mpsc::Receiver<Job>, commits: usi
 /// The batches committed together.
 #[derive(Debug, Default)]
 struct Group {
-    batches: Vec<(i64, Vec<NewEvent>)>,
-    answers: Vec<oneshot::Sender<Result<u64, IngestError>>>,
-    ids: HashSet<(i64, String)>,
+    batches: Vec<EventBatch>,
+    answers: Vec<oneshot::Sender<Result<BatchCounts, IngestError>>>,
+    ids: HashSet<(i64, bool, String)>,
     events: usize,
 }
 
 impl Group {
     fn conflicts(&self, job: &Job) -> bool {
-        job.events
-            .iter()
-            .any(|e| self.ids.contains(&(job.project_id, e.id.clone())))
+        job.keys()
+            .any(|(p, tracked, id)| self.ids.contains(&(p, tracked, id.to_owned())))
     }
 
     fn add(&mut self, job: Job) {
-        self.events += job.events.len();
+        self.events += job.len();
         self.ids
-            .extend(job.events.iter().map(|e| (job.project_id, e.id.clone())));
-        self.batches.push((job.project_id, job.events));
+            .extend(job.keys().map(|(p, tracked, id)| (p, tracked, id.to_owned())));
+        self.batches.push(job.batch);
         self.answers.push(job.done);
     }
 

@@ -1896,6 +1896,8 @@ mod tests {
             identity_secret: "i".into(),
             require_user_signature: false,
             allowed_origins: Vec::new(),
+            caps: Default::default(),
+            attribution_window_hours: 24,
         }));
         let mut stalled = slot.open_stream("r1", None, None);
         let mut live = slot.open_stream("r1", None, None);

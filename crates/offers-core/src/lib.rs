@@ -32,6 +32,7 @@
 //! - [`language`]: language tags and the choice of an offer's translation
 //!   ([`best_translation`]);
 //! - [`mod@personalize`]: an offer as one user sees it (translation, then merge tags);
+//! - [`stats`]: Wilson intervals, the two-proportion test and the A/B verdict ([`stats::compare`]);
 //! - [`limits`]: the documented size limits of ids and requests;
 //! - [`strict_json`]: JSON read with repeated keys and out-of-range numbers named by field.
 //!
@@ -56,6 +57,7 @@ pub mod model;
 pub mod personalize;
 pub mod profile;
 pub mod segment;
+pub mod stats;
 pub mod strict_json;
 pub mod targeting;
 pub mod text;

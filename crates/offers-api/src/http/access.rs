@@ -55,6 +55,10 @@ pub const RULES: &[Rule] = &[
     rule("GET", "/external/explain", Offers, View),
     // figures
     rule("GET", "/external/offer/{offerId}/stats", Figures, View),
+    rule("GET", "/external/offer/{offerId}/stats.csv", Figures, View),
+    rule("GET", "/external/stats.csv", Figures, View),
+    // Reporting figures into the project (like registering ids) is `update`.
+    rule("POST", "/external/conversion", Figures, Update),
     // audiences
     rule("POST", "/user/external/advertisment", Audiences, Update),
     rule("POST", "/user/external/advertisement", Audiences, Update),

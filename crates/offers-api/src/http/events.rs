@@ -2,8 +2,10 @@
 //!
 //! The body is JSON sent as `text/plain` (so `navigator.sendBeacon` with a string stays a CORS
 //! simple request) or `application/json`, at most 64 KiB:
-//! `{"key","room","user"?,"sig"?,"events":[{"id","offerId","kind","at"}]}`, at most 100
-//! events. Each event is checked on its own; a bad one is reported in `rejected` and the rest
+//! `{"key","room","user"?,"sig"?,"events":[{"id","offerId","kind","at","variant"?}],
+//! "tracked"?:[{"id","name","props"?,"at","conversion"?,"value"?}]}`, at most 100 events and
+//! 100 tracked events (the host's `Offers.track`; one flagged `conversion` from a trusted user
+//! is also a conversion, attributed like `POST /external/conversion`). Each event is checked on its own; a bad one is reported in `rejected` and the rest
 //! are stored. An `id` the project has stored before (a retried batch) is counted as a
 //! duplicate and not stored again. The user is stored only when trusted (see
 //! [`super::widget::trusted_user`]).
@@ -21,7 +23,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use offers_core::ExternalId;
-use offers_core::api::{ErrorBody, EventsRequest, EventsResponse, RejectedEvent, WidgetEvent};
+use offers_core::api::campaign::event_name_error;
+use offers_core::api::{
+    ErrorBody, EventsRequest, EventsResponse, RejectedEvent, TrackedEvent, WidgetEvent,
+};
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
@@ -30,7 +35,8 @@ use crate::http::body::media_type_of;
 use crate::http::widget::{ClientIp, WidgetParams, resolve};
 use crate::live::Slot;
 use crate::state::AppState;
-use crate::store::NewEvent;
+use crate::store::campaign::NewTracked;
+use crate::store::{EventBatch, NewEvent};
 
 /// The largest body accepted.
 pub(crate) const EVENTS_BODY_LIMIT: usize = 64 * 1024;
@@ -66,11 +72,15 @@ fn read<T: DeserializeOwned>(json: &str) -> Result<T, (String, String)> {
     })
 }
 
+/// The highest variant index (offers have at most 5 variants).
+pub(crate) const MAX_VARIANT: u8 = 4;
+
 /// A batch as parsed: the visitor's parameters and each event's JSON text, unparsed.
 #[derive(Debug)]
 struct Batch {
     params: WidgetParams,
     events: Vec<Box<RawValue>>,
+    tracked: Vec<Box<RawValue>>,
 }
 
 /// Reads the batch's members into [`EventsRequest`] (each event kept as its JSON text) and
@@ -87,7 +97,7 @@ fn parse_batch(body: &[u8]) -> Result<Batch, ApiError> {
             "the body must be a JSON object {\"key\", \"room\", \"user\"?, \"sig\"?, \"events\": [...]}",
         ));
     }
-    let request: EventsRequest<Box<RawValue>> = read(text).map_err(|(path, reason)| {
+    let request: EventsRequest<Box<RawValue>, Box<RawValue>> = read(text).map_err(|(path, reason)| {
         if path.is_empty() {
             ApiError::bad_request(format!(
                 "the body must be a JSON object {{\"key\", \"room\", \"user\"?, \"sig\"?, \"events\": [...]}}: {reason}"
@@ -124,6 +134,15 @@ fn parse_batch(body: &[u8]) -> Result<Batch, ApiError> {
             ),
         );
     }
+    if request.tracked.len() > MAX_EVENTS {
+        errors.insert(
+            "tracked".into(),
+            format!(
+                "at most {MAX_EVENTS} tracked events per batch (got {})",
+                request.tracked.len()
+            ),
+        );
+    }
     match room {
         Some(room) if errors.is_empty() => Ok(Batch {
             params: WidgetParams {
@@ -134,9 +153,59 @@ fn parse_batch(body: &[u8]) -> Result<Batch, ApiError> {
                 language: None,
             },
             events: request.events,
+            tracked: request.tracked,
         }),
         _ => Err(ApiError::Validation(errors)),
     }
+}
+
+/// Why an event id is refused (`None`: fine).
+fn id_error(id: &str) -> Option<String> {
+    (id.is_empty() || id.chars().count() > MAX_EVENT_ID_CHARS || id.chars().any(char::is_control))
+        .then(|| format!("id: required, a string of 1 to {MAX_EVENT_ID_CHARS} characters"))
+}
+
+/// Why an event time is refused (`None`: fine).
+fn at_error(at: DateTime<Utc>, now: DateTime<Utc>, oldest: DateTime<Utc>) -> Option<String> {
+    if at > now + MAX_CLOCK_SKEW {
+        Some("at: more than 5 minutes in the future".into())
+    } else if at < oldest {
+        Some("at: older than the retention period".into())
+    } else {
+        None
+    }
+}
+
+/// One tracked event as checked, or why it is refused (naming the member).
+fn check_tracked(
+    raw: &RawValue,
+    now: DateTime<Utc>,
+    oldest: DateTime<Utc>,
+) -> Result<TrackedEvent, String> {
+    if !raw.get().trim_start().starts_with('{') {
+        return Err("must be an object {id, name, props?, at, conversion?, value?}".into());
+    }
+    let mut event: TrackedEvent = read(raw.get()).map_err(|(path, reason)| {
+        if path.is_empty() {
+            format!("must be an object {{id, name, props?, at, conversion?, value?}}: {reason}")
+        } else {
+            format!("{path}: {reason}")
+        }
+    })?;
+    if let Some(reason) = id_error(&event.id) {
+        return Err(reason);
+    }
+    if let Some(reason) = event_name_error(&event.name) {
+        return Err(format!("name: {reason}"));
+    }
+    if event.value.is_some_and(|v| !v.is_finite() || v.abs() > 1e15) {
+        return Err("value: must be a number from -1e15 to 1e15".into());
+    }
+    if let Some(reason) = at_error(event.at, now, oldest) {
+        return Err(reason);
+    }
+    event.at = event.at.min(now);
+    Ok(event)
 }
 
 /// One event as checked, or why it is refused (naming the member).
@@ -155,22 +224,17 @@ fn check_event(
             format!("{path}: {reason}")
         }
     })?;
-    if event.id.is_empty()
-        || event.id.chars().count() > MAX_EVENT_ID_CHARS
-        || event.id.chars().any(char::is_control)
-    {
-        return Err(format!(
-            "id: required, a string of 1 to {MAX_EVENT_ID_CHARS} characters"
-        ));
+    if let Some(reason) = id_error(&event.id) {
+        return Err(reason);
     }
     if event.offer_id <= 0 {
         return Err("offerId: required, a positive integer".into());
     }
-    if event.at > now + MAX_CLOCK_SKEW {
-        return Err("at: more than 5 minutes in the future".into());
+    if event.variant.is_some_and(|v| v > MAX_VARIANT) {
+        return Err(format!("variant: must be 0 to {MAX_VARIANT}"));
     }
-    if event.at < oldest {
-        return Err("at: older than the retention period".into());
+    if let Some(reason) = at_error(event.at, now, oldest) {
+        return Err(reason);
     }
     event.at = event.at.min(now);
     Ok(event)
@@ -269,12 +333,41 @@ pub(crate) async fn post_events(
                 room: visitor.room.as_str().to_owned(),
                 user: visitor.user().map(str::to_owned),
                 at: event.at,
+                variant: event.variant,
             });
         }
     }
     rejected.sort_by_key(|r| r.index);
-    let submitted = fresh.len() as u64;
-    let stored = state.events().write(visitor.project.id, fresh).await?;
+    let mut rejected_tracked = Vec::new();
+    let mut tracked = Vec::new();
+    let mut tracked_ids = HashSet::new();
+    for (index, raw) in batch.tracked.iter().enumerate() {
+        match check_tracked(raw, now, oldest) {
+            Err(reason) => rejected_tracked.push(RejectedEvent { index, reason }),
+            Ok(event) if !tracked_ids.insert(event.id.clone()) => duplicates += 1,
+            Ok(event) => tracked.push(NewTracked {
+                props: serde_json::Value::Object(event.props.unwrap_or_default()).to_string(),
+                id: event.id,
+                name: event.name,
+                room: visitor.room.as_str().to_owned(),
+                user: visitor.user().map(str::to_owned),
+                at: event.at,
+                conversion: event.conversion.unwrap_or(false),
+                value: event.value,
+            }),
+        }
+    }
+    let submitted = (fresh.len() + tracked.len()) as u64;
+    let stored = state
+        .events()
+        .write(EventBatch {
+            project_id: visitor.project.id,
+            events: fresh,
+            tracked,
+            attribution_window: visitor.project.attribution_window(),
+        })
+        .await?;
+    let stored = stored.events + stored.tracked;
     duplicates += submitted - stored;
     let accepted = stored + test_events;
     Ok((
@@ -283,6 +376,7 @@ pub(crate) async fn post_events(
             accepted,
             duplicates,
             rejected,
+            rejected_tracked,
         }),
     )
         .into_response())

@@ -6,6 +6,7 @@ pub mod assets;
 pub(crate) mod audiences;
 pub(crate) mod body;
 pub(crate) mod caller;
+pub(crate) mod conversions;
 pub(crate) mod cors;
 pub(crate) mod draft;
 pub(crate) mod events;
@@ -43,6 +44,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(offers::router())
         .merge(stats::router())
+        .merge(conversions::router())
         .merge(optout::router())
         .merge(registry::router())
         .merge(audiences::router())

@@ -223,6 +223,10 @@ pub(crate) async fn list_offers(
         .store()
         .offer_totals(caller.project_id(), &ids)
         .await?;
+    let conversions = state
+        .store()
+        .conversion_totals(caller.project_id(), &ids)
+        .await?;
     Ok(Json(
         offers
             .iter()
@@ -230,7 +234,9 @@ pub(crate) async fn list_offers(
                 offer: PartnerOffer::from(offer),
                 stats: {
                     let t = totals.get(&offer.id).copied().unwrap_or_default();
+                    let c = conversions.get(&offer.id).copied().unwrap_or_default();
                     StatsSummary::new(t.impressions, t.clicks, t.closes, t.unique_users)
+                        .with_conversions(c.conversions, c.value)
                 },
             })
             .collect(),

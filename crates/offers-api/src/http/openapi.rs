@@ -148,6 +148,11 @@ impl Modify for OfferLinks {
                 "offer_stats",
                 "The created offer's figures",
             ),
+            (
+                "OfferStatsCsvById",
+                "offer_stats_csv",
+                "The created offer's figures as CSV",
+            ),
         ] {
             created.links.insert(
                 name.to_owned(),
@@ -324,6 +329,9 @@ impl Modify for AccessRules {
         crate::http::people::list_audit,
         crate::http::people::get_project,
         crate::http::people::update_project,
+        crate::http::conversions::post_conversion,
+        crate::http::stats::offer_stats_csv,
+        crate::http::stats::project_stats_csv,
     ),
     components(schemas(
         api::PartnerOffer,
@@ -356,6 +364,13 @@ impl Modify for AccessRules {
         offers_core::access::Area,
         api::SessionResponse,
         api::AuditEntry,
+        api::ConversionRequest,
+        api::ConversionResponse,
+        api::VariantStats,
+        api::VariantComparison,
+        api::CapsSettings,
+        api::RecentPopup,
+        api::TrackedEvent,
     )),
     modifiers(&SecuritySchemes, &CommonResponses, &OfferLinks, &NewOfferBody, &AccessRules),
     tags(
@@ -367,6 +382,7 @@ impl Modify for AccessRules {
         (name = "media", description = "Image uploads and the uploaded images"),
         (name = "widget", description = "Public widget endpoints: feed, live stream, events (no token; the project is named by its public key; CORS per project)"),
         (name = "people", description = "Signing in, invitations, people, roles, tokens, the audit log and the project's settings (SPEC §8). Each operation's `x-offers-area` and `x-offers-level` say what the caller's role needs"),
+        (name = "figures", description = "Conversions reported by the partner (SPEC §9)"),
         (name = "ops", description = "Operations"),
     )
 )]

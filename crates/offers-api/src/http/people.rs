@@ -1090,6 +1090,30 @@ fn settings_view(p: crate::store::Project) -> ProjectSettingsView {
         public_key: p.public_key,
         require_user_signature: p.require_user_signature,
         allowed_origins: p.allowed_origins,
+        caps: p.caps,
+        attribution_window_hours: p.attribution_window_hours,
+    }
+}
+
+/// The caps and attribution window of a settings change, checked: every bad one named
+/// (`caps.perDay`, `attributionWindowHours`).
+pub(crate) fn check_campaign_settings(
+    caps: Option<&offers_core::api::CapsSettings>,
+    attribution_window_hours: Option<u32>,
+) -> Result<(), ApiError> {
+    let mut bad = crate::error::Fields::new();
+    for (field, reason) in caps.map(|c| c.errors()).unwrap_or_default() {
+        bad.insert(field.to_owned(), reason);
+    }
+    if let Some(reason) =
+        attribution_window_hours.and_then(offers_core::api::campaign::attribution_window_error)
+    {
+        bad.insert("attributionWindowHours".to_owned(), reason);
+    }
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(bad))
     }
 }
 
@@ -1119,7 +1143,7 @@ pub(crate) async fn get_project(Access(caller): Access) -> Json<ProjectSettingsV
         (status = 200, description = "The settings as changed", body = ProjectSettingsView),
         (status = 401, description = "Missing or bad credentials", body = ErrorBody),
         (status = 403, description = "The caller's role lacks `update` on `settings`", body = ErrorBody),
-        (status = 422, description = "An origin that is not `http(s)://host[:port]` (`allowedOrigins[i]`)", body = ErrorBody),
+        (status = 422, description = "An origin that is not `http(s)://host[:port]` (`allowedOrigins[i]`), a cap out of range (`caps.perDay`, …) or an attribution window outside 1–720 hours (`attributionWindowHours`)", body = ErrorBody),
     ),
     security(("apiKey" = [], "bearer" = []))
 )]
@@ -1146,9 +1170,12 @@ pub(crate) async fn update_project(
             Some(out)
         }
     };
+    check_campaign_settings(body.caps.as_ref(), body.attribution_window_hours)?;
     let settings = ProjectSettings {
         require_user_signature: body.require_user_signature,
         allowed_origins,
+        caps: body.caps,
+        attribution_window_hours: body.attribution_window_hours,
     };
     let project = state
         .store()

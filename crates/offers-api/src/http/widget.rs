@@ -10,6 +10,11 @@
 //! header says why ([`Identity`]). The feed lists the offers live now or starting within 24 hours
 //! for this room and user (targeting and opt-out applied), with a strong `ETag` over the
 //! offers (`If-None-Match` → 304); entering registers the room and the (trusted) user.
+//!
+//! With caps set (SPEC §9) the feed also carries them (`caps`), and for an identified user
+//! `recentPopups`: their pop-up impressions of the last 7 days (read from the events, the one
+//! per-request query of the feed, only in that case), so caps hold across devices. That part is
+//! appended to the cached page per answer and folded into the answer's ETag.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -28,10 +33,10 @@ use offers_core::{ExternalId, format_timestamp};
 
 use crate::auth::verify_user_signature;
 use crate::error::ApiError;
-use crate::feed_page::Encoding;
+use crate::feed_page::{Encoding, MAX_EXTRA_BYTES};
 use crate::http::body::query_param;
 use crate::http::cors::{CorsDenied, origin_allowed, widget_cors};
-use crate::live::{FeedVisitor, NeedsContext, Slot};
+use crate::live::{FeedVisitor, NeedsContext, OffersIndex, Slot};
 use crate::state::AppState;
 use crate::store::Project;
 use offers_core::language::LanguageTag;
@@ -377,10 +382,12 @@ pub(crate) async fn feed(
             ));
         }
     };
+    let extra = campaign_part(&state, &visitor, &index, now).await?;
+    let etag = page.etag_with(&extra);
     let etag_value =
-        HeaderValue::from_str(&page.etag).map_err(|e| ApiError::Internal(e.to_string()))?;
+        HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.to_string()))?;
     let cache = HeaderValue::from_static("no-cache");
-    let mut response = if if_none_match(&headers, &page.etag) {
+    let mut response = if if_none_match(&headers, &etag) {
         (
             StatusCode::NOT_MODIFIED,
             [(header::ETAG, etag_value), (header::CACHE_CONTROL, cache)],
@@ -393,7 +400,8 @@ pub(crate) async fn feed(
             .get_all(header::ACCEPT_ENCODING)
             .iter()
             .filter_map(|v| v.to_str().ok());
-        let (body, encoding) = page.body(&format_timestamp(&now), Encoding::preferred(accept));
+        let (body, encoding) =
+            page.body_with(&format_timestamp(&now), &extra, Encoding::preferred(accept));
         let mut response = (
             StatusCode::OK,
             [
@@ -422,6 +430,64 @@ pub(crate) async fn feed(
         response.extensions_mut().insert(CorsDenied);
     }
     Ok(response)
+}
+
+/// The feed's members that are not the page's (each starting with `,`): the project's `caps`
+/// when any is set and, for an identified user then, `recentPopups` (their impressions of
+/// pop-up offers in the last 7 days, newest first, at most 200). Empty without caps.
+async fn campaign_part(
+    state: &AppState,
+    visitor: &Visitor,
+    index: &OffersIndex,
+    now: chrono::DateTime<Utc>,
+) -> Result<String, ApiError> {
+    use offers_core::api::RecentPopup;
+    use offers_core::api::campaign::MAX_RECENT_POPUPS;
+    let caps = visitor.project.caps;
+    if caps.is_empty() {
+        return Ok(String::new());
+    }
+    let mut extra = String::from(",\"caps\":");
+    extra.push_str(&serde_json::to_string(&caps).map_err(|e| ApiError::Internal(e.to_string()))?);
+    let Some(user) = visitor.user() else {
+        return Ok(extra);
+    };
+    // Twice the answer's share: in-feed offers' impressions are read and left out.
+    let shown = state
+        .store()
+        .user_recent_impressions(
+            visitor.project.id,
+            user,
+            now - chrono::Duration::days(7),
+            2 * MAX_RECENT_POPUPS as i64,
+        )
+        .await?;
+    extra.push_str(",\"recentPopups\":[");
+    let mut listed = 0;
+    for impression in shown {
+        // An offer no longer indexed (ended) counts as the default, a pop-up.
+        let popup = index.offer(impression.offer_id).is_none_or(|offer| {
+            offer.spec.view_type == offers_core::ViewType::Popup
+        });
+        if !popup {
+            continue;
+        }
+        let item = serde_json::to_string(&RecentPopup {
+            id: impression.id,
+            at: impression.at,
+        })
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        if listed == MAX_RECENT_POPUPS || extra.len() + item.len() + 2 > MAX_EXTRA_BYTES {
+            break;
+        }
+        if listed > 0 {
+            extra.push(',');
+        }
+        extra.push_str(&item);
+        listed += 1;
+    }
+    extra.push(']');
+    Ok(extra)
 }
 
 #[cfg(test)]

@@ -20,6 +20,9 @@
 //!   `segment_members`, `offer_segments` and `offer_tags` (written with the offer, in its
 //!   transaction), `test_sends`.
 //!
+//! - campaigns (migration 0007, [`campaign`]): `events.variant`, `tracked_events`,
+//!   `conversions` (attributed when stored), the caps and attribution window of `projects`.
+//!
 //! - people (migration 0006, [`people`]): `users`, `memberships`, `roles`, `invitations`,
 //!   `sessions`, `api_tokens`, `token_secret_history`, `audit_log`. Every change of offers,
 //!   segments, bulk profiles, settings, roles, tokens and people writes its audit entry in
@@ -34,6 +37,8 @@
 
 pub mod audience;
 mod audience_sql;
+pub mod campaign;
+mod campaign_sql;
 pub mod people;
 mod people_sql;
 mod postgres;
@@ -73,6 +78,17 @@ pub struct Project {
     pub require_user_signature: bool,
     /// Origins allowed to call the widget endpoints (`https://host[:port]`); empty: any.
     pub allowed_origins: Vec<String>,
+    /// Caps on pop-ups across offers, per user (none set: empty).
+    pub caps: offers_core::api::CapsSettings,
+    /// Conversions go to the user's last click at most this many hours before.
+    pub attribution_window_hours: u32,
+}
+
+impl Project {
+    /// The attribution window.
+    pub fn attribution_window(&self) -> chrono::Duration {
+        chrono::Duration::hours(i64::from(self.attribution_window_hours))
+    }
 }
 
 /// `require_user_signature` of every project created from now on (issue 12: personal offers
@@ -192,6 +208,9 @@ pub struct OfferFilter {
 pub struct ProjectSettings {
     pub require_user_signature: Option<bool>,
     pub allowed_origins: Option<Vec<String>>,
+    /// The caps given replace the project's, member by member (0: no cap).
+    pub caps: Option<offers_core::api::CapsSettings>,
+    pub attribution_window_hours: Option<u32>,
 }
 
 /// What a widget event records (its `as_str` is the `events.kind` column).
@@ -208,6 +227,25 @@ pub struct NewEvent {
     /// The verified user, if any.
     pub user: Option<String>,
     pub at: DateTime<Utc>,
+    /// The variant shown (0-based), if the offer has variants.
+    pub variant: Option<u8>,
+}
+
+/// One request's batch for the ingest's group commit: its widget events and tracked events,
+/// and the project's attribution window (for tracked conversions).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventBatch {
+    pub project_id: i64,
+    pub events: Vec<NewEvent>,
+    pub tracked: Vec<campaign::NewTracked>,
+    pub attribution_window: chrono::Duration,
+}
+
+/// How many of a batch's events and tracked events were new.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchCounts {
+    pub events: u64,
+    pub tracked: u64,
 }
 
 /// Event counts of one offer (over a range, or one day).
@@ -281,7 +319,12 @@ pub struct PurgeCounts {
 /// `audience_sql::audience_sql_store!`), for each backend.
 #[async_trait]
 pub trait Store:
-    audience::AudienceStore + people::PeopleStore + Send + Sync + std::fmt::Debug
+    audience::AudienceStore
+    + campaign::CampaignStore
+    + people::PeopleStore
+    + Send
+    + Sync
+    + std::fmt::Debug
 {
     /// `SELECT 1`.
     async fn ping(&self) -> Result<(), StoreError>;
@@ -492,14 +535,15 @@ pub trait Store:
     async fn subscribe(&self) -> Result<broadcast::Receiver<BusMessage>, StoreError>;
 
     /// Group commit of event ingest: stores several requests' batches in one transaction,
-    /// each as [`Store::insert_events`] would (ids a project stored before are skipped), and
-    /// returns how many of each batch were new, in order. All or nothing. The caller keeps
-    /// event ids from repeating between batches of one project.
+    /// each as [`Store::insert_events`] would (ids a project stored before are skipped), with
+    /// their tracked events (and the conversions among them), and returns how many of each
+    /// batch were new, in order. All or nothing. The caller keeps event ids (and tracked ids)
+    /// from repeating between batches of one project.
     async fn insert_event_batches(
         &self,
-        batches: &[(i64, Vec<NewEvent>)],
+        batches: &[EventBatch],
         now: DateTime<Utc>,
-    ) -> Result<Vec<u64>, StoreError>;
+    ) -> Result<Vec<BatchCounts>, StoreError>;
 }
 
 /// Which backend a URL selects.
@@ -595,6 +639,8 @@ pub(crate) fn settings_audit(before: &Project, after: &Project) -> people::Audit
         serde_json::json!({
             "requireUserSignature": p.require_user_signature,
             "allowedOrigins": p.allowed_origins,
+            "caps": p.caps,
+            "attributionWindowHours": p.attribution_window_hours,
         })
     };
     people::AuditRecord::new(
@@ -706,7 +752,8 @@ where
 
 /// The columns [`project_from_row`] reads.
 pub(crate) const PROJECT_COLUMNS: &str = "id, name, api_key, public_key, secret, identity_secret, \
-     require_user_signature, allowed_origins";
+     require_user_signature, allowed_origins, cap_session, cap_day, cap_week, min_gap_ms, \
+     attribution_window_hours";
 
 /// The aggregate columns [`totals_from_row`] reads, over `events` rows.
 pub(crate) const TOTALS_COLUMNS: &str = "\
@@ -734,6 +781,19 @@ where
 {
     let origins: String = row.try_get("allowed_origins")?;
     let id: i64 = row.try_get("id")?;
+    let count = |name: &'r str| -> Result<Option<u32>, StoreError> {
+        let n: i64 = row.try_get(name)?;
+        Ok(u32::try_from(n).ok().filter(|n| *n > 0))
+    };
+    let caps = offers_core::api::CapsSettings {
+        per_session: count("cap_session")?,
+        per_day: count("cap_day")?,
+        per_week: count("cap_week")?,
+        min_gap_ms: u64::try_from(row.try_get::<i64, _>("min_gap_ms")?)
+            .ok()
+            .filter(|n| *n > 0),
+    };
+    let window: i64 = row.try_get("attribution_window_hours")?;
     Ok(Project {
         id,
         name: row.try_get("name")?,
@@ -744,6 +804,10 @@ where
         require_user_signature: row.try_get("require_user_signature")?,
         allowed_origins: serde_json::from_str(&origins)
             .map_err(|e| StoreError::Corrupt(format!("project {id} allowed_origins: {e}")))?,
+        caps,
+        attribution_window_hours: u32::try_from(window).unwrap_or(
+            offers_core::api::campaign::DEFAULT_ATTRIBUTION_WINDOW_HOURS,
+        ),
     })
 }
 

@@ -188,3 +188,4 @@ async fn listen_loop(
 super::sql::sql_store!(PgStore, Postgres);
 super::audience_sql::audience_sql_store!(PgStore, Postgres);
 super::people_sql::people_sql_store!(PgStore, Postgres);
+super::campaign_sql::campaign_sql_store!(PgStore, Postgres);

@@ -46,15 +46,17 @@ macro_rules! sql_store {
                             e.kind.as_str(),
                             e.room,
                             e.user,
-                            millis(e.at)
+                            millis(e.at),
+                            e.variant
                         ])
                     })
                     .collect();
                 let inserted = sqlx::query(&format!(
                     "INSERT INTO events (project_id, event_id, offer_id, kind, room_id, user_id, \
-                     at_ms, received_ms) \
+                     at_ms, received_ms, variant) \
                      SELECT $1, value ->> 0, CAST(value ->> 1 AS BIGINT), value ->> 2, \
-                     value ->> 3, value ->> 4, CAST(value ->> 5 AS BIGINT), $2 \
+                     value ->> 3, value ->> 4, CAST(value ->> 5 AS BIGINT), $2, \
+                     CAST(value ->> 6 AS BIGINT) \
                      FROM {} WHERE true ON CONFLICT DO NOTHING RETURNING event_id",
                     Self::json_values("$3")
                 ))
@@ -205,15 +207,30 @@ macro_rules! sql_store {
                 let Some(before) = before.as_ref().map(project_from_row).transpose()? else {
                     return Ok(None);
                 };
+                // Caps: the given members replace the stored ones (0 stores "no cap").
+                let caps = settings.caps.map(|patch| before.caps.patched(&patch));
+                let cap = |n: Option<u32>| caps.map(|_| i64::from(n.unwrap_or(0)));
                 let row = sqlx::query(&format!(
                     "UPDATE projects SET \
                      require_user_signature = COALESCE($1, require_user_signature), \
-                     allowed_origins = COALESCE($2, allowed_origins) \
+                     allowed_origins = COALESCE($2, allowed_origins), \
+                     cap_session = COALESCE($4, cap_session), \
+                     cap_day = COALESCE($5, cap_day), \
+                     cap_week = COALESCE($6, cap_week), \
+                     min_gap_ms = COALESCE($7, min_gap_ms), \
+                     attribution_window_hours = COALESCE($8, attribution_window_hours) \
                      WHERE id = $3 RETURNING {PROJECT_COLUMNS}"
                 ))
                 .bind(settings.require_user_signature)
                 .bind(settings.allowed_origins.as_deref().map(json_array))
                 .bind(id)
+                .bind(cap(caps.and_then(|c| c.per_session)))
+                .bind(cap(caps.and_then(|c| c.per_day)))
+                .bind(cap(caps.and_then(|c| c.per_week)))
+                .bind(caps.map(|c| {
+                    i64::try_from(c.min_gap_ms.unwrap_or(0)).unwrap_or(i64::MAX)
+                }))
+                .bind(settings.attribution_window_hours.map(i64::from))
                 .fetch_one(&mut **tx)
                 .await?;
                 let after = project_from_row(&row)?;
@@ -701,37 +718,59 @@ macro_rules! sql_store {
 
             async fn insert_event_batches(
                 &self,
-                batches: &[(i64, Vec<$crate::store::NewEvent>)],
+                batches: &[$crate::store::EventBatch],
                 now: chrono::DateTime<chrono::Utc>,
-            ) -> Result<Vec<u64>, $crate::store::StoreError> {
+            ) -> Result<Vec<$crate::store::BatchCounts>, $crate::store::StoreError> {
                 // One statement per project for all its batches (a statement's round trip
                 // costs more than its rows); each new id is counted back to its batch.
-                let mut projects: Vec<i64> = batches.iter().map(|(p, _)| *p).collect();
+                let mut projects: Vec<i64> = batches.iter().map(|b| b.project_id).collect();
                 projects.sort_unstable();
                 projects.dedup();
-                let mut added = vec![0u64; batches.len()];
+                let mut added = vec![$crate::store::BatchCounts::default(); batches.len()];
                 let mut tx = self.begin_write().await?;
                 for project_id in projects {
                     let mut owner = std::collections::HashMap::new();
                     let mut events = Vec::new();
-                    for (i, (_, batch)) in batches
+                    let mut tracked = Vec::new();
+                    let mut window = chrono::Duration::zero();
+                    for (i, batch) in batches
                         .iter()
                         .enumerate()
-                        .filter(|(_, (p, _))| *p == project_id)
+                        .filter(|(_, b)| b.project_id == project_id)
                     {
-                        for event in batch {
+                        for event in &batch.events {
                             owner.entry(event.id.as_str()).or_insert(i);
                             events.push(event);
                         }
+                        tracked.extend(batch.tracked.iter().map(|t| (i, t)));
+                        window = batch.attribution_window;
                     }
                     // Concurrent groups (PostgreSQL) then take their (project, event id) keys in
                     // one order: two of them holding the same retried id wait, never deadlock.
                     events.sort_unstable_by(|a, b| a.id.cmp(&b.id));
                     for id in Self::insert_events_in(&mut tx, project_id, &events, now).await? {
                         if let Some(&i) = owner.get(id.as_str()) {
-                            added[i] += 1;
+                            added[i].events += 1;
                         }
                     }
+                    // After the events (so a tracked conversion sees a click of its own
+                    // group): the host's tracked events and the conversions among them.
+                    if !tracked.is_empty() {
+                        tracked.sort_unstable_by(|a, b| a.1.id.cmp(&b.1.id));
+                        let owners: std::collections::HashMap<&str, usize> =
+                            tracked.iter().map(|(i, t)| (t.id.as_str(), *i)).collect();
+                        let rows: Vec<&$crate::store::campaign::NewTracked> =
+                            tracked.iter().map(|(_, t)| *t).collect();
+                        let window = window.num_milliseconds();
+                        for id in
+                            Self::insert_tracked_in(&mut tx, project_id, &rows, window, now).await?
+                        {
+                            if let Some(&i) = owners.get(id.as_str()) {
+                                added[i].tracked += 1;
+                            }
+                        }
+                    }
+                    // Further rows of this project's events go here, in the same transaction.
                 }
                 self.commit(tx, None).await?;
                 Ok(added)
@@ -950,13 +989,21 @@ macro_rules! sql_store {
                         .bind(cutoff)
                         .execute(&mut *tx)
                         .await?;
+                let mut events = events.rows_affected();
+                for table in ["tracked_events", "conversions"] {
+                    events += sqlx::query(&format!("DELETE FROM {table} WHERE at_ms < $1"))
+                        .bind(cutoff)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                }
                 let audit = sqlx::query("DELETE FROM audit_log WHERE at_ms < $1")
                     .bind(cutoff)
                     .execute(&mut *tx)
                     .await?;
                 self.commit(tx, None).await?;
                 Ok($crate::store::PurgeCounts {
-                    events: events.rows_affected(),
+                    events,
                     offers: offers.rows_affected(),
                     audit: audit.rows_affected(),
                 })

@@ -109,3 +109,4 @@ impl SqliteStore {
 super::sql::sql_store!(SqliteStore, Sqlite);
 super::audience_sql::audience_sql_store!(SqliteStore, Sqlite);
 super::people_sql::people_sql_store!(SqliteStore, Sqlite);
+super::campaign_sql::campaign_sql_store!(SqliteStore, Sqlite);

@@ -360,6 +360,61 @@ async fn project_show_and_set() {
 }
 
 #[tokio::test]
+async fn project_set_caps_and_attribution_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(dir.path());
+    let created = create_project(&url, "Caps").await;
+    assert_eq!(created["caps"], serde_json::json!({}));
+    assert_eq!(created["attributionWindowHours"], 24);
+    let id = created["id"].to_string();
+    let set = |args: Vec<&'static str>| {
+        let (id, url) = (id.clone(), url.clone());
+        async move {
+            let mut full = vec!["project", "set", "--project", &id, "--database-url", &url];
+            full.extend(args);
+            project_cmd(&full).await
+        }
+    };
+    let out = set(vec![
+        "--cap-session",
+        "1",
+        "--cap-day",
+        "3",
+        "--cap-week",
+        "10",
+        "--min-gap-ms",
+        "60000",
+        "--attribution-window-hours",
+        "48",
+    ])
+    .await
+    .unwrap();
+    assert_eq!(
+        out["caps"],
+        serde_json::json!({"perSession": 1, "perDay": 3, "perWeek": 10, "minGapMs": 60000})
+    );
+    assert_eq!(out["attributionWindowHours"], 48);
+    // 0 clears one cap; the others stay.
+    let out = set(vec!["--cap-day", "0"]).await.unwrap();
+    assert_eq!(
+        out["caps"],
+        serde_json::json!({"perSession": 1, "perWeek": 10, "minGapMs": 60000})
+    );
+    let shown = project_cmd(&["project", "show", "--project", &id, "--database-url", &url])
+        .await
+        .unwrap();
+    assert_eq!(shown, out);
+    for (args, says) in [
+        (vec!["--cap-week", "5000"], "--cap-week"),
+        (vec!["--attribution-window-hours", "0"], "--attribution-window-hours"),
+        (vec!["--cap-day", "-1"], "-1"),
+    ] {
+        let err = set(args).await.unwrap_err();
+        assert!(err.contains(says), "{err}");
+    }
+}
+
+#[tokio::test]
 async fn admin_command_errors() {
     let dir = tempfile::tempdir().unwrap();
     let url = db_url(dir.path());

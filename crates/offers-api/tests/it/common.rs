@@ -434,6 +434,8 @@ fn placeholder() -> Creds {
             identity_secret: String::new(),
             require_user_signature: false,
             allowed_origins: Vec::new(),
+            caps: Default::default(),
+            attribution_window_hours: 24,
         },
         owner: String::new(),
         editor: String::new(),

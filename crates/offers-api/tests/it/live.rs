@@ -635,6 +635,7 @@ both_backends!(signed_users_only_when_required, |t| {
         ProjectSettings {
             require_user_signature: Some(true),
             allowed_origins: None,
+            ..Default::default()
         },
     )
     .await;
@@ -775,6 +776,7 @@ both_backends!(cors_per_project_origins, |t| {
                 "https://ok.example".into(),
                 "http://localhost:3000".into(),
             ]),
+            ..Default::default()
         },
     )
     .await;
@@ -917,6 +919,7 @@ both_backends!(retention_purges_old_events_and_ended_offers, |t| {
         room: "r1".into(),
         user: None,
         at: now - chrono::Duration::days(days_ago),
+        variant: None,
     };
     let stored = t
         .store
@@ -1063,6 +1066,7 @@ async fn replicas_share_changes_through_postgres() {
                 &ProjectSettings {
                     require_user_signature: Some(true),
                     allowed_origins: None,
+                    ..Default::default()
                 },
             )
             .await

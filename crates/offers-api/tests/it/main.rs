@@ -7,6 +7,7 @@ mod common;
 mod api;
 mod audiences;
 mod campaign_offers;
+mod campaigns;
 mod cli;
 mod hardening;
 mod live;

@@ -958,6 +958,7 @@ async fn impression(t: &TestApp, offer: i64, user: &str, at: DateTime<Utc>) {
         room: "r1".into(),
         user: Some(user.into()),
         at,
+        variant: None,
     };
     let stored = t
         .store

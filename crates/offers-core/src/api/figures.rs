@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::api::campaign::{VariantComparison, VariantStats};
 use crate::explain::{Check, ScheduleStatus};
 use crate::model::Template;
 use crate::text::Title;
@@ -31,10 +32,19 @@ pub struct StatsSummary {
     pub unique_users: i64,
     /// clicks / impressions, 4 decimals; 0 without impressions.
     pub ctr: f64,
+    /// Conversions attributed to the offer.
+    #[serde(default)]
+    pub conversions: i64,
+    /// The sum of their values.
+    #[serde(default)]
+    pub conversion_value: f64,
+    /// conversions / impressions, 4 decimals; 0 without impressions.
+    #[serde(default)]
+    pub conversion_rate: f64,
 }
 
 impl StatsSummary {
-    /// The summary of these counts, with their [`ctr`].
+    /// The summary of these counts, with their [`ctr`] (no conversions).
     pub fn new(impressions: i64, clicks: i64, closes: i64, unique_users: i64) -> Self {
         Self {
             impressions,
@@ -42,6 +52,20 @@ impl StatsSummary {
             closes,
             unique_users,
             ctr: ctr(clicks, impressions),
+            conversions: 0,
+            conversion_value: 0.0,
+            conversion_rate: 0.0,
+        }
+    }
+
+    /// This summary with `conversions` worth `value` in all.
+    #[must_use]
+    pub fn with_conversions(self, conversions: i64, value: f64) -> Self {
+        Self {
+            conversions,
+            conversion_value: value,
+            conversion_rate: ctr(conversions, self.impressions),
+            ..self
         }
     }
 }
@@ -62,6 +86,9 @@ pub struct DayStats {
     pub clicks: i64,
     /// Times closed that day.
     pub closes: i64,
+    /// Conversions attributed that day.
+    #[serde(default)]
+    pub conversions: i64,
 }
 
 /// An offer's figures over a range of the caller's local days.
@@ -81,6 +108,25 @@ pub struct OfferStats {
     pub closes: i64,
     /// clicks / impressions, 4 decimals; 0 without impressions.
     pub ctr: f64,
+    /// Conversions attributed to the offer over the range.
+    #[serde(default)]
+    pub conversions: i64,
+    /// The sum of their values.
+    #[serde(default)]
+    pub conversion_value: f64,
+    /// conversions / impressions, 4 decimals; 0 without impressions.
+    #[serde(default)]
+    pub conversion_rate: f64,
+    /// Tracked events named as the offer's trigger event over the range (its reach); 0 for an
+    /// offer shown on entry.
+    #[serde(default)]
+    pub triggered: i64,
+    /// Per variant, by index (empty for an offer without variants or without variant events).
+    #[serde(default)]
+    pub variants: Vec<VariantStats>,
+    /// Which variant leads (null: fewer than two variants with figures).
+    #[serde(default)]
+    pub comparison: Option<VariantComparison>,
     /// Every day from `from` (default: the first day with events) to `to` (default: the
     /// last day with events), zeros included; spans over 400 days list only days with events.
     pub days: Vec<DayStats>,

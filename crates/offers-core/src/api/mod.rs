@@ -15,6 +15,9 @@
 //!   ([`TestSendRequest`]);
 //! - [`figures`]: an offer's figures ([`StatsSummary`], [`OfferStats`], [`DayStats`]) and
 //!   "why (not) shown" ([`ExplainResponse`]);
+//! - [`campaign`]: conversions ([`ConversionRequest`], [`ConversionResponse`]), tracked events
+//!   ([`TrackedEvent`]), per-variant figures ([`VariantStats`], [`VariantComparison`]), caps
+//!   ([`CapsSettings`], [`RecentPopup`]) and the CSV exports' rows ([`FiguresCsvRow`]);
 //! - [`people`]: signing in, invitations, people, roles, tokens and the audit log
 //!   ([`SessionResponse`], [`Person`], [`RoleInfo`], [`TokenInfo`], [`AuditEntry`], …);
 //! - here: the error body, opt-out, the id registry, image uploads, the draft and health.
@@ -24,6 +27,7 @@
 //! JSON shape. The offer's is [`crate::OfferDraft`].
 
 pub mod audience;
+pub mod campaign;
 pub mod figures;
 pub mod offer;
 pub mod people;
@@ -38,6 +42,10 @@ use serde_json::value::RawValue;
 pub use audience::{
     BulkUpsertResponse, ProfilePage, ProfileRowInput, Segment, SegmentCount, SegmentInput,
     StoredProfile, TestSendAnswer, TestSendRequest, UsersAnswer,
+};
+pub use campaign::{
+    CapsSettings, ConversionRequest, ConversionResponse, FiguresCsvRow, RecentPopup,
+    TrackedEvent, VariantComparison, VariantStats,
 };
 pub use figures::{DayStats, ExplainResponse, ExplainedOffer, OfferStats, StatsSummary};
 pub use offer::{

@@ -330,6 +330,16 @@ pub struct ProjectSettingsView {
     pub require_user_signature: bool,
     /// Origins allowed to call the widget endpoints; empty: any.
     pub allowed_origins: Vec<String>,
+    /// Caps on pop-ups across offers, per user (`{}`: none).
+    #[serde(default)]
+    pub caps: crate::api::campaign::CapsSettings,
+    /// Conversions are attributed to the user's last click within this many hours before.
+    #[serde(default = "default_attribution_window_hours")]
+    pub attribution_window_hours: u32,
+}
+
+fn default_attribution_window_hours() -> u32 {
+    crate::api::campaign::DEFAULT_ATTRIBUTION_WINDOW_HOURS
 }
 
 /// `PATCH /external/project`: any subset (what `offers-api project set` changes).
@@ -343,4 +353,11 @@ pub struct ProjectSettingsPatch {
     /// Replaces the list (`https://host[:port]` each); `[]` allows any origin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_origins: Option<Vec<String>>,
+    /// The caps given replace the project's (a member absent: unchanged; 0: no cap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caps: Option<crate::api::campaign::CapsSettings>,
+    /// 1–720 hours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 720))]
+    pub attribution_window_hours: Option<u32>,
 }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::api::campaign::{CapsSettings, RecentPopup, TrackedEvent};
 use crate::api::offer::FeedOffer;
 
 /// The feed: the offers for this room and user, and the server's clock.
@@ -21,6 +22,13 @@ pub struct FeedResponse<O = FeedOffer> {
     /// against it.
     #[serde(with = "crate::time::rfc3339")]
     pub server_time: DateTime<Utc>,
+    /// The project's caps on pop-ups across offers (omitted when none is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caps: Option<CapsSettings>,
+    /// For an identified (verified) user when caps are set: their pop-up impressions of the
+    /// last 7 days, newest first, at most 200, so caps hold across devices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recent_popups: Option<Vec<RecentPopup>>,
 }
 
 /// The name of a live-stream event (`GET /widget/v1/stream`, Server-Sent Events).
@@ -121,16 +129,22 @@ pub struct WidgetEvent {
     /// the retention period.
     #[serde(with = "crate::time::rfc3339")]
     pub at: DateTime<Utc>,
+    /// The variant shown (0-based index into the offer's `variants`, 0..=4); absent for an
+    /// offer without variants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 4))]
+    pub variant: Option<u8>,
 }
 
 /// A batch of widget events, sent as `text/plain` (`navigator.sendBeacon` with a string) or
 /// `application/json`.
 ///
 /// Generic over how an event is held: the API reads each event on its own
-/// (`EventsRequest<&RawValue>`), so one bad event is refused alone and the rest are stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// (`EventsRequest<&RawValue, &RawValue>`), so one bad event is refused alone and the rest
+/// are stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct EventsRequest<E = WidgetEvent> {
+pub struct EventsRequest<E = WidgetEvent, T = TrackedEvent> {
     /// The project's public key.
     pub key: String,
     /// The room the user is in.
@@ -144,6 +158,9 @@ pub struct EventsRequest<E = WidgetEvent> {
     pub sig: Option<String>,
     /// At most 100.
     pub events: Vec<E>,
+    /// The host's events (`Offers.track`), at most 100.
+    #[serde(default = "Vec::new", skip_serializing_if = "Vec::is_empty")]
+    pub tracked: Vec<T>,
 }
 
 /// An event refused, and why.
@@ -158,6 +175,7 @@ pub struct RejectedEvent {
 
 /// The answer to a batch (`202`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventsResponse {
     /// Events stored now.
@@ -166,6 +184,9 @@ pub struct EventsResponse {
     pub duplicates: u64,
     /// Events refused, by index.
     pub rejected: Vec<RejectedEvent>,
+    /// Tracked events refused, by index in `tracked` (omitted when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected_tracked: Vec<RejectedEvent>,
 }
 
 #[cfg(test)]
