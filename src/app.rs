@@ -303,14 +303,24 @@ impl Widget {
                 .with_untracked(|l| l.iter().any(|o| o.id == offer_id))
     }
 
-    /// Puts an offer on screen: a pop-up waits its turn ([`Widget::advance`]).
+    /// Puts an offer on screen: a pop-up waits its turn ([`Widget::advance`], once the pop-ups
+    /// that become due in this same task, such as a feed's, have all joined the queue).
     fn reveal(&self, offer: FeedOffer) {
         match offer.view_type {
             ViewType::Popup => {
                 if !self.displayed(offer.id) {
                     self.waiting.update_value(|queue| queue.push(offer));
                 }
-                self.advance();
+                let widget = *self;
+                let entry = self.session().entry;
+                set_timeout(
+                    move || {
+                        if widget.session().entry == entry {
+                            widget.advance();
+                        }
+                    },
+                    Duration::ZERO,
+                );
             }
             ViewType::InFeed => self.in_feed.update(|list| {
                 if list.iter().all(|o| o.id != offer.id) {

@@ -185,7 +185,7 @@ fn trigger(object: &JsValue) -> Result<Option<Trigger>, String> {
 /// One variant as the feed sends it: weight and merged content.
 fn variant(object: &JsValue) -> Result<FeedVariant, String> {
     Ok(FeedVariant {
-        weight: bounded(object, "weight", 1.0, 100.0, 0.0)? as u32,
+        weight: bounded(object, "weight", 0.0, u32::MAX.into(), 0.0)? as u32,
         title: parsed(object, "title", Title::parse_rendered)?,
         text: parsed(object, "text", BodyText::parse_rendered)?,
         link_text: parsed(object, "linkText", ButtonText::parse_rendered)?,
@@ -325,13 +325,13 @@ pub fn offer_from_js(object: &JsValue) -> Result<FeedOffer, String> {
         show_delay_ms: integer(object, "showDelayMS", 0.0)?.unwrap_or(0.0) as u64,
         test: boolean(object, "test")?,
         trigger: trigger(object)?,
-        priority: bounded(object, "priority", -1000.0, 1000.0, 0.0)? as i16,
+        priority: bounded(object, "priority", i16::MIN.into(), i16::MAX.into(), 0.0)? as i16,
         variants: list(object, "variants")?
             .iter()
             .map(variant)
             .collect::<Result<_, _>>()
             .map_err(|reason| error("variants", &reason))?,
-        holdout_percent: bounded(object, "holdoutPercent", 0.0, 50.0, 0.0)? as u8,
+        holdout_percent: bounded(object, "holdoutPercent", 0.0, u8::MAX.into(), 0.0)? as u8,
     })
 }
 
