@@ -208,14 +208,16 @@ test("the variant stays the same across a reload, and is the core's assignment",
   const expected = variants[assignment(offer.id, "user-1", [50, 50])].title;
   const { page } = await open(s);
   assert.equal(await popupTitle(page), expected);
-  await page.reload();
-  assert.equal(await popupTitle(page), expected, "after a reload");
   // The impressions carry the variant into the figures.
   const index = variants.findIndex((v) => v.title === expected);
-  await eventually(async () => {
+  const impressions = (n) => eventually(async () => {
     const st = await partner(api, s.project, "GET", `/external/offer/${offer.id}/stats`);
-    return (st.variants ?? []).find((v) => v.variant === index)?.impressions >= 2;
-  }, "per-variant impressions");
+    return (st.variants ?? []).find((v) => v.variant === index)?.impressions >= n;
+  }, `${n} impressions of variant ${index}`);
+  await impressions(1);
+  await page.reload();
+  assert.equal(await popupTitle(page), expected, "after a reload");
+  await impressions(2);
   await s.context.close();
 
   // An anonymous visitor: the id kept in localStorage keeps the variant.
