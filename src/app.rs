@@ -116,10 +116,11 @@ impl Session {
 
     /// The variant `offer_id` shows.
     fn variant(&self, offer_id: i64) -> Option<usize> {
-        self.variants
-            .lock()
-            .ok()
-            .and_then(|v| v.iter().find(|(id, _)| *id == offer_id).and_then(|(_, v)| *v))
+        self.variants.lock().ok().and_then(|v| {
+            v.iter()
+                .find(|(id, _)| *id == offer_id)
+                .and_then(|(_, v)| *v)
+        })
     }
 
     /// Keeps `offer` (or, `None`, drops offer `id`) among the offers waiting for their event.
@@ -212,12 +213,7 @@ impl Session {
             });
             self.store.save_log(&key, &log);
         }
-        events::report(
-            offer.id,
-            EventKind::Impression,
-            &id,
-            self.variant(offer.id),
-        );
+        events::report(offer.id, EventKind::Impression, &id, self.variant(offer.id));
         actions::notify_parent("impression", offer.id, &self.config.parent_origin);
     }
 

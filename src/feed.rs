@@ -11,9 +11,9 @@ use offers_core::api::FeedVariant;
 use offers_core::campaign::{Caps, PopupShown};
 use offers_core::segment::{MAX_OPERAND_VALUES, Op, Operand};
 use offers_core::{
-    Alignment, AttrValue, BodyText, ButtonText, CssColor, EventName, FeedOffer,
-    GradientDirection, HttpUrl, PropCondition, PropKey, ShowFrequency, Template, TemplateData,
-    Title, Trigger, ViewType, parse_timestamp,
+    Alignment, AttrValue, BodyText, ButtonText, CssColor, EventName, FeedOffer, GradientDirection,
+    HttpUrl, PropCondition, PropKey, ShowFrequency, Template, TemplateData, Title, Trigger,
+    ViewType, parse_timestamp,
 };
 use serde_json::{Map, Value};
 use wasm_bindgen::{JsCast, JsValue};
@@ -149,7 +149,12 @@ fn condition(object: &JsValue) -> Result<PropCondition, String> {
             if values.length() == 0 || values.length() as usize > MAX_OPERAND_VALUES {
                 return Err(shape());
             }
-            Operand::Many(values.iter().map(|v| scalar(&v)).collect::<Result<_, _>>()?)
+            Operand::Many(
+                values
+                    .iter()
+                    .map(|v| scalar(&v))
+                    .collect::<Result<_, _>>()?,
+            )
         }
         _ => return Err(shape()),
     };

@@ -188,14 +188,39 @@ fn the_feed_decoder_agrees_with_the_core_serde_form() {
         minimal.replace(r#""id":1"#, r#""id":"1""#),
         // Campaign fields (SPEC §9).
         minimal.replace(r#""id":1"#, &format!(r#""id":1{CAMPAIGN}"#)),
-        minimal.replace(r#""id":1"#, r#""id":1,"trigger":null,"variants":[],"priority":0"#),
-        minimal.replace(r#""id":1"#, &format!(r#""id":1{CAMPAIGN}"#).replace(r#""gte""#, r#""gtx""#)),
-        minimal.replace(r#""id":1"#, &format!(r#""id":1{CAMPAIGN}"#).replace("20}", r#""20"}"#)),
-        minimal.replace(r#""id":1"#, &format!(r#""id":1{CAMPAIGN}"#).replace(r#""in","value":["gold","silver"]"#, r#""in","value":[]"#)),
-        minimal.replace(r#""id":1"#, &format!(r#""id":1{CAMPAIGN}"#).replace("1000}", "86400001}")),
-        minimal.replace(r#""id":1"#, &format!(r#""id":1{CAMPAIGN}"#).replace("props.amount", "amount")),
-        minimal.replace(r#""id":1"#, &format!(r#""id":1{CAMPAIGN}"#).replace(r##""#000""##, r#""red;x""#)),
-        minimal.replace(r#""id":1"#, &format!(r#""id":1{CAMPAIGN}"#).replace(r#""exists""#, r#""exists","value":1"#)),
+        minimal.replace(
+            r#""id":1"#,
+            r#""id":1,"trigger":null,"variants":[],"priority":0"#,
+        ),
+        minimal.replace(
+            r#""id":1"#,
+            &format!(r#""id":1{CAMPAIGN}"#).replace(r#""gte""#, r#""gtx""#),
+        ),
+        minimal.replace(
+            r#""id":1"#,
+            &format!(r#""id":1{CAMPAIGN}"#).replace("20}", r#""20"}"#),
+        ),
+        minimal.replace(
+            r#""id":1"#,
+            &format!(r#""id":1{CAMPAIGN}"#)
+                .replace(r#""in","value":["gold","silver"]"#, r#""in","value":[]"#),
+        ),
+        minimal.replace(
+            r#""id":1"#,
+            &format!(r#""id":1{CAMPAIGN}"#).replace("1000}", "86400001}"),
+        ),
+        minimal.replace(
+            r#""id":1"#,
+            &format!(r#""id":1{CAMPAIGN}"#).replace("props.amount", "amount"),
+        ),
+        minimal.replace(
+            r#""id":1"#,
+            &format!(r#""id":1{CAMPAIGN}"#).replace(r##""#000""##, r#""red;x""#),
+        ),
+        minimal.replace(
+            r#""id":1"#,
+            &format!(r#""id":1{CAMPAIGN}"#).replace(r#""exists""#, r#""exists","value":1"#),
+        ),
         minimal.replace(r#""id":1"#, r#""id":1,"priority":1.5"#),
     ];
     for case in cases {
@@ -242,17 +267,24 @@ async fn a_triggered_offer_waits_for_its_event_and_its_conditions() {
     assert!(in_last_popup(".offer").is_none(), "not on entry");
     handle.track("deposit_failed", &props(r#"{"amount":5}"#), handle.entry());
     handle.track("deposit_ok", &props(r#"{"amount":50}"#), handle.entry());
-    handle.track("deposit_failed", &props(r#"{"amount":"50"}"#), handle.entry());
+    handle.track(
+        "deposit_failed",
+        &props(r#"{"amount":"50"}"#),
+        handle.entry(),
+    );
     sleep(100).await;
     assert!(in_last_popup(".offer").is_none(), "unmet conditions");
     handle.track("deposit_failed", &props(r#"{"amount":20}"#), handle.entry());
-    let title = eventually(|| in_last_popup(".offer__title")).await.expect("shown");
+    let title = eventually(|| in_last_popup(".offer__title"))
+        .await
+        .expect("shown");
     assert_eq!(title.text_content().as_deref(), Some("Deposit help"));
 }
 
 #[wasm_bindgen_test]
 async fn the_card_shows_the_users_variant_and_the_holdout_sees_nothing() {
-    let variants = r#","variants":[{"weight":50,"title":"Variant A"},{"weight":50,"title":"Variant B"}]"#;
+    let variants =
+        r#","variants":[{"weight":50,"title":"Variant A"},{"weight":50,"title":"Variant B"}]"#;
     boot_handle(
         "pk_dom_variant",
         &campaign_feed(&[campaign_offer(31, "Original", variants)], ""),
@@ -262,7 +294,9 @@ async fn the_card_shows_the_users_variant_and_the_holdout_sees_nothing() {
         offers_core::Assignment::Variant(1) => "Variant B",
         other => panic!("{other:?}"),
     };
-    let title = eventually(|| in_last_popup(".offer__title")).await.expect("shown");
+    let title = eventually(|| in_last_popup(".offer__title"))
+        .await
+        .expect("shown");
     assert_eq!(title.text_content().as_deref(), Some(expected));
 
     // An offer id whose bucket puts `u1` in a 50 % holdout.
@@ -271,10 +305,16 @@ async fn the_card_shows_the_users_variant_and_the_holdout_sees_nothing() {
         .unwrap();
     boot_handle(
         "pk_dom_holdout",
-        &campaign_feed(&[campaign_offer(held, "Held out", r#","holdoutPercent":50"#)], ""),
+        &campaign_feed(
+            &[campaign_offer(held, "Held out", r#","holdoutPercent":50"#)],
+            "",
+        ),
     );
     sleep(200).await;
-    assert!(in_last_popup(".offer").is_none(), "the holdout sees nothing");
+    assert!(
+        in_last_popup(".offer").is_none(),
+        "the holdout sees nothing"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -287,15 +327,23 @@ async fn a_session_cap_stops_the_next_popup_and_priority_goes_first() {
         r#","caps":{"perSession":1}"#,
     );
     boot_handle("pk_dom_caps", &body);
-    let title = eventually(|| in_last_popup(".offer__title")).await.expect("shown");
+    let title = eventually(|| in_last_popup(".offer__title"))
+        .await
+        .expect("shown");
     assert_eq!(title.text_content().as_deref(), Some("High"));
     let close: HtmlElement = in_last_popup(".offer__close").unwrap().dyn_into().unwrap();
     close.click();
     sleep(200).await;
-    assert!(in_last_popup(".offer").is_none(), "capped at one per session");
+    assert!(
+        in_last_popup(".offer").is_none(),
+        "capped at one per session"
+    );
     // Another entry of the same session (a second tab or a reload): still capped.
     sleep(5).await;
     boot_handle("pk_dom_caps", &body);
     sleep(200).await;
-    assert!(in_last_popup(".offer").is_none(), "the cap holds for the session");
+    assert!(
+        in_last_popup(".offer").is_none(),
+        "the cap holds for the session"
+    );
 }
