@@ -336,8 +336,12 @@ impl Widget {
         let session = self.session();
         loop {
             let next = self.waiting.try_update_value(|queue| {
+                // A test send (SPEC §7) goes first.
                 let qualifying: Vec<&FeedOffer> = queue.iter().collect();
-                winner(&qualifying).map(|i| queue.remove(i))
+                let first = queue.iter().position(|o| o.test);
+                first
+                    .or_else(|| winner(&qualifying))
+                    .map(|i| queue.remove(i))
             });
             let Some(offer) = next.flatten() else {
                 return;

@@ -82,12 +82,17 @@ impl WidgetHandle {
     }
 
     /// An event the host reported (`Offers.track(name, props)` or the framing app's
-    /// `offers.track` message, checked by the extras module): shows the held offers whose
-    /// trigger it fires, after each trigger's delay.
-    pub fn track(&self, name: &str, props: &JsValue, entry: f64) {
+    /// `offers.track` message; the extras module checked the props are an object): shows the
+    /// held offers whose trigger it fires, after each trigger's delay. `false` when the name
+    /// is not one the core's `EventName` accepts (then nothing happens).
+    pub fn track(&self, name: &str, props: &JsValue, entry: f64) -> bool {
+        if offers_core::EventName::parse(name).is_err() {
+            return false;
+        }
         if self.current(entry) {
             self.widget.track(name, props);
         }
+        true
     }
 
     /// An offer created or changed (`offer.created` / `offer.updated`); one the core rejects

@@ -23,8 +23,6 @@
 
 const MAX_BATCH = 100; // the server's limit per batch
 const FLUSH_MS = 2000; // how long events wait to be batched together
-// A tracked event's name: what `offers_core::campaign::EventName` accepts.
-const EVENT_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 const MAX_PROPS = 4096; // characters of a tracked event's props, as JSON
 
 export function start(handle, config, reports, calls) {
@@ -219,9 +217,8 @@ export function start(handle, config, reports, calls) {
   // Offers.track: bad input is ignored with one warning; nothing here throws into the host.
   function track(name, props, options) {
     try {
-      if (typeof name !== "string" || !EVENT_NAME.test(name)) {
-        return console.warn("offers: Offers.track needs an event name of 1-64 letters, digits or _.:-, got", name);
-      }
+      const badName = () => console.warn("offers: Offers.track needs an event name of 1-64 letters, digits or _.:-, got", name);
+      if (typeof name !== "string") return badName();
       if (props != null && (typeof props !== "object" || Array.isArray(props))) {
         return console.warn("offers: Offers.track's props must be an object, got", props);
       }
@@ -231,13 +228,16 @@ export function start(handle, config, reports, calls) {
         return console.warn("offers: Offers.track's props are over " + MAX_PROPS + " characters as JSON");
       }
       const copy = JSON.parse(text);
-      const tracked = { id: newId(), name, props: copy, at: new Date().toISOString() };
+      const at = new Date().toISOString();
+      // The wasm checks the name with the core's EventName (false: not a valid name).
+      if (!handle.track(name, copy, entry)) return badName();
+      const tracked = { id: newId(), name, props: copy, at };
       if (options && options.conversion === true) {
         tracked.conversion = true;
-        if (typeof options.value === "number" && isFinite(options.value)) tracked.value = options.value;
+        const value = options.value;
+        if (typeof value === "number" && Math.abs(value) <= 1e15) tracked.value = value;
       }
       queue({ tracked });
-      handle.track(name, copy, entry);
     } catch (e) {
       console.warn("offers: Offers.track failed", e);
     }
