@@ -283,19 +283,22 @@ pub fn explain_with(
     explanation
 }
 
-/// The campaign rules of one offer for one visitor (SPEC §9): a [`Rule::Trigger`] check ("shown
-/// on entry", "shown only after the event deposit_failed …"), informational (always ok: the
-/// rest of the explanation says what happens once the occasion comes), and for an offer with
+/// The campaign rules of one offer for one visitor (SPEC §9): for an offer with a trigger a
+/// [`Rule::Trigger`] check ("shown only after the event deposit_failed …"), informational
+/// (always ok: the rest of the explanation says what happens once the event comes; an offer
+/// without one shows on entry, as before, and gets no such check), and for an offer with
 /// variants or a holdout a [`Rule::Variant`] check: which variant `user_key` (the user id, or
 /// the browser's anonymous id) gets from [`assign`]; the holdout is not shown. Without a user
 /// key the variant is not known (ok, with a note).
 pub fn explain_campaign(offer: &Offer, user_key: Option<&str>, explanation: &mut Explanation) {
     let spec = &offer.spec;
-    explanation.checks.push(Check::new(
-        Rule::Trigger,
-        true,
-        trigger_detail(spec.trigger.as_ref()),
-    ));
+    if let Some(trigger) = &spec.trigger {
+        explanation.checks.push(Check::new(
+            Rule::Trigger,
+            true,
+            trigger_detail(Some(trigger)),
+        ));
+    }
     if !spec.variants.is_empty() || spec.holdout_percent > 0 {
         let weights: Vec<u32> = spec.variants.iter().map(|v| v.weight).collect();
         let check = match user_key {
@@ -377,8 +380,9 @@ pub struct CapsView<'a> {
 /// Adds the rules across offers to explanations of one visitor's offers (`offers[i]` explained
 /// by `explanations[i]`): the pop-ups still shown (every check ok) that qualify on the same
 /// occasion (on entry, or the same trigger event) are queued in [`priority_order`]; each gets
-/// a [`Rule::Priority`] check when others compete ("offer 12 has a higher priority": it waits,
-/// and shows after it if the caps still admit it), and, when caps are given, a [`Rule::Caps`]
+/// a [`Rule::Priority`] check when others compete and one of them has a priority ("offer 12
+/// has a higher priority": it waits, and shows after it if the caps still admit it), and,
+/// when caps are given, a [`Rule::Caps`]
 /// check from [`admit`] with the pop-ups queued before it counted as shown: a refused one is
 /// not shown ("the project's cap of 1 pop-up per session is reached"). In-feed offers are
 /// neither capped nor queued.
@@ -410,21 +414,30 @@ pub fn explain_across(
         group.sort_by(|&a, &b| priority_order(&feed[a], &feed[b]));
         let members: Vec<&FeedOffer> = group.iter().map(|&i| &feed[i]).collect();
         let verdicts = arbitrate(&members);
+        // Priority is explained where it decides something: several pop-ups, one with a
+        // priority (without, the queue is the pop-up order of before SPEC §9).
+        let prioritized = members.len() > 1 && members.iter().any(|o| o.priority != 0);
         let mut log: Vec<PopupShown> = view.shown.to_vec();
+        // Session 0 is "not known": judge the queue as a new session's.
+        let session = if view.session == 0 {
+            u64::MAX
+        } else {
+            view.session
+        };
         for (slot, &index) in group.iter().enumerate() {
             let explanation = &mut explanations[index];
-            if members.len() > 1 {
+            if prioritized {
                 explanation
                     .checks
                     .push(priority_check(verdicts[slot], slot));
             }
             if let Some(caps) = view.caps {
-                let check = match admit(caps, &log, view.session, now, utc_offset_minutes) {
+                let check = match admit(caps, &log, session, now, utc_offset_minutes) {
                     Ok(()) => {
                         log.push(PopupShown {
                             id: format!("explain-{}", feed[index].id),
                             at: now,
-                            session: view.session,
+                            session,
                         });
                         Check::new(Rule::Caps, true, caps_detail(caps, slot))
                     }
@@ -1150,11 +1163,13 @@ mod tests {
         let on_entry = campaign_offer(1, 0, None);
         let e = explained(&on_entry);
         assert!(e.shown);
-        assert_eq!(
-            check(&e, Rule::Trigger).detail,
-            "shown on entry (no trigger)"
+        assert!(
+            e.checks
+                .iter()
+                .all(|c| c.rule != Rule::Variant && c.rule != Rule::Trigger),
+            "no campaign check for a plain offer"
         );
-        assert!(e.checks.iter().all(|c| c.rule != Rule::Variant));
+        assert_eq!(trigger_detail(None), "shown on entry (no trigger)");
 
         let triggered = campaign_offer(2, 0, Some("deposit_failed"));
         let e = explained(&triggered);
@@ -1289,6 +1304,15 @@ mod tests {
         explain_across(&offers, &mut explanations, &view, NOW(), 0);
         assert!(!explanations[1].shown);
         assert!(explanations[3].shown, "in-feed offers are not capped");
+        let (a, b) = (campaign_offer(20, 0, None), campaign_offer(21, 0, None));
+        let mut plain: Vec<Explanation> = [&a, &b].iter().map(|o| explained(o)).collect();
+        explain_across(&[&a, &b], &mut plain, &view, NOW(), 0);
+        assert!(
+            plain
+                .iter()
+                .all(|e| e.checks.iter().all(|c| c.rule != Rule::Priority)),
+            "no priorities: the queue is explained as before"
+        );
         assert_eq!(ordinal(2), "2nd");
         assert_eq!(ordinal(11), "11th");
         assert_eq!(ordinal(23), "23rd");

@@ -506,23 +506,16 @@ impl OfferSpec {
             self.link_text.as_ref().map(ButtonText::as_str),
             Some(self.link.as_str()),
         ];
-        let translated = self.translations.values().flat_map(|t| {
-            [
-                t.title.as_ref().map(Title::as_str),
-                t.text.as_ref().map(BodyText::as_str),
-                t.link_text.as_ref().map(ButtonText::as_str),
-            ]
-        });
-        let varied = self.variants.iter().flat_map(|v| {
-            [
-                v.title.as_ref().map(Title::as_str),
-                v.text.as_ref().map(BodyText::as_str),
-                v.link_text.as_ref().map(ButtonText::as_str),
-            ]
-        });
+        let translated = self.translations.values();
+        let varied = self.variants.iter().map(|v| &v.content);
         own.into_iter()
-            .chain(translated)
-            .chain(varied)
+            .chain(translated.chain(varied).flat_map(|t| {
+                [
+                    t.title.as_ref().map(Title::as_str),
+                    t.text.as_ref().map(BodyText::as_str),
+                    t.link_text.as_ref().map(ButtonText::as_str),
+                ]
+            }))
             .flatten()
             .any(crate::merge::has_merge_tags)
     }

@@ -69,16 +69,26 @@ pub fn personalize_variant(
     Ok(Personalized {
         language: shown.language.clone(),
         title: or(
-            render(variant.title.as_ref(), vars, TITLE_MAX_CHARS, Title::parse)?,
+            render(
+                variant.content.title.as_ref(),
+                vars,
+                TITLE_MAX_CHARS,
+                Title::parse,
+            )?,
             &shown.title,
         ),
         text: or(
-            render(variant.text.as_ref(), vars, BODY_MAX_CHARS, BodyText::parse)?,
+            render(
+                variant.content.text.as_ref(),
+                vars,
+                BODY_MAX_CHARS,
+                BodyText::parse,
+            )?,
             &shown.text,
         ),
         link_text: or(
             render(
-                variant.link_text.as_ref(),
+                variant.content.link_text.as_ref(),
                 vars,
                 BUTTON_MAX_CHARS,
                 ButtonText::parse,
@@ -86,7 +96,7 @@ pub fn personalize_variant(
             &shown.link_text,
         ),
         link: shown.link.clone(),
-        pic: variant.pic.clone().or_else(|| shown.pic.clone()),
+        pic: variant.content.pic.clone().or_else(|| shown.pic.clone()),
     })
 }
 

@@ -187,41 +187,48 @@ impl ToSchema for AttrValue {
     }
 }
 
+/// A condition object: `field` (matching `field_pattern`), `op` (one of the segment
+/// operators) and `value` (one value or a non-empty array).
+fn condition_schema(description: &str, field_pattern: &str) -> ObjectBuilder {
+    let ops = crate::segment::Op::ALL.iter().map(|op| op.as_str());
+    ObjectBuilder::new()
+        .description(Some(description))
+        .property(
+            "field",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(field_pattern)),
+        )
+        .required("field")
+        .property(
+            "op",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(ops)),
+        )
+        .required("op")
+        .property(
+            "value",
+            utoipa::openapi::schema::OneOfBuilder::new()
+                .item(scalar_schema("One value"))
+                .item(
+                    utoipa::openapi::schema::ArrayBuilder::new()
+                        .items(scalar_schema("A value"))
+                        .min_items(Some(1))
+                        .max_items(Some(MAX_OPERAND_VALUES)),
+                ),
+        )
+}
+
 impl PartialSchema for Condition {
     fn schema() -> RefOr<Schema> {
-        let ops = crate::segment::Op::ALL.iter().map(|op| op.as_str());
-        ObjectBuilder::new()
-            .description(Some(
-                "A segment condition. `field`: `language`, `tag` or `attributes.<key>`; `op`: \
-                 `eq`, `neq`, `in`, `nin` (a non-empty array), `gt`, `gte`, `lt`, `lte` (a \
-                 number; attributes only), `exists`, `missing` (no value).",
-            ))
-            .property(
-                "field",
-                ObjectBuilder::new().schema_type(Type::String).pattern(Some(
-                    r"^(language|tag|attributes\.[A-Za-z][A-Za-z0-9_]{0,63})$",
-                )),
-            )
-            .required("field")
-            .property(
-                "op",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some(ops)),
-            )
-            .required("op")
-            .property(
-                "value",
-                utoipa::openapi::schema::OneOfBuilder::new()
-                    .item(scalar_schema("One value"))
-                    .item(
-                        utoipa::openapi::schema::ArrayBuilder::new()
-                            .items(scalar_schema("A value"))
-                            .min_items(Some(1))
-                            .max_items(Some(MAX_OPERAND_VALUES)),
-                    ),
-            )
-            .into()
+        condition_schema(
+            "A segment condition. `field`: `language`, `tag` or `attributes.<key>`; `op`: \
+             `eq`, `neq`, `in`, `nin` (a non-empty array), `gt`, `gte`, `lt`, `lte` (a \
+             number; attributes only), `exists`, `missing` (no value).",
+            r"^(language|tag|attributes\.[A-Za-z][A-Za-z0-9_]{0,63})$",
+        )
+        .into()
     }
 }
 
@@ -236,38 +243,12 @@ impl PartialSchema for crate::campaign::Trigger {
         use crate::campaign::trigger::{
             EVENT_NAME_MAX_CHARS, MAX_TRIGGER_CONDITIONS, MAX_TRIGGER_DELAY_MS,
         };
-        let ops = crate::segment::Op::ALL.iter().map(|op| op.as_str());
-        let condition = ObjectBuilder::new()
-            .description(Some(
-                "A condition on the event's properties, like a segment condition: `op` \
-                 `eq`, `neq`, `in`, `nin` (a non-empty array), `gt`, `gte`, `lt`, `lte` (a \
-                 number), `exists`, `missing` (no value).",
-            ))
-            .property(
-                "field",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .pattern(Some(r"^props\.[A-Za-z0-9_.-]{1,64}$")),
-            )
-            .required("field")
-            .property(
-                "op",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some(ops)),
-            )
-            .required("op")
-            .property(
-                "value",
-                utoipa::openapi::schema::OneOfBuilder::new()
-                    .item(scalar_schema("One value"))
-                    .item(
-                        utoipa::openapi::schema::ArrayBuilder::new()
-                            .items(scalar_schema("A value"))
-                            .min_items(Some(1))
-                            .max_items(Some(MAX_OPERAND_VALUES)),
-                    ),
-            );
+        let condition = condition_schema(
+            "A condition on the event's properties, like a segment condition: `op` `eq`, \
+             `neq`, `in`, `nin` (a non-empty array), `gt`, `gte`, `lt`, `lte` (a number), \
+             `exists`, `missing` (no value).",
+            r"^props\.[A-Za-z0-9_.-]{1,64}$",
+        );
         ObjectBuilder::new()
             .description(Some(
                 "When the offer shows: after the host reports this event (`Offers.track`) \

@@ -628,15 +628,7 @@ fn condition(e: &mut FieldErrors, at: &str, item: &Value) -> Option<Condition> {
         e.insert(at, "must be an object {\"field\", \"op\", \"value\"}");
         return None;
     };
-    for key in map
-        .keys()
-        .filter(|k| !CONDITION_FIELDS.contains(&k.as_str()))
-    {
-        e.insert(
-            format!("{at}.{}", key.chars().take(80).collect::<String>()),
-            "unknown field",
-        );
-    }
+    unknown_members(e, at, map, &CONDITION_FIELDS);
     let field = string_field(e, at, map, "field", Field::parse);
     let op = string_field(e, at, map, "op", Op::parse);
     let (field, op) = (field?, op?);
@@ -655,6 +647,24 @@ fn condition(e: &mut FieldErrors, at: &str, item: &Value) -> Option<Condition> {
         map.get("value"),
     )?;
     Some(Condition { field, op, value })
+}
+
+/// Records `at.<key>: unknown field` for each member of `map` not in `allowed` (`<key>` alone
+/// when `at` is empty; a key is cut at 80 characters).
+pub(crate) fn unknown_members(
+    e: &mut FieldErrors,
+    at: &str,
+    map: &Map<String, Value>,
+    allowed: &[&str],
+) {
+    for key in map.keys().filter(|k| !allowed.contains(&k.as_str())) {
+        let key: String = key.chars().take(80).collect();
+        if at.is_empty() {
+            e.insert(key, "unknown field");
+        } else {
+            e.insert(format!("{at}.{key}"), "unknown field");
+        }
+    }
 }
 
 /// The string member `key` of a condition, parsed; errors under `at.key`.

@@ -379,7 +379,7 @@ fn template_data(e: &mut FieldErrors, at: &str, value: Option<&Value>) -> Option
     let btn_text_color = color(l, "btnTextColor", defaults.btn_text_color);
     let text_color = color(l, "textColor", defaults.text_color);
     let gradient = coerce::boolean(object.get("gradient")).unwrap_or_else(|()| {
-        l.insert(&format!("{at}.gradient"), BOOL_REASON);
+        l.insert(format!("{at}.gradient"), BOOL_REASON);
         None
     });
     let gradient = gradient.unwrap_or(false);
@@ -877,15 +877,7 @@ fn variants(e: &mut FieldErrors, value: Option<&Value>) -> Option<Vec<Variant>> 
             );
             continue;
         };
-        for key in fields
-            .keys()
-            .filter(|k| !VARIANT_KEYS.contains(&k.as_str()))
-        {
-            local.insert(
-                format!("{at}.{}", key.chars().take(80).collect::<String>()),
-                "unknown field",
-            );
-        }
+        crate::segment::unknown_members(&mut local, &at, fields, &VARIANT_KEYS);
         let l = &mut local;
         let weight = match coerce::integer(fields.get("weight")) {
             Ok(Some(w)) if (1..=i64::from(MAX_WEIGHT)).contains(&w) => u32::try_from(w).ok(),
@@ -923,10 +915,12 @@ fn variants(e: &mut FieldErrors, value: Option<&Value>) -> Option<Vec<Variant>> 
         if let Some(weight) = weight {
             out.push(Variant {
                 weight,
-                title,
-                text,
-                link_text,
-                pic,
+                content: Translation {
+                    title,
+                    text,
+                    link_text,
+                    pic,
+                },
                 template_data,
             });
         }

@@ -10,7 +10,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, SubsecRound, Utc};
 use offers_core::api::{ErrorBody, ExplainResponse, ExplainedOffer};
-use offers_core::explain::{ExplainVisitor, explain_with};
+use offers_core::explain::{
+    CapsView, ExplainVisitor, Explanation, explain_across, explain_campaign, explain_with,
+};
 use offers_core::{
     DisplayHistory, ExternalId, LanguageTag, MergeVars, parse_timestamp, schedule_status,
 };
@@ -102,6 +104,12 @@ fn history(seen: Option<&SeenSummary>) -> DisplayHistory {
     })
 }
 
+/// The project's caps across offers, for the caps checks (`None`: not known here yet; the
+/// caps settings are the project's, SPEC §9).
+fn project_caps(_project: &crate::store::Project) -> Option<&offers_core::campaign::Caps> {
+    None
+}
+
 /// Why each offer is (not) shown to a visitor.
 #[utoipa::path(
     get,
@@ -175,10 +183,9 @@ pub(crate) async fn explain_offers(
         context.as_ref().and_then(|c| c.profile.as_ref()),
         q.language.as_ref(),
     );
-    let offers = offers
+    let mut explanations: Vec<Explanation> = offers
         .iter()
         .map(|offer| {
-            let spec = &offer.spec;
             let history = history(seen.get(&offer.id));
             let visitor = ExplainVisitor {
                 room: q.room.as_str(),
@@ -189,7 +196,24 @@ pub(crate) async fn explain_offers(
                 segment_name: &segment_name,
                 vars,
             };
-            let verdict = explain_with(spec, &visitor, q.at, q.utc_offset);
+            let mut verdict = explain_with(&offer.spec, &visitor, q.at, q.utc_offset);
+            explain_campaign(offer, user, &mut verdict);
+            verdict
+        })
+        .collect();
+    // Priority across the offers that qualify together, and the project's caps when known.
+    let listed: Vec<&offers_core::Offer> = offers.iter().collect();
+    let view = CapsView {
+        caps: project_caps(&caller.project),
+        shown: &[],
+        session: 0,
+    };
+    explain_across(&listed, &mut explanations, &view, q.at, q.utc_offset);
+    let offers = offers
+        .iter()
+        .zip(explanations)
+        .map(|(offer, verdict)| {
+            let spec = &offer.spec;
             ExplainedOffer {
                 offer_id: offer.id,
                 title: spec.title.clone(),

@@ -262,3 +262,66 @@ both_backends!(variant_texts_are_personalized_in_the_feed, |t| {
     let anonymous = offer_in(&feed(&t, "room=r1").await, id);
     assert_eq!(anonymous["variants"][0]["title"], "Hi there", "{anonymous}");
 });
+
+both_backends!(
+    explain_names_the_trigger_the_variant_and_the_priority,
+    |t| {
+        let low = t
+            .create_a_id(&with(&text_offer(), json!({"priority": 1})))
+            .await;
+        let high = t
+            .create_a_id(&with(&text_offer(), json!({"priority": 9})))
+            .await;
+        let triggered = t
+        .create_a_id(&with(
+            &text_offer(),
+            json!({"trigger": {"event": "deposit_failed"}, "variants": [{"weight": 1}, {"weight": 1}]}),
+        ))
+        .await;
+        let r = t.get_a("/external/explain?room=r1&user=u1").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let v = r.json();
+        let checks = |id: i64| -> Vec<Value> {
+            v["offers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["offerId"] == id)
+                .unwrap_or_else(|| panic!("{id} in {v}"))["checks"]
+                .as_array()
+                .unwrap()
+                .clone()
+        };
+        let rule = |id: i64, name: &str| {
+            checks(id)
+                .into_iter()
+                .find(|c| c["rule"] == name)
+                .unwrap_or_else(|| panic!("no {name} check for {id}: {v}"))
+        };
+        let waiting = rule(low, "priority");
+        assert_eq!(waiting["code"], "lower_priority");
+        assert!(
+            waiting["detail"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("offer {high} has a higher priority")),
+            "{waiting}"
+        );
+        assert_eq!(rule(high, "priority")["ok"], true);
+        assert_eq!(
+            rule(triggered, "trigger")["detail"],
+            "shown only after the event deposit_failed"
+        );
+        assert!(
+            rule(triggered, "variant")["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("variant "),
+            "{v}"
+        );
+        assert!(
+            checks(triggered).iter().all(|c| c["rule"] != "priority"),
+            "alone on its occasion"
+        );
+    }
+);

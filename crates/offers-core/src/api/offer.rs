@@ -99,18 +99,9 @@ pub struct FeedOffer {
 pub struct FeedVariant {
     /// Its share of the users outside the holdout, relative to the others' weights.
     pub weight: u32,
-    /// The title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<Title>,
-    /// The body text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<BodyText>,
-    /// The button text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link_text: Option<ButtonText>,
-    /// The picture.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pic: Option<HttpUrl>,
+    /// The title, text, button text and picture shown (the variant's, else the offer's).
+    #[serde(flatten)]
+    pub content: Translation,
     /// Colors and alignment.
     #[serde(default)]
     pub template_data: TemplateData,
@@ -119,15 +110,15 @@ pub struct FeedVariant {
 impl FeedVariant {
     /// `variant` merged over `offer`'s own content, as stored (merge tags as written).
     pub fn merged(variant: &Variant, offer: &OfferSpec) -> Self {
+        let own = &variant.content;
         Self {
             weight: variant.weight,
-            title: variant.title.clone().or_else(|| offer.title.clone()),
-            text: variant.text.clone().or_else(|| offer.text.clone()),
-            link_text: variant
-                .link_text
-                .clone()
-                .or_else(|| offer.link_text.clone()),
-            pic: variant.pic.clone().or_else(|| offer.pic.clone()),
+            content: Translation {
+                title: own.title.clone().or_else(|| offer.title.clone()),
+                text: own.text.clone().or_else(|| offer.text.clone()),
+                link_text: own.link_text.clone().or_else(|| offer.link_text.clone()),
+                pic: own.pic.clone().or_else(|| offer.pic.clone()),
+            },
             template_data: variant
                 .template_data
                 .clone()
@@ -147,10 +138,11 @@ impl FeedOffer {
     pub fn with_variant(&self, index: Option<usize>) -> Self {
         let mut shown = self.clone();
         if let Some(variant) = index.and_then(|i| self.variants.get(i)) {
-            shown.title = variant.title.clone();
-            shown.text = variant.text.clone();
-            shown.link_text = variant.link_text.clone();
-            shown.pic = variant.pic.clone();
+            let content = variant.content.clone();
+            shown.title = content.title;
+            shown.text = content.text;
+            shown.link_text = content.link_text;
+            shown.pic = content.pic;
             shown.template_data = variant.template_data.clone();
         }
         shown
@@ -170,10 +162,12 @@ impl FeedOffer {
                 let texts = crate::personalize::personalize_variant(variant, &shown, vars)?;
                 Ok(FeedVariant {
                     weight: variant.weight,
-                    title: texts.title,
-                    text: texts.text,
-                    link_text: texts.link_text,
-                    pic: texts.pic,
+                    content: Translation {
+                        title: texts.title,
+                        text: texts.text,
+                        link_text: texts.link_text,
+                        pic: texts.pic,
+                    },
                     template_data: variant
                         .template_data
                         .clone()

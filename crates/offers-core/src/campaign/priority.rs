@@ -135,7 +135,7 @@ mod tests {
         );
         assert_eq!(Wait::Queued { winner: 1 }.code(), "queued");
         assert_eq!(Wait::LowerPriority { winner: 1 }.code(), "lower_priority");
-        let mut sorted = vec![a.clone(), b.clone(), c.clone()];
+        let mut sorted = [a.clone(), b.clone(), c.clone()];
         sorted.sort_by(priority_order);
         let ids: Vec<i64> = sorted.iter().map(|o| o.id).collect();
         assert_eq!(ids, [3, 2, 1]);

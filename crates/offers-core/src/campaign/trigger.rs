@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::coerce;
 use crate::error::FieldErrors;
 use crate::newtype::string_newtype;
-use crate::segment::{Op, Operand, Scalar, compare, operand, string_field};
+use crate::segment::{Op, Operand, Scalar, compare, operand, string_field, unknown_members};
 
 /// The most characters an [`EventName`] may have.
 pub const EVENT_NAME_MAX_CHARS: usize = 64;
@@ -214,12 +214,12 @@ pub(crate) fn parse_map(
     map: &Map<String, Value>,
 ) -> Option<Trigger> {
     let before = e.len();
-    for name in map.keys().filter(|k| !TRIGGER_FIELDS.contains(&k.as_str())) {
-        e.insert(
-            key(prefix, &name.chars().take(80).collect::<String>()),
-            "unknown field",
-        );
-    }
+    unknown_members(
+        e,
+        prefix.strip_suffix('.').unwrap_or(prefix),
+        map,
+        &TRIGGER_FIELDS,
+    );
     let event = match map.get("event") {
         Some(Value::String(s)) => EventName::parse(s)
             .map_err(|r| e.insert(key(prefix, "event"), r))
@@ -289,15 +289,7 @@ fn condition(e: &mut FieldErrors, at: &str, item: &Value) -> Option<PropConditio
         return None;
     };
     let before = e.len();
-    for name in map
-        .keys()
-        .filter(|k| !CONDITION_FIELDS.contains(&k.as_str()))
-    {
-        e.insert(
-            format!("{at}.{}", name.chars().take(80).collect::<String>()),
-            "unknown field",
-        );
-    }
+    unknown_members(e, at, map, &CONDITION_FIELDS);
     let field = string_field(e, at, map, "field", PropKey::parse_field);
     let op = string_field(e, at, map, "op", Op::parse);
     let (key, op) = (field?, op?);

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{BodyText, ButtonText, HttpUrl, TemplateData, Title};
+use crate::model::{TemplateData, Translation};
 
 /// The fewest variants an offer with variants has.
 pub const MIN_VARIANTS: usize = 2;
@@ -31,18 +31,10 @@ pub struct Variant {
     /// Its share of the users outside the holdout, relative to the other variants' (1–100).
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     pub weight: u32,
-    /// The title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<Title>,
-    /// The body text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<BodyText>,
-    /// The button text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link_text: Option<ButtonText>,
-    /// The picture.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pic: Option<HttpUrl>,
+    /// The texts and picture that differ from the offer's own (`title`, `text`, `linkText`,
+    /// `pic`; each absent one is the offer's).
+    #[serde(flatten)]
+    pub content: Translation,
     /// Colors and alignment (replacing the offer's whole object).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_data: Option<TemplateData>,
@@ -53,10 +45,7 @@ impl Variant {
     pub fn weighted(weight: u32) -> Self {
         Self {
             weight,
-            title: None,
-            text: None,
-            link_text: None,
-            pic: None,
+            content: Translation::default(),
             template_data: None,
         }
     }
@@ -104,22 +93,7 @@ const fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
 
 /// FNV-1a (64 bits) of `"{offer_id}:{user_key}"` (the id in decimal), without formatting.
 pub fn assignment_hash(offer_id: i64, user_key: &str) -> u64 {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = offer_id.unsigned_abs();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let mut hash = FNV_OFFSET;
-    if offer_id < 0 {
-        hash = fnv1a(hash, b"-");
-    }
-    hash = fnv1a(hash, &digits[at..]);
+    let mut hash = fnv1a(FNV_OFFSET, crate::text::decimal(offer_id).as_bytes());
     hash = fnv1a(hash, b":");
     fnv1a(hash, user_key.as_bytes())
 }

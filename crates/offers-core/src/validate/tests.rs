@@ -838,7 +838,10 @@ fn campaign_fields_default_and_round_trip() {
     );
     assert_eq!((spec.priority, spec.holdout_percent), (-1000, 50));
     assert_eq!(spec.variants[0].weight, 70);
-    assert_eq!(spec.variants[1].text.as_ref().unwrap().as_str(), "Other");
+    assert_eq!(
+        spec.variants[1].content.text.as_ref().unwrap().as_str(),
+        "Other"
+    );
     assert_eq!(
         spec.variants[1]
             .template_data

@@ -411,7 +411,10 @@ fn spec() -> BoxedStrategy<OfferSpec> {
                 variants: variants
                     .into_iter()
                     .map(|(weight, title)| offers_core::Variant {
-                        title,
+                        content: Translation {
+                            title,
+                            ..Translation::default()
+                        },
                         ..offers_core::Variant::weighted(weight)
                     })
                     .collect(),
