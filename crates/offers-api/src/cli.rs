@@ -621,28 +621,27 @@ pub fn project_settings(
         }
     };
     let caps = campaign.caps();
-    crate::http::people::check_campaign_settings(
-        caps.as_ref(),
-        campaign.attribution_window_hours,
-    )
-    .map_err(|e| match e {
-        // `caps.perDay` is `--cap-day` on the command line.
-        crate::error::ApiError::Validation(fields) => fields
-            .iter()
-            .map(|(field, reason)| format!("--{}: {reason}", cli_flag(field)))
-            .collect::<Vec<_>>()
-            .join("; ")
-            .into(),
-        other => CliError::from(other.to_string()),
-    })?;
+    crate::http::people::check_campaign_settings(caps.as_ref(), campaign.attribution_window_hours)
+        .map_err(|e| match e {
+            // `caps.perDay` is `--cap-day` on the command line.
+            crate::error::ApiError::Validation(fields) => fields
+                .iter()
+                .map(|(field, reason)| format!("--{}: {reason}", cli_flag(field)))
+                .collect::<Vec<_>>()
+                .join("; ")
+                .into(),
+            other => CliError::from(other.to_string()),
+        })?;
     if require_user_signature.is_none()
         && allowed_origins.is_none()
         && caps.is_none()
         && campaign.attribution_window_hours.is_none()
     {
-        return Err("nothing to set: give --require-user-signature, --allowed-origin, \
+        return Err(
+            "nothing to set: give --require-user-signature, --allowed-origin, \
              --cap-session, --cap-day, --cap-week, --min-gap-ms or --attribution-window-hours"
-            .into());
+                .into(),
+        );
     }
     Ok(ProjectSettings {
         require_user_signature,

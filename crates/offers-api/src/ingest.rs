@@ -162,8 +162,10 @@ impl Group {
 
     fn add(&mut self, job: Job) {
         self.events += job.len();
-        self.ids
-            .extend(job.keys().map(|(p, tracked, id)| (p, tracked, id.to_owned())));
+        self.ids.extend(
+            job.keys()
+                .map(|(p, tracked, id)| (p, tracked, id.to_owned())),
+        );
         self.batches.push(job.batch);
         self.answers.push(job.done);
     }

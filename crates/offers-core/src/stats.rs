@@ -140,13 +140,25 @@ mod tests {
     fn wilson_matches_known_values() {
         // Reference values: scipy / statsmodels proportion_confint(method="wilson").
         let i = wilson_interval(10, 100);
-        assert!(close(i.low, 0.055_229, 1e-6) && close(i.high, 0.174_366, 1e-6), "{i:?}");
+        assert!(
+            close(i.low, 0.055_229, 1e-6) && close(i.high, 0.174_366, 1e-6),
+            "{i:?}"
+        );
         let i = wilson_interval(0, 10);
-        assert!(close(i.low, 0.0, 1e-12) && close(i.high, 0.277_533, 1e-6), "{i:?}");
+        assert!(
+            close(i.low, 0.0, 1e-12) && close(i.high, 0.277_533, 1e-6),
+            "{i:?}"
+        );
         let i = wilson_interval(10, 10);
-        assert!(close(i.low, 0.722_467, 1e-6) && close(i.high, 1.0, 1e-12), "{i:?}");
+        assert!(
+            close(i.low, 0.722_467, 1e-6) && close(i.high, 1.0, 1e-12),
+            "{i:?}"
+        );
         let i = wilson_interval(1, 2);
-        assert!(close(i.low, 0.094_531, 1e-6) && close(i.high, 0.905_469, 1e-6), "{i:?}");
+        assert!(
+            close(i.low, 0.094_531, 1e-6) && close(i.high, 0.905_469, 1e-6),
+            "{i:?}"
+        );
         assert_eq!(
             wilson_interval(0, 0),
             Interval {
@@ -187,7 +199,10 @@ mod tests {
         let c = compare(&[arm(10, 100), arm(11, 100)]).unwrap();
         assert_eq!((c.leader, c.runner_up, c.significant), (1, 0, false));
         let c = compare(&[arm(0, 0), arm(0, 0)]).unwrap();
-        assert_eq!((c.leader, c.runner_up, c.p_value, c.significant), (0, 1, None, false));
+        assert_eq!(
+            (c.leader, c.runner_up, c.p_value, c.significant),
+            (0, 1, None, false)
+        );
         assert_eq!(arm(3, 0).rate(), 0.0);
     }
 }

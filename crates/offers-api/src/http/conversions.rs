@@ -68,9 +68,15 @@ pub(crate) async fn post_conversion(
     let at = body.at.unwrap_or(now);
     let oldest = now - chrono::Duration::days(i64::from(state.settings().retention_days));
     if at > now + MAX_CLOCK_SKEW {
-        bad.insert("at".into(), "must not be more than 5 minutes in the future".into());
+        bad.insert(
+            "at".into(),
+            "must not be more than 5 minutes in the future".into(),
+        );
     } else if at < oldest {
-        bad.insert("at".into(), "must not be older than the retention period".into());
+        bad.insert(
+            "at".into(),
+            "must not be older than the retention period".into(),
+        );
     }
     let Some(user) = user.filter(|_| bad.is_empty()) else {
         return Err(ApiError::Validation(bad));

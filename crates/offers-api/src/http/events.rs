@@ -176,29 +176,38 @@ fn at_error(at: DateTime<Utc>, now: DateTime<Utc>, oldest: DateTime<Utc>) -> Opt
     }
 }
 
+/// One batch member read into `T`, or why not: it must be a JSON object of `shape`, and a
+/// member that does not fit is named.
+fn read_object<T: DeserializeOwned>(raw: &RawValue, shape: &str) -> Result<T, String> {
+    if !raw.get().trim_start().starts_with('{') {
+        return Err(format!("must be an object {shape}"));
+    }
+    read(raw.get()).map_err(|(path, reason)| {
+        if path.is_empty() {
+            format!("must be an object {shape}: {reason}")
+        } else {
+            format!("{path}: {reason}")
+        }
+    })
+}
+
 /// One tracked event as checked, or why it is refused (naming the member).
 fn check_tracked(
     raw: &RawValue,
     now: DateTime<Utc>,
     oldest: DateTime<Utc>,
 ) -> Result<TrackedEvent, String> {
-    if !raw.get().trim_start().starts_with('{') {
-        return Err("must be an object {id, name, props?, at, conversion?, value?}".into());
-    }
-    let mut event: TrackedEvent = read(raw.get()).map_err(|(path, reason)| {
-        if path.is_empty() {
-            format!("must be an object {{id, name, props?, at, conversion?, value?}}: {reason}")
-        } else {
-            format!("{path}: {reason}")
-        }
-    })?;
+    let mut event: TrackedEvent = read_object(raw, "{id, name, props?, at, conversion?, value?}")?;
     if let Some(reason) = id_error(&event.id) {
         return Err(reason);
     }
     if let Some(reason) = event_name_error(&event.name) {
         return Err(format!("name: {reason}"));
     }
-    if event.value.is_some_and(|v| !v.is_finite() || v.abs() > 1e15) {
+    if event
+        .value
+        .is_some_and(|v| !v.is_finite() || v.abs() > 1e15)
+    {
         return Err("value: must be a number from -1e15 to 1e15".into());
     }
     if let Some(reason) = at_error(event.at, now, oldest) {
@@ -214,16 +223,7 @@ fn check_event(
     now: DateTime<Utc>,
     oldest: DateTime<Utc>,
 ) -> Result<WidgetEvent, String> {
-    if !raw.get().trim_start().starts_with('{') {
-        return Err("must be an object {id, offerId, kind, at}".into());
-    }
-    let mut event: WidgetEvent = read(raw.get()).map_err(|(path, reason)| {
-        if path.is_empty() {
-            format!("must be an object {{id, offerId, kind, at}}: {reason}")
-        } else {
-            format!("{path}: {reason}")
-        }
-    })?;
+    let mut event: WidgetEvent = read_object(raw, "{id, offerId, kind, at}")?;
     if let Some(reason) = id_error(&event.id) {
         return Err(reason);
     }

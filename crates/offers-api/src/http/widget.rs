@@ -384,8 +384,7 @@ pub(crate) async fn feed(
     };
     let extra = campaign_part(&state, &visitor, &index, now).await?;
     let etag = page.etag_with(&extra);
-    let etag_value =
-        HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let etag_value = HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.to_string()))?;
     let cache = HeaderValue::from_static("no-cache");
     let mut response = if if_none_match(&headers, &etag) {
         (
@@ -466,9 +465,9 @@ async fn campaign_part(
     let mut listed = 0;
     for impression in shown {
         // An offer no longer indexed (ended) counts as the default, a pop-up.
-        let popup = index.offer(impression.offer_id).is_none_or(|offer| {
-            offer.spec.view_type == offers_core::ViewType::Popup
-        });
+        let popup = index
+            .offer(impression.offer_id)
+            .is_none_or(|offer| offer.spec.view_type == offers_core::ViewType::Popup);
         if !popup {
             continue;
         }

@@ -805,9 +805,8 @@ where
         allowed_origins: serde_json::from_str(&origins)
             .map_err(|e| StoreError::Corrupt(format!("project {id} allowed_origins: {e}")))?,
         caps,
-        attribution_window_hours: u32::try_from(window).unwrap_or(
-            offers_core::api::campaign::DEFAULT_ATTRIBUTION_WINDOW_HOURS,
-        ),
+        attribution_window_hours: u32::try_from(window)
+            .unwrap_or(offers_core::api::campaign::DEFAULT_ATTRIBUTION_WINDOW_HOURS),
     })
 }
 

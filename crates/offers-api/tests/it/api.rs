@@ -123,8 +123,8 @@ both_backends!(create_json_then_get_and_list, |t| {
     assert_eq!(list.status, StatusCode::OK);
     // List items carry the documented fields plus their figures.
     let mut listed = offer.clone();
-    listed["stats"] =
-        json!({"impressions": 0, "clicks": 0, "closes": 0, "uniqueUsers": 0, "ctr": 0.0});
+    listed["stats"] = json!({"impressions": 0, "clicks": 0, "closes": 0, "uniqueUsers": 0, "ctr": 0.0,
+            "conversions": 0, "conversionValue": 0.0, "conversionRate": 0.0});
     assert_eq!(list.json(), json!([listed]));
 
     // templateData may also arrive as a JSON string inside JSON.

@@ -52,8 +52,14 @@ async fn event(
 }
 
 async fn convert(t: &TestApp, body: &Value) -> Resp {
-    t.json(Method::POST, "/external/conversion", &t.a, Role::Owner, body)
-        .await
+    t.json(
+        Method::POST,
+        "/external/conversion",
+        &t.a,
+        Role::Owner,
+        body,
+    )
+    .await
 }
 
 async fn patch_project(t: &TestApp, body: &Value) -> Resp {
@@ -72,73 +78,147 @@ async fn feed(t: &TestApp, query: &str, if_none_match: Option<&str>) -> Resp {
     t.send(req.body(Body::empty()).unwrap()).await
 }
 
-both_backends!(conversions_are_idempotent_and_go_to_the_last_click_in_the_window, |t| {
-    let first = t.create_a_id(&text_offer()).await;
-    let second = t.create_a_id(&text_offer()).await;
-    let base = (Utc::now() - Duration::days(3)).trunc_subsecs(3);
-    event(&t, Some("u1"), "c-1", first, "click", base, Some(1)).await;
-    event(&t, Some("u1"), "c-2", second, "click", base + Duration::hours(1), None).await;
-    // Another user's later click, and an impression, never count for u1.
-    event(&t, Some("u2"), "c-3", first, "click", base + Duration::hours(2), Some(0)).await;
-    event(&t, Some("u1"), "i-1", first, "impression", base + Duration::hours(2), Some(0)).await;
-
-    let edge = base + Duration::hours(1) + Duration::hours(24);
-    for (id, user, at, offer, variant) in [
-        // Exactly 24 h after the last click: still inside the window.
-        ("k-edge", "u1", edge, json!(second), json!(null)),
-        // One millisecond later: no click within the window.
-        ("k-late", "u1", edge + Duration::milliseconds(1), json!(null), json!(null)),
-        // Between the two clicks: the first one, with its variant.
-        ("k-between", "u1", base + Duration::minutes(30), json!(first), json!(1)),
-        // Before any click.
-        ("k-early", "u1", base - Duration::milliseconds(1), json!(null), json!(null)),
-        // A user who never clicked.
-        ("k-none", "u3", base + Duration::hours(2), json!(null), json!(null)),
-    ] {
-        let r = convert(
+both_backends!(
+    conversions_are_idempotent_and_go_to_the_last_click_in_the_window,
+    |t| {
+        let first = t.create_a_id(&text_offer()).await;
+        let second = t.create_a_id(&text_offer()).await;
+        let base = (Utc::now() - Duration::days(3)).trunc_subsecs(3);
+        event(&t, Some("u1"), "c-1", first, "click", base, Some(1)).await;
+        event(
             &t,
-            &json!({"id": id, "userId": user, "name": "deposit", "value": 20, "at": ts(at)}),
+            Some("u1"),
+            "c-2",
+            second,
+            "click",
+            base + Duration::hours(1),
+            None,
         )
         .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{id}: {}", r.text());
-        assert_eq!(
-            r.json(),
-            json!({"id": id, "attributedOfferId": offer, "variant": variant, "duplicate": false}),
-            "{id}"
-        );
-    }
-    // The same id again (even with another body): nothing stored, the first attribution.
-    let again = convert(
-        &t,
-        &json!({"id": "k-between", "userId": "u9", "name": "other", "value": 1000}),
-    )
-    .await;
-    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
-    assert_eq!(
-        again.json(),
-        json!({"id": "k-between", "attributedOfferId": first, "variant": 1, "duplicate": true})
-    );
-    let stats = t.get_a(&format!("/external/offer/{first}/stats")).await.json();
-    assert_eq!((stats["conversions"].clone(), stats["conversionValue"].clone()), (json!(1), json!(20.0)), "{stats}");
-    let stats = t.get_a(&format!("/external/offer/{second}/stats")).await.json();
-    assert_eq!(stats["conversions"], 1, "{stats}");
+        // Another user's later click, and an impression, never count for u1.
+        event(
+            &t,
+            Some("u2"),
+            "c-3",
+            first,
+            "click",
+            base + Duration::hours(2),
+            Some(0),
+        )
+        .await;
+        event(
+            &t,
+            Some("u1"),
+            "i-1",
+            first,
+            "impression",
+            base + Duration::hours(2),
+            Some(0),
+        )
+        .await;
 
-    // A wider window reaches further back; `at` defaults to now.
-    let r = patch_project(&t, &json!({"attributionWindowHours": 48})).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert_eq!(r.json()["attributionWindowHours"], 48);
-    let r = convert(
+        let edge = base + Duration::hours(1) + Duration::hours(24);
+        for (id, user, at, offer, variant) in [
+            // Exactly 24 h after the last click: still inside the window.
+            ("k-edge", "u1", edge, json!(second), json!(null)),
+            // One millisecond later: no click within the window.
+            (
+                "k-late",
+                "u1",
+                edge + Duration::milliseconds(1),
+                json!(null),
+                json!(null),
+            ),
+            // Between the two clicks: the first one, with its variant.
+            (
+                "k-between",
+                "u1",
+                base + Duration::minutes(30),
+                json!(first),
+                json!(1),
+            ),
+            // Before any click.
+            (
+                "k-early",
+                "u1",
+                base - Duration::milliseconds(1),
+                json!(null),
+                json!(null),
+            ),
+            // A user who never clicked.
+            (
+                "k-none",
+                "u3",
+                base + Duration::hours(2),
+                json!(null),
+                json!(null),
+            ),
+        ] {
+            let r = convert(
+                &t,
+                &json!({"id": id, "userId": user, "name": "deposit", "value": 20, "at": ts(at)}),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{id}: {}", r.text());
+            assert_eq!(
+                r.json(),
+                json!({"id": id, "attributedOfferId": offer, "variant": variant, "duplicate": false}),
+                "{id}"
+            );
+        }
+        // The same id again (even with another body): nothing stored, the first attribution.
+        let again = convert(
+            &t,
+            &json!({"id": "k-between", "userId": "u9", "name": "other", "value": 1000}),
+        )
+        .await;
+        assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+        assert_eq!(
+            again.json(),
+            json!({"id": "k-between", "attributedOfferId": first, "variant": 1, "duplicate": true})
+        );
+        let stats = t
+            .get_a(&format!("/external/offer/{first}/stats"))
+            .await
+            .json();
+        assert_eq!(
+            (
+                stats["conversions"].clone(),
+                stats["conversionValue"].clone()
+            ),
+            (json!(1), json!(20.0)),
+            "{stats}"
+        );
+        let stats = t
+            .get_a(&format!("/external/offer/{second}/stats"))
+            .await
+            .json();
+        assert_eq!(stats["conversions"], 1, "{stats}");
+
+        // A wider window reaches further back; `at` defaults to now.
+        let r = patch_project(&t, &json!({"attributionWindowHours": 48})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert_eq!(r.json()["attributionWindowHours"], 48);
+        let r = convert(
         &t,
         &json!({"id": "k-wide", "userId": "u1", "name": "deposit", "at": ts(edge + Duration::hours(1))}),
     )
     .await;
-    assert_eq!(r.json()["attributedOfferId"], second, "{}", r.text());
-    let r = convert(&t, &json!({"id": "k-now", "userId": "u1", "name": "deposit"})).await;
-    assert_eq!(r.status, StatusCode::CREATED);
-    assert_eq!(r.json()["attributedOfferId"], Value::Null, "3 days ago is outside 48 h");
+        assert_eq!(r.json()["attributedOfferId"], second, "{}", r.text());
+        let r = convert(
+            &t,
+            &json!({"id": "k-now", "userId": "u1", "name": "deposit"}),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        assert_eq!(
+            r.json()["attributedOfferId"],
+            Value::Null,
+            "3 days ago is outside 48 h"
+        );
 
-    // Another project sees none of A's clicks, and may reuse the id.
-    let r = t
+        // Another project sees none of A's clicks, and may reuse the id.
+        let r = t
         .json(
             Method::POST,
             "/external/conversion",
@@ -147,40 +227,59 @@ both_backends!(conversions_are_idempotent_and_go_to_the_last_click_in_the_window
             &json!({"id": "k-between", "userId": "u1", "name": "deposit", "at": ts(base + Duration::minutes(30))}),
         )
         .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    assert_eq!(r.json()["attributedOfferId"], Value::Null);
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        assert_eq!(r.json()["attributedOfferId"], Value::Null);
 
-    // Bad input names the field; reporting needs `update` on figures.
-    for (body, field) in [
-        (json!({"id": "", "userId": "u", "name": "n"}), "id"),
-        (json!({"id": "x", "userId": "", "name": "n"}), "userId"),
-        (json!({"id": "x", "userId": "u", "name": "no spaces"}), "name"),
-        (json!({"id": "x", "userId": "u", "name": "n", "value": "ten"}), "value"),
-        (json!({"id": "x", "userId": "u", "name": "n", "at": ts(Utc::now() + Duration::hours(1))}), "at"),
-        (json!({"id": "x", "name": "n"}), "userId"),
-        (json!({"id": "x", "userId": "u", "name": "n", "extra": 1}), "body"),
-    ] {
-        let r = convert(&t, &body).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", r.text());
-        let fields = &r.json()["error"]["fields"];
-        assert!(
-            fields.get(field).is_some() || (field == "body" && fields.as_object().is_some_and(|f| !f.is_empty())),
-            "{body}: {fields}"
-        );
+        // Bad input names the field; reporting needs `update` on figures.
+        for (body, field) in [
+            (json!({"id": "", "userId": "u", "name": "n"}), "id"),
+            (json!({"id": "x", "userId": "", "name": "n"}), "userId"),
+            (
+                json!({"id": "x", "userId": "u", "name": "no spaces"}),
+                "name",
+            ),
+            (
+                json!({"id": "x", "userId": "u", "name": "n", "value": "ten"}),
+                "value",
+            ),
+            (
+                json!({"id": "x", "userId": "u", "name": "n", "at": ts(Utc::now() + Duration::hours(1))}),
+                "at",
+            ),
+            (json!({"id": "x", "name": "n"}), "userId"),
+            (
+                json!({"id": "x", "userId": "u", "name": "n", "extra": 1}),
+                "body",
+            ),
+        ] {
+            let r = convert(&t, &body).await;
+            assert_eq!(
+                r.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{body}: {}",
+                r.text()
+            );
+            let fields = &r.json()["error"]["fields"];
+            assert!(
+                fields.get(field).is_some()
+                    || (field == "body" && fields.as_object().is_some_and(|f| !f.is_empty())),
+                "{body}: {fields}"
+            );
+        }
+        for role in [Role::Editor, Role::Viewer] {
+            let r = t
+                .json(
+                    Method::POST,
+                    "/external/conversion",
+                    &t.a,
+                    role,
+                    &json!({"id": "denied", "userId": "u", "name": "n"}),
+                )
+                .await;
+            r.error(StatusCode::FORBIDDEN, "forbidden");
+        }
     }
-    for role in [Role::Editor, Role::Viewer] {
-        let r = t
-            .json(
-                Method::POST,
-                "/external/conversion",
-                &t.a,
-                role,
-                &json!({"id": "denied", "userId": "u", "name": "n"}),
-            )
-            .await;
-        r.error(StatusCode::FORBIDDEN, "forbidden");
-    }
-});
+);
 
 both_backends!(figures_per_variant_with_conversions_and_csv_exports, |t| {
     let offer = t.create_a_id(&text_offer()).await;
@@ -197,14 +296,18 @@ both_backends!(figures_per_variant_with_conversions_and_csv_exports, |t| {
         events.push(json!({"id": format!("a{i}"), "offerId": offer, "kind": "impression", "at": ts(day1), "variant": 0}));
         events.push(json!({"id": format!("b{i}"), "offerId": offer, "kind": "impression", "at": ts(day2), "variant": 1}));
     }
-    events.push(json!({"id": "ca", "offerId": offer, "kind": "click", "at": ts(day1), "variant": 0}));
+    events
+        .push(json!({"id": "ca", "offerId": offer, "kind": "click", "at": ts(day1), "variant": 0}));
     for i in 0..3 {
         events.push(json!({"id": format!("cb{i}"), "offerId": offer, "kind": "click", "at": ts(day2), "variant": 1}));
     }
-    events.push(json!({"id": "xb", "offerId": offer, "kind": "close", "at": ts(day2), "variant": 1}));
+    events
+        .push(json!({"id": "xb", "offerId": offer, "kind": "close", "at": ts(day2), "variant": 1}));
     events.push(json!({"id": "p1", "offerId": plain, "kind": "impression", "at": ts(day2)}));
     // A variant out of range is refused alone.
-    events.push(json!({"id": "bad", "offerId": offer, "kind": "impression", "at": ts(day2), "variant": 5}));
+    events.push(
+        json!({"id": "bad", "offerId": offer, "kind": "impression", "at": ts(day2), "variant": 5}),
+    );
     let answer = post_batch(
         &t,
         &json!({"key": t.a.public_key(), "room": "r1", "user": "u1", "events": events}),
@@ -212,7 +315,13 @@ both_backends!(figures_per_variant_with_conversions_and_csv_exports, |t| {
     .await;
     assert_eq!(answer["accepted"], 14, "{answer}");
     assert_eq!(answer["rejected"][0]["index"], 14, "{answer}");
-    assert!(answer["rejected"][0]["reason"].as_str().unwrap().starts_with("variant"), "{answer}");
+    assert!(
+        answer["rejected"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("variant"),
+        "{answer}"
+    );
     let r = convert(
         &t,
         &json!({"id": "conv-1", "userId": "u1", "name": "deposit", "value": 12.5, "at": ts(day2 + Duration::minutes(5))}),
@@ -220,7 +329,10 @@ both_backends!(figures_per_variant_with_conversions_and_csv_exports, |t| {
     .await;
     assert_eq!(r.json()["variant"], 1, "{}", r.text());
 
-    let stats = t.get_a(&format!("/external/offer/{offer}/stats")).await.json();
+    let stats = t
+        .get_a(&format!("/external/offer/{offer}/stats"))
+        .await
+        .json();
     assert_eq!(stats["impressions"], 8, "{stats}");
     assert_eq!(stats["clicks"], 4);
     assert_eq!(stats["conversions"], 1);
@@ -230,24 +342,43 @@ both_backends!(figures_per_variant_with_conversions_and_csv_exports, |t| {
     let variants = stats["variants"].as_array().unwrap();
     assert_eq!(variants.len(), 2, "{stats}");
     assert_eq!(
-        (variants[0]["variant"].clone(), variants[0]["impressions"].clone(), variants[0]["clicks"].clone(), variants[0]["ctr"].clone()),
+        (
+            variants[0]["variant"].clone(),
+            variants[0]["impressions"].clone(),
+            variants[0]["clicks"].clone(),
+            variants[0]["ctr"].clone()
+        ),
         (json!(0), json!(4), json!(1), json!(0.25))
     );
     assert_eq!(variants[1]["clicks"], 3);
     assert_eq!(variants[1]["closes"], 1);
     assert_eq!(variants[1]["conversions"], 1);
     assert_eq!(variants[1]["conversionRate"], 0.25);
-    let (low, high) = (variants[1]["ctrLow"].as_f64().unwrap(), variants[1]["ctrHigh"].as_f64().unwrap());
-    assert!(low < 0.75 && 0.75 < high && (0.0..=1.0).contains(&low) && high <= 1.0, "{stats}");
+    let (low, high) = (
+        variants[1]["ctrLow"].as_f64().unwrap(),
+        variants[1]["ctrHigh"].as_f64().unwrap(),
+    );
+    assert!(
+        low < 0.75 && 0.75 < high && (0.0..=1.0).contains(&low) && high <= 1.0,
+        "{stats}"
+    );
     assert_eq!(stats["comparison"]["leader"], 1, "{stats}");
     assert_eq!(stats["comparison"]["runnerUp"], 0);
-    assert_eq!(stats["comparison"]["significant"], false, "4 impressions each");
+    assert_eq!(
+        stats["comparison"]["significant"], false,
+        "4 impressions each"
+    );
     let days = stats["days"].as_array().unwrap();
     assert_eq!(days.len(), 2, "{stats}");
     assert_eq!(days[1]["conversions"], 1);
     // The list's summary has the conversions too.
     let list = t.get_a("/external/offer").await.json();
-    let listed = list.as_array().unwrap().iter().find(|o| o["id"] == offer).unwrap();
+    let listed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == offer)
+        .unwrap();
     assert_eq!(listed["stats"]["conversions"], 1, "{listed}");
     assert_eq!(listed["stats"]["conversionValue"], 12.5);
 
@@ -266,20 +397,30 @@ both_backends!(figures_per_variant_with_conversions_and_csv_exports, |t| {
         )
     );
     // In UTC+1 the first day's 23:30 is the next local day: both land on one day.
-    let r = t.get_a(&format!("/external/offer/{offer}/stats.csv?utcOffset=60")).await;
+    let r = t
+        .get_a(&format!("/external/offer/{offer}/stats.csv?utcOffset=60"))
+        .await;
     let text = r.text();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{lines:?}");
-    assert!(lines.iter().skip(1).all(|l| l.starts_with(&d2)), "{lines:?}");
+    assert!(
+        lines.iter().skip(1).all(|l| l.starts_with(&d2)),
+        "{lines:?}"
+    );
     // The whole project: `from` and `to` required; the plain offer's variant is empty.
     let r = t
         .get_a(&format!("/external/stats.csv?from={d1}&to={d2}"))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let text = r.text();
-    assert!(text.contains(&format!("{d2},{plain},,1,0,0,0,0\r\n")), "{text}");
+    assert!(
+        text.contains(&format!("{d2},{plain},,1,0,0,0,0\r\n")),
+        "{text}"
+    );
     assert_eq!(text.lines().count(), 4, "{text}");
-    let r = t.get_a(&format!("/external/stats.csv?from={d2}&to={d2}")).await;
+    let r = t
+        .get_a(&format!("/external/stats.csv?from={d2}&to={d2}"))
+        .await;
     assert_eq!(r.text().lines().count(), 3, "one day: {}", r.text());
     for (query, field) in [
         ("", "from"),
@@ -290,77 +431,116 @@ both_backends!(figures_per_variant_with_conversions_and_csv_exports, |t| {
     ] {
         let r = t.get_a(&format!("/external/stats.csv{query}")).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{query}: {}", r.text());
-        assert!(r.json()["error"]["fields"].get(field).is_some(), "{query}: {}", r.text());
+        assert!(
+            r.json()["error"]["fields"].get(field).is_some(),
+            "{query}: {}",
+            r.text()
+        );
     }
     let r = t.get_a("/external/offer/999999/stats.csv").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     // Figures are readable with `view` on figures.
     let r = t
-        .empty(Method::GET, &format!("/external/offer/{offer}/stats.csv"), &t.a, Role::Viewer)
+        .empty(
+            Method::GET,
+            &format!("/external/offer/{offer}/stats.csv"),
+            &t.a,
+            Role::Viewer,
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK);
 });
 
-both_backends!(tracked_events_are_stored_counted_and_convert_for_identified_users, |t| {
-    // Signatures required: only a signed user's tracked conversion counts.
-    let r = patch_project(&t, &json!({"requireUserSignature": true})).await;
-    assert_eq!(r.status, StatusCode::OK);
-    let secret = t.a.project.identity_secret.clone();
-    let sig = offers_api::auth::user_signature(&secret, "u1");
-    let triggered_offer = t
-        .json(
-            Method::POST,
-            "/external/offer",
-            &t.a,
-            Role::Owner,
-            &with(&text_offer(), json!({"trigger": {"event": "deposit_failed"}})),
-        )
-        .await;
-    let offer = t.create_a_id(&text_offer()).await;
-    let now = Utc::now().trunc_subsecs(3);
-    let click = json!({"id": "clk", "offerId": offer, "kind": "click", "at": ts(now - Duration::minutes(10))});
-    let tracked = json!([
-        {"id": "t1", "name": "deposit_failed", "props": {"amount": 20}, "at": ts(now)},
-        {"id": "t2", "name": "deposit_failed", "at": ts(now)},
-        {"id": "t3", "name": "deposit", "at": ts(now), "conversion": true, "value": 50},
-        {"id": "t4", "name": "bad name", "at": ts(now)},
-        {"id": "t1", "name": "deposit_failed", "at": ts(now)},
-    ]);
-    let batch = json!({"key": t.a.public_key(), "room": "r1", "user": "u1", "sig": sig,
+both_backends!(
+    tracked_events_are_stored_counted_and_convert_for_identified_users,
+    |t| {
+        // Signatures required: only a signed user's tracked conversion counts.
+        let r = patch_project(&t, &json!({"requireUserSignature": true})).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let secret = t.a.project.identity_secret.clone();
+        let sig = offers_api::auth::user_signature(&secret, "u1");
+        let triggered_offer = t
+            .json(
+                Method::POST,
+                "/external/offer",
+                &t.a,
+                Role::Owner,
+                &with(
+                    &text_offer(),
+                    json!({"trigger": {"event": "deposit_failed"}}),
+                ),
+            )
+            .await;
+        let offer = t.create_a_id(&text_offer()).await;
+        let now = Utc::now().trunc_subsecs(3);
+        let click = json!({"id": "clk", "offerId": offer, "kind": "click", "at": ts(now - Duration::minutes(10))});
+        let tracked = json!([
+            {"id": "t1", "name": "deposit_failed", "props": {"amount": 20}, "at": ts(now)},
+            {"id": "t2", "name": "deposit_failed", "at": ts(now)},
+            {"id": "t3", "name": "deposit", "at": ts(now), "conversion": true, "value": 50},
+            {"id": "t4", "name": "bad name", "at": ts(now)},
+            {"id": "t1", "name": "deposit_failed", "at": ts(now)},
+        ]);
+        let batch = json!({"key": t.a.public_key(), "room": "r1", "user": "u1", "sig": sig,
         "events": [click], "tracked": tracked});
-    let answer = post_batch(&t, &batch).await;
-    assert_eq!(answer["accepted"], 4, "1 event + 3 tracked: {answer}");
-    assert_eq!(answer["duplicates"], 1, "{answer}");
-    assert_eq!(answer["rejectedTracked"][0]["index"], 3, "{answer}");
-    assert!(answer["rejectedTracked"][0]["reason"].as_str().unwrap().starts_with("name"));
-    // A retried batch stores nothing again.
-    let answer = post_batch(&t, &batch).await;
-    assert_eq!((answer["accepted"].clone(), answer["duplicates"].clone()), (json!(0), json!(5)), "{answer}");
-    let stats = t.get_a(&format!("/external/offer/{offer}/stats")).await.json();
-    assert_eq!(stats["conversions"], 1, "the signed user's tracked conversion: {stats}");
-    assert_eq!(stats["conversionValue"], 50.0);
-    // The tracked conversion's id is its event id: reporting it again is a duplicate.
-    let r = convert(&t, &json!({"id": "t3", "userId": "u1", "name": "deposit"})).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert_eq!(r.json()["attributedOfferId"], offer);
+        let answer = post_batch(&t, &batch).await;
+        assert_eq!(answer["accepted"], 4, "1 event + 3 tracked: {answer}");
+        assert_eq!(answer["duplicates"], 1, "{answer}");
+        assert_eq!(answer["rejectedTracked"][0]["index"], 3, "{answer}");
+        assert!(
+            answer["rejectedTracked"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("name")
+        );
+        // A retried batch stores nothing again.
+        let answer = post_batch(&t, &batch).await;
+        assert_eq!(
+            (answer["accepted"].clone(), answer["duplicates"].clone()),
+            (json!(0), json!(5)),
+            "{answer}"
+        );
+        let stats = t
+            .get_a(&format!("/external/offer/{offer}/stats"))
+            .await
+            .json();
+        assert_eq!(
+            stats["conversions"], 1,
+            "the signed user's tracked conversion: {stats}"
+        );
+        assert_eq!(stats["conversionValue"], 50.0);
+        // The tracked conversion's id is its event id: reporting it again is a duplicate.
+        let r = convert(&t, &json!({"id": "t3", "userId": "u1", "name": "deposit"})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert_eq!(r.json()["attributedOfferId"], offer);
 
-    // Unsigned: stored as tracked events, no conversion.
-    let answer = post_batch(
-        &t,
-        &json!({"key": t.a.public_key(), "room": "r1", "user": "u1",
+        // Unsigned: stored as tracked events, no conversion.
+        let answer = post_batch(
+            &t,
+            &json!({"key": t.a.public_key(), "room": "r1", "user": "u1",
             "events": [{"id": "clk2", "offerId": offer, "kind": "click", "at": ts(now)}],
             "tracked": [{"id": "t5", "name": "deposit", "at": ts(now), "conversion": true}]}),
-    )
-    .await;
-    assert_eq!(answer["accepted"], 2, "{answer}");
-    let stats = t.get_a(&format!("/external/offer/{offer}/stats")).await.json();
-    assert_eq!(stats["conversions"], 1, "{stats}");
-    let r = convert(&t, &json!({"id": "t5", "userId": "u1", "name": "deposit"})).await;
-    assert_eq!(r.status, StatusCode::CREATED, "t5 was no conversion: {}", r.text());
+        )
+        .await;
+        assert_eq!(answer["accepted"], 2, "{answer}");
+        let stats = t
+            .get_a(&format!("/external/offer/{offer}/stats"))
+            .await
+            .json();
+        assert_eq!(stats["conversions"], 1, "{stats}");
+        let r = convert(&t, &json!({"id": "t5", "userId": "u1", "name": "deposit"})).await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "t5 was no conversion: {}",
+            r.text()
+        );
 
-    // Over 100 tracked events: the batch is refused, naming `tracked`.
-    let many: Vec<Value> = (0..101).map(|i| json!({"id": format!("m{i}"), "name": "n", "at": ts(now)})).collect();
-    let r = t
+        // Over 100 tracked events: the batch is refused, naming `tracked`.
+        let many: Vec<Value> = (0..101)
+            .map(|i| json!({"id": format!("m{i}"), "name": "n", "at": ts(now)}))
+            .collect();
+        let r = t
         .send(
             Request::post("/widget/v1/events")
                 .header(header::CONTENT_TYPE, "application/json")
@@ -368,18 +548,38 @@ both_backends!(tracked_events_are_stored_counted_and_convert_for_identified_user
                 .unwrap(),
         )
         .await;
-    r.invalid(&["tracked"]);
+        r.invalid(&["tracked"]);
 
-    // An offer with a trigger counts the tracked events of its event as `triggered` (once
-    // offers have triggers: issue 15's core part).
-    if triggered_offer.status == StatusCode::CREATED
-        && !triggered_offer.json()["offer"]["trigger"].is_null()
-    {
-        let id = triggered_offer.json()["offer"]["id"].as_i64().unwrap();
-        let stats = t.get_a(&format!("/external/offer/{id}/stats")).await.json();
-        assert_eq!(stats["triggered"], 2, "t1 and t2: {stats}");
+        // The tracked events are stored by name (what `triggered` counts), the bad one not.
+        let counts = t
+            .store
+            .tracked_counts(
+                t.a.project.id,
+                &[
+                    "deposit_failed".to_owned(),
+                    "deposit".to_owned(),
+                    "bad name".to_owned(),
+                ],
+                now - Duration::hours(1),
+                now + Duration::hours(1),
+            )
+            .await
+            .unwrap();
+        assert_eq!(counts.get("deposit_failed"), Some(&2), "{counts:?}");
+        assert_eq!(counts.get("deposit"), Some(&2), "t3 and t5: {counts:?}");
+        assert_eq!(counts.get("bad name"), None);
+
+        // An offer with a trigger counts the tracked events of its event as `triggered` (once
+        // offers have triggers: issue 15's core part).
+        if triggered_offer.status == StatusCode::CREATED
+            && !triggered_offer.json()["offer"]["trigger"].is_null()
+        {
+            let id = triggered_offer.json()["offer"]["id"].as_i64().unwrap();
+            let stats = t.get_a(&format!("/external/offer/{id}/stats")).await.json();
+            assert_eq!(stats["triggered"], 2, "t1 and t2: {stats}");
+        }
     }
-});
+);
 
 both_backends!(caps_are_project_settings_and_reach_the_feed, |t| {
     let r = t.get_a("/external/project").await;
@@ -392,31 +592,67 @@ both_backends!(caps_are_project_settings_and_reach_the_feed, |t| {
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert_eq!(r.json()["caps"], json!({"perSession": 1, "perDay": 3, "minGapMs": 60000}));
+    assert_eq!(
+        r.json()["caps"],
+        json!({"perSession": 1, "perDay": 3, "minGapMs": 60000})
+    );
     assert_eq!(r.json()["attributionWindowHours"], 12);
     // Member by member; 0 clears.
     let r = patch_project(&t, &json!({"caps": {"perDay": 0, "perWeek": 10}})).await;
-    assert_eq!(r.json()["caps"], json!({"perSession": 1, "perWeek": 10, "minGapMs": 60000}));
-    assert_eq!(t.get_a("/external/project").await.json()["caps"]["perWeek"], 10);
+    assert_eq!(
+        r.json()["caps"],
+        json!({"perSession": 1, "perWeek": 10, "minGapMs": 60000})
+    );
+    assert_eq!(
+        t.get_a("/external/project").await.json()["caps"]["perWeek"],
+        10
+    );
     for (body, field) in [
         (json!({"caps": {"perWeek": 5000}}), "caps.perWeek"),
         (json!({"caps": {"perDay": -1}}), "caps.perDay"),
-        (json!({"caps": {"minGapMs": 700_000_000_000u64}}), "caps.minGapMs"),
+        (
+            json!({"caps": {"minGapMs": 700_000_000_000u64}}),
+            "caps.minGapMs",
+        ),
         (json!({"caps": {"perHour": 1}}), "caps"),
-        (json!({"attributionWindowHours": 0}), "attributionWindowHours"),
-        (json!({"attributionWindowHours": 721}), "attributionWindowHours"),
+        (
+            json!({"attributionWindowHours": 0}),
+            "attributionWindowHours",
+        ),
+        (
+            json!({"attributionWindowHours": 721}),
+            "attributionWindowHours",
+        ),
     ] {
         let r = patch_project(&t, &body).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", r.text());
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.text()
+        );
         let fields = r.json()["error"]["fields"].clone();
         assert!(
-            fields.as_object().unwrap().keys().any(|k| k.starts_with(field)),
+            fields
+                .as_object()
+                .unwrap()
+                .keys()
+                .any(|k| k.starts_with(field)),
             "{body}: {fields}"
         );
     }
-    let audit = t.get_a("/external/audit?action=settings.updated").await.json();
-    assert_eq!(audit[0]["changes"]["caps"]["after"]["perWeek"], 10, "{audit}");
-    assert_eq!(audit[1]["changes"]["attributionWindowHours"]["after"], 12, "{audit}");
+    let audit = t
+        .get_a("/external/audit?action=settings.updated")
+        .await
+        .json();
+    assert_eq!(
+        audit[0]["changes"]["caps"]["after"]["perWeek"], 10,
+        "{audit}"
+    );
+    assert_eq!(
+        audit[1]["changes"]["attributionWindowHours"]["after"], 12,
+        "{audit}"
+    );
 
     // The feed: caps for everyone, recentPopups for a verified user only.
     patch_project(&t, &json!({"requireUserSignature": true})).await;
@@ -438,7 +674,11 @@ both_backends!(caps_are_project_settings_and_reach_the_feed, |t| {
     let r = feed(&t, &signed, None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let body = r.json();
-    assert_eq!(body["caps"], json!({"perSession": 1, "perWeek": 10, "minGapMs": 60000}), "{body}");
+    assert_eq!(
+        body["caps"],
+        json!({"perSession": 1, "perWeek": 10, "minGapMs": 60000}),
+        "{body}"
+    );
     assert_eq!(
         body["recentPopups"],
         json!([{"id": "p2", "at": ts(now - Duration::hours(1))}, {"id": "p1", "at": ts(now - Duration::hours(2))}]),
@@ -459,7 +699,11 @@ both_backends!(caps_are_project_settings_and_reach_the_feed, |t| {
     let anonymous_tag = feed(&t, "", None).await.header("etag").unwrap().to_owned();
     assert_ne!(anonymous_tag, etag);
     event(&t, None, "p3-anon", popup, "impression", now, None).await;
-    assert_eq!(feed(&t, &signed, Some(&etag)).await.status, StatusCode::NOT_MODIFIED, "another visitor's");
+    assert_eq!(
+        feed(&t, &signed, Some(&etag)).await.status,
+        StatusCode::NOT_MODIFIED,
+        "another visitor's"
+    );
     let batch = json!({"key": t.a.public_key(), "room": "r1", "user": "u1", "sig": sig, "events": [
         {"id": "p3", "offerId": popup, "kind": "impression", "at": ts(now)}]});
     post_batch(&t, &batch).await;
@@ -470,10 +714,13 @@ both_backends!(caps_are_project_settings_and_reach_the_feed, |t| {
     // Compressed answers carry the same body.
     let r = t
         .send(
-            Request::get(format!("/widget/v1/offers?key={}&room=r1{signed}", t.a.public_key()))
-                .header(header::ACCEPT_ENCODING, "gzip")
-                .body(Body::empty())
-                .unwrap(),
+            Request::get(format!(
+                "/widget/v1/offers?key={}&room=r1{signed}",
+                t.a.public_key()
+            ))
+            .header(header::ACCEPT_ENCODING, "gzip")
+            .body(Body::empty())
+            .unwrap(),
         )
         .await;
     assert_eq!(r.header("content-encoding"), Some("gzip"));
@@ -483,7 +730,14 @@ both_backends!(caps_are_project_settings_and_reach_the_feed, |t| {
     assert_eq!(unzipped["recentPopups"].as_array().unwrap().len(), 3);
 
     // No caps: neither member.
-    patch_project(&t, &json!({"caps": {"perSession": 0, "perWeek": 0, "minGapMs": 0}})).await;
+    patch_project(
+        &t,
+        &json!({"caps": {"perSession": 0, "perWeek": 0, "minGapMs": 0}}),
+    )
+    .await;
     let body = feed(&t, &signed, None).await.json();
-    assert!(body.get("caps").is_none() && body.get("recentPopups").is_none(), "{body}");
+    assert!(
+        body.get("caps").is_none() && body.get("recentPopups").is_none(),
+        "{body}"
+    );
 });

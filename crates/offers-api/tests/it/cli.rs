@@ -406,7 +406,10 @@ async fn project_set_caps_and_attribution_window() {
     assert_eq!(shown, out);
     for (args, says) in [
         (vec!["--cap-week", "5000"], "--cap-week"),
-        (vec!["--attribution-window-hours", "0"], "--attribution-window-hours"),
+        (
+            vec!["--attribution-window-hours", "0"],
+            "--attribution-window-hours",
+        ),
         (vec!["--cap-day", "-1"], "-1"),
     ] {
         let err = set(args).await.unwrap_err();

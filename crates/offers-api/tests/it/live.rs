@@ -425,8 +425,8 @@ both_backends!(retried_event_batches_count_once, |t| {
     assert_eq!(
         s["days"],
         json!([
-            {"date": yday, "impressions": 0, "uniqueUsers": 0, "clicks": 2, "closes": 0},
-            {"date": today, "impressions": 40, "uniqueUsers": 3, "clicks": N - 2, "closes": 1},
+            {"date": yday, "impressions": 0, "uniqueUsers": 0, "clicks": 2, "closes": 0, "conversions": 0},
+            {"date": today, "impressions": 40, "uniqueUsers": 3, "clicks": N - 2, "closes": 1, "conversions": 0},
         ])
     );
     // A range: only today; a range with no events is zero-filled.
@@ -443,7 +443,7 @@ both_backends!(retried_event_batches_count_once, |t| {
     assert_eq!((&r["impressions"], &r["ctr"]), (&json!(0), &json!(0.0)));
     assert_eq!(
         r["days"][2],
-        json!({"date": "2024-01-03", "impressions": 0, "uniqueUsers": 0, "clicks": 0, "closes": 0})
+        json!({"date": "2024-01-03", "impressions": 0, "uniqueUsers": 0, "clicks": 0, "closes": 0, "conversions": 0})
     );
     for bad in [
         "?from=yesterday",
@@ -459,7 +459,8 @@ both_backends!(retried_event_batches_count_once, |t| {
     let list = t.get_a("/external/offer").await.json();
     assert_eq!(
         list[0]["stats"],
-        json!({"impressions": 40, "clicks": N, "closes": 1, "uniqueUsers": 3, "ctr": 0.75})
+        json!({"impressions": 40, "clicks": N, "closes": 1, "uniqueUsers": 3, "ctr": 0.75,
+            "conversions": 0, "conversionValue": 0.0, "conversionRate": 0.0})
     );
 });
 

@@ -83,10 +83,7 @@ impl CapsSettings {
             ("caps.perWeek", self.per_week),
         ] {
             if value.is_some_and(|n| n > MAX_CAP) {
-                errors.push((
-                    name,
-                    format!("must be 0 (no cap) to {MAX_CAP} pop-ups"),
-                ));
+                errors.push((name, format!("must be 0 (no cap) to {MAX_CAP} pop-ups")));
             }
         }
         if self.min_gap_ms.is_some_and(|n| n > MAX_MIN_GAP_MS) {
@@ -101,9 +98,8 @@ impl CapsSettings {
 
 /// Why an attribution window is refused (`None`: fine): 1 to 720 hours.
 pub fn attribution_window_error(hours: u32) -> Option<String> {
-    (!(1..=MAX_ATTRIBUTION_WINDOW_HOURS).contains(&hours)).then(|| {
-        format!("must be 1 to {MAX_ATTRIBUTION_WINDOW_HOURS} hours (30 days)")
-    })
+    (!(1..=MAX_ATTRIBUTION_WINDOW_HOURS).contains(&hours))
+        .then(|| format!("must be 1 to {MAX_ATTRIBUTION_WINDOW_HOURS} hours (30 days)"))
 }
 
 /// A pop-up impression of the user, for caps across devices.
@@ -166,7 +162,7 @@ pub struct ConversionRequest {
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub id: String,
     /// The user who converted (the host chat's user id).
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 256))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::text::ExternalId))]
     pub user_id: String,
     /// What they did, e.g. `deposit`: 1–64 of `A-Z a-z 0-9 _ . : -`.
     #[cfg_attr(
@@ -314,7 +310,8 @@ mod tests {
             per_day: Some(3),
             ..CapsSettings::default()
         };
-        let patch: CapsSettings = serde_json::from_value(json!({"perDay": 0, "minGapMs": 5000})).unwrap();
+        let patch: CapsSettings =
+            serde_json::from_value(json!({"perDay": 0, "minGapMs": 5000})).unwrap();
         let patched = caps.patched(&patch);
         assert_eq!(
             serde_json::to_value(patched).unwrap(),
@@ -367,15 +364,21 @@ mod tests {
         assert!(event_name_error("").is_some());
         assert!(event_name_error("no spaces").is_some());
         assert!(event_name_error(&"x".repeat(65)).is_some());
-        let c: ConversionRequest =
-            serde_json::from_value(json!({"id": "c1", "userId": "u", "name": "deposit", "value": 20}))
-                .unwrap();
+        let c: ConversionRequest = serde_json::from_value(
+            json!({"id": "c1", "userId": "u", "name": "deposit", "value": 20}),
+        )
+        .unwrap();
         assert_eq!((c.value, c.at), (Some(20.0), None));
         assert!(
-            serde_json::from_value::<ConversionRequest>(json!({"id": "c", "userId": "u", "name": "n", "x": 1}))
-                .is_err()
+            serde_json::from_value::<ConversionRequest>(
+                json!({"id": "c", "userId": "u", "name": "n", "x": 1})
+            )
+            .is_err()
         );
         let t: TrackedEvent = serde_json::from_value(json!({"id": "t", "name": "n", "at": "2026-12-01T10:00:00Z", "props": {"amount": 20}, "conversion": true})).unwrap();
-        assert_eq!((t.conversion, t.props.map(|p| p.len())), (Some(true), Some(1)));
+        assert_eq!(
+            (t.conversion, t.props.map(|p| p.len())),
+            (Some(true), Some(1))
+        );
     }
 }

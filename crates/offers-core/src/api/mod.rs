@@ -44,8 +44,8 @@ pub use audience::{
     StoredProfile, TestSendAnswer, TestSendRequest, UsersAnswer,
 };
 pub use campaign::{
-    CapsSettings, ConversionRequest, ConversionResponse, FiguresCsvRow, RecentPopup,
-    TrackedEvent, VariantComparison, VariantStats,
+    CapsSettings, ConversionRequest, ConversionResponse, FiguresCsvRow, RecentPopup, TrackedEvent,
+    VariantComparison, VariantStats,
 };
 pub use figures::{DayStats, ExplainResponse, ExplainedOffer, OfferStats, StatsSummary};
 pub use offer::{
