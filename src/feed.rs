@@ -12,8 +12,8 @@ use offers_core::campaign::{Caps, PopupShown};
 use offers_core::segment::{MAX_OPERAND_VALUES, Op, Operand};
 use offers_core::{
     Alignment, AttrValue, BodyText, ButtonText, CssColor, EventName, FeedOffer, GradientDirection,
-    HttpUrl, PropCondition, PropKey, ShowFrequency, Template, TemplateData, Title, Trigger,
-    ViewType, parse_timestamp,
+    HttpUrl, PropCondition, PropKey, ShowFrequency, Template, TemplateData, Title, Translation,
+    Trigger, ViewType, parse_timestamp,
 };
 use serde_json::{Map, Value};
 use wasm_bindgen::{JsCast, JsValue};
@@ -191,10 +191,12 @@ fn trigger(object: &JsValue) -> Result<Option<Trigger>, String> {
 fn variant(object: &JsValue) -> Result<FeedVariant, String> {
     Ok(FeedVariant {
         weight: bounded(object, "weight", 0.0, u32::MAX.into(), 0.0)? as u32,
-        title: parsed(object, "title", Title::parse_rendered)?,
-        text: parsed(object, "text", BodyText::parse_rendered)?,
-        link_text: parsed(object, "linkText", ButtonText::parse_rendered)?,
-        pic: parsed(object, "pic", HttpUrl::parse)?,
+        content: Translation {
+            title: parsed(object, "title", Title::parse_rendered)?,
+            text: parsed(object, "text", BodyText::parse_rendered)?,
+            link_text: parsed(object, "linkText", ButtonText::parse_rendered)?,
+            pic: parsed(object, "pic", HttpUrl::parse)?,
+        },
         template_data: template_data(object)?,
     })
 }
