@@ -400,6 +400,12 @@ pub fn step_of(key: &str) -> Step {
     {
         return Step::Content;
     }
+    if super::campaign_fields::on_content_step(key) {
+        return Step::Content;
+    }
+    if super::campaign_fields::on_schedule_step(key) {
+        return Step::Schedule;
+    }
     let key = if key == "showFrequency" {
         "showFrerquency"
     } else {
@@ -425,6 +431,9 @@ pub fn error_for(errors: &offers_core::FieldErrors, key: &str) -> Option<String>
 
 /// The label to name an error key by.
 pub fn label_of(key: &str) -> String {
+    if let Some(label) = super::campaign_fields::label_of(key) {
+        return label;
+    }
     if let Some(rest) = key.strip_prefix("translations.") {
         return match rest.rsplit_once('.') {
             Some((language, field)) => format!("{} ({language})", label_of(field)),
@@ -437,7 +446,7 @@ pub fn label_of(key: &str) -> String {
 
 /// Optional fields the form leaves out when empty: a PATCH sends them as `null` so that
 /// emptying one in the Studio clears it on the server.
-const CLEARABLE: [&str; 10] = [
+const CLEARABLE: [&str; 14] = [
     "title",
     "text",
     "linkText",
@@ -448,6 +457,10 @@ const CLEARABLE: [&str; 10] = [
     "segmentIds",
     "excludeSegmentIds",
     "translations",
+    "trigger",
+    "priority",
+    "variants",
+    "holdoutPercent",
 ];
 
 /// The form's text, field by field (wire key → text), and the offer being edited.
@@ -557,6 +570,7 @@ impl FormState {
                 .collect();
             body.insert("translations".to_owned(), Value::Object(translations));
         }
+        super::campaign_fields::body_parts(self, &mut body);
         body
     }
 
@@ -696,6 +710,7 @@ impl FormState {
         if let Ok(Value::Object(translations)) = serde_json::to_value(&extras.translations) {
             form.set_translations(&translations);
         }
+        super::campaign_fields::set_from_offer(&mut form, &offer.campaign);
         form.editing = Some(offer.id);
         form
     }
@@ -784,6 +799,7 @@ impl FormState {
         if let Some(Value::Object(translations)) = body.get("translations") {
             form.set_translations(translations);
         }
+        super::campaign_fields::set_from_body(&mut form, body);
         form.editing = editing;
         form
     }
@@ -815,7 +831,7 @@ pub fn split_ids(text: &str) -> impl Iterator<Item = &str> {
 
 /// Seconds typed in the form → the wire's milliseconds (a number when the text is one,
 /// else the text as typed, for the core to reject).
-fn milliseconds(text: &str) -> Value {
+pub fn milliseconds(text: &str) -> Value {
     match text.trim().parse::<f64>() {
         Ok(seconds) if seconds.is_finite() => Value::from((seconds * 1000.0).round() as i64),
         _ => json!(text),

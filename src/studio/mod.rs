@@ -29,6 +29,7 @@ pub mod api;
 pub mod audience;
 pub mod audience_api;
 pub mod audit;
+pub mod campaign_fields;
 pub mod clock;
 pub mod explain;
 pub mod export;
@@ -206,11 +207,14 @@ pub fn Studio() -> impl IntoView {
             Err(_) => Err("Fix the red fields to see the preview.".to_owned()),
         }))
     });
-    let preview = Memo::new(move |_| match personal.get() {
+    let picked_variant = RwSignal::new(None::<usize>);
+    let unvaried = Memo::new(move |_| match personal.get() {
         None => as_written.get(),
         Some(Ok(offer)) => Some(offer),
         Some(Err(_)) => None,
     });
+    let preview =
+        Memo::new(move |_| campaign_fields::previewed(unvaried.get(), picked_variant.get()));
     let verdict = Signal::derive(move || personal.get().and_then(Result::err));
     let stale =
         Signal::derive(move || viewer.with(Option::is_none) && preview_result.with(Result::is_err));
@@ -723,14 +727,19 @@ pub fn Studio() -> impl IntoView {
                 {panel(Step::Content, view! {
                     {rows(Step::Content)}
                     <translations::Translations form=form errors=errors />
+                    <campaign_fields::VariantFields form=form errors=errors />
                 }.into_any())}
-                {panel(Step::Schedule, rows(Step::Schedule).into_any())}
+                {panel(Step::Schedule, view! {
+                    {rows(Step::Schedule)}
+                    <campaign_fields::TriggerFields form=form errors=errors />
+                }.into_any())}
                 {panel(Step::Audience, view! { {rows(Step::Audience)} {csv_block} }.into_any())}
                 {panel(Step::Send, send_body.into_any())}
             </section>
             <Preview offer=preview popup=popup stale=stale blocked=verdict
                 set_popup=move |on: bool| form.update(|f| f.set("viewType", if on { "POPUP" } else { "IN_FEED" }))>
                 <preview_as::PreviewAsUser session=session.into() viewer=viewer verdict=verdict />
+                <campaign_fields::VariantPicker offer=unvaried picked=picked_variant />
             </Preview>
         </main>
         <Published session=session.into() refresh=refresh now=now.into() editing=editing

@@ -557,6 +557,54 @@ mod tests {
     }
 
     #[test]
+    fn feed_offer_campaign_fields() {
+        let mut offer = banner();
+        offer.spec.priority = -3;
+        offer.spec.holdout_percent = 10;
+        offer.spec.trigger =
+            Some(Trigger::parse(&json!({"event": "deposit_failed", "delayMS": 500})).unwrap());
+        offer.spec.variants = vec![
+            Variant {
+                content: Translation {
+                    pic: Some(HttpUrl::parse("https://a.example/b.png").unwrap()),
+                    ..Translation::default()
+                },
+                ..Variant::weighted(60)
+            },
+            Variant::weighted(40),
+        ];
+        let feed = FeedOffer::from(&offer);
+        let value = serde_json::to_value(&feed).unwrap();
+        assert_eq!(
+            value["trigger"],
+            json!({"event": "deposit_failed", "conditions": [], "delayMS": 500})
+        );
+        assert_eq!(
+            (&value["priority"], &value["holdoutPercent"]),
+            (&json!(-3), &json!(10))
+        );
+        assert_eq!(value["variants"][0]["weight"], 60);
+        assert_eq!(value["variants"][0]["pic"], "https://a.example/b.png");
+        assert_eq!(value["variants"][1]["pic"], "https://watchers.io/hand.webp");
+        assert_eq!(value["variants"][1]["templateData"]["bgColor"], "#ffffff");
+        let back: FeedOffer = serde_json::from_value(value).unwrap();
+        assert_eq!(back, feed);
+        assert_eq!(feed.weights(), [60, 40]);
+        let shown = feed.with_variant(Some(0));
+        assert_eq!(shown.pic.unwrap().as_str(), "https://a.example/b.png");
+        assert_eq!(
+            feed.with_variant(Some(7)),
+            feed,
+            "no such variant: unchanged"
+        );
+        let partner = serde_json::to_value(PartnerOffer::from(&offer)).unwrap();
+        assert_eq!(
+            partner["variants"],
+            json!([{"weight": 60, "pic": "https://a.example/b.png"}, {"weight": 40}])
+        );
+    }
+
+    #[test]
     fn feed_offer_accepts_alias_and_defaults() {
         let feed: FeedOffer = serde_json::from_value(json!({
             "id": 1, "template": 10, "title": "T", "text": "x", "linkText": "Go",
