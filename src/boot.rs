@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::app::{FeedList, PopupLayer, Widget};
 use crate::config::WidgetConfig;
-use crate::feed::{offer_from_js, offers_from};
+use crate::feed::{caps_from, offer_from_js, offers_from, recent_popups_from};
 use crate::shadow::{popup_host, shadow_container};
 
 /// The running widget, as the loader and the extras module see it.
@@ -61,9 +61,12 @@ impl WidgetHandle {
         self.widget.session().entry as f64 == entry
     }
 
-    /// Schedules the offers of a feed body (`{"offers": [...]}`) for entry `entry`.
+    /// Schedules the offers of a feed body (`{"offers": [...], "caps"?, "recentPopups"?}`)
+    /// for entry `entry`.
     pub fn schedule(&self, body: &JsValue, entry: f64) {
         if self.current(entry) {
+            self.widget
+                .set_caps(caps_from(body), recent_popups_from(body));
             self.widget.schedule(offers_from(body));
         }
     }
@@ -72,8 +75,24 @@ impl WidgetHandle {
     /// go, the rest are updated or scheduled.
     pub fn resync(&self, body: &JsValue, entry: f64) {
         if self.current(entry) {
+            self.widget
+                .set_caps(caps_from(body), recent_popups_from(body));
             self.widget.resync(offers_from(body));
         }
+    }
+
+    /// An event the host reported (`Offers.track(name, props)` or the framing app's
+    /// `offers.track` message; the extras module checked the props are an object): shows the
+    /// held offers whose trigger it fires, after each trigger's delay. `false` when the name
+    /// is not one the core's `EventName` accepts (then nothing happens).
+    pub fn track(&self, name: &str, props: &JsValue, entry: f64) -> bool {
+        if offers_core::EventName::parse(name).is_err() {
+            return false;
+        }
+        if self.current(entry) {
+            self.widget.track(name, props);
+        }
+        true
     }
 
     /// An offer created or changed (`offer.created` / `offer.updated`); one the core rejects

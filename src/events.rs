@@ -25,14 +25,20 @@ pub fn set_reporter(config: &JsValue) {
     REPORT.with(|r| *r.borrow_mut() = report);
 }
 
-/// Reports one event of the current entry.
-pub fn report(offer_id: i64, kind: EventKind) {
+/// Reports one event of the current entry: `config.report(offerId, kind, id, variant)`, with
+/// the event's id (a pop-up's impression id is also its line in the caps log, so the server's
+/// `recentPopups` and the local log name the same display) and the variant shown (`undefined`
+/// for an offer without variants).
+pub fn report(offer_id: i64, kind: EventKind, id: &str, variant: Option<usize>) {
     REPORT.with(|r| {
         if let Some(report) = &*r.borrow() {
-            let _ = report.call2(
+            let variant = variant.map_or(JsValue::UNDEFINED, |v| JsValue::from_f64(v as f64));
+            let _ = report.call4(
                 &JsValue::UNDEFINED,
                 &JsValue::from_f64(offer_id as f64),
                 &JsValue::from_str(kind.as_str()),
+                &JsValue::from_str(id),
+                &variant,
             );
         }
     });

@@ -11,13 +11,19 @@
 //   invalid one is dropped there), `offer.deleted` its id, `resync` asks for the feed again; on
 //   every (re)open the feed is fetched again, since the stream only carries changes;
 // - `window.Offers` for single-page chats: setRoom, login, logout, setLanguage (each a new entry: the wasm's
-//   `enter`, a fresh feed and stream) and mountFeed.
+//   `enter`, a fresh feed and stream) and mountFeed;
+// - `Offers.track(name, props, options)` (and the framing app's `offers.track` message, which
+//   the loader hands over): checked here, handed to the wasm's `track` (which asks the core
+//   which held offers it triggers) and queued into the outbox as a `tracked` entry of the batch
+//   (`offers_core::api::EventsRequest`); `options.conversion === true` marks a conversion,
+//   `options.value` its value.
 //
 // The stream event names and event kinds are those of `offers_core::api::{StreamEventName,
 // EventKind}` (a native test in src/lib.rs checks this file names each of them).
 
 const MAX_BATCH = 100; // the server's limit per batch
 const FLUSH_MS = 2000; // how long events wait to be batched together
+const MAX_PROPS = 4096; // characters of a tracked event's props, as JSON
 
 export function start(handle, config, reports, calls) {
   let current = config;
@@ -43,33 +49,52 @@ export function start(handle, config, reports, calls) {
     return params;
   };
 
-  function report(offerId, kind, at) {
-    // Time plus randomness: unique for practical purposes (crypto.randomUUID is missing on
-    // plain-http hosts).
-    const id = Date.now().toString(16) + "-" + Math.floor(Math.random() * Number.MAX_SAFE_INTEGER).toString(16);
-    pending.push({ config: current, event: { id, offerId, kind, at } });
+  // Time plus randomness: unique for practical purposes (crypto.randomUUID is missing on
+  // plain-http hosts).
+  const newId = () => Date.now().toString(16) + "-" + Math.floor(Math.random() * Number.MAX_SAFE_INTEGER).toString(16);
+
+  function queue(item) {
+    item.config = current;
+    pending.push(item);
     if (!scheduled) {
       scheduled = true;
       setTimeout(flush, FLUSH_MS);
     }
   }
 
-  // The oldest batch: events of one entry, at most MAX_BATCH.
+  // An impression, click or close the wasm reported (`id`: the wasm's, so a pop-up's caps log
+  // and the server's `recentPopups` name the same event).
+  function report(offerId, kind, at, id, variant) {
+    const event = { id, offerId, kind, at };
+    if (!event.id) event.id = newId();
+    if (typeof variant === "number") event.variant = variant;
+    queue({ event });
+  }
+
+  // The oldest batch: events and tracked events of one entry, at most MAX_BATCH in all.
   function takeBatch() {
     if (!pending.length) return null;
     const c = pending[0].config;
     const events = [];
+    const tracked = [];
     pending = pending.filter((p) => {
-      if (events.length < MAX_BATCH && p.config === c) {
-        events.push(p.event);
+      if (events.length + tracked.length < MAX_BATCH && p.config === c) {
+        if (p.event) events.push(p.event);
+        else tracked.push(p.tracked);
         return false;
       }
       return true;
     });
-    return { c, events };
+    return { c, events, tracked };
   }
 
-  const body = (b) => JSON.stringify(identity(b.c, { key: b.c.project, room: b.c.room, events: b.events }));
+  // The batch's body (`tracked` only when there are some).
+  const body = (b) => {
+    const json = identity(b.c, { key: b.c.project, room: b.c.room, events: b.events });
+    if (b.tracked.length) json.tracked = b.tracked;
+    return JSON.stringify(json);
+  };
+  const unsend = (b) => b.events.map((event) => ({ config: b.c, event })).concat(b.tracked.map((tracked) => ({ config: b.c, tracked })));
   const eventsUrl = (c) => c.api + "/widget/v1/events";
 
   // Sends what is pending, one batch at a time; a batch that fails goes back to the queue (same
@@ -88,7 +113,7 @@ export function start(handle, config, reports, calls) {
         const r = await fetch(eventsUrl(b.c), { method: "POST", credentials: "omit", keepalive: true, body: body(b) });
         done = r.ok || (r.status >= 400 && r.status < 500 && r.status !== 429);
       } catch (e) {}
-      if (!done) failed = failed.concat(b.events.map((event) => ({ config: b.c, event })));
+      if (!done) failed = failed.concat(unsend(b));
     }
     sending = false;
     const retry = failed.length > 0 && !scheduled;
@@ -107,7 +132,7 @@ export function start(handle, config, reports, calls) {
       try {
         sent = navigator.sendBeacon(eventsUrl(b.c), body(b));
       } catch (e) {}
-      if (!sent) b.events.forEach((event) => unsent.push({ config: b.c, event }));
+      if (!sent) unsent.push(...unsend(b));
     }
     pending = unsent;
   }
@@ -189,8 +214,38 @@ export function start(handle, config, reports, calls) {
     open(0);
   }
 
+  // Offers.track: bad input is ignored with one warning; nothing here throws into the host.
+  function track(name, props, options) {
+    try {
+      const badName = () => console.warn("offers: Offers.track needs an event name of 1-64 letters, digits or _.:-, got", name);
+      if (typeof name !== "string") return badName();
+      if (props != null && (typeof props !== "object" || Array.isArray(props))) {
+        return console.warn("offers: Offers.track's props must be an object, got", props);
+      }
+      // A plain JSON copy: what the server stores and the core matches against.
+      const text = JSON.stringify(props || {});
+      if (text.length > MAX_PROPS) {
+        return console.warn("offers: Offers.track's props are over " + MAX_PROPS + " characters as JSON");
+      }
+      const copy = JSON.parse(text);
+      const at = new Date().toISOString();
+      // The wasm checks the name with the core's EventName (false: not a valid name).
+      if (!handle.track(name, copy, entry)) return badName();
+      const tracked = { id: newId(), name, props: copy, at };
+      if (options && options.conversion === true) {
+        tracked.conversion = true;
+        const value = options.value;
+        if (typeof value === "number" && Math.abs(value) <= 1e15) tracked.value = value;
+      }
+      queue({ tracked });
+    } catch (e) {
+      console.warn("offers: Offers.track failed", e);
+    }
+  }
+
   const api = {
     report,
+    track,
     setRoom: (room) => enter({ ...current, room }),
     login: (user, sig) => enter({ ...current, user, sig: sig || "" }),
     logout: () => enter({ ...current, user: "", sig: "" }),
@@ -198,7 +253,7 @@ export function start(handle, config, reports, calls) {
     setLanguage: (lang) => enter({ ...current, lang: lang || navigator.language || "" }),
     mountFeed: (element) => handle.mountFeed(element),
   };
-  reports.forEach((r) => report(r[0], r[1], r[2]));
+  reports.forEach((r) => report.apply(null, r));
   open(0);
   calls.forEach((c) => api[c[0]].apply(null, c[1]));
   return api;

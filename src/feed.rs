@@ -7,11 +7,16 @@
 //! (`tests/widget_dom.rs` checks the two agree). This path replaces serde-wasm-bindgen, whose
 //! generic deserializer was several kilobytes of every host page's download.
 
+use offers_core::api::FeedVariant;
+use offers_core::campaign::{Caps, PopupShown};
+use offers_core::segment::{MAX_OPERAND_VALUES, Op, Operand};
 use offers_core::{
-    Alignment, BodyText, ButtonText, CssColor, FeedOffer, GradientDirection, HttpUrl,
-    ShowFrequency, Template, TemplateData, Title, ViewType, parse_timestamp,
+    Alignment, AttrValue, BodyText, ButtonText, CssColor, EventName, FeedOffer, GradientDirection,
+    HttpUrl, PropCondition, PropKey, ShowFrequency, Template, TemplateData, Title, Translation,
+    Trigger, ViewType, parse_timestamp,
 };
-use wasm_bindgen::JsValue;
+use serde_json::{Map, Value};
+use wasm_bindgen::{JsCast, JsValue};
 
 /// The largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
@@ -86,6 +91,178 @@ fn boolean(object: &JsValue, field: &str) -> Result<bool, String> {
         .ok_or_else(|| error(field, "must be true or false"))
 }
 
+/// An integer member in `min..=max`, `default` when absent or `null`.
+fn bounded(object: &JsValue, field: &str, min: f64, max: f64, default: f64) -> Result<f64, String> {
+    match integer(object, field, min)? {
+        None => Ok(default),
+        Some(n) if n <= max => Ok(n),
+        Some(_) => Err(error(field, "is out of range")),
+    }
+}
+
+/// The members of an array member (`[]` when absent or `null`).
+fn list(object: &JsValue, field: &str) -> Result<Vec<JsValue>, String> {
+    let value = get(object, field);
+    if value.is_undefined() || value.is_null() {
+        return Ok(Vec::new());
+    }
+    if !js_sys::Array::is_array(&value) {
+        return Err(error(field, "must be an array"));
+    }
+    Ok(js_sys::Array::from(&value).iter().collect())
+}
+
+/// One value of a condition's operand: a text (the core's attribute text rules), a finite
+/// number or a boolean.
+fn scalar(value: &JsValue) -> Result<AttrValue, String> {
+    if let Some(text) = value.as_string() {
+        AttrValue::text(&text)
+    } else if let Some(b) = value.as_bool() {
+        Ok(AttrValue::Bool(b))
+    } else {
+        match value.as_f64() {
+            Some(n) if n.is_finite() => Ok(AttrValue::Number(n)),
+            _ => Err("must be a text, a number or a boolean".to_owned()),
+        }
+    }
+}
+
+/// A trigger's condition (`{"field": "props.amount", "op": "gte", "value": 20}`): the field
+/// and operator through the core's parsers, the operand in the shape the operator takes
+/// (none, one value, a number, a non-empty list), as the core validated it on the server.
+fn condition(object: &JsValue) -> Result<PropCondition, String> {
+    let key = required(object, "field", PropKey::parse_field)?;
+    let op = required(object, "op", Op::parse)?;
+    let value = get(object, "value");
+    let absent = value.is_undefined() || value.is_null();
+    let shape = || error("value", "does not fit the operator");
+    let value = match op {
+        Op::Exists | Op::Missing if absent => Operand::None,
+        Op::Gt | Op::Gte | Op::Lt | Op::Lte if value.as_f64().is_some() => {
+            Operand::One(scalar(&value)?)
+        }
+        Op::Eq | Op::Neq if !absent && !js_sys::Array::is_array(&value) => {
+            Operand::One(scalar(&value)?)
+        }
+        Op::In | Op::Nin if js_sys::Array::is_array(&value) => {
+            let values = js_sys::Array::from(&value);
+            if values.length() == 0 || values.length() as usize > MAX_OPERAND_VALUES {
+                return Err(shape());
+            }
+            Operand::Many(
+                values
+                    .iter()
+                    .map(|v| scalar(&v))
+                    .collect::<Result<_, _>>()?,
+            )
+        }
+        _ => return Err(shape()),
+    };
+    Ok(PropCondition { key, op, value })
+}
+
+/// The offer's `trigger` (`None`: shown on entry).
+fn trigger(object: &JsValue) -> Result<Option<Trigger>, String> {
+    let value = get(object, "trigger");
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    let nested = |reason: String| {
+        let mut path = String::from("trigger.");
+        path.push_str(&reason);
+        path
+    };
+    let event = required(&value, "event", EventName::parse).map_err(nested)?;
+    let conditions = list(&value, "conditions")
+        .map_err(nested)?
+        .iter()
+        .map(condition)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(nested)?;
+    let delay_ms = bounded(&value, "delayMS", 0.0, 86_400_000.0, 0.0).map_err(nested)? as u64;
+    Ok(Some(Trigger {
+        event,
+        conditions,
+        delay_ms,
+    }))
+}
+
+/// One variant as the feed sends it: weight and merged content.
+fn variant(object: &JsValue) -> Result<FeedVariant, String> {
+    Ok(FeedVariant {
+        weight: bounded(object, "weight", 0.0, u32::MAX.into(), 0.0)? as u32,
+        content: Translation {
+            title: parsed(object, "title", Title::parse_rendered)?,
+            text: parsed(object, "text", BodyText::parse_rendered)?,
+            link_text: parsed(object, "linkText", ButtonText::parse_rendered)?,
+            pic: parsed(object, "pic", HttpUrl::parse)?,
+        },
+        template_data: template_data(object)?,
+    })
+}
+
+/// A tracked event's properties as the core's triggers read them: each own property a
+/// condition names (`null` and `undefined` count as absent; arrays and objects are present
+/// but equal to nothing).
+pub fn props_for(trigger: &Trigger, props: &JsValue) -> Map<String, Value> {
+    let mut map = Map::new();
+    let Some(object) = props.dyn_ref::<js_sys::Object>() else {
+        return map;
+    };
+    for condition in &trigger.conditions {
+        let key = JsValue::from_str(condition.key.as_str());
+        if !js_sys::Object::has_own(object, &key) {
+            continue;
+        }
+        let value = get(props, condition.key.as_str());
+        let json = if let Some(text) = value.as_string() {
+            Value::String(text)
+        } else if let Some(b) = value.as_bool() {
+            Value::Bool(b)
+        } else if let Some(n) = value.as_f64() {
+            serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
+        } else if value.is_object() {
+            Value::Array(Vec::new())
+        } else {
+            Value::Null
+        };
+        map.insert(condition.key.as_str().to_owned(), json);
+    }
+    map
+}
+
+/// The project's caps from a feed body (`caps`, absent: none). A member that is not a whole
+/// number counts as not set.
+pub fn caps_from(body: &JsValue) -> Caps {
+    let caps = get(body, "caps");
+    if !caps.is_object() {
+        return Caps::default();
+    }
+    let limit = |name: &str| integer(&caps, name, 0.0).ok().flatten();
+    Caps {
+        per_session: limit("perSession").map(|n| n as u32),
+        per_day: limit("perDay").map(|n| n as u32),
+        per_week: limit("perWeek").map(|n| n as u32),
+        min_gap_ms: limit("minGapMs").map(|n| n as u64),
+    }
+}
+
+/// The server's log of this user's recent pop-ups (`recentPopups: [{"id", "at"}]`, absent for
+/// an anonymous user); entries it cannot read are left out.
+pub fn recent_popups_from(body: &JsValue) -> Vec<PopupShown> {
+    list(body, "recentPopups")
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|item| {
+            Some(PopupShown {
+                id: text(item, "id").ok()??,
+                at: required(item, "at", parse_timestamp).ok()?,
+                session: 0,
+            })
+        })
+        .collect()
+}
+
 fn template_data(object: &JsValue) -> Result<TemplateData, String> {
     let data = get(object, "templateData");
     let mut out = TemplateData::default();
@@ -154,11 +331,14 @@ pub fn offer_from_js(object: &JsValue) -> Result<FeedOffer, String> {
         show_frequency: frequency.unwrap_or_default(),
         show_delay_ms: integer(object, "showDelayMS", 0.0)?.unwrap_or(0.0) as u64,
         test: boolean(object, "test")?,
-        // Campaign fields (SPEC §9) are read by the widget's campaign support.
-        trigger: None,
-        priority: 0,
-        variants: Vec::new(),
-        holdout_percent: 0,
+        trigger: trigger(object)?,
+        priority: bounded(object, "priority", i16::MIN.into(), i16::MAX.into(), 0.0)? as i16,
+        variants: list(object, "variants")?
+            .iter()
+            .map(variant)
+            .collect::<Result<_, _>>()
+            .map_err(|reason| error("variants", &reason))?,
+        holdout_percent: bounded(object, "holdoutPercent", 0.0, u8::MAX.into(), 0.0)? as u8,
     })
 }
 

@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 
+use offers_core::campaign::{PopupShown, SessionMark};
 use offers_core::{DisplayHistory, decimal, decimal_u64};
 
 thread_local! {
@@ -23,6 +24,23 @@ pub fn history_key(project: &str, user: Option<&str>, offer_id: i64) -> String {
         &decimal(offer_id),
     ]
     .concat()
+}
+
+/// The storage key of the pop-up log the caps read (SPEC §9): per project and user, shared by
+/// every tab.
+pub fn popup_log_key(project: &str, user: Option<&str>) -> String {
+    let user = user.map(escape).unwrap_or_else(|| "~anonymous".into());
+    ["offers:v1:", &escape(project), ":", &user, ":~popups"].concat()
+}
+
+/// The storage key of the session mark, shared by every tab of the project's host pages.
+pub fn session_key(project: &str) -> String {
+    ["offers:v1:", &escape(project), ":~session"].concat()
+}
+
+/// The storage key of the anonymous visitor's id (the variants' user key when no user is given).
+pub fn anonymous_key(project: &str) -> String {
+    ["offers:v1:", &escape(project), ":~visitor"].concat()
 }
 
 /// Keeps `:` inside ids from colliding with the key's separators.
@@ -46,7 +64,50 @@ impl HistoryStore {
 
     /// Stores `history`; falls back to memory when `localStorage` throws.
     pub fn save(&self, key: &str, history: &DisplayHistory) {
-        let text = encode(history);
+        self.write(key, encode(history));
+    }
+
+    /// The stored pop-up log (empty when none or unreadable).
+    pub fn load_log(&self, key: &str) -> Vec<PopupShown> {
+        self.read(key)
+            .map(|text| decode_log(&text))
+            .unwrap_or_default()
+    }
+
+    /// Stores the pop-up log.
+    pub fn save_log(&self, key: &str, log: &[PopupShown]) {
+        self.write(key, encode_log(log));
+    }
+
+    /// The stored session mark, if any.
+    pub fn load_mark(&self, key: &str) -> Option<SessionMark> {
+        let text = self.read(key)?;
+        let (id, last) = text.split_once('|')?;
+        Some(SessionMark {
+            id: id.parse().ok()?,
+            last_active_ms: last.parse().ok()?,
+        })
+    }
+
+    /// Stores the session mark.
+    pub fn save_mark(&self, key: &str, mark: SessionMark) {
+        self.write(
+            key,
+            [decimal_u64(mark.id), decimal(mark.last_active_ms)].join("|"),
+        );
+    }
+
+    /// The anonymous visitor's id under `key`, created (random) when none is stored yet.
+    pub fn anonymous_id(&self, key: &str) -> String {
+        if let Some(id) = self.read(key).filter(|id| !id.is_empty()) {
+            return id;
+        }
+        let id = random_id();
+        self.write(key, id.clone());
+        id
+    }
+
+    fn write(&self, key: &str, text: String) {
         let stored = local_storage()
             .map(|storage| storage.set_item(key, &text).is_ok())
             .unwrap_or(false);
@@ -78,6 +139,46 @@ impl HistoryStore {
 fn local_storage() -> Option<web_sys::Storage> {
     // `window.localStorage` itself throws in sandboxed frames and with blocked cookies.
     web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// A random id for practical purposes: the time in ms and 53 random bits, in decimal.
+pub fn random_id() -> String {
+    let random = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
+    [decimal(js_sys::Date::now() as i64), decimal_u64(random)].join("-")
+}
+
+/// The pop-up log's text form: one `at_ms session id` line per display (the id last, as sent).
+pub fn encode_log(log: &[PopupShown]) -> String {
+    let mut text = String::new();
+    for shown in log.iter().filter(|p| !p.id.contains('\n')) {
+        for part in [
+            &decimal(shown.at.timestamp_millis()),
+            " ",
+            &decimal_u64(shown.session),
+            " ",
+            &shown.id,
+            "\n",
+        ] {
+            text.push_str(part);
+        }
+    }
+    text
+}
+
+/// Parses [`encode_log`]'s form; lines it cannot read are left out.
+pub fn decode_log(text: &str) -> Vec<PopupShown> {
+    text.lines()
+        .filter_map(|line| {
+            let (at, rest) = line.split_once(' ')?;
+            let (session, id) = rest.split_once(' ')?;
+            Some(PopupShown {
+                id: id.to_owned(),
+                at: chrono::DateTime::from_timestamp_millis(at.parse().ok()?)?,
+                session: session.parse().ok()?,
+            })
+        })
+        .filter(|p| !p.id.is_empty())
+        .collect()
 }
 
 /// Compact text form: `times|last_shown_ms|last_entry` (empty for none). No serde_json in the widget.
@@ -136,6 +237,41 @@ mod tests {
         for text in ["", "x|1|2", "1|abc|", "1|||", "-1||", "1|2"] {
             assert_eq!(decode(text), None, "{text:?}");
         }
+    }
+
+    #[test]
+    fn the_popup_log_round_trips_and_skips_garbage() {
+        let at = chrono::DateTime::from_timestamp_millis(1_716_379_201_000).unwrap();
+        let log = vec![
+            PopupShown {
+                id: "1716379201000-42".into(),
+                at,
+                session: 7,
+            },
+            PopupShown {
+                id: "server id with spaces".into(),
+                at,
+                session: 0,
+            },
+        ];
+        assert_eq!(decode_log(&encode_log(&log)), log);
+        let garbage = "x 1 a\n1 y b\n1 2\n1 2 \n\n".to_owned() + &encode_log(&log[..1]);
+        assert_eq!(decode_log(&garbage), log[..1]);
+    }
+
+    #[test]
+    fn campaign_keys_do_not_collide_with_offer_histories() {
+        let keys = [
+            popup_log_key("pk", Some("u")),
+            popup_log_key("pk", None),
+            session_key("pk"),
+            anonymous_key("pk"),
+            history_key("pk", Some("u"), 1),
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            assert!(keys[i + 1..].iter().all(|b| a != b), "{a}");
+        }
+        assert_eq!(session_key("p:k"), "offers:v1:p%3Ak:~session");
     }
 
     #[test]

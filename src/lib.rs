@@ -45,6 +45,7 @@ mod extras_wire_names {
 
     #[test]
     fn the_extras_module_encodes_event_batches_with_the_api_field_names() {
+        let at = chrono::DateTime::UNIX_EPOCH;
         let batch = offers_core::api::EventsRequest {
             key: "k".into(),
             room: "r".into(),
@@ -54,32 +55,61 @@ mod extras_wire_names {
                 id: "e".into(),
                 offer_id: 1,
                 kind: offers_core::api::EventKind::Click,
-                at: chrono::DateTime::UNIX_EPOCH,
-                variant: None,
+                at,
+                variant: Some(1),
             }],
-            tracked: Vec::<offers_core::api::TrackedEvent>::new(),
+            tracked: vec![offers_core::api::campaign::TrackedEvent {
+                id: "t".into(),
+                name: "deposit_failed".into(),
+                props: Some(serde_json::Map::new()),
+                at,
+                conversion: Some(true),
+                value: Some(20.0),
+            }],
         };
         let json = serde_json::to_value(&batch).unwrap();
         for (field, _) in json.as_object().unwrap() {
-            // `{ key: …, room: …, events: … }`, then `body.user = …` and `body.sig = …`.
-            let written = [format!("{field}: "), format!("body.{field} = ")];
+            // `{ key: …, room: …, events: … }`, then `body.user = …`, `body.sig = …` and
+            // `json.tracked = …`.
+            let written = [
+                format!("{field}: "),
+                format!("body.{field} = "),
+                format!("json.{field} = "),
+            ];
             assert!(
                 written.iter().any(|w| EXTRAS.contains(w.as_str())),
                 "{field}"
             );
         }
-        // The event object is written in shorthand: `event: { id, offerId, kind, at }`.
-        let (_, rest) = EXTRAS.split_once("event: { ").unwrap();
+        // The event object is written in shorthand, `event: { id, offerId, kind, at }`, then
+        // `event.variant = …`.
+        let (_, rest) = EXTRAS.split_once("event = { ").unwrap();
         let (shorthand, _) = rest.split_once(" }").unwrap();
-        let mut written: Vec<&str> = shorthand.split(", ").collect();
-        let mut wire: Vec<&str> = json["events"][0]
+        let mut written: Vec<String> = shorthand.split(", ").map(str::to_owned).collect();
+        written.push("variant".into());
+        assert!(EXTRAS.contains("event.variant = "));
+        let mut wire: Vec<String> = json["events"][0]
             .as_object()
             .unwrap()
             .keys()
-            .map(String::as_str)
+            .cloned()
             .collect();
         written.sort_unstable();
         wire.sort_unstable();
         assert_eq!(written, wire);
+        // A tracked entry: `{ id: …, name, props: …, at: … }`, then `tracked.conversion = …`
+        // and `tracked.value = …`.
+        let (_, rest) = EXTRAS.split_once("tracked = { ").unwrap();
+        let (object, _) = rest.split_once(" }").unwrap();
+        for field in json["tracked"][0].as_object().unwrap().keys() {
+            let field = field.as_str();
+            assert!(
+                object
+                    .split(", ")
+                    .any(|member| member == field || member.starts_with(&format!("{field}: ")))
+                    || EXTRAS.contains(&format!("tracked.{field} = ")),
+                "{field}"
+            );
+        }
     }
 }

@@ -6,7 +6,10 @@
 // the content-hashed file names, so this file is the only one that is not cached forever.
 //
 // Single-page chats drive it through window.Offers (calls made before the extras are there are
-// queued): setRoom(room), login(user, sig), logout(), setLanguage(lang), mountFeed(element).
+// queued): setRoom(room), login(user, sig), logout(), setLanguage(lang), mountFeed(element),
+// track(name, props, options) (an event the host reports: it may trigger offers). A framing app
+// reports events by postMessage({type: "offers.track", body: {name, props}}), accepted only from
+// window.parent at the configured data-parent-origin.
 // The language sent with the feed (`lang=`) is data-lang, else the browser's; a language in the
 // user's profile on the server wins over both.
 (function () {
@@ -41,17 +44,28 @@
     login: function (user, sig) { call("login", [String(user), sig == null ? "" : String(sig)]); },
     logout: function () { call("logout", []); },
     setLanguage: function (lang) { call("setLanguage", [lang == null ? "" : String(lang)]); },
-    mountFeed: function (element) { call("mountFeed", [element]); }
+    mountFeed: function (element) { call("mountFeed", [element]); },
+    // Checked by the extras module (one console.warn for bad input, never a throw).
+    track: function (name, props, options) { call("track", [name, props, options]); }
   };
   if (!config.project) {
     console.warn("offers: the script tag has no data-project; the widget is off");
     return;
   }
-  config.report = function (offerId, kind) {
-    var at = new Date().toISOString();
-    if (extras) extras.report(offerId, kind, at);
-    else reports.push([offerId, kind, at]);
+  // The wasm reports each event with its id (a pop-up's impression id is also its entry in the
+  // caps log) and its variant (undefined for an offer without variants).
+  config.report = function (offerId, kind, id, variant) {
+    var r = [offerId, kind, new Date().toISOString(), id, variant];
+    if (extras) extras.report.apply(null, r);
+    else reports.push(r);
   };
+  addEventListener("message", function (e) {
+    var m = e.data;
+    if (m && m.type === "offers.track" && m.body && e.source === parent && parent !== window &&
+        config.parentOrigin && e.origin === config.parentOrigin.trim()) {
+      call("track", [m.body.name, m.body.props]);
+    }
+  });
   var params = new URLSearchParams({ key: config.project, room: config.room });
   if (config.user.trim()) {
     params.set("user", config.user.trim());

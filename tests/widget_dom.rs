@@ -152,6 +152,12 @@ async fn a_once_ever_offer_does_not_show_again_on_the_next_entry() {
     );
 }
 
+/// An offer's campaign members, as the feed sends them.
+const CAMPAIGN: &str = r##","trigger":{"event":"deposit_failed","conditions":[{"field":"props.amount","op":"gte","value":20},
+    {"field":"props.plan","op":"in","value":["gold","silver"]},{"field":"props.x","op":"exists"}],"delayMS":1000},
+    "priority":7,"holdoutPercent":10,"variants":[{"weight":30,"title":"A"},
+    {"weight":70,"title":"B","linkText":"Take B","templateData":{"bgColor":"#000"}}]"##;
+
 /// The widget's property-read decoder (`feed::offer_from_js`) and `FeedOffer`'s serde form
 /// accept and reject the same offers, with the same values.
 #[wasm_bindgen_test]
@@ -180,10 +186,164 @@ fn the_feed_decoder_agrees_with_the_core_serde_form() {
         minimal.replace("2024-05-22T12:00:01.000Z", "yesterday"),
         minimal.replace(r#""id":1,"#, ""),
         minimal.replace(r#""id":1"#, r#""id":"1""#),
+        // Campaign fields (SPEC §9).
+        minimal.replace(r#""id":1"#, &format!(r#""id":1{CAMPAIGN}"#)),
+        minimal.replace(
+            r#""id":1"#,
+            r#""id":1,"trigger":null,"variants":[],"priority":0"#,
+        ),
+        minimal.replace(
+            r#""id":1"#,
+            &format!(r#""id":1{CAMPAIGN}"#).replace(r#""gte""#, r#""gtx""#),
+        ),
+        minimal.replace(
+            r#""id":1"#,
+            &format!(r#""id":1{CAMPAIGN}"#).replace("20}", r#""20"}"#),
+        ),
+        minimal.replace(
+            r#""id":1"#,
+            &format!(r#""id":1{CAMPAIGN}"#)
+                .replace(r#""in","value":["gold","silver"]"#, r#""in","value":[]"#),
+        ),
+        minimal.replace(
+            r#""id":1"#,
+            &format!(r#""id":1{CAMPAIGN}"#).replace("1000}", "86400001}"),
+        ),
+        minimal.replace(
+            r#""id":1"#,
+            &format!(r#""id":1{CAMPAIGN}"#).replace("props.amount", "amount"),
+        ),
+        minimal.replace(
+            r#""id":1"#,
+            &format!(r#""id":1{CAMPAIGN}"#).replace(r##""#000""##, r#""red;x""#),
+        ),
+        minimal.replace(
+            r#""id":1"#,
+            &format!(r#""id":1{CAMPAIGN}"#).replace(r#""exists""#, r#""exists","value":1"#),
+        ),
+        minimal.replace(r#""id":1"#, r#""id":1,"priority":1.5"#),
     ];
     for case in cases {
         let from_js = offers_widget::feed::offer_from_js(&js_sys::JSON::parse(&case).unwrap()).ok();
         let from_serde = serde_json::from_str::<offers_core::FeedOffer>(&case).ok();
         assert_eq!(from_js, from_serde, "{case}");
     }
+}
+
+/// A feed body with the given offers (JSON objects, each completed like [`feed`]'s) and members.
+fn campaign_feed(offers: &[String], extra: &str) -> String {
+    format!(r#"{{"offers":[{}]{extra}}}"#, offers.join(","))
+}
+
+/// A pop-up offer `id` titled `title`, with `more` members (`,"trigger":…`).
+fn campaign_offer(id: i64, title: &str, more: &str) -> String {
+    format!(
+        r##"{{"id":{id},"template":10,"title":"{title}","linkText":"Go","link":"https://example.com/",
+        "templateData":{{"alignment":"left","bgColor":"#fff","btnColor":"#000","btnTextColor":"#fff",
+        "textColor":"#000","gradient":false}},"viewType":"POPUP","startTime":"2024-05-22T12:00:01.000Z",
+        "showMultipleTimes":true,"showFrerquency":"ON_ENTRY","showDelayMS":0{more}}}"##
+    )
+}
+
+/// Boots the widget for `project` (user `u1`) and returns its handle.
+fn boot_handle(project: &str, body: &str) -> offers_widget::boot::WidgetHandle {
+    let handle = offers_widget::boot::boot(config(project)).unwrap();
+    handle.schedule(&js_sys::JSON::parse(body).unwrap(), handle.entry());
+    handle
+}
+
+fn props(json: &str) -> JsValue {
+    js_sys::JSON::parse(json).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn a_triggered_offer_waits_for_its_event_and_its_conditions() {
+    let trigger = r#","trigger":{"event":"deposit_failed","conditions":[{"field":"props.amount","op":"gte","value":20}],"delayMS":0}"#;
+    let handle = boot_handle(
+        "pk_dom_trigger",
+        &campaign_feed(&[campaign_offer(21, "Deposit help", trigger)], ""),
+    );
+    sleep(100).await;
+    assert!(in_last_popup(".offer").is_none(), "not on entry");
+    handle.track("deposit_failed", &props(r#"{"amount":5}"#), handle.entry());
+    handle.track("deposit_ok", &props(r#"{"amount":50}"#), handle.entry());
+    handle.track(
+        "deposit_failed",
+        &props(r#"{"amount":"50"}"#),
+        handle.entry(),
+    );
+    sleep(100).await;
+    assert!(in_last_popup(".offer").is_none(), "unmet conditions");
+    handle.track("deposit_failed", &props(r#"{"amount":20}"#), handle.entry());
+    let title = eventually(|| in_last_popup(".offer__title"))
+        .await
+        .expect("shown");
+    assert_eq!(title.text_content().as_deref(), Some("Deposit help"));
+}
+
+#[wasm_bindgen_test]
+async fn the_card_shows_the_users_variant_and_the_holdout_sees_nothing() {
+    let variants =
+        r#","variants":[{"weight":50,"title":"Variant A"},{"weight":50,"title":"Variant B"}]"#;
+    boot_handle(
+        "pk_dom_variant",
+        &campaign_feed(&[campaign_offer(31, "Original", variants)], ""),
+    );
+    let expected = match offers_core::assign(31, "u1", &[50, 50], 0) {
+        offers_core::Assignment::Variant(0) => "Variant A",
+        offers_core::Assignment::Variant(1) => "Variant B",
+        other => panic!("{other:?}"),
+    };
+    let title = eventually(|| in_last_popup(".offer__title"))
+        .await
+        .expect("shown");
+    assert_eq!(title.text_content().as_deref(), Some(expected));
+
+    // An offer id whose bucket puts `u1` in a 50 % holdout.
+    let held = (1..)
+        .find(|id| offers_core::assign(*id, "u1", &[], 50) == offers_core::Assignment::Holdout)
+        .unwrap();
+    boot_handle(
+        "pk_dom_holdout",
+        &campaign_feed(
+            &[campaign_offer(held, "Held out", r#","holdoutPercent":50"#)],
+            "",
+        ),
+    );
+    sleep(200).await;
+    assert!(
+        in_last_popup(".offer").is_none(),
+        "the holdout sees nothing"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_session_cap_stops_the_next_popup_and_priority_goes_first() {
+    let body = campaign_feed(
+        &[
+            campaign_offer(41, "Low", r#","priority":-5"#),
+            campaign_offer(42, "High", r#","priority":5"#),
+        ],
+        r#","caps":{"perSession":1}"#,
+    );
+    boot_handle("pk_dom_caps", &body);
+    let title = eventually(|| in_last_popup(".offer__title"))
+        .await
+        .expect("shown");
+    assert_eq!(title.text_content().as_deref(), Some("High"));
+    let close: HtmlElement = in_last_popup(".offer__close").unwrap().dyn_into().unwrap();
+    close.click();
+    sleep(200).await;
+    assert!(
+        in_last_popup(".offer").is_none(),
+        "capped at one per session"
+    );
+    // Another entry of the same session (a second tab or a reload): still capped.
+    sleep(5).await;
+    boot_handle("pk_dom_caps", &body);
+    sleep(200).await;
+    assert!(
+        in_last_popup(".offer").is_none(),
+        "the cap holds for the session"
+    );
 }
