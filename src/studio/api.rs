@@ -458,6 +458,20 @@ pub async fn stats(
     parse(&call(credentials, "GET", &path, None).await?)
 }
 
+/// An offer's figures per local day (and variant) from `from` to `to` as CSV
+/// (`GET /external/offer/{id}/stats.csv`).
+pub async fn stats_csv(
+    credentials: &Credentials,
+    id: i64,
+    from: &str,
+    to: &str,
+    utc_offset: i32,
+) -> Result<String, ApiFailure> {
+    let path =
+        format!("/external/offer/{id}/stats.csv?from={from}&to={to}&utcOffset={utc_offset}");
+    call(credentials, "GET", &path, None).await
+}
+
 /// Uploads `file` (a browser `File`) for an offer of `template`, as the multipart part `file`.
 pub async fn upload_image(
     credentials: &Credentials,

@@ -1,13 +1,18 @@
 //! An offer's figures over time: `GET /external/offer/{id}/stats` for the last 7 or 30 days,
-//! drawn as an inline SVG chart (impressions and clicks per day), with the totals and a
-//! table of the same numbers for screen readers.
+//! drawn as an inline SVG chart (impressions, clicks and conversions per day), with the totals,
+//! a table of the same numbers for screen readers, the variants' figures (CTR with its 95 %
+//! interval, conversions, which variant leads and whether that is significant) and a CSV
+//! export of the period (`GET /external/offer/{id}/stats.csv`).
 //!
 //! The chart's geometry ([`Chart::new`]) is plain Rust, tested natively; the component only
-//! draws it. The figures themselves (totals, CTR) are the API's.
+//! draws it. The figures themselves (totals, CTR, intervals, the comparison) are the API's,
+//! computed by `offers_core::stats`.
 
 use chrono::{Days, NaiveDate};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+
+use offers_core::api::campaign::{VariantComparison, VariantStats};
 
 use super::api::{self, Credentials, DayStats, OfferStats};
 use super::clock;
@@ -74,7 +79,8 @@ pub struct Column {
     pub band: Bar,
     pub impressions: Bar,
     pub clicks: Bar,
-    /// The tooltip: `2026-11-21: 12 impressions, 3 clicks`.
+    pub conversions: Bar,
+    /// The tooltip: `2026-11-21: 12 impressions, 3 clicks, 1 conversion`.
     pub tooltip: String,
 }
 
@@ -85,7 +91,7 @@ pub struct Tick {
     pub value: i64,
 }
 
-/// The chart of some days' impressions and clicks.
+/// The chart of some days' impressions, clicks and conversions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chart {
     pub width: f64,
@@ -126,7 +132,7 @@ impl Chart {
         let (left, top, right, bottom) = (LEFT, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM);
         let top_value = days
             .iter()
-            .map(|d| d.impressions.max(d.clicks))
+            .map(|d| d.impressions.max(d.clicks).max(d.conversions))
             .max()
             .unwrap_or(0)
             .max(1);
@@ -141,7 +147,7 @@ impl Chart {
             .collect();
         let n = days.len().max(1);
         let band = (right - left) / n as f64;
-        let bar_width = (band * 0.36).min(22.0);
+        let bar_width = (band * 0.26).min(18.0);
         let label_every = n.div_ceil(8);
         let columns = days
             .iter()
@@ -170,13 +176,15 @@ impl Chart {
                         width: band,
                         height: bottom - top,
                     },
-                    impressions: bar(day.impressions, center - bar_width - 1.0),
-                    clicks: bar(day.clicks, center + 1.0),
+                    impressions: bar(day.impressions, center - 1.5 * bar_width - 1.0),
+                    clicks: bar(day.clicks, center - 0.5 * bar_width),
+                    conversions: bar(day.conversions, center + 0.5 * bar_width + 1.0),
                     tooltip: format!(
-                        "{}: {}, {}",
+                        "{}: {}, {}, {}",
                         day.date,
                         plural(day.impressions, "impression", "impressions"),
-                        plural(day.clicks, "click", "clicks")
+                        plural(day.clicks, "click", "clicks"),
+                        plural(day.conversions, "conversion", "conversions")
                     ),
                 }
             })
@@ -236,6 +244,8 @@ fn ChartView(chart: Chart, caption: String) -> impl IntoView {
                         width=n(c.impressions.width) height=n(c.impressions.height) />
                     <rect class="chart__bar chart__bar--clicks" x=n(c.clicks.x) y=n(c.clicks.y)
                         width=n(c.clicks.width) height=n(c.clicks.height) />
+                    <rect class="chart__bar chart__bar--conversions" x=n(c.conversions.x) y=n(c.conversions.y)
+                        width=n(c.conversions.width) height=n(c.conversions.height) />
                     {label}
                     <rect class="chart__band" x=n(c.band.x) y=n(c.band.y) width=n(c.band.width) height=n(c.band.height)>
                         <title>{c.tooltip}</title>
@@ -274,6 +284,7 @@ fn DaysTable(days: Vec<DayStats>, caption: String) -> impl IntoView {
                     <th scope="col">"Unique users"</th>
                     <th scope="col">"Clicks"</th>
                     <th scope="col">"Closes"</th>
+                    <th scope="col">"Conversions"</th>
                 </tr>
             </thead>
             <tbody>
@@ -286,12 +297,124 @@ fn DaysTable(days: Vec<DayStats>, caption: String) -> impl IntoView {
                         <td class="figures__day-users">{d.unique_users}</td>
                         <td class="figures__day-clicks">{d.clicks}</td>
                         <td class="figures__day-closes">{d.closes}</td>
+                        <td class="figures__day-conversions">{d.conversions}</td>
                     </tr>
                     }
                 }).collect_view()}
             </tbody>
         </table>
     }
+}
+
+/// A variant's letter: 0 → `A`, 1 → `B`, … (offers have at most five).
+pub fn variant_label(index: u32) -> String {
+    char::from_u32(u32::from(b'A') + index.min(25)).map_or_else(|| index.to_string(), String::from)
+}
+
+/// A rate with its 95 % interval, e.g. `4.0 % (2.1–7.5 %)`.
+pub fn rate_with_interval(rate: f64, low: f64, high: f64) -> String {
+    format!(
+        "{:.1} % ({:.1}–{:.1} %)",
+        rate * 100.0,
+        low * 100.0,
+        high * 100.0
+    )
+}
+
+/// The sentence under the variants' table: which variant leads, by which rate, and whether
+/// the API's two-proportion test finds the difference significant.
+pub fn comparison_sentence(comparison: &VariantComparison, variants: &[VariantStats]) -> String {
+    let by_conversions = variants.iter().any(|v| v.conversions > 0);
+    let (metric, rate): (&str, fn(&VariantStats) -> f64) = if by_conversions {
+        ("conversion rate", |v| v.conversion_rate)
+    } else {
+        ("CTR", |v| v.ctr)
+    };
+    let of = |index: u32| variants.iter().find(|v| v.variant == index).map_or(0.0, rate);
+    let leader = variant_label(comparison.leader);
+    let runner_up = variant_label(comparison.runner_up);
+    let lead = format!(
+        "Variant {leader} leads by {metric}: {} against {} for variant {runner_up}.",
+        percent(of(comparison.leader)),
+        percent(of(comparison.runner_up)),
+    );
+    match comparison.p_value {
+        Some(p) if comparison.significant => {
+            format!("{lead} The difference is significant (p = {p:.3}, below 0.05).")
+        }
+        Some(p) => format!(
+            "{lead} The difference is not significant yet (p = {p:.3}; it needs to be below 0.05)."
+        ),
+        None => format!("{lead} Too few impressions to test the difference yet."),
+    }
+}
+
+/// The variants' figures and which one leads.
+#[component]
+fn VariantsTable(variants: Vec<VariantStats>, comparison: Option<VariantComparison>) -> impl IntoView {
+    let sentence = comparison.map(|c| comparison_sentence(&c, &variants));
+    let leader = comparison.map(|c| c.leader);
+    view! {
+        <section class="figures__variants" aria-labelledby="figures-variants-heading">
+            <h4 id="figures-variants-heading">"Variants"</h4>
+            <table class="figures__variants-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Variant"</th>
+                        <th scope="col">"Impressions"</th>
+                        <th scope="col">"Clicks"</th>
+                        <th scope="col">"CTR (95 % interval)"</th>
+                        <th scope="col">"Conversions"</th>
+                        <th scope="col">"Conversion rate"</th>
+                        <th scope="col">"Value"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {variants.iter().map(|v| {
+                        let leads = leader == Some(v.variant);
+                        view! {
+                            <tr data-variant=v.variant.to_string() class:figures__leader=leads>
+                                <th scope="row">{variant_label(v.variant)}{leads.then_some(" (leads)")}</th>
+                                <td>{v.impressions}</td>
+                                <td>{v.clicks}</td>
+                                <td class="figures__variant-ctr">{rate_with_interval(v.ctr, v.ctr_low, v.ctr_high)}</td>
+                                <td>{v.conversions}</td>
+                                <td>{percent(v.conversion_rate)}</td>
+                                <td>{format!("{:.2}", v.conversion_value)}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            {sentence.map(|text| view! { <p class="figures__comparison">{text}</p> })}
+        </section>
+    }
+}
+
+/// A `data:` URL holding `csv`, for a download link.
+fn csv_data_url(csv: &str) -> String {
+    let encoded: String = js_sys::encode_uri_component(csv).into();
+    format!("data:text/csv;charset=utf-8,{encoded}")
+}
+
+/// Downloads `csv` as `file_name` (a link clicked once, then removed).
+fn download(csv: &str, file_name: &str) -> Result<(), String> {
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let link = document
+        .create_element("a")
+        .map_err(|_| "the browser refused to create a link")?;
+    link.set_attribute("href", &csv_data_url(csv))
+        .and_then(|()| link.set_attribute("download", file_name))
+        .map_err(|_| "the browser refused the link")?;
+    let body = document.body().ok_or("no body")?;
+    body.append_child(&link).map_err(|_| "the browser refused the link")?;
+    if let Some(link) = wasm_bindgen::JsCast::dyn_ref::<web_sys::HtmlElement>(&link) {
+        link.click();
+    }
+    link.remove();
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -340,6 +463,29 @@ pub fn Figures(
         });
     });
 
+    let exporting = RwSignal::new(false);
+    let export_error = RwSignal::new(None::<String>);
+    let export_csv = move |_| {
+        let (Some(credentials), Some((id, _))) = (session.get_untracked(), chosen.get_untracked())
+        else {
+            return;
+        };
+        let (from, to) = range.get_untracked().span(clock::today_local());
+        let (from, to) = (from.to_string(), to.to_string());
+        let offset = clock::utc_offset_minutes();
+        exporting.set(true);
+        export_error.set(None);
+        spawn_local(async move {
+            let result = api::stats_csv(&credentials, id, &from, &to, offset).await;
+            exporting.set(false);
+            let outcome = match result {
+                Ok(csv) => download(&csv, &format!("offer-{id}-{from}-{to}.csv")),
+                Err(failure) => Err(failure.describe()),
+            };
+            export_error.set(outcome.err());
+        });
+    };
+
     let heading = move || {
         chosen
             .get()
@@ -351,7 +497,7 @@ pub fn Figures(
         Load::Failed(reason) => view! { <p class="error" role="alert">{reason}</p> }.into_any(),
         Load::Loaded(stats) => {
             let caption = format!(
-                "Impressions and clicks per day, {} to {}",
+                "Impressions, clicks and conversions per day, {} to {}",
                 stats.days.first().map_or("", |d| d.date.as_str()),
                 stats.days.last().map_or("", |d| d.date.as_str()),
             );
@@ -364,14 +510,24 @@ pub fn Figures(
                     <div><dt>"Clicks"</dt><dd class="figures__clicks">{stats.clicks}</dd></div>
                     <div><dt>"Closes"</dt><dd class="figures__closes">{stats.closes}</dd></div>
                     <div><dt>"CTR"</dt><dd class="figures__ctr">{percent(stats.ctr)}</dd></div>
+                    <div><dt>"Conversions"</dt><dd class="figures__conversions">{stats.conversions}</dd></div>
+                    <div><dt>"Conversion rate"</dt><dd class="figures__conversion-rate">{percent(stats.conversion_rate)}</dd></div>
+                    <div><dt>"Value"</dt><dd class="figures__conversion-value">{format!("{:.2}", stats.conversion_value)}</dd></div>
+                    {(stats.triggered > 0).then(|| view! {
+                        <div><dt>"Trigger events"</dt><dd class="figures__triggered">{stats.triggered}</dd></div>
+                    })}
                 </dl>
                 {empty.then(|| view! { <p class="muted">"No impressions, clicks or closes in this period."</p> })}
                 <ul class="chart__legend" aria-hidden="true">
                     <li><span class="chart__swatch chart__swatch--impressions"></span>"Impressions"</li>
                     <li><span class="chart__swatch chart__swatch--clicks"></span>"Clicks"</li>
+                    <li><span class="chart__swatch chart__swatch--conversions"></span>"Conversions"</li>
                 </ul>
                 <ChartView chart=chart caption=caption.clone() />
                 <DaysTable days=stats.days caption=caption />
+                {(!stats.variants.is_empty()).then(|| view! {
+                    <VariantsTable variants=stats.variants comparison=stats.comparison />
+                })}
             }
             .into_any()
         }
@@ -388,11 +544,16 @@ pub fn Figures(
                             on:click=move |_| range.set(r)>{r.label()}</button>
                     }).collect_view()}
                 </div>
+                <button type="button" class="btn figures__csv" on:click=export_csv
+                    disabled=move || exporting.get()>
+                    "Export CSV"<span class="visually-hidden">" of these days"</span>
+                </button>
                 <button type="button" class="btn" on:click=move |_| chosen.set(None)>
                     "Close"<span class="visually-hidden">" the figures"</span>
                 </button>
             </div>
             <p class="muted figures__note">"Days in your local time zone."</p>
+            {move || export_error.get().map(|reason| view! { <p class="error" role="alert">{reason}</p> })}
             <div aria-live="polite">{body}</div>
         </section>
     }
@@ -444,7 +605,12 @@ mod tests {
         assert!((today.impressions.height - (bottom - top) * 7.0 / 8.0).abs() < 1e-9);
         assert!((today.clicks.height - (bottom - top) * 3.0 / 8.0).abs() < 1e-9);
         assert_eq!(chart.columns[0].impressions.height, 0.0);
-        assert_eq!(today.tooltip, "2026-11-21: 7 impressions, 3 clicks");
+        assert_eq!(
+            today.tooltip,
+            "2026-11-21: 7 impressions, 3 clicks, 0 conversions"
+        );
+        assert_eq!(today.conversions.height, 0.0);
+        assert!(today.impressions.x < today.clicks.x && today.clicks.x < today.conversions.x);
         assert_eq!(today.label.as_deref(), Some("Nov 21"));
     }
 
@@ -464,5 +630,57 @@ mod tests {
         // An empty chart still has a scale.
         assert_eq!(chart.ticks.last().unwrap().value, 1);
         assert_eq!(percent(0.3333), "33.3 %");
+    }
+
+    fn variant(index: u32, impressions: i64, clicks: i64, conversions: i64) -> VariantStats {
+        VariantStats {
+            variant: index,
+            impressions,
+            clicks,
+            closes: 0,
+            ctr: offers_core::api::figures::ctr(clicks, impressions),
+            ctr_low: 0.0,
+            ctr_high: 0.0,
+            conversions,
+            conversion_value: 0.0,
+            conversion_rate: offers_core::api::figures::ctr(conversions, impressions),
+        }
+    }
+
+    #[test]
+    fn variants_are_lettered_and_compared_in_words() {
+        assert_eq!(variant_label(0), "A");
+        assert_eq!(variant_label(4), "E");
+        assert_eq!(rate_with_interval(0.04, 0.021, 0.075), "4.0 % (2.1–7.5 %)");
+        let variants = [variant(0, 1000, 40, 0), variant(1, 1000, 70, 0)];
+        let significant = VariantComparison {
+            leader: 1,
+            runner_up: 0,
+            p_value: Some(0.0044),
+            significant: true,
+        };
+        assert_eq!(
+            comparison_sentence(&significant, &variants),
+            "Variant B leads by CTR: 7.0 % against 4.0 % for variant A. \
+             The difference is significant (p = 0.004, below 0.05)."
+        );
+        let open = VariantComparison {
+            p_value: Some(0.31),
+            significant: false,
+            ..significant
+        };
+        assert!(comparison_sentence(&open, &variants).ends_with("not significant yet (p = 0.310; it needs to be below 0.05)."));
+        let converting = [variant(0, 100, 10, 3), variant(1, 100, 12, 1)];
+        let by_conversions = VariantComparison {
+            leader: 0,
+            runner_up: 1,
+            p_value: None,
+            significant: false,
+        };
+        assert_eq!(
+            comparison_sentence(&by_conversions, &converting),
+            "Variant A leads by conversion rate: 3.0 % against 1.0 % for variant B. \
+             Too few impressions to test the difference yet."
+        );
     }
 }
