@@ -1,7 +1,7 @@
 //! The Campaign settings page (SPEC §9): the project's caps on pop-ups across offers (per
 //! session, per local day, per rolling 7 days, the minimum gap between two) and the
 //! conversions' attribution window, read with `GET /external/project` and saved with
-//! `PATCH /external/project`. The ranges are the core's (`CapsSettings::errors`,
+//! `PATCH /external/project`. The ranges are the core's (`Caps::errors`,
 //! `attribution_window_error`): the page only reads numbers and shows the server's field
 //! errors next to their fields.
 
@@ -9,7 +9,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use offers_core::access::{Area, Level};
-use offers_core::api::campaign::CapsSettings;
+use offers_core::campaign::Caps;
 use offers_core::api::people::{ProjectSettingsPatch, ProjectSettingsView};
 
 use super::api::{self, ApiFailure, Credentials};
@@ -72,7 +72,7 @@ impl TypedCaps {
             return Err(errors);
         }
         Ok(ProjectSettingsPatch {
-            caps: Some(CapsSettings {
+            caps: Some(Caps {
                 per_session,
                 per_day,
                 per_week,
@@ -202,7 +202,7 @@ mod tests {
         let patch = typed.patch().unwrap();
         assert_eq!(
             patch.caps,
-            Some(CapsSettings {
+            Some(Caps {
                 per_session: Some(1),
                 per_day: Some(0),
                 per_week: Some(10),

@@ -25,12 +25,14 @@
 //!   [`roles`] (the area × level grid), [`tokens`] and [`audit`]; [`labeled`] (an input with
 //!   the server's reason next to it).
 //! - webhooks (SPEC §9): [`webhooks`] (the calls and the page: list, add with the secret shown
-//!   once, delete, each webhook's delivery log).
+//!   once, delete, each webhook's delivery log); [`campaign_settings`] (the project's caps and
+//!   attribution window).
 
 pub mod api;
 pub mod audience;
 pub mod audience_api;
 pub mod audit;
+pub mod campaign_settings;
 pub mod campaign_fields;
 pub mod clock;
 pub mod explain;

@@ -40,16 +40,18 @@ pub enum Page {
     Roles,
     Tokens,
     Webhooks,
+    Campaign,
     Audit,
 }
 
 impl Page {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Offers,
         Self::People,
         Self::Roles,
         Self::Tokens,
         Self::Webhooks,
+        Self::Campaign,
         Self::Audit,
     ];
 
@@ -60,6 +62,7 @@ impl Page {
             Self::Roles => "Roles",
             Self::Tokens => "Tokens",
             Self::Webhooks => "Webhooks",
+            Self::Campaign => "Campaign settings",
             Self::Audit => "Audit",
         }
     }
@@ -71,16 +74,18 @@ impl Page {
             Self::Roles => "roles",
             Self::Tokens => "tokens",
             Self::Webhooks => "webhooks",
+            Self::Campaign => "campaign",
             Self::Audit => "audit",
         }
     }
 
     /// Whether the page is in the navigation for `credentials`: the people pages need a
-    /// sign-in and `view` on people; the Webhooks page a sign-in and `view` on settings.
+    /// sign-in and `view` on people; the Webhooks and Campaign settings pages a sign-in and
+    /// `view` on settings.
     pub fn listed(self, credentials: Option<&Credentials>) -> bool {
         match self {
             Self::Offers => true,
-            Self::Webhooks => {
+            Self::Webhooks | Self::Campaign => {
                 credentials.is_some() && may(credentials, Area::Settings, Level::View)
             }
             _ => credentials.is_some() && may(credentials, Area::People, Level::View),
