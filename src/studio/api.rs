@@ -467,8 +467,7 @@ pub async fn stats_csv(
     to: &str,
     utc_offset: i32,
 ) -> Result<String, ApiFailure> {
-    let path =
-        format!("/external/offer/{id}/stats.csv?from={from}&to={to}&utcOffset={utc_offset}");
+    let path = format!("/external/offer/{id}/stats.csv?from={from}&to={to}&utcOffset={utc_offset}");
     call(credentials, "GET", &path, None).await
 }
 

@@ -9,8 +9,8 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use offers_core::access::{Area, Level};
-use offers_core::campaign::Caps;
 use offers_core::api::people::{ProjectSettingsPatch, ProjectSettingsView};
+use offers_core::campaign::Caps;
 
 use super::api::{self, ApiFailure, Credentials};
 use super::labeled::{Notice, NoticeState, Reasons, TextField, load_with, reasons_of};

@@ -330,7 +330,12 @@ pub fn comparison_sentence(comparison: &VariantComparison, variants: &[VariantSt
     } else {
         ("CTR", |v| v.ctr)
     };
-    let of = |index: u32| variants.iter().find(|v| v.variant == index).map_or(0.0, rate);
+    let of = |index: u32| {
+        variants
+            .iter()
+            .find(|v| v.variant == index)
+            .map_or(0.0, rate)
+    };
     let leader = variant_label(comparison.leader);
     let runner_up = variant_label(comparison.runner_up);
     let lead = format!(
@@ -351,7 +356,10 @@ pub fn comparison_sentence(comparison: &VariantComparison, variants: &[VariantSt
 
 /// The variants' figures and which one leads.
 #[component]
-fn VariantsTable(variants: Vec<VariantStats>, comparison: Option<VariantComparison>) -> impl IntoView {
+fn VariantsTable(
+    variants: Vec<VariantStats>,
+    comparison: Option<VariantComparison>,
+) -> impl IntoView {
     let sentence = comparison.map(|c| comparison_sentence(&c, &variants));
     let leader = comparison.map(|c| c.leader);
     view! {
@@ -409,7 +417,8 @@ fn download(csv: &str, file_name: &str) -> Result<(), String> {
         .and_then(|()| link.set_attribute("download", file_name))
         .map_err(|_| "the browser refused the link")?;
     let body = document.body().ok_or("no body")?;
-    body.append_child(&link).map_err(|_| "the browser refused the link")?;
+    body.append_child(&link)
+        .map_err(|_| "the browser refused the link")?;
     if let Some(link) = wasm_bindgen::JsCast::dyn_ref::<web_sys::HtmlElement>(&link) {
         link.click();
     }
@@ -669,7 +678,10 @@ mod tests {
             significant: false,
             ..significant
         };
-        assert!(comparison_sentence(&open, &variants).ends_with("not significant yet (p = 0.310; it needs to be below 0.05)."));
+        assert!(
+            comparison_sentence(&open, &variants)
+                .ends_with("not significant yet (p = 0.310; it needs to be below 0.05).")
+        );
         let converting = [variant(0, 100, 10, 3), variant(1, 100, 12, 1)];
         let by_conversions = VariantComparison {
             leader: 0,

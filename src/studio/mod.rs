@@ -32,8 +32,8 @@ pub mod api;
 pub mod audience;
 pub mod audience_api;
 pub mod audit;
-pub mod campaign_settings;
 pub mod campaign_fields;
+pub mod campaign_settings;
 pub mod clock;
 pub mod explain;
 pub mod export;
@@ -678,6 +678,9 @@ pub fn Studio() -> impl IntoView {
         Page::Roles => Some(view! { <roles::Roles session=session.into() /> }.into_any()),
         Page::Tokens => Some(view! { <tokens::Tokens session=session.into() /> }.into_any()),
         Page::Webhooks => Some(view! { <webhooks::Webhooks session=session.into() /> }.into_any()),
+        Page::Campaign => Some(
+            view! { <campaign_settings::CampaignSettings session=session.into() /> }.into_any(),
+        ),
         Page::Audit => Some(view! { <audit::Audit session=session.into() /> }.into_any()),
     };
 
