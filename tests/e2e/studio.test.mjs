@@ -6,7 +6,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { crc32, deflateSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -375,7 +375,7 @@ async function postEvents(project, user, events) {
   assert.equal(answer.accepted, events.length, JSON.stringify(answer));
 }
 
-test("figures: totals and a chart of impressions and clicks per day", async () => {
+test("figures: totals, a chart of impressions, clicks and conversions per day, and the CSV export", async () => {
   const project = createProject(api, "studio-figures");
   const { offer } = await partner(api, project, "POST", "/external/offer", {
     template: 10, title: "Counted", text: "Counted offer.", linkText: "Go", link: "https://shop.test/",
@@ -387,6 +387,9 @@ test("figures: totals and a chart of impressions and clicks per day", async () =
   const ev = (n, kind, when = at) => ({ id: `fig-${offer.id}-${kind}-${n}-${when}`, offerId: offer.id, kind, at: when });
   await postEvents(project, "u1", [ev(1, "impression"), ev(2, "impression"), ev(1, "click")]);
   await postEvents(project, "u2", [ev(3, "impression"), ev(1, "close"), ev(4, "impression", yesterday)]);
+  // u1 converts after their click: attributed to the offer.
+  const conversion = await partner(api, project, "POST", "/external/conversion", { id: `fig-conv-${offer.id}`, userId: "u1", name: "deposit", value: 20 });
+  assert.equal(conversion.attributedOfferId, offer.id);
 
   const { context, page, errors } = await openStudio();
   const [today, before] = await page.evaluate(() => {
@@ -404,6 +407,8 @@ test("figures: totals and a chart of impressions and clicks per day", async () =
   assert.equal(await panel.locator(".figures__clicks").textContent(), "1");
   assert.equal(await panel.locator(".figures__closes").textContent(), "1");
   assert.equal(await panel.locator(".figures__ctr").textContent(), "25.0 %");
+  assert.equal(await panel.locator(".figures__conversions").textContent(), "1");
+  assert.equal(await panel.locator(".figures__conversion-value").textContent(), "20.00");
 
   // Seven days, today last; the hidden table and the tooltips carry each day's numbers.
   assert.equal(await panel.locator("#figures-table tbody tr").count(), 7);
@@ -412,9 +417,10 @@ test("figures: totals and a chart of impressions and clicks per day", async () =
   assert.equal(await todayRow.locator(".figures__day-users").textContent(), "2");
   assert.equal(await todayRow.locator(".figures__day-clicks").textContent(), "1");
   assert.equal(await todayRow.locator(".figures__day-closes").textContent(), "1");
+  assert.equal(await todayRow.locator(".figures__day-conversions").textContent(), "1");
   assert.equal(await panel.locator(`#figures-table tr[data-date="${before}"] .figures__day-impressions`).textContent(), "1");
   const tooltip = panel.locator(`svg.chart g[data-date="${today}"] title`);
-  assert.equal(await tooltip.textContent(), `${today}: 3 impressions, 1 click`);
+  assert.equal(await tooltip.textContent(), `${today}: 3 impressions, 1 click, 1 conversion`);
   assert.equal(await tooltip.evaluate((el) => el.namespaceURI), "http://www.w3.org/2000/svg");
   // SVG elements (namespace), bars scaled: today's impressions bar is the tallest.
   const bars = await panel.locator("svg.chart .chart__bar--impressions").evaluateAll((els) =>
@@ -424,8 +430,16 @@ test("figures: totals and a chart of impressions and clicks per day", async () =
   const tallest = bars.reduce((a, b) => (b.h > a.h ? b : a));
   assert.equal(tallest.date, today);
   assert.equal(await panel.locator("svg.chart [style]").count(), 0, "no inline styles");
-  assert.ok((await panel.locator(".chart__legend").textContent()).includes("Clicks"));
+  assert.ok((await panel.locator(".chart__legend").textContent()).includes("Conversions"));
   await panel.screenshot({ path: join(ARTIFACTS, "studio-figures-7.png") });
+
+  // The CSV export of these days: the API's rows, saved as a file.
+  const [download] = await Promise.all([page.waitForEvent("download", WAIT), panel.locator(".figures__csv").click()]);
+  assert.match(download.suggestedFilename(), new RegExp(`^offer-${offer.id}-\\d{4}-\\d{2}-\\d{2}-\\d{4}-\\d{2}-\\d{2}\\.csv$`));
+  const csv = readFileSync(await download.path(), "utf8");
+  const lines = csv.trim().split(/\r\n/);
+  assert.equal(lines[0], "date,offerId,variant,impressions,clicks,closes,conversions,conversionValue");
+  assert.ok(lines.includes(`${today},${offer.id},,3,1,1,1,20`), csv);
 
   // Thirty days.
   await panel.locator("button", { hasText: "Last 30 days" }).click();
