@@ -579,7 +579,7 @@ both_backends!(conversions_reach_the_conversion_webhooks_once, |t| {
         seen,
         [
             ("order-1", "conversion", &json!(offer), &json!(20.0)),
-            ("t1", "conversion", &json!(offer), &json!(5.0)),
+            ("track:t1", "conversion", &json!(offer), &json!(5.0)),
         ],
         "{events:?}"
     );
