@@ -299,7 +299,15 @@ impl Range {
     fn instants(&self) -> (DateTime<Utc>, DateTime<Utc>) {
         // Local midnight of a date, as an instant: the zone is `utc_offset` minutes east of UTC.
         let offset = TimeDelta::minutes(i64::from(self.utc_offset));
-        let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc() - offset;
+        let midnight = |d: NaiveDate| {
+            let utc = d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+            utc.checked_sub_signed(offset)
+                .unwrap_or(if offset > TimeDelta::zero() {
+                    DateTime::<Utc>::MIN_UTC
+                } else {
+                    DateTime::<Utc>::MAX_UTC
+                })
+        };
         let start = self.from.map_or(DateTime::<Utc>::MIN_UTC, midnight);
         let end = self
             .to

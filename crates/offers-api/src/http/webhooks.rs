@@ -54,8 +54,37 @@ fn is_loopback(host: &str) -> bool {
     host.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Whether `host` is an IP literal of a private, link-local, shared (CGNAT), unspecified or
+/// unique-local network: a webhook there would make the server call into its own network.
+fn is_private_literal(host: &str) -> bool {
+    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return v6.parse::<Ipv6Addr>().is_ok_and(|ip| {
+            let first = ip.segments()[0];
+            ip.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || ip
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_private() || v4.is_link_local())
+        });
+    }
+    host.parse::<Ipv4Addr>().is_ok_and(|ip| {
+        let [a, b, ..] = ip.octets();
+        ip.is_private()
+            || ip.is_link_local()
+            || ip.is_unspecified()
+            || ip.is_broadcast()
+            || (a == 100 && (64..128).contains(&b))
+    })
+}
+
+/// The most webhooks a project may register (each stored event is queued once per webhook
+/// that subscribes to it, in the ingest's transaction).
+pub(crate) const MAX_WEBHOOKS: usize = 20;
+
 /// A webhook URL: absolute, https (http only for loopback hosts unless `allow_insecure`),
-/// without a fragment or credentials.
+/// not an IP literal of a private network (unless `allow_insecure`), without a fragment or
+/// credentials.
 pub(crate) fn check_url(raw: &str, allow_insecure: bool) -> Result<String, String> {
     let url = HttpUrl::parse(raw)?;
     if url.as_str().contains('#') {
@@ -72,6 +101,9 @@ pub(crate) fn check_url(raw: &str, allow_insecure: bool) -> Result<String, Strin
     }
     if !url.is_https() && !allow_insecure && !is_loopback(url.host()) {
         return Err(INSECURE.to_owned());
+    }
+    if !allow_insecure && is_private_literal(url.host()) {
+        return Err("must not be an address of a private or link-local network".to_owned());
     }
     Ok(url.as_str().to_owned())
 }
@@ -133,6 +165,20 @@ pub(crate) async fn create_webhook(
         return Err(ApiError::invalid_field(
             "events",
             "must list at least one of offer.impression, offer.click, offer.close, conversion",
+        ));
+    }
+    if state
+        .store()
+        .list_webhooks(caller.project_id())
+        .await?
+        .len()
+        >= MAX_WEBHOOKS
+    {
+        return Err(ApiError::invalid_field(
+            "url",
+            format!(
+                "the project already has {MAX_WEBHOOKS} webhooks, the most it may have; delete one first"
+            ),
         ));
     }
     let new = NewWebhook {
@@ -270,5 +316,33 @@ mod tests {
             assert!(check_url(bad, false).is_err(), "{bad}");
         }
         assert!(check_url("http://hooks.example/x", true).is_ok());
+    }
+
+    #[test]
+    fn private_network_literals_are_refused() {
+        for bad in [
+            "https://10.0.0.5/",
+            "https://172.16.1.1/",
+            "https://192.168.1.10/hook",
+            "https://169.254.169.254/latest/meta-data",
+            "https://100.64.0.1/",
+            "https://0.0.0.0/",
+            "https://[fd00::1]/",
+            "https://[fe80::1]/",
+            "https://[::ffff:10.0.0.1]/",
+        ] {
+            assert!(check_url(bad, false).is_err(), "{bad}");
+            assert!(
+                check_url(bad, true).is_ok(),
+                "{bad} with --allow-insecure-webhooks"
+            );
+        }
+        for ok in [
+            "https://8.8.8.8/",
+            "https://172.32.0.1/",
+            "https://[2001:db8::1]/",
+        ] {
+            assert!(check_url(ok, false).is_ok(), "{ok}");
+        }
     }
 }

@@ -127,7 +127,9 @@ macro_rules! campaign_sql_store {
                     .filter(|t| t.conversion && new_ids.contains(&t.id))
                     .filter_map(|t| {
                         Some($crate::store::campaign::NewConversion {
-                            id: t.id.clone(),
+                            // Its own id space: a page's event can never take (or answer
+                            // for) an id the partner reports with POST /external/conversion.
+                            id: format!("track:{}", t.id),
                             user: t.user.clone()?,
                             name: t.name.clone(),
                             value: t.value,

@@ -509,10 +509,16 @@ both_backends!(
             "the signed user's tracked conversion: {stats}"
         );
         assert_eq!(stats["conversionValue"], 50.0);
-        // The tracked conversion's id is its event id: reporting it again is a duplicate.
-        let r = convert(&t, &json!({"id": "t3", "userId": "u1", "name": "deposit"})).await;
+        // The tracked conversion's id is `track:` + its event id: the page's ids never take
+        // the partner's (`t3` is still free for the partner), and the partner can name it.
+        let r = convert(
+            &t,
+            &json!({"id": "track:t3", "userId": "u1", "name": "deposit"}),
+        )
+        .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
         assert_eq!(r.json()["attributedOfferId"], offer);
+        assert_eq!(r.json()["duplicate"], true);
 
         // Unsigned: stored as tracked events, no conversion.
         let answer = post_batch(

@@ -2,7 +2,9 @@
 //! validation, the secret shown once), deliveries to a loopback receiver that fails twice and
 //! then succeeds (exactly one delivered event per id, signatures checked, the delivery log),
 //! a restart in the middle (a new store and worker on the same database resume the outbox),
-//! a slow receiver that does not slow the feed or ingest, and giving up after 24 h.
+//! a slow receiver that does not slow the feed or ingest, giving up after 24 h, and
+//! conversions (reported by the partner or tracked by the host page) reaching the `conversion`
+//! webhooks once each, attributed to the user's click.
 //!
 //! No sleeps: every wait is on a condition (the receiver's `watch` channel, a worker's end)
 //! under a deadline, with a retry base of a few milliseconds.
@@ -504,4 +506,83 @@ both_backends!(events_are_given_up_24_hours_after_they_happened, |t| {
         .unwrap();
     assert_eq!(status, DeliveryStatus::Failed);
     assert_eq!(t.store.next_webhook_due(&[]).await.unwrap(), None);
+});
+
+both_backends!(conversions_reach_the_conversion_webhooks_once, |t| {
+    let mut receiver = RunningReceiver::start(0, None).await;
+    let hook = register(&t, &receiver.url, json!(["conversion"])).await;
+    let secret = hook["secret"].as_str().unwrap().to_owned();
+    let offer = t.create_a_id(&text_offer()).await;
+    let worker = Worker::start(Arc::clone(&t.store), Duration::from_millis(30));
+
+    // u1 clicks the offer (not subscribed: nothing is sent for it), then converts.
+    post_events(&t, offer, &[("c1", "click")]).await;
+    let order = json!({"id": "order-1", "userId": "u1", "name": "deposit", "value": 20});
+    let r = t
+        .json(
+            Method::POST,
+            "/external/conversion",
+            &t.a,
+            Role::Owner,
+            &order,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    // A repeated report stores nothing and queues nothing.
+    let again = t
+        .json(
+            Method::POST,
+            "/external/conversion",
+            &t.a,
+            Role::Owner,
+            &order,
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+    receiver.wait_for(1).await;
+
+    // A conversion the host page tracks (`Offers.track(name, props, {conversion: true})`).
+    let at = offers_core::format_timestamp(&Utc::now());
+    let batch = json!({"key": t.a.public_key(), "room": "r1", "user": "u1", "events": [],
+        "tracked": [{"id": "t1", "name": "purchase", "at": at, "conversion": true, "value": 5}]});
+    let r = t
+        .send(
+            Request::post("/widget/v1/events")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(batch.to_string()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    receiver.wait_for(2).await;
+    worker.stop().await;
+
+    let log = receiver.log();
+    let mut events = Vec::new();
+    for received in &log {
+        verify(&secret, received);
+        let body: Value = serde_json::from_str(&received.body).unwrap();
+        events.extend(body["events"].as_array().unwrap().iter().cloned());
+    }
+    let seen: Vec<(&str, &str, &Value, &Value)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["id"].as_str().unwrap(),
+                e["type"].as_str().unwrap(),
+                &e["data"]["offerId"],
+                &e["data"]["value"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("order-1", "conversion", &json!(offer), &json!(20.0)),
+            ("track:t1", "conversion", &json!(offer), &json!(5.0)),
+        ],
+        "{events:?}"
+    );
+    assert_eq!(events[0]["data"]["userId"], "u1");
+    assert_eq!(events[1]["data"]["name"], "purchase");
 });
