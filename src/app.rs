@@ -22,7 +22,7 @@ use crate::actions;
 use crate::card::OfferCard;
 use crate::config::WidgetConfig;
 use crate::events::{self, EventKind};
-use crate::feed::props_for;
+use crate::feed::prop_holds;
 use crate::history::{
     HistoryStore, anonymous_key, history_key, popup_log_key, random_id, session_key,
 };
@@ -414,7 +414,7 @@ impl Widget {
                     .filter(|o| {
                         o.trigger
                             .as_ref()
-                            .is_some_and(|t| t.matches(name, &props_for(t, props)))
+                            .is_some_and(|t| t.fires(name, |c| prop_holds(c, props)))
                     })
                     .cloned()
                     .collect()

@@ -9,13 +9,12 @@
 
 use offers_core::api::FeedVariant;
 use offers_core::campaign::{Caps, PopupShown};
-use offers_core::segment::{MAX_OPERAND_VALUES, Op, Operand};
+use offers_core::segment::{MAX_OPERAND_VALUES, Op, Operand, Scalar};
 use offers_core::{
     Alignment, AttrValue, BodyText, ButtonText, CssColor, EventName, FeedOffer, GradientDirection,
     HttpUrl, PropCondition, PropKey, ShowFrequency, Template, TemplateData, Title, Translation,
     Trigger, ViewType, parse_timestamp,
 };
-use serde_json::{Map, Value};
 use wasm_bindgen::{JsCast, JsValue};
 
 /// The largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
@@ -201,34 +200,31 @@ fn variant(object: &JsValue) -> Result<FeedVariant, String> {
     })
 }
 
-/// A tracked event's properties as the core's triggers read them: each own property a
-/// condition names (`null` and `undefined` count as absent; arrays and objects are present
-/// but equal to nothing).
-pub fn props_for(trigger: &Trigger, props: &JsValue) -> Map<String, Value> {
-    let mut map = Map::new();
+/// Whether the event's `props` (a JavaScript object) meet `condition`: the property is read
+/// with a plain property read and handed to the core's [`PropCondition::holds`] (a string, a
+/// boolean or a number as themselves, an object or array as neither; absent or `null`: absent).
+pub fn prop_holds(condition: &PropCondition, props: &JsValue) -> bool {
     let Some(object) = props.dyn_ref::<js_sys::Object>() else {
-        return map;
+        return condition.holds(None);
     };
-    for condition in &trigger.conditions {
-        let key = JsValue::from_str(condition.key.as_str());
-        if !js_sys::Object::has_own(object, &key) {
-            continue;
-        }
-        let value = get(props, condition.key.as_str());
-        let json = if let Some(text) = value.as_string() {
-            Value::String(text)
-        } else if let Some(b) = value.as_bool() {
-            Value::Bool(b)
-        } else if let Some(n) = value.as_f64() {
-            serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
-        } else if value.is_object() {
-            Value::Array(Vec::new())
-        } else {
-            Value::Null
-        };
-        map.insert(condition.key.as_str().to_owned(), json);
+    let key = JsValue::from_str(condition.key.as_str());
+    if !js_sys::Object::has_own(object, &key) {
+        return condition.holds(None);
     }
-    map
+    let value = get(props, condition.key.as_str());
+    let text = value.as_string();
+    let actual = if let Some(text) = text.as_deref() {
+        Some(Scalar::Text(text))
+    } else if let Some(b) = value.as_bool() {
+        Some(Scalar::Bool(b))
+    } else if let Some(n) = value.as_f64() {
+        n.is_finite().then_some(Scalar::Number(n))
+    } else if value.is_object() {
+        Some(Scalar::Other)
+    } else {
+        None
+    };
+    condition.holds(actual)
 }
 
 /// The project's caps from a feed body (`caps`, absent: none). A member that is not a whole

@@ -103,7 +103,13 @@ pub struct PropCondition {
 impl PropCondition {
     /// Whether the event's `props` meet the condition ([`compare`]; `null` counts as absent).
     pub fn matches(&self, props: &Map<String, Value>) -> bool {
-        let actual = props.get(self.key.as_str()).and_then(Scalar::from_json);
+        self.holds(props.get(self.key.as_str()).and_then(Scalar::from_json))
+    }
+
+    /// Whether the property's value `actual` (`None`: absent) meets the condition: what
+    /// [`PropCondition::matches`] decides, for a caller that reads the property itself (the
+    /// widget reads it from a JavaScript object, without building a JSON map).
+    pub fn holds(&self, actual: Option<Scalar<'_>>) -> bool {
         compare(self.op, actual, &self.value)
     }
 
@@ -150,7 +156,13 @@ impl Trigger {
     /// Whether the event `name` with `props` fires the trigger: the same name (exactly) and
     /// every condition met.
     pub fn matches(&self, name: &str, props: &Map<String, Value>) -> bool {
-        self.event.as_str() == name && self.conditions.iter().all(|c| c.matches(props))
+        self.fires(name, |c| c.matches(props))
+    }
+
+    /// Whether the event `name` fires the trigger when `meets` says which conditions its
+    /// properties meet (each answered with [`PropCondition::holds`]).
+    pub fn fires(&self, name: &str, meets: impl FnMut(&PropCondition) -> bool) -> bool {
+        self.event.as_str() == name && self.conditions.iter().all(meets)
     }
 
     /// Reads a trigger object, every error at once, keyed `event`, `conditions[0].op`,
