@@ -6,7 +6,8 @@
 #   - RSS with the project's index loaded; the first feed after a restart;
 #   - the feed against bare axum serving the same bytes (examples/feed_baseline), wrk -t1 -c64,
 #     alternating baseline / feed twice, for an anonymous visitor and a targeted user, with
-#     the server's CPU time per feed request; p50/p99 at half the feed's maximum rate;
+#     the server's CPU time per feed request; p50/p99 at half the feed's maximum rate, sharing
+#     both cores with the client, then with the server on core 0 and the client on core 1;
 #   - 1,000 signed-in streams in one room: delivery of new offers p50/p99, POST p99 without
 #     and with the streams;
 #   - 10,000 streams over 1,000 rooms: RSS, and how many streams each change reached;
@@ -96,6 +97,13 @@ EOF
     row "feed, targeted, at half the maximum rate" "$("$load" rate "$base$path" "$half" "$secs")"
     brhalf="$(python3 -c "print(int($br / 2))")"
     row "feed, targeted, br, at half its maximum rate" "$("$load" rate "$base$path" "$brhalf" "$secs" 'Accept-Encoding: br')"
+    # The same two with the server's threads on core 0 and the load client on core 1: on this
+    # 2-core machine, the nearest to a client on a machine of its own (above, the client's
+    # work and the server's share both cores, and the scheduler's time slices show in the tail).
+    taskset -a -p -c 0 "$server" >/dev/null
+    row "  same, server on core 0, client on core 1" "$(taskset -c 1 "$load" rate "$base$path" "$half" "$secs")"
+    row "  br, server on core 0, client on core 1" "$(taskset -c 1 "$load" rate "$base$path" "$brhalf" "$secs" 'Accept-Encoding: br')"
+    taskset -a -p -c 0-1 "$server" >/dev/null
   fi
 done
 

@@ -73,6 +73,8 @@ struct Inner {
     limiter: RateLimiter,
     widget_limiter: RateLimiter<ClientKey>,
     sign_in_limits: SignInLimits,
+    /// Password hashes and checks (argon2) running at once, at most: twice the CPUs.
+    password_slots: tokio::sync::Semaphore,
     live: Arc<LiveIndex>,
     events: EventWriter,
     media: MediaStore,
@@ -116,6 +118,9 @@ impl AppState {
             limiter,
             widget_limiter,
             sign_in_limits: SignInLimits::default(),
+            password_slots: tokio::sync::Semaphore::new(
+                2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
             live,
             events,
             media,
@@ -166,6 +171,12 @@ impl AppState {
     /// The limits of failed sign-ins.
     pub fn sign_in_limits(&self) -> &SignInLimits {
         &self.0.sign_in_limits
+    }
+
+    /// The slots of password hashes and checks (argon2, CPU-bound): this server's, not the
+    /// process's, so servers in one process (tests, replicas) do not take each other's.
+    pub fn password_slots(&self) -> &tokio::sync::Semaphore {
+        &self.0.password_slots
     }
 
     /// The in-memory index of offers and the fan-out to streams.

@@ -41,6 +41,11 @@ use crate::state::AppState;
 const COMPRESSION: CompressionLevel = CompressionLevel::Precise(4);
 
 /// The whole application: every route, the JSON fallbacks, body limit, compression, tracing.
+///
+/// The widget's routes (the feed, the stream, events) are outside the compression layer: the
+/// feed compresses its cached pages itself and a stream is never compressed, and the layer's
+/// body type is as large as its biggest encoder's state (~11 KB, brotli's), which every answer
+/// under it carries and copies, and which an open stream would hold for as long as it is open.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(offers::router())
@@ -54,15 +59,15 @@ pub fn app(state: AppState) -> Router {
         .merge(explain::router())
         .merge(people::router())
         .merge(webhooks::router())
-        .merge(widget::router())
         .merge(assets::router(&state))
         .merge(openapi::router())
         .fallback(not_found_fallback)
+        .layer(CompressionLayer::new().quality(COMPRESSION))
+        .merge(widget::router())
         .method_not_allowed_fallback(method_not_allowed_fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(body::request_guard))
         .layer(middleware::from_fn(run_to_completion))
-        .layer(CompressionLayer::new().quality(COMPRESSION))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(RequestSpan)

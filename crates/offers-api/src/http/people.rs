@@ -193,21 +193,14 @@ async fn start_session(
     Ok(response)
 }
 
-/// Password hashes and checks (argon2) running at once, at most: twice the CPUs.
-fn password_slots() -> &'static tokio::sync::Semaphore {
-    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    SLOTS.get_or_init(|| {
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        tokio::sync::Semaphore::new(2 * cpus)
-    })
-}
-
-/// Runs a password hash or check off the async threads; 429 (retry in a second) when
-/// [`password_slots`] are all taken.
+/// Runs a password hash or check off the async threads; 429 (retry in a second) when the
+/// server's [`AppState::password_slots`] are all taken.
 async fn blocking<T: Send + 'static>(
+    state: &AppState,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
-    let permit = password_slots()
+    let permit = state
+        .password_slots()
         .try_acquire()
         .map_err(|_| ApiError::rate_limited(std::time::Duration::from_secs(1)))?;
     let result = tokio::task::spawn_blocking(f)
@@ -247,7 +240,7 @@ pub(crate) async fn sign_in(
         let user = state.store().user_by_email(&email).await?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         let password = body.password;
-        let ok = blocking(move || verify_password(&password, hash.as_deref())).await?;
+        let ok = blocking(&state, move || verify_password(&password, hash.as_deref())).await?;
         Ok::<_, ApiError>(user.filter(|_| ok))
     }
     .await;
@@ -510,7 +503,7 @@ pub(crate) async fn accept_invitation(
                 .map_err(ApiError::rate_limited)?;
             let hash = user.password_hash.clone();
             let pw = password.clone();
-            match blocking(move || verify_password(&pw, Some(&hash))).await {
+            match blocking(&state, move || verify_password(&pw, Some(&hash))).await {
                 Ok(true) => limits.succeeded(&user.email, None),
                 Ok(false) => return Err(ApiError::Unauthorized(WRONG_CREDENTIALS.to_owned())),
                 Err(e) => {
@@ -521,7 +514,7 @@ pub(crate) async fn accept_invitation(
             Acceptor::Existing { user_id: user.id }
         }
         None => {
-            let password_hash = blocking(move || hash_password(&password))
+            let password_hash = blocking(&state, move || hash_password(&password))
                 .await?
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
             Acceptor::New {
