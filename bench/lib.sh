@@ -1,6 +1,7 @@
 # Shared set-up of the API benchmarks (sourced by bench/scale.sh and bench/audiences.sh):
 # `bench_setup BACKEND PORT NAME` installs Debian's wrk if missing, builds the API and the load
-# client with the release-native profile, makes a temporary directory and a database (a SQLite
+# client with the release-native profile (BENCH_SKIP_BUILD=1: use those already in the target
+# directory), makes a temporary directory and a database (a SQLite
 # file there, or a fresh PostgreSQL database NAME_<pid>), removes both on exit, and sets
 #   bin load dir port base db results, and row "label" "value" (a Markdown row, also kept in
 #   $results).
@@ -8,7 +9,7 @@ bench_setup() {
   local backend="$1"
   port="$2"
   command -v wrk >/dev/null || { echo "==> installing Debian's wrk"; apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
-  cargo build --quiet --profile release-native -p offers-api --bin offers-api --example feed_baseline --example scale_load
+  [ -n "${BENCH_SKIP_BUILD:-}" ] || cargo build --quiet --profile release-native -p offers-api --bin offers-api --example feed_baseline --example scale_load
   bin="${CARGO_TARGET_DIR:-target}/release-native"
   load="$bin/examples/scale_load"
   dir="$(mktemp -d)"

@@ -74,6 +74,10 @@ for who in anon targeted; do
   t0="$(cpu_ticks)"; f1="$(wrk_rps "$port" "$path")"; t1="$(cpu_ticks)"
   b2="$(wrk_rps 18192 "$path")"
   t2="$(cpu_ticks)"; f2="$(wrk_rps "$port" "$path")"; t3="$(cpu_ticks)"
+  if [ "$who" = targeted ]; then
+    # The tail's floor on this machine: the baseline at the feed's half rate (below).
+    base_half="$("$load" rate "http://127.0.0.1:18192$path" "$(python3 -c "print(int(($f1 + $f2) / 4))")" "$secs")"
+  fi
   kill "$baseline"; wait "$baseline" 2>/dev/null || true
   summary="$(python3 - "$b1" "$f1" "$b2" "$f2" "$((t1 - t0 + t3 - t2))" "$secs" <<'EOF'
 import sys
@@ -95,6 +99,7 @@ EOF
     row "feed, targeted, Accept-Encoding: br ($brsize bytes)" "$(python3 -c "print(f'{$br:,.0f} req/s; server CPU {($t1 - $t0) * 10_000 / ($br * $secs):.0f} µs per request')")"
     half="$(python3 -c "print(int(($f1 + $f2) / 4))")"
     row "feed, targeted, at half the maximum rate" "$("$load" rate "$base$path" "$half" "$secs")"
+    row "  baseline (same bytes) at that rate" "$base_half"
     brhalf="$(python3 -c "print(int($br / 2))")"
     row "feed, targeted, br, at half its maximum rate" "$("$load" rate "$base$path" "$brhalf" "$secs" 'Accept-Encoding: br')"
     # The same two with the server's threads on core 0 and the load client on core 1: on this

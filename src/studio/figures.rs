@@ -12,7 +12,7 @@ use chrono::{Days, NaiveDate};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use offers_core::api::campaign::{VariantComparison, VariantStats};
+use offers_core::api::campaign::{ComparisonMetric, VariantComparison, VariantStats};
 
 use super::api::{self, Credentials, DayStats, OfferStats};
 use super::clock;
@@ -321,20 +321,18 @@ pub fn rate_with_interval(rate: f64, low: f64, high: f64) -> String {
     )
 }
 
-/// The sentence under the variants' table: which variant leads, by which rate, and whether
-/// the API's two-proportion test finds the difference significant.
+/// The sentence under the variants' table: which variant leads, by the metric the API compared
+/// them by, and whether the API's two-proportion test finds the difference significant.
 pub fn comparison_sentence(comparison: &VariantComparison, variants: &[VariantStats]) -> String {
-    let by_conversions = variants.iter().any(|v| v.conversions > 0);
-    let (metric, rate): (&str, fn(&VariantStats) -> f64) = if by_conversions {
-        ("conversion rate", |v| v.conversion_rate)
-    } else {
-        ("CTR", |v| v.ctr)
+    let metric = match comparison.metric {
+        ComparisonMetric::Ctr => "CTR",
+        ComparisonMetric::ConversionRate => "conversion rate",
     };
     let of = |index: u32| {
         variants
             .iter()
             .find(|v| v.variant == index)
-            .map_or(0.0, rate)
+            .map_or(0.0, |v| comparison.metric.rate(v))
     };
     let leader = variant_label(comparison.leader);
     let runner_up = variant_label(comparison.runner_up);
@@ -665,6 +663,7 @@ mod tests {
         let significant = VariantComparison {
             leader: 1,
             runner_up: 0,
+            metric: ComparisonMetric::Ctr,
             p_value: Some(0.0044),
             significant: true,
         };
@@ -686,6 +685,7 @@ mod tests {
         let by_conversions = VariantComparison {
             leader: 0,
             runner_up: 1,
+            metric: ComparisonMetric::ConversionRate,
             p_value: None,
             significant: false,
         };

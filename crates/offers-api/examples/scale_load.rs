@@ -18,8 +18,8 @@
 //! Streams sign their users when `SCALE_IDENTITY_SECRET` holds the project's identity secret
 //! (new projects require signed users).
 //! - `rate <url> <requests-per-second> <seconds> [header]`: GETs `url` at a fixed rate (open
-//!   loop, 32 connections), with one extra `Name: value` header if given, and prints the
-//!   latency p50/p99/max.
+//!   loop, 32 keep-alive connections on one thread, HTTP/1.1 written and read directly), with
+//!   one extra `Name: value` header if given, and prints the latency p50/p99/max.
 //! - `profiles <base> <api-key> <token> <count> <batch>` (issue 11, `bench/audiences.sh`):
 //!   upserts `count` profiles `u0…` (language, tags, `firstName`, `points`, `verified`) with
 //!   `POST /external/users` in JSON batches of `batch`, and prints each batch's time;
@@ -565,25 +565,55 @@ async fn rate(args: &[String]) -> Res<()> {
     let url = arg(args, 1)?.to_owned();
     let per_second: f64 = num(args, 2)?;
     let seconds: f64 = num(args, 3)?;
-    // An optional `Name: value` header (e.g. `Accept-Encoding: br`; the body is read, not decoded).
-    let extra: Option<(String, String)> = args.get(4).and_then(|h| {
-        let (name, value) = h.split_once(':')?;
-        Some((name.trim().to_owned(), value.trim().to_owned()))
-    });
+    let extra = args.get(4).cloned();
+    // The measuring runs on one thread of its own (bench/scale.sh may pin it to a core).
+    tokio::task::spawn_blocking(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?
+            .block_on(rate_run(url, per_second, seconds, extra))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+/// Connections of `rate`.
+const RATE_CONNECTIONS: usize = 32;
+
+/// `rate`'s measuring: an open loop over [`RATE_CONNECTIONS`] keep-alive connections. Each
+/// request has a scheduled send time; the next free connection sends it, and its latency is
+/// counted from that time (no coordinated omission: a slow answer delays the requests behind
+/// it, and their latencies show it). HTTP/1.1 is spoken directly ([`RawConnection`]): the
+/// client must cost far less than the server it measures, on the same machine.
+async fn rate_run(url: String, per_second: f64, seconds: f64, extra: Option<String>) -> Res<()> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or("rate takes an http:// URL")?;
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n");
+    if let Some(header) = &extra {
+        request.push_str(header);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    let request: Arc<[u8]> = request.into_bytes().into();
     let total = (per_second * seconds) as usize;
     let gap = Duration::from_secs_f64(1.0 / per_second);
-    let http = client();
-    let gate = Arc::new(Semaphore::new(32));
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut connections = Vec::with_capacity(RATE_CONNECTIONS);
+    for _ in 0..RATE_CONNECTIONS {
+        connections.push(RawConnection::open(host).await?);
+    }
     // The send times come from a thread of their own sleeping to each one (microseconds late
     // at most), not from tokio's timer, whose millisecond ticks would send in bursts and add
     // up to a millisecond to every latency measured from the scheduled time.
-    let (due_tx, mut due_rx) = mpsc::unbounded_channel::<std::time::Instant>();
-    let started = std::time::Instant::now() + Duration::from_millis(20);
+    let (due_tx, due_rx) = mpsc::unbounded_channel::<Instant>();
+    let started = Instant::now() + Duration::from_millis(20);
     std::thread::spawn(move || {
         for i in 0..total {
             let at = started + gap * i as u32;
-            if let Some(wait) = at.checked_duration_since(std::time::Instant::now()) {
+            if let Some(wait) = at.checked_duration_since(Instant::now()) {
                 std::thread::sleep(wait);
             }
             if due_tx.send(at).is_err() {
@@ -591,32 +621,36 @@ async fn rate(args: &[String]) -> Res<()> {
             }
         }
     });
-    while let Some(scheduled) = due_rx.recv().await {
-        let (http, url, tx, gate) = (http.clone(), url.clone(), tx.clone(), gate.clone());
-        let extra = extra.clone();
-        tokio::spawn(async move {
-            let _permit = gate.acquire_owned().await;
-            let mut request = http.get(&url);
-            if let Some((name, value)) = &extra {
-                request = request.header(name.as_str(), value.as_str());
+    let due = Arc::new(tokio::sync::Mutex::new(due_rx));
+    let mut tasks = Vec::with_capacity(RATE_CONNECTIONS);
+    for mut connection in connections {
+        let (due, request) = (Arc::clone(&due), Arc::clone(&request));
+        tasks.push(tokio::spawn(async move {
+            let (mut lat, mut errors) = (Vec::new(), 0usize);
+            loop {
+                let Some(scheduled) = due.lock().await.recv().await else {
+                    break;
+                };
+                match connection.get(&request).await {
+                    Ok(200) => lat.push(scheduled.elapsed().as_secs_f64() * 1e3),
+                    Ok(_) => errors += 1,
+                    Err(_) => {
+                        errors += 1;
+                        match RawConnection::open(&connection.host).await {
+                            Ok(fresh) => connection = fresh,
+                            Err(_) => break,
+                        }
+                    }
+                }
             }
-            let ok = match request.send().await {
-                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                Err(_) => false,
-            };
-            // Latency from the scheduled send time (no coordinated omission).
-            let _ = tx.send((ok, scheduled.elapsed().as_secs_f64() * 1e3));
-        });
+            (lat, errors)
+        }));
     }
-    drop(tx);
-    let mut lat = Vec::new();
-    let mut errors = 0;
-    while let Some((ok, ms)) = rx.recv().await {
-        if ok {
-            lat.push(ms);
-        } else {
-            errors += 1;
-        }
+    let (mut lat, mut errors) = (Vec::with_capacity(total), 0);
+    for task in tasks {
+        let (l, e) = task.await.map_err(|e| e.to_string())?;
+        lat.extend(l);
+        errors += e;
     }
     let lat = sorted(lat);
     println!(
@@ -626,6 +660,87 @@ async fn rate(args: &[String]) -> Res<()> {
         pct(&lat, 100.0)
     );
     Ok(())
+}
+
+/// A keep-alive HTTP/1.1 connection of `rate`: writes a GET, reads the head and then exactly
+/// `Content-Length` bytes of body, which it drops (the feed always sends its length).
+struct RawConnection {
+    host: String,
+    stream: tokio::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RawConnection {
+    async fn open(host: &str) -> Res<Self> {
+        let stream = tokio::net::TcpStream::connect(host)
+            .await
+            .map_err(|e| format!("connect {host}: {e}"))?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        Ok(Self {
+            host: host.to_owned(),
+            stream,
+            buf: vec![0; 1 << 16],
+        })
+    }
+
+    /// Sends `request`, reads the whole answer; its status.
+    async fn get(&mut self, request: &[u8]) -> Res<u16> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        self.stream
+            .write_all(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut filled = 0;
+        let (head_end, status, length) = loop {
+            if filled == self.buf.len() {
+                return Err("answer head larger than 64 KB".into());
+            }
+            let n = self
+                .stream
+                .read(&mut self.buf[filled..])
+                .await
+                .map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err("connection closed".into());
+            }
+            filled += n;
+            if let Some(end) = self.buf[..filled].windows(4).position(|w| w == b"\r\n\r\n") {
+                let (status, length) = parse_head(&self.buf[..end])?;
+                break (end + 4, status, length);
+            }
+        };
+        let mut left = length.saturating_sub(filled - head_end);
+        while left > 0 {
+            let n = self
+                .stream
+                .read(&mut self.buf)
+                .await
+                .map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err("connection closed in the body".into());
+            }
+            left = left.saturating_sub(n);
+        }
+        Ok(status)
+    }
+}
+
+/// The status and `Content-Length` of an answer's head.
+fn parse_head(head: &[u8]) -> Res<(u16, usize)> {
+    let head = std::str::from_utf8(head).map_err(|_| "answer head is not UTF-8")?;
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .and_then(|code| code.parse().ok())
+        .ok_or("no status line")?;
+    let length = lines
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+        .map(|(_, value)| value.trim().parse().map_err(|_| "bad Content-Length"))
+        .transpose()?
+        .ok_or("the answer has no Content-Length")?;
+    Ok((status, length))
 }
 
 /// The languages, tags and points of profile `i` (deterministic).

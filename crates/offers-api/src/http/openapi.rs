@@ -372,6 +372,7 @@ impl Modify for AccessRules {
         api::ConversionResponse,
         api::VariantStats,
         api::VariantComparison,
+        api::ComparisonMetric,
         api::Caps,
         api::RecentPopup,
         api::TrackedEvent,

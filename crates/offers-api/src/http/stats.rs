@@ -8,7 +8,7 @@
 //!
 //! Campaign figures (SPEC §9): `conversions` (attributed to the offer), `conversionValue`,
 //! `conversionRate` (conversions / impressions), per variant with the CTR's 95 % Wilson
-//! interval, the `comparison` of the variants (`offers_core::stats::compare`: by CTR, by
+//! interval, the `comparison` of the variants (`VariantComparison::of` in the core: by CTR, by
 //! conversion rate once any variant has conversions) and `triggered` (tracked events named as
 //! the offer's trigger). The same figures per local day, offer and variant as CSV:
 //! `GET /external/offer/{offerId}/stats.csv` and `GET /external/stats.csv?from&to`.
@@ -27,7 +27,7 @@ use offers_core::api::figures::ctr;
 use offers_core::api::{
     DayStats, ErrorBody, FiguresCsvRow, OfferStats, VariantComparison, VariantStats,
 };
-use offers_core::stats::{Arm, compare, wilson_interval};
+use offers_core::stats::wilson_interval;
 
 use crate::error::{ApiError, Fields};
 use crate::http::access::Access;
@@ -169,7 +169,7 @@ pub(crate) async fn offer_stats(
         conversion_value,
         conversion_rate: ctr(conversions, t.impressions),
         triggered,
-        comparison: comparison(&variants),
+        comparison: VariantComparison::of(&variants),
         variants,
         days,
     }))
@@ -221,29 +221,6 @@ pub(crate) fn variant_stats(rows: &[FigureRow]) -> Vec<VariantStats> {
             }
         })
         .collect()
-}
-
-/// Which variant leads: by conversion rate once any variant has conversions, else by CTR.
-pub(crate) fn comparison(variants: &[VariantStats]) -> Option<VariantComparison> {
-    let by_conversions = variants.iter().any(|v| v.conversions > 0);
-    let arms: Vec<Arm> = variants
-        .iter()
-        .map(|v| Arm {
-            successes: if by_conversions {
-                v.conversions
-            } else {
-                v.clicks
-            },
-            trials: v.impressions,
-        })
-        .collect();
-    let c = compare(&arms)?;
-    Some(VariantComparison {
-        leader: variants[c.leader].variant,
-        runner_up: variants[c.runner_up].variant,
-        p_value: c.p_value,
-        significant: c.significant,
-    })
 }
 
 /// The range of a figures query: `from` / `to` local days of the `utcOffset` zone.
@@ -427,6 +404,7 @@ pub(crate) async fn project_stats_csv(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use offers_core::api::ComparisonMetric;
 
     #[test]
     fn variants_are_summed_and_compared() {
@@ -450,13 +428,18 @@ mod tests {
         assert_eq!((variants[0].impressions, variants[0].clicks), (1000, 40));
         assert_eq!(variants[1].ctr, 0.08);
         assert!(variants[1].ctr_low < 0.08 && variants[1].ctr_high > 0.08);
-        let c = comparison(&variants).unwrap();
+        let c = VariantComparison::of(&variants).unwrap();
         assert_eq!((c.leader, c.runner_up, c.significant), (1, 0, true));
+        assert_eq!(c.metric, ComparisonMetric::Ctr);
         // Once conversions exist, they decide.
         let rows = [row(Some(0), 100, 5, 9), row(Some(1), 100, 50, 1)];
-        let c = comparison(&variant_stats(&rows)).unwrap();
+        let c = VariantComparison::of(&variant_stats(&rows)).unwrap();
         assert_eq!((c.leader, c.runner_up), (0, 1));
-        assert_eq!(comparison(&variant_stats(&[row(Some(0), 1, 1, 0)])), None);
+        assert_eq!(c.metric, ComparisonMetric::ConversionRate);
+        assert_eq!(
+            VariantComparison::of(&variant_stats(&[row(Some(0), 1, 1, 0)])),
+            None
+        );
     }
 
     #[test]

@@ -364,6 +364,7 @@ both_backends!(figures_per_variant_with_conversions_and_csv_exports, |t| {
     );
     assert_eq!(stats["comparison"]["leader"], 1, "{stats}");
     assert_eq!(stats["comparison"]["runnerUp"], 0);
+    assert_eq!(stats["comparison"]["metric"], "conversionRate", "{stats}");
     assert_eq!(
         stats["comparison"]["significant"], false,
         "4 impressions each"

@@ -184,6 +184,27 @@ pub struct VariantStats {
     pub conversion_rate: f64,
 }
 
+/// What the variants are compared by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ComparisonMetric {
+    /// Clicks per impression (no variant has a conversion yet).
+    Ctr,
+    /// Conversions per impression (once any variant has one).
+    ConversionRate,
+}
+
+impl ComparisonMetric {
+    /// The metric's rate of `v`.
+    pub fn rate(self, v: &VariantStats) -> f64 {
+        match self {
+            Self::Ctr => v.ctr,
+            Self::ConversionRate => v.conversion_rate,
+        }
+    }
+}
+
 /// Which variant leads: by CTR, or by conversion rate once conversions exist.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -193,10 +214,43 @@ pub struct VariantComparison {
     pub leader: u32,
     /// The next one's.
     pub runner_up: u32,
+    /// What they were compared by.
+    pub metric: ComparisonMetric,
     /// The two-proportion z-test of the two (null: not defined yet).
     pub p_value: Option<f64>,
     /// pValue < 0.05.
     pub significant: bool,
+}
+
+impl VariantComparison {
+    /// The comparison of an offer's variants (the one rule: the API's figures and the Studio
+    /// both read it): by conversions once any variant has one, else by clicks, each over
+    /// impressions; `None` for fewer than two variants.
+    pub fn of(variants: &[VariantStats]) -> Option<Self> {
+        let metric = if variants.iter().any(|v| v.conversions > 0) {
+            ComparisonMetric::ConversionRate
+        } else {
+            ComparisonMetric::Ctr
+        };
+        let arms: Vec<crate::stats::Arm> = variants
+            .iter()
+            .map(|v| crate::stats::Arm {
+                successes: match metric {
+                    ComparisonMetric::Ctr => v.clicks,
+                    ComparisonMetric::ConversionRate => v.conversions,
+                },
+                trials: v.impressions,
+            })
+            .collect();
+        let c = crate::stats::compare(&arms)?;
+        Some(Self {
+            leader: variants[c.leader].variant,
+            runner_up: variants[c.runner_up].variant,
+            metric,
+            p_value: c.p_value,
+            significant: c.significant,
+        })
+    }
 }
 
 /// The header of the figures CSV exports.

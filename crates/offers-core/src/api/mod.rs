@@ -45,8 +45,8 @@ pub use audience::{
     StoredProfile, TestSendAnswer, TestSendRequest, UsersAnswer,
 };
 pub use campaign::{
-    Caps, ConversionRequest, ConversionResponse, FiguresCsvRow, RecentPopup, TrackedEvent,
-    VariantComparison, VariantStats,
+    Caps, ComparisonMetric, ConversionRequest, ConversionResponse, FiguresCsvRow, RecentPopup,
+    TrackedEvent, VariantComparison, VariantStats,
 };
 pub use figures::{DayStats, ExplainResponse, ExplainedOffer, OfferStats, StatsSummary};
 pub use offer::{
