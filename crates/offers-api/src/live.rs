@@ -1376,7 +1376,9 @@ impl LiveIndex {
                 if seen.len() > MAX_SEEN_IDS {
                     seen.clear();
                 }
-                seen.insert(id.to_owned())
+                // Looked up by `&str` first: an id seen before (nearly every feed request)
+                // costs no allocation.
+                !seen.contains(id) && seen.insert(id.to_owned())
             };
             if newly_seen {
                 let registration = Registration {

@@ -732,15 +732,7 @@ both_backends!(delete_answers_true_then_404, |t| {
 // ---------------------------------------------------------------- opt-out and feed
 
 async fn feed(t: &TestApp, query: &str) -> Resp {
-    t.send(
-        Request::get(format!(
-            "/widget/v1/offers?key={}&{query}",
-            t.a.public_key()
-        ))
-        .body(Body::empty())
-        .unwrap(),
-    )
-    .await
+    t.feed_of_a(query).await
 }
 
 fn feed_ids(r: &Resp) -> Vec<i64> {

@@ -22,18 +22,7 @@ async fn put_profile(t: &TestApp, user: &str, body: &Value) -> Resp {
 }
 
 async fn feed(t: &TestApp, query: &str) -> Value {
-    let r = t
-        .send(
-            Request::get(format!(
-                "/widget/v1/offers?key={}&{query}",
-                t.a.public_key()
-            ))
-            .body(Body::empty())
-            .unwrap(),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    r.json()
+    t.feed_json_of_a(query).await
 }
 
 fn ids(feed: &Value) -> Vec<i64> {

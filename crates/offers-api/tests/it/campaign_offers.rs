@@ -4,8 +4,7 @@
 //! SQLite and PostgreSQL.
 
 use crate::common::{Resp, TestApp, text_offer, with};
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use offers_api::auth::Role;
 use serde_json::{Value, json};
 
@@ -27,18 +26,7 @@ fn campaign() -> Value {
 }
 
 async fn feed(t: &TestApp, query: &str) -> Value {
-    let r = t
-        .send(
-            Request::get(format!(
-                "/widget/v1/offers?key={}&{query}",
-                t.a.public_key()
-            ))
-            .body(Body::empty())
-            .unwrap(),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    r.json()
+    t.feed_json_of_a(query).await
 }
 
 fn offer_in(feed: &Value, id: i64) -> Value {

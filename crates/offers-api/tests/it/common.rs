@@ -297,6 +297,26 @@ impl TestApp {
         }
     }
 
+    /// `GET /widget/v1/offers?key=<project a's public key>&<query>`.
+    pub(crate) async fn feed_of_a(&self, query: &str) -> Resp {
+        self.send(
+            Request::get(format!(
+                "/widget/v1/offers?key={}&{query}",
+                self.a.public_key()
+            ))
+            .body(Body::empty())
+            .unwrap(),
+        )
+        .await
+    }
+
+    /// [`TestApp::feed_of_a`], which must answer 200: its JSON.
+    pub(crate) async fn feed_json_of_a(&self, query: &str) -> Value {
+        let r = self.feed_of_a(query).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.json()
+    }
+
     /// Sends a request through the router in-process.
     pub(crate) async fn send(&self, req: Request<Body>) -> Resp {
         let response = self.router.clone().oneshot(req).await.expect("infallible");
