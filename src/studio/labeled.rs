@@ -143,6 +143,36 @@ pub fn ConfirmButton(
     }
 }
 
+/// A secret shown once, right after it was made (a token, a webhook's signing secret): the
+/// `message`, the secret in a read-only box (`secret_id`) with a copy button (`copy_id`) and
+/// a Done button (`done_id`) that calls `on_done`.
+#[component]
+pub fn SecretShownOnce(
+    class: &'static str,
+    message: String,
+    label: &'static str,
+    secret: String,
+    secret_id: &'static str,
+    copy_id: &'static str,
+    copy_label: &'static str,
+    done_id: &'static str,
+    #[prop(into)] on_done: Callback<()>,
+) -> impl IntoView {
+    let copy_status = RwSignal::new(None::<String>);
+    let copied = secret.clone();
+    view! {
+        <div class=class role="status">
+            <p>{message}</p>
+            <label for=secret_id>{label}</label>
+            <textarea id=secret_id readonly rows="2" prop:value=secret></textarea>
+            <button type="button" class="btn" id=copy_id
+                on:click=move |_| super::copy_text(copied.clone(), secret_id, copy_status)>{copy_label}</button>
+            <button type="button" class="btn" id=done_id on:click=move |_| on_done.run(())>"Done"</button>
+            <span class="muted" role="status">{move || copy_status.get()}</span>
+        </div>
+    }
+}
+
 /// Runs `load` with the credentials now and whenever the sign-in or `reload` changes, and
 /// `clear` when signed out.
 pub fn load_with<Fut>(

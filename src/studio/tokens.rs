@@ -9,13 +9,14 @@ use leptos::task::spawn_local;
 use offers_core::access::{Area, Level};
 
 use super::api::Credentials;
+use super::clock;
 use super::labeled::{
-    ConfirmButton, Notice, NoticeState, Reasons, SelectField, TextField, load_with, reasons_of,
+    ConfirmButton, Notice, NoticeState, Reasons, SecretShownOnce, SelectField, TextField,
+    load_with, reasons_of,
 };
 use super::people::assignable;
 use super::people_api::{self, IssuedToken, TokenInfo};
 use super::permits::refusal_of;
-use super::{clock, copy_text};
 
 /// A listed instant, or `missing` when there is none.
 pub fn when(at: Option<&DateTime<Utc>>, missing: &str) -> String {
@@ -46,7 +47,6 @@ pub fn Tokens(session: Signal<Option<Credentials>>) -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let notice: NoticeState = RwSignal::new(None);
     let issued = RwSignal::new(None::<IssuedToken>);
-    let copy_status = RwSignal::new(None::<String>);
     let may_issue = refusal_of(session, Area::People, Level::Full);
 
     load_with(
@@ -89,7 +89,6 @@ pub fn Tokens(session: Signal<Option<Credentials>>) -> impl IntoView {
                 Ok(token) => {
                     name.set(String::new());
                     expires.set(String::new());
-                    copy_status.set(None);
                     issued.set(Some(token));
                     reload.update(|n| *n += 1);
                 }
@@ -160,17 +159,11 @@ pub fn Tokens(session: Signal<Option<Credentials>>) -> impl IntoView {
                     disabled=move || may_issue.with(Option::is_some) title=move || may_issue.get()>"Issue"</button>
             </form>
             {move || issued.get().map(|token| view! {
-                <div class="tokens__secret" role="status">
-                    <p>{format!("Token “{}” ({}) issued. Copy it now: it is not shown again.", token.name, token.role)}</p>
-                    <label for="token-secret">"Token"</label>
-                    <textarea id="token-secret" readonly rows="2" prop:value=token.token.clone()></textarea>
-                    <button type="button" class="btn" id="token-copy" on:click={
-                        let secret = token.token.clone();
-                        move |_| copy_text(secret.clone(), "token-secret", copy_status)
-                    }>"Copy the token"</button>
-                    <button type="button" class="btn" id="token-done" on:click=move |_| issued.set(None)>"Done"</button>
-                    <span class="muted" role="status">{move || copy_status.get()}</span>
-                </div>
+                <SecretShownOnce class="tokens__secret"
+                    message=format!("Token “{}” ({}) issued. Copy it now: it is not shown again.", token.name, token.role)
+                    label="Token" secret=token.token.clone() secret_id="token-secret"
+                    copy_id="token-copy" copy_label="Copy the token" done_id="token-done"
+                    on_done=move || issued.set(None) />
             })}
         </section>
     }

@@ -14,11 +14,11 @@ pub use offers_core::api::webhooks::{
 use serde_json::Value;
 
 use super::api::{ApiFailure, Credentials, call, parse};
+use super::clock;
 use super::labeled::{
-    ConfirmButton, Notice, NoticeState, Reasons, TextField, load_with, reasons_of,
+    ConfirmButton, Notice, NoticeState, Reasons, SecretShownOnce, TextField, load_with, reasons_of,
 };
 use super::permits::refusal_of;
-use super::{clock, copy_text};
 
 /// The project's webhooks, newest first.
 pub async fn list_webhooks(credentials: &Credentials) -> Result<Vec<WebhookInfo>, ApiFailure> {
@@ -84,7 +84,6 @@ pub fn Webhooks(session: Signal<Option<Credentials>>) -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let notice: NoticeState = RwSignal::new(None);
     let created = RwSignal::new(None::<CreatedWebhook>);
-    let copy_status = RwSignal::new(None::<String>);
     let may_change = refusal_of(session, Area::Settings, Level::Full);
     let shown_log = RwSignal::new(None::<(i64, Vec<WebhookDelivery>)>);
 
@@ -119,7 +118,6 @@ pub fn Webhooks(session: Signal<Option<Credentials>>) -> impl IntoView {
             match create_webhook(&credentials, &u, events).await {
                 Ok(hook) => {
                     url.set(String::new());
-                    copy_status.set(None);
                     created.set(Some(hook));
                     reload.update(|n| *n += 1);
                 }
@@ -258,17 +256,11 @@ pub fn Webhooks(session: Signal<Option<Credentials>>) -> impl IntoView {
                     disabled=move || may_change.with(Option::is_some) title=move || may_change.get()>"Add"</button>
             </form>
             {move || created.get().map(|hook| view! {
-                <div class="webhooks__secret" role="status">
-                    <p>{format!("Webhook #{} to {} added. Copy its signing secret now: it is not shown again.", hook.id, hook.url)}</p>
-                    <label for="webhook-secret">"Signing secret"</label>
-                    <textarea id="webhook-secret" readonly rows="2" prop:value=hook.secret.clone()></textarea>
-                    <button type="button" class="btn" id="webhook-copy" on:click={
-                        let secret = hook.secret.clone();
-                        move |_| copy_text(secret.clone(), "webhook-secret", copy_status)
-                    }>"Copy the secret"</button>
-                    <button type="button" class="btn" id="webhook-done" on:click=move |_| created.set(None)>"Done"</button>
-                    <span class="muted" role="status">{move || copy_status.get()}</span>
-                </div>
+                <SecretShownOnce class="webhooks__secret"
+                    message=format!("Webhook #{} to {} added. Copy its signing secret now: it is not shown again.", hook.id, hook.url)
+                    label="Signing secret" secret=hook.secret.clone() secret_id="webhook-secret"
+                    copy_id="webhook-copy" copy_label="Copy the secret" done_id="webhook-done"
+                    on_done=move || created.set(None) />
             })}
         </section>
     }
