@@ -6,7 +6,7 @@
 #   - RSS with the project's index loaded; the first feed after a restart;
 #   - the feed against bare axum serving the same bytes (examples/feed_baseline), wrk -t1 -c64,
 #     alternating baseline / feed twice, for an anonymous visitor and a targeted user, with
-#     the server's CPU time per feed request; p50/p99 at half the feed's maximum rate, sharing
+#     the server's and the baseline's CPU time per request; p50/p99 at half the feed's maximum rate, sharing
 #     both cores with the client, then with the server on core 0 and the client on core 1;
 #   - 1,000 signed-in streams in one room: delivery of new offers p50/p99, POST p99 without
 #     and with the streams;
@@ -33,7 +33,7 @@ start_server() {
 }
 stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; }
 rss() { awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' "/proc/$server/status"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/${1:-$server}/stat"; } # [pid]: user + system ticks
 
 start_server
 project="$("$bin/offers-api" project create --name scale --database-url "$db")"
@@ -70,23 +70,24 @@ for who in anon targeted; do
   "$bin/examples/feed_baseline" 127.0.0.1:18192 "$dir/body" "$etag" &
   baseline=$!
   for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:18192$path" && break; sleep 0.05; done
-  b1="$(wrk_rps 18192 "$path")"
+  s0="$(cpu_ticks "$baseline")"; b1="$(wrk_rps 18192 "$path")"; s1="$(cpu_ticks "$baseline")"
   t0="$(cpu_ticks)"; f1="$(wrk_rps "$port" "$path")"; t1="$(cpu_ticks)"
-  b2="$(wrk_rps 18192 "$path")"
+  s2="$(cpu_ticks "$baseline")"; b2="$(wrk_rps 18192 "$path")"; s3="$(cpu_ticks "$baseline")"
   t2="$(cpu_ticks)"; f2="$(wrk_rps "$port" "$path")"; t3="$(cpu_ticks)"
   if [ "$who" = targeted ]; then
     # The tail's floor on this machine: the baseline at the feed's half rate (below).
     base_half="$("$load" rate "http://127.0.0.1:18192$path" "$(python3 -c "print(int(($f1 + $f2) / 4))")" "$secs")"
   fi
   kill "$baseline"; wait "$baseline" 2>/dev/null || true
-  summary="$(python3 - "$b1" "$f1" "$b2" "$f2" "$((t1 - t0 + t3 - t2))" "$secs" <<'EOF'
+  summary="$(python3 - "$b1" "$f1" "$b2" "$f2" "$((t1 - t0 + t3 - t2))" "$secs" "$((s1 - s0 + s3 - s2))" <<'EOF'
 import sys
 b1, f1, b2, f2 = map(float, sys.argv[1:5])
-ticks, secs = int(sys.argv[5]), float(sys.argv[6])
-requests = (f1 + f2) * secs
-cpu_us = ticks * 10_000 / requests  # 100 ticks per second
+ticks, secs, base_ticks = int(sys.argv[5]), float(sys.argv[6]), int(sys.argv[7])
+cpu_us = ticks * 10_000 / ((f1 + f2) * secs)  # 100 ticks per second
+base_us = base_ticks * 10_000 / ((b1 + b2) * secs)
 print(f"{(f1 + f2) / 2:,.0f} req/s vs baseline {(b1 + b2) / 2:,.0f} = {(f1 + f2) / (b1 + b2) * 100:.0f} % "
-      f"(runs {f1 / b1 * 100:.0f} %, {f2 / b2 * 100:.0f} %); server CPU {cpu_us:.0f} µs per request")
+      f"(runs {f1 / b1 * 100:.0f} %, {f2 / b2 * 100:.0f} %); server CPU {cpu_us:.0f} µs per request "
+      f"(baseline {base_us:.0f} µs: {cpu_us - base_us:.0f} µs beyond sending the bytes)")
 EOF
 )"
   row "feed, $who ($count offers, $(wc -c <"$dir/body") bytes)" "$summary"

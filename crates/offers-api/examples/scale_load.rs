@@ -622,6 +622,7 @@ async fn rate_run(url: String, per_second: f64, seconds: f64, extra: Option<Stri
         }
     });
     let due = Arc::new(tokio::sync::Mutex::new(due_rx));
+    let cpu_before = cpu_times();
     let mut tasks = Vec::with_capacity(RATE_CONNECTIONS);
     for mut connection in connections {
         let (due, request) = (Arc::clone(&due), Arc::clone(&request));
@@ -632,7 +633,10 @@ async fn rate_run(url: String, per_second: f64, seconds: f64, extra: Option<Stri
                     break;
                 };
                 match connection.get(&request).await {
-                    Ok(200) => lat.push(scheduled.elapsed().as_secs_f64() * 1e3),
+                    Ok(200) => lat.push((
+                        (scheduled - started).as_secs_f64(),
+                        scheduled.elapsed().as_secs_f64() * 1e3,
+                    )),
                     Ok(_) => errors += 1,
                     Err(_) => {
                         errors += 1;
@@ -652,14 +656,62 @@ async fn rate_run(url: String, per_second: f64, seconds: f64, extra: Option<Stri
         lat.extend(l);
         errors += e;
     }
-    let lat = sorted(lat);
+    let steal = cpu_times()
+        .zip(cpu_before)
+        .map(|(after, before)| after.steal_share_since(&before));
+    // Each second's p99 (by scheduled time): one stall shows as one bad second, a server
+    // that is slow throughout as all of them.
+    let mut by_second = vec![Vec::new(); seconds.ceil() as usize + 1];
+    let last = by_second.len() - 1;
+    for &(at, ms) in &lat {
+        by_second[(at as usize).min(last)].push(ms);
+    }
+    let per_second_p99: Vec<String> = by_second
+        .into_iter()
+        .filter(|l| !l.is_empty())
+        .map(|l| format!("{:.1}", pct(&sorted(l), 99.0)))
+        .collect();
+    let lat = sorted(lat.into_iter().map(|(_, ms)| ms).collect());
     println!(
-        "{per_second:.0} req/s for {seconds:.0} s: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {errors} errors",
+        "{per_second:.0} req/s for {seconds:.0} s: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {errors} errors; \
+         p99 per second [{}] ms; CPU stolen by the host {}",
         pct(&lat, 50.0),
         pct(&lat, 99.0),
-        pct(&lat, 100.0)
+        pct(&lat, 100.0),
+        per_second_p99.join(" "),
+        steal.map_or("unknown".to_owned(), |s| format!("{:.1} %", s * 100.0)),
     );
     Ok(())
+}
+
+/// The machine's CPU time counters (`/proc/stat`'s `cpu` line), in ticks.
+struct CpuTimes {
+    total: u64,
+    steal: u64,
+}
+
+impl CpuTimes {
+    /// The share of the time since `before` that the hypervisor gave to other machines.
+    fn steal_share_since(&self, before: &CpuTimes) -> f64 {
+        let total = self.total.saturating_sub(before.total).max(1);
+        self.steal.saturating_sub(before.steal) as f64 / total as f64
+    }
+}
+
+fn cpu_times() -> Option<CpuTimes> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    // user nice system idle iowait irq softirq steal (guest times are inside user).
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .take(8)
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    Some(CpuTimes {
+        total: ticks.iter().sum(),
+        steal: *ticks.get(7)?,
+    })
 }
 
 /// A keep-alive HTTP/1.1 connection of `rate`: writes a GET, reads the head and then exactly

@@ -748,3 +748,30 @@ both_backends!(caps_are_project_settings_and_reach_the_feed, |t| {
         "{body}"
     );
 });
+
+// The rows of a group are expanded from one JSON array in SQL (`jsonb` on PostgreSQL): a
+// conversion's value comes back as the same `f64`, and a user id keeps every character (the
+// click and the conversion only meet if both were stored exactly).
+both_backends!(conversion_values_and_texts_round_trip_exactly, |t| {
+    let now = Utc::now().trunc_subsecs(3);
+    for (i, value) in [0.1, 1e-7, 0.30000000000000004, -123_456.789]
+        .into_iter()
+        .enumerate()
+    {
+        let offer = t.create_a_id(&text_offer()).await;
+        let user = format!("ü-{i}-\u{1F600}-\"q\"\\");
+        event(&t, Some(&user), &format!("c{i}"), offer, "click", now, None).await;
+        let r = convert(
+            &t,
+            &json!({"id": format!("v{i}"), "userId": user, "name": "deposit", "value": value, "at": ts(now)}),
+        )
+        .await;
+        assert_eq!(r.json()["attributedOfferId"], offer, "{}", r.text());
+        let stats = t
+            .get_a(&format!("/external/offer/{offer}/stats"))
+            .await
+            .json();
+        assert_eq!(stats["conversions"], 1, "{stats}");
+        assert_eq!(stats["conversionValue"].as_f64(), Some(value), "{stats}");
+    }
+});
