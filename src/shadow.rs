@@ -6,8 +6,9 @@
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CssStyleSheet, Element, HtmlElement, ShadowRootInit, ShadowRootMode};
 
-/// The widget's stylesheet, compiled into the bundle (one request fewer, no flash of unstyled offer).
-pub const WIDGET_CSS: &str = include_str!("../style/widget.css");
+/// The widget's stylesheet, compiled into the bundle (one request fewer, no flash of unstyled
+/// offer): `style/widget.css` as `build.rs` minified it.
+pub const WIDGET_CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/widget.min.css"));
 
 /// Attaches (or reuses) an open shadow root on `host`, adopts the widget stylesheet and returns a
 /// fresh container element inside it to mount into.

@@ -347,3 +347,32 @@ async fn a_session_cap_stops_the_next_popup_and_priority_goes_first() {
         "the cap holds for the session"
     );
 }
+
+/// Each rule's text as the browser parsed and serialized it.
+fn parsed_rules(css: &str) -> Vec<String> {
+    let sheet = web_sys::CssStyleSheet::new().unwrap();
+    sheet.replace_sync(css).unwrap();
+    let rules = js_sys::Reflect::get(&sheet, &JsValue::from_str("cssRules")).unwrap();
+    let rules: js_sys::Array = js_sys::Array::from(&rules);
+    rules
+        .iter()
+        .map(|rule| {
+            js_sys::Reflect::get(&rule, &JsValue::from_str("cssText"))
+                .unwrap()
+                .as_string()
+                .unwrap()
+        })
+        .collect()
+}
+
+/// The stylesheet compiled into the widget (`build.rs` minifies it) is, to the browser, the
+/// same rules as `style/widget.css`, and smaller.
+#[wasm_bindgen_test]
+fn the_minified_stylesheet_has_the_same_rules() {
+    let source = include_str!("../style/widget.css");
+    let shipped = offers_widget::shadow::WIDGET_CSS;
+    assert!(shipped.len() < source.len() * 85 / 100, "{shipped}");
+    let rules = parsed_rules(source);
+    assert!(rules.len() > 20, "{rules:?}");
+    assert_eq!(parsed_rules(shipped), rules);
+}
