@@ -151,8 +151,9 @@ pub struct ServeArgs {
 /// `serve` options of webhook deliveries.
 #[derive(Debug, Clone, Args)]
 pub struct WebhookArgs {
-    /// Accept plain http:// webhook URLs for any host (without it: https, or http only for
-    /// loopback hosts).
+    /// Accept plain http:// webhook URLs for any host, and hosts in private networks
+    /// (without it: https, or http only for loopback hosts; no IP literal of a private
+    /// network, and a host name's private addresses are not connected to).
     #[arg(long, env = "OFFERS_ALLOW_INSECURE_WEBHOOKS")]
     pub allow_insecure_webhooks: bool,
     /// The wait (ms) after a first failed delivery; doubled after each further failure.

@@ -16,9 +16,15 @@
 //!   `retry_base × 2^(attempt − 1)` (at most [`MAX_BACKOFF`]), until 24 h after the event,
 //!   then marked failed. Every POST is logged (`webhook_deliveries`).
 //! - Redirects are not followed (a registered URL is where events go, nowhere else).
+//! - A host name is resolved at each delivery, and its addresses in private, link-local or
+//!   shared networks are dropped ([`PublicResolver`]): a name that points into the server's
+//!   own network gets nothing, however it resolved when the webhook was registered. (IP
+//!   literals of those networks are refused at registration.) `--allow-insecure-webhooks`
+//!   turns both checks off, for endpoints on a private network on purpose.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -52,7 +58,9 @@ const MAX_ERROR_CHARS: usize = 300;
 /// The webhook settings of a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookSettings {
-    /// Accept plain `http://` URLs for any host (else only for loopback hosts).
+    /// Accept plain `http://` URLs for any host (else only for loopback hosts), and hosts in
+    /// [private networks](is_private_network) (else refused as IP literals, and left out of a
+    /// name's addresses by [`PublicResolver`]).
     pub allow_insecure: bool,
     /// The wait after a first failed attempt; doubled after each further one.
     pub retry_base: Duration,
@@ -92,14 +100,83 @@ pub fn backoff(retry_base: Duration, attempt: i64) -> Duration {
         .min(MAX_BACKOFF)
 }
 
-fn http_client() -> Result<reqwest::Client, reqwest::Error> {
+/// Whether `ip` is in a private, link-local, shared (CGNAT, 100.64/10), unspecified or
+/// broadcast IPv4 network, or an unspecified, unique-local (fc00::/7) or link-local (fe80::/10)
+/// IPv6 one (an IPv4-mapped address as its IPv4 address). Loopback is not: a webhook on the
+/// server's own host is allowed, as its `http://` URL is.
+pub fn is_private_network(ip: IpAddr) -> bool {
+    let v4 = |ip: std::net::Ipv4Addr| {
+        let [a, b, ..] = ip.octets();
+        ip.is_private()
+            || ip.is_link_local()
+            || ip.is_unspecified()
+            || ip.is_broadcast()
+            || (a == 100 && (64..128).contains(&b))
+    };
+    match ip {
+        IpAddr::V4(ip) => v4(ip),
+        IpAddr::V6(ip) => {
+            let first = ip.segments()[0];
+            ip.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || ip.to_ipv4_mapped().is_some_and(v4)
+        }
+    }
+}
+
+/// The addresses of `host` a webhook may be sent to: `addresses` without those of
+/// [private networks](is_private_network); an error naming the host when none is left.
+pub fn deliverable_addresses(
+    host: &str,
+    addresses: impl IntoIterator<Item = SocketAddr>,
+) -> Result<Vec<SocketAddr>, String> {
+    let (mut kept, mut dropped) = (Vec::new(), 0);
+    for address in addresses {
+        if is_private_network(address.ip()) {
+            dropped += 1;
+        } else {
+            kept.push(address);
+        }
+    }
+    match (kept.is_empty(), dropped) {
+        (false, _) => Ok(kept),
+        (true, 0) => Err(format!("`{host}` has no address")),
+        (true, _) => Err(format!(
+            "`{host}` resolves only to addresses of private or link-local networks (not sent)"
+        )),
+    }
+}
+
+/// The webhook client's resolver: the system's (`getaddrinfo`, as reqwest's own), keeping only
+/// [`deliverable_addresses`]. Checked when connecting, so a name re-pointed after the
+/// webhook was registered cannot reach the server's network either.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PublicResolver;
+
+impl reqwest::dns::Resolve for PublicResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let kept = deliverable_addresses(&host, found)?;
+            Ok(Box::new(kept.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+fn http_client(settings: &WebhookSettings) -> Result<reqwest::Client, reqwest::Error> {
     // reqwest uses rustls without a built-in provider: ring, as for the S3 media store.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .timeout(POST_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("Offers-Webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()
+        .user_agent(concat!("Offers-Webhooks/", env!("CARGO_PKG_VERSION")));
+    if settings.allow_insecure {
+        builder.build()
+    } else {
+        builder.dns_resolver(PublicResolver).build()
+    }
 }
 
 /// Delivers the outbox until `shutdown` resolves; then waits for the deliveries in flight
@@ -109,7 +186,7 @@ pub async fn run(
     settings: WebhookSettings,
     shutdown: impl Future<Output = ()>,
 ) {
-    let client = match http_client() {
+    let client = match http_client(&settings) {
         Ok(client) => client,
         Err(e) => {
             tracing::error!(error = %e, "cannot build the webhook HTTP client: no deliveries");
@@ -265,7 +342,8 @@ async fn deliver(
     }
 }
 
-/// A failed request in a few words (no source chain beyond the first cause).
+/// A failed request in a few words: its kind and its innermost cause (e.g. the refused
+/// connection, or why [`PublicResolver`] gave no address), not the layers between.
 fn describe(e: &reqwest::Error) -> String {
     let what = if e.is_timeout() {
         format!("timed out after {} s", POST_TIMEOUT.as_secs())
@@ -276,7 +354,9 @@ fn describe(e: &reqwest::Error) -> String {
     } else {
         "request failed".to_owned()
     };
-    let cause = std::error::Error::source(e).map(ToString::to_string);
+    let cause = std::iter::successors(std::error::Error::source(e), |c| c.source())
+        .last()
+        .map(ToString::to_string);
     let text = match cause {
         Some(cause) => format!("{what}: {cause}"),
         None => what,
@@ -287,6 +367,100 @@ fn describe(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::dns::Resolve as _;
+
+    #[test]
+    fn private_networks_are_told_apart_from_public_and_loopback_ones() {
+        for private in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(is_private_network(private.parse().unwrap()), "{private}");
+        }
+        for reachable in [
+            "93.184.216.34",
+            "100.128.0.1",
+            "127.0.0.1",
+            "::1",
+            "2606:4700::1",
+        ] {
+            assert!(
+                !is_private_network(reachable.parse().unwrap()),
+                "{reachable}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_public_addresses_of_a_name_are_kept() {
+        let at = |s: &str| -> SocketAddr { s.parse().unwrap() };
+        assert_eq!(
+            deliverable_addresses("h", [at("10.0.0.1:0"), at("93.184.216.34:0")]),
+            Ok(vec![at("93.184.216.34:0")])
+        );
+        let refused = deliverable_addresses("h", [at("10.0.0.1:0"), at("[fd00::1]:0")]);
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.contains("`h`") && e.contains("private")),
+            "{refused:?}"
+        );
+        assert!(deliverable_addresses("h", []).is_err_and(|e| e.contains("no address")));
+    }
+
+    /// Resolves every name to addresses of private networks only.
+    struct IntoThePrivateNetwork;
+
+    impl reqwest::dns::Resolve for IntoThePrivateNetwork {
+        fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+            let host = name.as_str().to_owned();
+            Box::pin(async move {
+                let kept = deliverable_addresses(&host, ["10.0.0.7:0".parse().unwrap()])?;
+                Ok(Box::new(kept.into_iter()) as reqwest::dns::Addrs)
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_delivery_log_says_why_a_name_was_not_connected_to() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .dns_resolver(IntoThePrivateNetwork)
+            .build()
+            .unwrap();
+        let e = client.get("http://hooks.test/").send().await.unwrap_err();
+        let text = describe(&e);
+        assert!(
+            text.starts_with("cannot connect: ") && text.contains("`hooks.test` resolves only"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_resolver_gives_no_private_address_and_keeps_loopback() {
+        let name = |s: &str| s.parse::<reqwest::dns::Name>().unwrap();
+        let refused = PublicResolver.resolve(name("10.1.2.3")).await;
+        let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("private"), "{message}");
+        let local: Vec<SocketAddr> = PublicResolver
+            .resolve(name("localhost"))
+            .await
+            .unwrap()
+            .collect();
+        assert!(
+            !local.is_empty() && local.iter().all(|a| a.ip().is_loopback()),
+            "{local:?}"
+        );
+    }
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {

@@ -2,7 +2,7 @@
 //! `GET /external/webhook/{webhookId}/deliveries`. Deliveries themselves are sent by
 //! [`crate::webhooks`].
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
@@ -55,27 +55,15 @@ fn is_loopback(host: &str) -> bool {
 }
 
 /// Whether `host` is an IP literal of a private, link-local, shared (CGNAT), unspecified or
-/// unique-local network: a webhook there would make the server call into its own network.
+/// unique-local network ([`crate::webhooks::is_private_network`]): a webhook there would make
+/// the server call into its own network. (A host name is checked when it is resolved, at each
+/// delivery: [`crate::webhooks::PublicResolver`].)
 fn is_private_literal(host: &str) -> bool {
-    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        return v6.parse::<Ipv6Addr>().is_ok_and(|ip| {
-            let first = ip.segments()[0];
-            ip.is_unspecified()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || ip
-                    .to_ipv4_mapped()
-                    .is_some_and(|v4| v4.is_private() || v4.is_link_local())
-        });
-    }
-    host.parse::<Ipv4Addr>().is_ok_and(|ip| {
-        let [a, b, ..] = ip.octets();
-        ip.is_private()
-            || ip.is_link_local()
-            || ip.is_unspecified()
-            || ip.is_broadcast()
-            || (a == 100 && (64..128).contains(&b))
-    })
+    let ip = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => v6.parse::<Ipv6Addr>().map(IpAddr::V6),
+        None => host.parse::<Ipv4Addr>().map(IpAddr::V4),
+    };
+    ip.is_ok_and(crate::webhooks::is_private_network)
 }
 
 /// The most webhooks a project may register (each stored event is queued once per webhook

@@ -90,7 +90,9 @@ impl WebhookEventType {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookRequest {
     /// Where deliveries are POSTed: an `https://` URL (plain `http://` only for a loopback host
-    /// such as `127.0.0.1` or `localhost`, unless the server allows insecure webhooks).
+    /// such as `127.0.0.1` or `localhost`), not an IP address of a private or link-local
+    /// network; a host name is only connected to at its public (or loopback) addresses. A
+    /// server started with `--allow-insecure-webhooks` drops these rules.
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 2048))]
     pub url: String,
     /// The event types to deliver: at least one (a type listed twice counts once).
