@@ -201,15 +201,29 @@ export function start(handle, config, reports, calls) {
   // ------------------------------------------------------------------ window.Offers
   // A new entry (room switch, login, logout): pending events go out under the old identity,
   // the wasm clears the screen and voids the old entry's timers, a fresh feed and stream follow.
+  // Offers.track calls made between an entry and its feed: the wasm holds none of the entry's
+  // offers yet, so they are asked again once the feed is scheduled (null: no feed pending).
+  let early = null;
   function enter(c) {
     flush();
     current = c;
     entry = handle.enter(c);
     close();
     const e = entry;
+    const waiting = (early = []);
+    const done = () => {
+      if (early === waiting) early = null;
+    };
     feed(c).then(
-      (b) => handle.schedule(b, e),
-      (err) => console.warn("offers: feed unavailable:", err),
+      (b) => {
+        handle.schedule(b, e);
+        done();
+        waiting.forEach((t) => handle.track(t[0], t[1], e));
+      },
+      (err) => {
+        done();
+        console.warn("offers: feed unavailable:", err);
+      },
     );
     open(0);
   }
@@ -231,6 +245,7 @@ export function start(handle, config, reports, calls) {
       const at = new Date().toISOString();
       // The wasm checks the name with the core's EventName (false: not a valid name).
       if (!handle.track(name, copy, entry)) return badName();
+      if (early) early.push([name, copy]);
       const tracked = { id: newId(), name, props: copy, at };
       if (options && options.conversion === true) {
         tracked.conversion = true;

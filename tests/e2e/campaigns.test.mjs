@@ -140,6 +140,37 @@ test("Offers.track triggers its offer; another event or unmet conditions do not"
   await s.context.close();
 });
 
+test("Offers.track right after setRoom triggers the new room's offer, and only there", async () => {
+  const s = await setup([
+    offerBody({ title: "Room two help", trigger: DEPOSIT, type: "ROOM", externalRoomIds: ["room-2"] }),
+  ]);
+  const { page, errors } = await open(s);
+  await page.waitForFunction(() => typeof window.Offers?.track === "function");
+  // In the same task as the switch, before the new room's feed can have arrived.
+  await page.evaluate(() => {
+    Offers.setRoom("room-2");
+    Offers.track("deposit_failed", { amount: 50 });
+  });
+  assert.equal(await popupTitle(page), "Room two help");
+  // A track waits for its own entry's feed only: one made in room 1 just before switching
+  // back to room 2 is not replayed there.
+  await page.locator(`${POPUP} .offer__close`).click();
+  await page.locator(`${POPUP} .offer`).waitFor({ state: "detached", timeout: 5_000 });
+  const roomTwoFeed = page.waitForResponse((r) => r.url().includes("/widget/v1/offers?") && r.url().includes("room=room-2"));
+  await page.evaluate(() => {
+    Offers.setRoom("room-1");
+    Offers.track("deposit_failed", { amount: 50 });
+    Offers.setRoom("room-2");
+  });
+  await (await roomTwoFeed).finished();
+  await settled(page);
+  assert.equal(await popupCount(page), 0, "room 1's track stayed in room 1");
+  await page.evaluate(() => Offers.track("deposit_failed", { amount: 30 }));
+  assert.equal(await popupTitle(page), "Room two help");
+  assert.deepEqual(errors, []);
+  await s.context.close();
+});
+
 test("the framing app's offers.track message triggers an offer; other senders do not", async () => {
   const s = await setup([
     offerBody({ title: "Deposit help", trigger: DEPOSIT }),
