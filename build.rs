@@ -32,13 +32,14 @@ fn minify(css: &str) -> String {
     }
     without_comments.push_str(rest);
     let mut out = String::with_capacity(without_comments.len());
+    // No space is needed next to these.
+    let tight = |c: char| matches!(c, '{' | '}' | ';');
     let mut pending_space = false;
     for c in without_comments.chars() {
         if c.is_whitespace() {
             pending_space = true;
             continue;
         }
-        let tight = |c: char| matches!(c, '{' | '}' | ';');
         if pending_space && !out.is_empty() && !tight(c) && !out.ends_with(tight) {
             out.push(' ');
         }

@@ -199,11 +199,11 @@ export function start(handle, config, reports, calls) {
   }
 
   // ------------------------------------------------------------------ window.Offers
-  // A new entry (room switch, login, logout): pending events go out under the old identity,
-  // the wasm clears the screen and voids the old entry's timers, a fresh feed and stream follow.
   // Offers.track calls made between an entry and its feed: the wasm holds none of the entry's
   // offers yet, so they are asked again once the feed is scheduled (null: no feed pending).
   let early = null;
+  // A new entry (room switch, login, logout): pending events go out under the old identity,
+  // the wasm clears the screen and voids the old entry's timers, a fresh feed and stream follow.
   function enter(c) {
     flush();
     current = c;
