@@ -3,11 +3,18 @@
 // browser context (cold cache). Both scripts are served by the same API process (the widget from
 // dist/widget, the vanilla pop-up from a copy of that folder), both fetch the same feed.
 //
+// The host pages come from a plain HTTP server of their own (another origin, as a host chat's
+// page is), and the run waits on a promise the page resolves: Playwright neither intercepts the
+// page's requests (a `page.route` sends every request of the page through this process) nor
+// injects its ~30 ms utility script (`waitForFunction`) while the widget boots. PAINT_METHOD=route
+// measures the old way (both), for comparison.
+//
 // Usage: node bench/paint.mjs [runs per side, default 15] [label=DIR ...]   (needs dist/widget,
 // or each DIR, and target/debug/offers-api; prints a Markdown table and what crossed the wire
 // for each widget). With several `label=DIR` bundles (e.g. `before=/tmp/old-dist
 // after=dist/widget`) every bundle runs in the same alternation, each under /widget/<label>/.
 import { spawn } from "node:child_process";
+import { createServer } from "node:http";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -98,12 +105,12 @@ async function startApi(widgetDir) {
 function hostPage(scriptTag, selector) {
   return `<!doctype html><html><head><meta charset="utf-8"><title>Host chat</title></head>
 <body><main id="chat"><p>Hello from the host chat</p><input id="chat-input"></main>
-<script>window.__t0 = performance.now(); (function watch() {
+<script>window.__t0 = performance.now(); window.__done = new Promise(function (done) { (function watch() {
   var host = document.querySelector(${JSON.stringify(selector)});
   var card = host && host.shadowRoot && host.shadowRoot.querySelector(".offer");
-  if (card) requestAnimationFrame(function () { window.__painted = performance.now() - window.__t0; });
+  if (card) requestAnimationFrame(function () { done(window.__painted = performance.now() - window.__t0); });
   else requestAnimationFrame(watch);
-})();</script>
+})(); });</script>
 ${scriptTag}</body></html>`;
 }
 
@@ -121,6 +128,7 @@ writeFileSync(join(widgetDir, "vanilla.js.gz"), gzipSync(vanillaBytes, { level: 
 
 const api = await startApi(widgetDir);
 const browser = await launchBrowser();
+let hostServer;
 try {
   const project = createProject(api, "paint-bench");
   await partner(api, project, "POST", "/external/offer", offerBody({ title: "Weekend bonus" }));
@@ -131,6 +139,15 @@ try {
   for (const { label } of BUNDLES) {
     sides[label] = hostPage(`<script src="${api.base}/widget/${label}/offers.js" ${attrs} async></script>`, "[data-offers-widget=popup]");
   }
+  // The host pages' own origin (PAINT_METHOD=route: http://chat.test/, answered by page.route).
+  const routed = process.env.PAINT_METHOD === "route";
+  hostServer = createServer((req, res) => {
+    const side = decodeURIComponent(req.url.slice(1));
+    if (!(side in sides)) return res.writeHead(404).end();
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" }).end(sides[side]);
+  });
+  await new Promise((ok) => hostServer.listen(0, "127.0.0.1", ok));
+  const hostBase = routed ? "http://chat.test" : `http://127.0.0.1:${hostServer.address().port}`;
   const order = [...BUNDLES.map((b) => b.label), "vanilla"];
   const times = Object.fromEntries(order.map((side) => [side, []]));
   const wire = {};
@@ -138,13 +155,15 @@ try {
     const side = order[i % order.length];
     const context = await browser.newContext();
     const page = await context.newPage();
-    await page.route("http://chat.test/", (route) =>
-      route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body: sides[side] }));
+    if (routed) {
+      await page.route(`${hostBase}/${side}`, (route) =>
+        route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body: sides[side] }));
+    }
     const responses = [];
     page.on("response", (r) => responses.push(r));
-    await page.goto("http://chat.test/");
-    await page.waitForFunction(() => window.__painted !== undefined, null, { timeout: 30_000 });
-    times[side].push(await page.evaluate(() => window.__painted));
+    await page.goto(`${hostBase}/${encodeURIComponent(side)}`);
+    if (routed) await page.waitForFunction(() => window.__painted !== undefined, null, { timeout: 30_000 });
+    times[side].push(await page.evaluate(() => window.__done));
     if (side !== "vanilla" && wire[side] === undefined) {
       // What the first offer's paint waited for, and what followed (the extras module loads in
       // the frame after the paint: wait for it to show up).
@@ -173,4 +192,5 @@ try {
 } finally {
   await browser.close();
   api.stop();
+  hostServer?.close();
 }

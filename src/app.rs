@@ -6,6 +6,7 @@
 //! the project's caps admit another pop-up, which waiting pop-up goes first); this module keeps
 //! the queues, the timers, the display history and the pop-up log in step with those decisions.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -61,6 +62,8 @@ pub struct Session {
     held: Mutex<Vec<FeedOffer>>,
     /// The variant each offer of this entry shows (`None`: its own content).
     variants: Mutex<Vec<(i64, Option<usize>)>>,
+    /// A feed's offers are being scheduled: reveals only queue ([`Widget::batch`]).
+    batching: AtomicBool,
 }
 
 impl Session {
@@ -80,6 +83,7 @@ impl Session {
             caps: Mutex::new((Caps::default(), Vec::new())),
             held: Mutex::new(Vec::new()),
             variants: Mutex::new(Vec::new()),
+            batching: AtomicBool::new(false),
         };
         // An entry is activity: it keeps the shared session mark alive (or starts a session).
         session.session_id();
@@ -300,12 +304,18 @@ impl Widget {
     }
 
     /// Puts an offer on screen: a pop-up waits its turn ([`Widget::advance`], once the pop-ups
-    /// that become due in this same task, such as a feed's, have all joined the queue).
+    /// that become due in this same task have all joined the queue). Inside a feed's batch
+    /// ([`Widget::batch`]) the batch itself advances once, at its end, in the same task: the
+    /// first pop-up paints without waiting for a timer. Otherwise a zero timer does it, so
+    /// pop-ups whose timers fire together are still arbitrated together.
     fn reveal(&self, offer: FeedOffer) {
         match offer.view_type {
             ViewType::Popup => {
                 if !self.displayed(offer.id) {
                     self.waiting.update_value(|queue| queue.push(offer));
+                }
+                if self.session().batching.load(Ordering::Relaxed) {
+                    return;
                 }
                 let widget = *self;
                 let entry = self.session().entry;
@@ -444,9 +454,21 @@ impl Widget {
 
     /// Schedules each offer of a feed by the core's decision.
     pub fn schedule(&self, offers: Vec<FeedOffer>) {
-        for offer in offers {
-            self.schedule_one(offer);
-        }
+        self.batch(|| {
+            for offer in offers {
+                self.schedule_one(offer);
+            }
+        });
+    }
+
+    /// Runs `work` (a feed's offers being scheduled), then lets the waiting pop-up the core's
+    /// arbitration picks among all that became due go up, in the same task.
+    fn batch(&self, work: impl FnOnce()) {
+        let session = self.session();
+        session.batching.store(true, Ordering::Relaxed);
+        work();
+        session.batching.store(false, Ordering::Relaxed);
+        self.advance();
     }
 
     /// A feed fetched again (after a reconnect): offers no longer in it go, the rest are
@@ -466,9 +488,11 @@ impl Widget {
         for id in shown.into_iter().filter(|id| !keep.contains(id)) {
             self.withdraw(id);
         }
-        for offer in offers {
-            self.upsert(offer);
-        }
+        self.batch(|| {
+            for offer in offers {
+                self.upsert(offer);
+            }
+        });
     }
 
     /// A created or changed offer (from the live stream or a resync): an offer on screen is

@@ -89,6 +89,8 @@ export function launchBrowser() {
       // listens on loopback; Chromium's Local Network Access checks would block that pairing,
       // which production (a public host and a public API) never has.
       "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessRespectPreflightResults",
+      // Benchmarks only: V8 flags to compare against (e.g. --no-wasm-lazy-compilation).
+      ...(process.env.OFFERS_JS_FLAGS ? [`--js-flags=${process.env.OFFERS_JS_FLAGS}`] : []),
     ],
   });
 }
