@@ -12,7 +12,7 @@ const OUT = process.argv[2] ?? "/tmp/offers-paint-trace.json";
 const CATEGORIES = [
   "devtools.timeline", "disabled-by-default-devtools.timeline", "v8", "v8.execute", "v8.wasm",
   "blink", "loading",
-  "toplevel",
+  "toplevel", ...(process.env.TRACE_CPU ? ["disabled-by-default-v8.cpu_profiler"] : []),
 ];
 const api = await startApi();
 const browser = await launchBrowser();

@@ -348,6 +348,33 @@ async fn a_session_cap_stops_the_next_popup_and_priority_goes_first() {
     );
 }
 
+/// Yields to the microtask queue only: no timer, however short, can fire meanwhile.
+async fn microtasks(rounds: usize) {
+    for _ in 0..rounds {
+        let resolved = js_sys::Promise::resolve(&JsValue::NULL);
+        wasm_bindgen_futures::JsFuture::from(resolved)
+            .await
+            .unwrap();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_feeds_first_popup_renders_without_waiting_for_a_timer() {
+    let body = campaign_feed(
+        &[
+            campaign_offer(51, "Second", r#","priority":1"#),
+            campaign_offer(52, "First", r#","priority":9"#),
+        ],
+        "",
+    );
+    boot_handle("pk_dom_same_task", &body);
+    // Leptos renders from microtasks; a zero timer would still be pending here.
+    microtasks(20).await;
+    let title = in_last_popup(".offer__title").expect("rendered in the feed's own task");
+    // Both pop-ups of the feed were arbitrated together: the higher priority is up.
+    assert_eq!(title.text_content().as_deref(), Some("First"));
+}
+
 /// Each rule's text as the browser parsed and serialized it.
 fn parsed_rules(css: &str) -> Vec<String> {
     let sheet = web_sys::CssStyleSheet::new().unwrap();
