@@ -9,7 +9,7 @@
 
 use offers_core::api::FeedVariant;
 use offers_core::campaign::{Caps, PopupShown};
-use offers_core::segment::{MAX_OPERAND_VALUES, Op, Operand, Scalar};
+use offers_core::segment::{Op, Operand, OperandShape, Scalar};
 use offers_core::{
     Alignment, AttrValue, BodyText, ButtonText, CssColor, EventName, FeedOffer, GradientDirection,
     HttpUrl, PropCondition, PropKey, ShowFrequency, Template, TemplateData, Title, Translation,
@@ -127,35 +127,31 @@ fn scalar(value: &JsValue) -> Result<AttrValue, String> {
 }
 
 /// A trigger's condition (`{"field": "props.amount", "op": "gte", "value": 20}`): the field
-/// and operator through the core's parsers, the operand in the shape the operator takes
-/// (none, one value, a number, a non-empty list), as the core validated it on the server.
+/// and operator through the core's parsers, the operand's shape through the core's
+/// [`Op::takes`] (the rule the server validated it by) and each value through [`scalar`].
 fn condition(object: &JsValue) -> Result<PropCondition, String> {
     let key = required(object, "field", PropKey::parse_field)?;
     let op = required(object, "op", Op::parse)?;
     let value = get(object, "value");
-    let absent = value.is_undefined() || value.is_null();
-    let shape = || error("value", "does not fit the operator");
-    let value = match op {
-        Op::Exists | Op::Missing if absent => Operand::None,
-        Op::Gt | Op::Gte | Op::Lt | Op::Lte if value.as_f64().is_some() => {
-            Operand::One(scalar(&value)?)
+    let items = js_sys::Array::is_array(&value).then(|| js_sys::Array::from(&value));
+    let shape = if value.is_undefined() || value.is_null() {
+        OperandShape::Absent
+    } else if let Some(items) = &items {
+        OperandShape::List(items.length() as usize)
+    } else if value.as_f64().is_some_and(f64::is_finite) {
+        OperandShape::Number
+    } else {
+        OperandShape::Other
+    };
+    // The core's reasons are the API's; the widget only logs that the offer was skipped.
+    op.takes(shape)
+        .map_err(|_| error("value", "does not fit the operator"))?;
+    let value = match (op, items) {
+        (Op::Exists | Op::Missing, _) => Operand::None,
+        (Op::In | Op::Nin, Some(items)) => {
+            Operand::Many(items.iter().map(|v| scalar(&v)).collect::<Result<_, _>>()?)
         }
-        Op::Eq | Op::Neq if !absent && !js_sys::Array::is_array(&value) => {
-            Operand::One(scalar(&value)?)
-        }
-        Op::In | Op::Nin if js_sys::Array::is_array(&value) => {
-            let values = js_sys::Array::from(&value);
-            if values.length() == 0 || values.length() as usize > MAX_OPERAND_VALUES {
-                return Err(shape());
-            }
-            Operand::Many(
-                values
-                    .iter()
-                    .map(|v| scalar(&v))
-                    .collect::<Result<_, _>>()?,
-            )
-        }
-        _ => return Err(shape()),
+        _ => Operand::One(scalar(&value)?),
     };
     Ok(PropCondition { key, op, value })
 }

@@ -222,6 +222,26 @@ fn the_feed_decoder_agrees_with_the_core_serde_form() {
             &format!(r#""id":1{CAMPAIGN}"#).replace(r#""exists""#, r#""exists","value":1"#),
         ),
         minimal.replace(r#""id":1"#, r#""id":1,"priority":1.5"#),
+        // Operand shapes (the core's `Op::takes` on both sides): a list for `eq`, a text for
+        // `gte`, one value more than `in` takes.
+        minimal.replace(
+            r#""id":1"#,
+            &format!(r#""id":1{CAMPAIGN}"#).replace(r#""op":"in""#, r#""op":"eq""#),
+        ),
+        minimal.replace(
+            r#""id":1"#,
+            &format!(r#""id":1{CAMPAIGN}"#).replace(r#""value":20"#, r#""value":"x""#),
+        ),
+        minimal.replace(
+            r#""id":1"#,
+            &format!(r#""id":1{CAMPAIGN}"#).replace(
+                r#"["gold","silver"]"#,
+                &format!(
+                    "[{}]",
+                    vec!["1"; offers_core::segment::MAX_OPERAND_VALUES + 1].join(",")
+                ),
+            ),
+        ),
     ];
     for case in cases {
         let from_js = offers_widget::feed::offer_from_js(&js_sys::JSON::parse(&case).unwrap()).ok();

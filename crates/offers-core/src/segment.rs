@@ -687,6 +687,95 @@ pub(crate) fn string_field<T>(
     None
 }
 
+/// What a condition's operand looks like, as far as [`Op::takes`] is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperandShape {
+    /// Absent or `null`.
+    Absent,
+    /// A finite number.
+    Number,
+    /// An array of this many items.
+    List(usize),
+    /// Any other value: a text, a boolean, an object.
+    Other,
+}
+
+impl OperandShape {
+    fn of(value: Option<&Value>) -> Self {
+        match value {
+            None | Some(Value::Null) => Self::Absent,
+            Some(Value::Array(items)) => Self::List(items.len()),
+            Some(Value::Number(n)) if n.as_f64().is_some_and(f64::is_finite) => Self::Number,
+            Some(_) => Self::Other,
+        }
+    }
+}
+
+/// Why an operator does not take an operand ([`Op::takes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperandMismatch {
+    /// `exists` and `missing` take none.
+    TakesNoValue,
+    /// The comparisons take a number.
+    NeedsNumber,
+    /// `eq` and `neq` take one value…
+    NeedsValue,
+    /// …and not a list.
+    NeedsSingleValue,
+    /// `in` and `nin` take a non-empty array…
+    NeedsList,
+    /// …of at most [`MAX_OPERAND_VALUES`] values (this many were given).
+    TooManyValues(usize),
+}
+
+impl OperandMismatch {
+    /// The reason for `op`, as the API reports it: "gt needs a number" (built without
+    /// `core::fmt`).
+    pub fn reason(self, op: Op) -> String {
+        let said = |what: &str| [op.as_str(), what].concat();
+        match self {
+            Self::TakesNoValue => said(" takes no value"),
+            Self::NeedsNumber => said(" needs a number"),
+            Self::NeedsValue => said(" needs a value"),
+            Self::NeedsSingleValue if op == Op::Neq => {
+                said(" needs a single value (nin takes a list)")
+            }
+            Self::NeedsSingleValue => said(" needs a single value (in takes a list)"),
+            Self::NeedsList => said(" needs a non-empty array"),
+            Self::TooManyValues(n) => [
+                "at most ",
+                &crate::decimal(MAX_OPERAND_VALUES as i64),
+                " values (got ",
+                &crate::decimal_u64(n as u64),
+                ")",
+            ]
+            .concat(),
+        }
+    }
+}
+
+impl Op {
+    /// Whether the operator takes an operand of `shape`: `exists`/`missing` none, the
+    /// comparisons a number, `eq`/`neq` one value, `in`/`nin` a non-empty array of at most
+    /// [`MAX_OPERAND_VALUES`]. The API's validation and the widget's feed reader both ask this.
+    pub fn takes(self, shape: OperandShape) -> Result<(), OperandMismatch> {
+        use OperandMismatch::*;
+        use OperandShape::{Absent, List, Number};
+        match (self, shape) {
+            (Op::Exists | Op::Missing, Absent) => Ok(()),
+            (Op::Exists | Op::Missing, _) => Err(TakesNoValue),
+            (Op::Gt | Op::Gte | Op::Lt | Op::Lte, Number) => Ok(()),
+            (Op::Gt | Op::Gte | Op::Lt | Op::Lte, _) => Err(NeedsNumber),
+            (Op::Eq | Op::Neq, Absent) => Err(NeedsValue),
+            (Op::Eq | Op::Neq, List(_)) => Err(NeedsSingleValue),
+            (Op::Eq | Op::Neq, _) => Ok(()),
+            (Op::In | Op::Nin, List(n)) if n > MAX_OPERAND_VALUES => Err(TooManyValues(n)),
+            (Op::In | Op::Nin, List(n)) if n > 0 => Ok(()),
+            (Op::In | Op::Nin, _) => Err(NeedsList),
+        }
+    }
+}
+
 /// A condition's value for `field` (`None`: an event property, read like an attribute) and
 /// `op`; errors under `at` ("gt needs a number", "in needs a non-empty array", …).
 pub(crate) fn operand(
@@ -711,62 +800,28 @@ pub(crate) fn operand(
         };
         parsed.map_err(|r| e.insert(at, r)).ok()
     };
-    match op {
-        Op::Exists | Op::Missing => match value {
-            None => Some(Operand::None),
-            Some(_) => {
-                e.insert(at, format!("{op} takes no value"));
-                None
-            }
-        },
-        Op::Gt | Op::Gte | Op::Lt | Op::Lte => match value {
-            Some(Value::Number(n)) if n.as_f64().is_some_and(f64::is_finite) => {
-                n.as_f64().map(|n| Operand::One(AttrValue::Number(n)))
-            }
-            _ => {
-                e.insert(at, format!("{op} needs a number"));
-                None
-            }
-        },
-        Op::Eq | Op::Neq => match value {
-            None => {
-                e.insert(at, format!("{op} needs a value"));
-                None
-            }
-            Some(Value::Array(_)) => {
-                let list = if op == Op::Eq { "in" } else { "nin" };
-                e.insert(
-                    at,
-                    format!("{op} needs a single value ({list} takes a list)"),
-                );
-                None
-            }
-            Some(value) => one(e, at, value).map(Operand::One),
-        },
-        Op::In | Op::Nin => match value {
-            Some(Value::Array(items)) if !items.is_empty() => {
-                if items.len() > MAX_OPERAND_VALUES {
-                    e.insert(
-                        at,
-                        format!("at most {MAX_OPERAND_VALUES} values (got {})", items.len()),
-                    );
-                    return None;
-                }
-                let values: Vec<Option<AttrValue>> = items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| one(e, &format!("{at}[{i}]"), item))
-                    .collect();
-                let mut values = values.into_iter().collect::<Option<Vec<_>>>()?;
-                let mut seen = BTreeSet::new();
-                values.retain(|v| seen.insert(v.to_json().to_string()));
-                Some(Operand::Many(values))
-            }
-            _ => {
-                e.insert(at, format!("{op} needs a non-empty array"));
-                None
-            }
-        },
+    if let Err(mismatch) = op.takes(OperandShape::of(value)) {
+        e.insert(at, mismatch.reason(op));
+        return None;
+    }
+    match (op, value) {
+        (Op::Exists | Op::Missing, _) | (_, None) => Some(Operand::None),
+        (Op::Gt | Op::Gte | Op::Lt | Op::Lte, Some(value)) => {
+            value.as_f64().map(|n| Operand::One(AttrValue::Number(n)))
+        }
+        (Op::Eq | Op::Neq, Some(value)) => one(e, at, value).map(Operand::One),
+        (Op::In | Op::Nin, Some(value)) => {
+            let items = value.as_array()?;
+            let values: Vec<Option<AttrValue>> = items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| one(e, &format!("{at}[{i}]"), item))
+                .collect();
+            let mut values = values.into_iter().collect::<Option<Vec<_>>>()?;
+            let mut seen = BTreeSet::new();
+            values.retain(|v| seen.insert(v.to_json().to_string()));
+            Some(Operand::Many(values))
+        }
     }
 }
 
@@ -841,6 +896,50 @@ pub fn segments_allow(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn each_operator_takes_its_own_operand_shape_with_a_reason_that_names_it() {
+        use OperandShape::{Absent, List, Number, Other};
+        let taken = |op: Op, shape| op.takes(shape).err().map(|m| m.reason(op));
+        for op in [Op::Exists, Op::Missing] {
+            assert_eq!(taken(op, Absent), None);
+            for shape in [Number, Other, List(1)] {
+                assert_eq!(taken(op, shape), Some(format!("{op} takes no value")));
+            }
+        }
+        for op in [Op::Gt, Op::Gte, Op::Lt, Op::Lte] {
+            assert_eq!(taken(op, Number), None);
+            for shape in [Absent, Other, List(1)] {
+                assert_eq!(taken(op, shape), Some(format!("{op} needs a number")));
+            }
+        }
+        for (op, list) in [(Op::Eq, "in"), (Op::Neq, "nin")] {
+            assert_eq!(taken(op, Number), None);
+            assert_eq!(taken(op, Other), None);
+            assert_eq!(taken(op, Absent), Some(format!("{op} needs a value")));
+            assert_eq!(
+                taken(op, List(2)),
+                Some(format!("{op} needs a single value ({list} takes a list)"))
+            );
+        }
+        for op in [Op::In, Op::Nin] {
+            assert_eq!(taken(op, List(1)), None);
+            assert_eq!(taken(op, List(MAX_OPERAND_VALUES)), None);
+            for shape in [Absent, Number, Other, List(0)] {
+                assert_eq!(
+                    taken(op, shape),
+                    Some(format!("{op} needs a non-empty array"))
+                );
+            }
+            assert_eq!(
+                taken(op, List(MAX_OPERAND_VALUES + 1)),
+                Some(format!(
+                    "at most {MAX_OPERAND_VALUES} values (got {})",
+                    MAX_OPERAND_VALUES + 1
+                ))
+            );
+        }
+    }
 
     fn profile(value: Value) -> Profile {
         Profile::parse(&value).unwrap()
