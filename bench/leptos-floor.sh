@@ -3,7 +3,9 @@
 # object into a shadow root: one signal, two click handlers) exactly as scripts/build-widget.sh
 # builds the widget (pinned nightly, build-std, immediate-abort, the same linker wrapper,
 # wasm-bindgen, wasm-opt -Oz and scripts/bundle-widget.mjs), then prints its critical path with
-# bench/size-guard.mjs. What the widget ships beyond this figure is its own code.
+# bench/size-guard.mjs. What the widget ships beyond this figure is its own code. It answers the
+# widget's loader, so `node bench/paint.mjs 21 floor=target/leptos-floor/dist widget=dist/widget`
+# times it beside the widget and the vanilla pop-up: what Leptos itself costs in time.
 # Usage: bash bench/leptos-floor.sh   (needs the tools scripts/setup.sh installs)
 set -euo pipefail
 source "$(dirname "$0")/../scripts/setup.sh"
