@@ -11,9 +11,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
 use offers_core::HttpUrl;
+use offers_core::access::{Area, Level, allows};
 use offers_core::api::ErrorBody;
 use offers_core::api::webhooks::{
-    CreatedWebhook, WebhookDelivery, WebhookEventType, WebhookInfo, WebhookRequest,
+    CreatedWebhook, WebhookDelivery, WebhookEventType, WebhookInfo, WebhookRequest, redacted_url,
 };
 
 use crate::auth::random_hex;
@@ -107,10 +108,15 @@ fn distinct(events: &[WebhookEventType]) -> Vec<WebhookEventType> {
     out
 }
 
-fn info(row: WebhookRow) -> WebhookInfo {
+/// A webhook as listed: its whole URL only for a caller who may manage webhooks.
+fn info(row: WebhookRow, whole_url: bool) -> WebhookInfo {
     WebhookInfo {
         id: row.id,
-        url: row.url,
+        url: if whole_url {
+            row.url
+        } else {
+            redacted_url(&row.url)
+        },
         events: row.events,
         created_at: row.created_at,
     }
@@ -189,13 +195,14 @@ pub(crate) async fn create_webhook(
     ))
 }
 
-/// The project's webhooks (never their secrets).
+/// The project's webhooks (never their secrets; only their origin to a caller without `full`
+/// on `settings`).
 #[utoipa::path(
     get,
     path = "/external/webhook",
     tag = "webhooks",
     responses(
-        (status = 200, description = "Every webhook of the project, newest first", body = Vec<WebhookInfo>),
+        (status = 200, description = "Every webhook of the project, newest first. A caller without `full` on `settings` sees each `url` cut to its origin (`https://hooks.example.com/…`)", body = Vec<WebhookInfo>),
         (status = 401, description = "Missing or bad credentials", body = ErrorBody),
         (status = 403, description = "The caller's role lacks `view` on `settings`", body = ErrorBody),
     ),
@@ -206,7 +213,10 @@ pub(crate) async fn list_webhooks(
     Access(caller): Access,
 ) -> Result<Json<Vec<WebhookInfo>>, ApiError> {
     let rows = state.store().list_webhooks(caller.project_id()).await?;
-    Ok(Json(rows.into_iter().map(info).collect()))
+    let whole_url = allows(&caller.grants, Area::Settings, Level::Full);
+    Ok(Json(
+        rows.into_iter().map(|row| info(row, whole_url)).collect(),
+    ))
 }
 
 /// Delete a webhook: nothing more is sent to it, and its delivery log goes with it.

@@ -130,7 +130,8 @@ pub struct DeliveryOutcome {
 /// Storage of webhooks, their outbox and their delivery log.
 #[async_trait]
 pub trait WebhookStore {
-    /// Registers a webhook, with its audit entry (`webhook.created`; never the secret).
+    /// Registers a webhook, with its audit entry (`webhook.created`; never the secret, and the
+    /// URL only as [`offers_core::api::webhooks::redacted_url`] shows it).
     async fn create_webhook(
         &self,
         actor: &Actor,

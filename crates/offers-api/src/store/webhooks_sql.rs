@@ -173,7 +173,10 @@ macro_rules! webhooks_sql_store {
             ) -> $crate::store::people::AuditRecord {
                 let wire = |w: Option<&$crate::store::webhooks::WebhookRow>| {
                     w.map_or(serde_json::Value::Null, |w| {
-                        serde_json::json!({"url": w.url, "events": w.events})
+                        serde_json::json!({
+                            "url": offers_core::api::webhooks::redacted_url(&w.url),
+                            "events": w.events
+                        })
                     })
                 };
                 let id = after.or(before).map_or(0, |w| w.id);

@@ -453,6 +453,41 @@ both_backends!(registering_validates_and_never_lists_secrets, |t| {
     assert!(audit.text().contains("webhook.created"), "{}", audit.text());
     assert!(!audit.text().contains(&secret), "{}", audit.text());
 
+    // A path that holds the receiver's own credential is shown whole only to those who may
+    // manage webhooks; viewers, editors and the audit log see the origin.
+    let slack = register(
+        &t,
+        "https://hooks.example/services/T0/B0/receiver-credential",
+        json!(["offer.click"]),
+    )
+    .await;
+    assert_eq!(
+        slack["url"],
+        "https://hooks.example/services/T0/B0/receiver-credential"
+    );
+    let owner = t.get_a("/external/webhook").await;
+    assert_eq!(
+        owner.json()[0]["url"],
+        "https://hooks.example/services/T0/B0/receiver-credential"
+    );
+    for role in [Role::Viewer, Role::Editor] {
+        let r = t.empty(Method::GET, "/external/webhook", &t.a, role).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert_eq!(r.json()[0]["url"], "https://hooks.example/\u{2026}");
+        assert_eq!(r.json()[1]["url"], "https://hooks.example/\u{2026}");
+        assert!(!r.text().contains("receiver-credential"), "{}", r.text());
+    }
+    let audit = t.get_a("/external/audit?limit=100").await;
+    assert!(
+        !audit.text().contains("receiver-credential"),
+        "{}",
+        audit.text()
+    );
+    assert_eq!(
+        delete(&t, &t.a, slack["id"].as_i64().unwrap()).await,
+        StatusCode::NO_CONTENT
+    );
+
     // Another project sees nothing of it.
     let other = t
         .empty(Method::GET, "/external/webhook", &t.b, Role::Owner)

@@ -107,7 +107,9 @@ pub struct WebhookRequest {
 pub struct WebhookInfo {
     /// Its id.
     pub id: i64,
-    /// Where deliveries go.
+    /// Where deliveries go. A caller without `full` on `settings` (who could not register it)
+    /// sees only its origin, the rest shown as `…` ([`redacted_url`]): a webhook's path and
+    /// query often hold a credential of the receiving service.
     pub url: String,
     /// The event types it receives, in the order registered.
     pub events: Vec<WebhookEventType>,
@@ -130,6 +132,26 @@ pub struct CreatedWebhook {
     /// The signing secret (`whsec_` + 64 hex digits): the HMAC-SHA256 key of
     /// `Offers-Signature`.
     pub secret: String,
+}
+
+/// A webhook URL as shown to those who may not manage webhooks and as kept in the audit log:
+/// the scheme and authority, then `/…` when a path other than `/`, a query or a fragment
+/// follows (`https://hooks.example.com/services/T0/B0/secret` → `https://hooks.example.com/…`).
+/// A text without `://` is shown as `…`.
+pub fn redacted_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return "\u{2026}".to_owned();
+    };
+    let after = scheme_end + 3;
+    let authority_end = url[after..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| after + i);
+    let (origin, rest) = url.split_at(authority_end);
+    if rest.is_empty() || rest == "/" {
+        url.to_owned()
+    } else {
+        format!("{origin}/\u{2026}")
+    }
 }
 
 /// How one delivery attempt ended.
@@ -270,6 +292,30 @@ mod tests {
         assert_eq!(WebhookEventType::mask(&WebhookEventType::ALL), 15);
         for s in DeliveryStatus::ALL {
             assert_eq!(DeliveryStatus::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn redacted_urls_keep_only_the_origin() {
+        for (url, shown) in [
+            (
+                "https://hooks.example.com/services/T0/B0/secret",
+                "https://hooks.example.com/\u{2026}",
+            ),
+            ("https://hooks.example.com", "https://hooks.example.com"),
+            ("https://hooks.example.com/", "https://hooks.example.com/"),
+            (
+                "https://hooks.example.com?token=abc",
+                "https://hooks.example.com/\u{2026}",
+            ),
+            (
+                "http://127.0.0.1:8080/hook?k=1",
+                "http://127.0.0.1:8080/\u{2026}",
+            ),
+            ("http://[::1]:9/x", "http://[::1]:9/\u{2026}"),
+            ("not a url", "\u{2026}"),
+        ] {
+            assert_eq!(redacted_url(url), shown, "{url}");
         }
     }
 }
