@@ -10,7 +10,8 @@
 //    exports go with `wasm-opt --remove-exports`, their glue with them;
 // 2. minify the wasm's import, export and module names (`wasm-opt
 //    --minify-imports-and-exports-and-modules`; hashed names such as
-//    `__wbg_append_child_0a1b2c…` do not compress) and rewrite the glue from the map it prints;
+//    `__wbg_append_child_0a1b2c…` do not compress), rewrite the glue from the map it prints,
+//    and drop the wasm's custom sections (toolchain notes no browser reads);
 // 3. minify the glue (ES module), the extras module (`src/extras.js`, loaded after the first
 //    paint) and the loader with terser;
 // 4. write `offers-<hash>.js`, `offers-<hash>_bg.wasm`, `offers-extras-<hash>.js` and the
@@ -61,7 +62,9 @@ if (WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(trimmed))).so
 }
 const minified = join(work, "offers_min.wasm");
 const map = JSON.parse(execFileSync(wasmOpt, [trimmed, "--minify-imports-and-exports-and-modules", "-o", minified], { encoding: "utf8" }));
-const wasmBytes = readFileSync(minified);
+// Custom sections (`producers`, `target_features`, `__wasm_split_unstable`: toolchain notes no
+// browser reads) are dropped; the known sections are copied as they are.
+const wasmBytes = withoutCustomSections(readFileSync(minified));
 const modules = [...new Set(WebAssembly.Module.imports(new WebAssembly.Module(wasmBytes)).map((i) => i.module))];
 const oldModules = [...new Set(map.imports.map(([module]) => module))];
 if (oldModules.length !== 1 || modules.length !== 1) fail(`expected one import module, got ${oldModules} -> ${modules}`);
@@ -78,6 +81,27 @@ glue = glue.replace(/\bwasm\.([A-Za-z_$][\w$]*)/g, (_, name) => {
   if (!exports.has(name)) fail(`the glue uses wasm.${name}, which the wasm does not export`);
   return `wasm.${exports.get(name)}`;
 });
+
+/** The module `bytes` without its custom sections (id 0). */
+function withoutCustomSections(bytes) {
+  const kept = [bytes.subarray(0, 8)];
+  let at = 8;
+  while (at < bytes.length) {
+    const start = at;
+    const id = bytes[at++];
+    let size = 0;
+    for (let shift = 0, byte = 0x80; byte & 0x80; shift += 7) {
+      byte = bytes[at++];
+      size += (byte & 0x7f) * 2 ** shift;
+    }
+    at += size;
+    if (at > bytes.length) fail("a wasm section runs past the end of the module");
+    if (id !== 0) kept.push(bytes.subarray(start, at));
+  }
+  const out = Buffer.concat(kept);
+  if (!WebAssembly.validate(out)) fail("the wasm is not valid without its custom sections");
+  return out;
+}
 
 // 3. Minified JavaScript.
 const glueMin = (await minify(glue, { module: true, compress: { passes: 2 }, mangle: true })).code;
