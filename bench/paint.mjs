@@ -13,6 +13,8 @@
 // or each DIR, and target/debug/offers-api; prints a Markdown table and what crossed the wire
 // for each widget). With several `label=DIR` bundles (e.g. `before=/tmp/old-dist
 // after=dist/widget`) every bundle runs in the same alternation, each under /widget/<label>/.
+// `floor=target/leptos-floor/dist` (built by bench/leptos-floor.sh) times the smallest Leptos
+// widget beside ours: what Leptos itself costs, against what the widget's own work costs.
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
