@@ -9,6 +9,7 @@
 
 use offers_core::api::FeedVariant;
 use offers_core::campaign::{Caps, PopupShown};
+use offers_core::reason::reason;
 use offers_core::segment::{Op, Operand, OperandShape, Scalar};
 use offers_core::{
     Alignment, AttrValue, BodyText, ButtonText, CssColor, EventName, FeedOffer, GradientDirection,
@@ -33,6 +34,13 @@ fn error(field: &str, reason: &str) -> String {
     message
 }
 
+/// A field error with one of the decoder's own reasons (which, like the core's, the shipped
+/// bundle leaves out: [`offers_core::reason`]).
+#[inline(always)]
+fn refused(field: &str, text: &'static str) -> String {
+    error(field, &reason(text))
+}
+
 /// A string member, `None` when absent or `null`.
 fn text(object: &JsValue, field: &str) -> Result<Option<String>, String> {
     let value = get(object, field);
@@ -42,7 +50,7 @@ fn text(object: &JsValue, field: &str) -> Result<Option<String>, String> {
     value
         .as_string()
         .map(Some)
-        .ok_or_else(|| error(field, "must be a string"))
+        .ok_or_else(|| refused(field, "must be a string"))
 }
 
 /// An optional member through the core's `parse`.
@@ -52,9 +60,7 @@ fn parsed<T>(
     parse: impl FnOnce(&str) -> Result<T, String>,
 ) -> Result<Option<T>, String> {
     match text(object, field)? {
-        Some(raw) => parse(&raw)
-            .map(Some)
-            .map_err(|reason| error(field, &reason)),
+        Some(raw) => parse(&raw).map(Some).map_err(|why| error(field, &why)),
         None => Ok(None),
     }
 }
@@ -65,7 +71,7 @@ fn required<T>(
     field: &str,
     parse: impl FnOnce(&str) -> Result<T, String>,
 ) -> Result<T, String> {
-    parsed(object, field, parse)?.ok_or_else(|| error(field, "is required"))
+    parsed(object, field, parse)?.ok_or_else(|| refused(field, "is required"))
 }
 
 /// A whole number in `min..=MAX_SAFE_INTEGER`, `None` when absent or `null`.
@@ -76,7 +82,7 @@ fn integer(object: &JsValue, field: &str, min: f64) -> Result<Option<f64>, Strin
     }
     match value.as_f64() {
         Some(n) if n.fract() == 0.0 && (min..=MAX_SAFE_INTEGER).contains(&n) => Ok(Some(n)),
-        _ => Err(error(field, "must be a whole number")),
+        _ => Err(refused(field, "must be a whole number")),
     }
 }
 
@@ -87,7 +93,7 @@ fn boolean(object: &JsValue, field: &str) -> Result<bool, String> {
     }
     value
         .as_bool()
-        .ok_or_else(|| error(field, "must be true or false"))
+        .ok_or_else(|| refused(field, "must be true or false"))
 }
 
 /// An integer member in `min..=max`, `default` when absent or `null`.
@@ -95,7 +101,7 @@ fn bounded(object: &JsValue, field: &str, min: f64, max: f64, default: f64) -> R
     match integer(object, field, min)? {
         None => Ok(default),
         Some(n) if n <= max => Ok(n),
-        Some(_) => Err(error(field, "is out of range")),
+        Some(_) => Err(refused(field, "is out of range")),
     }
 }
 
@@ -106,7 +112,7 @@ fn list(object: &JsValue, field: &str) -> Result<Vec<JsValue>, String> {
         return Ok(Vec::new());
     }
     if !js_sys::Array::is_array(&value) {
-        return Err(error(field, "must be an array"));
+        return Err(refused(field, "must be an array"));
     }
     Ok(js_sys::Array::from(&value).iter().collect())
 }
@@ -121,7 +127,7 @@ fn scalar(value: &JsValue) -> Result<AttrValue, String> {
     } else {
         match value.as_f64() {
             Some(n) if n.is_finite() => Ok(AttrValue::Number(n)),
-            _ => Err("must be a text, a number or a boolean".to_owned()),
+            _ => Err(reason("must be a text, a number or a boolean")),
         }
     }
 }
@@ -145,7 +151,7 @@ fn condition(object: &JsValue) -> Result<PropCondition, String> {
     };
     // The core's reasons are the API's; the widget only logs that the offer was skipped.
     op.takes(shape)
-        .map_err(|_| error("value", "does not fit the operator"))?;
+        .map_err(|_| refused("value", "does not fit the operator"))?;
     let value = match (op, items) {
         (Op::Exists | Op::Missing, _) => Operand::None,
         (Op::In | Op::Nin, Some(items)) => {
@@ -262,7 +268,7 @@ fn template_data(object: &JsValue) -> Result<TemplateData, String> {
         return Ok(out);
     }
     if !data.is_object() {
-        return Err(error("templateData", "must be an object"));
+        return Err(refused("templateData", "must be an object"));
     }
     // Member errors read `templateData.bgColor: …`.
     let nested = |reason: String| {
@@ -295,13 +301,14 @@ fn template_data(object: &JsValue) -> Result<TemplateData, String> {
 /// One feed offer, checked field by field by the core's types.
 pub fn offer_from_js(object: &JsValue) -> Result<FeedOffer, String> {
     if !object.is_object() {
-        return Err("an offer must be an object".to_owned());
+        return Err(reason("an offer must be an object"));
     }
-    let id = integer(object, "id", -MAX_SAFE_INTEGER)?.ok_or_else(|| error("id", "is required"))?;
+    let id =
+        integer(object, "id", -MAX_SAFE_INTEGER)?.ok_or_else(|| refused("id", "is required"))?;
     let code = integer(object, "template", -MAX_SAFE_INTEGER)?
-        .ok_or_else(|| error("template", "is required"))?;
+        .ok_or_else(|| refused("template", "is required"))?;
     let template = Template::from_code(code as i64)
-        .ok_or_else(|| error("template", "must be 10, 11, 12, 13 or 14"))?;
+        .ok_or_else(|| refused("template", "must be 10, 11, 12, 13 or 14"))?;
     let frequency = match parsed(object, "showFrerquency", ShowFrequency::parse)? {
         Some(frequency) => Some(frequency),
         None => parsed(object, "showFrequency", ShowFrequency::parse)?,
@@ -329,13 +336,15 @@ pub fn offer_from_js(object: &JsValue) -> Result<FeedOffer, String> {
             .iter()
             .map(variant)
             .collect::<Result<_, _>>()
-            .map_err(|reason| error("variants", &reason))?,
+            .map_err(|why| error("variants", &why))?,
         holdout_percent: bounded(object, "holdoutPercent", 0.0, u8::MAX.into(), 0.0)? as u8,
     })
 }
 
 /// The offers of a feed body. Each offer is checked on its own: one the core rejects (an unsafe
-/// color, a `javascript:` link) is dropped with a console warning and the others still show.
+/// color, a `javascript:` link) is dropped with a console warning naming the field (in the
+/// shipped bundle, without the core's reason texts: `templateData.bgColor: rejected`; the API
+/// gives the reason when the offer is written) and the others still show.
 pub fn offers_from(body: &JsValue) -> Vec<FeedOffer> {
     let list = get(body, "offers");
     if !js_sys::Array::is_array(&list) {

@@ -7,6 +7,7 @@
 
 use crate::named_colors;
 use crate::newtype::string_newtype;
+use crate::reason::reason;
 
 /// The reason given for anything that is not an accepted color.
 pub const COLOR_REASON: &str =
@@ -60,7 +61,7 @@ impl CssColor {
     pub fn parse(input: &str) -> Result<Self, String> {
         parse_color(input)
             .map(|(normalised, _)| Self(normalised))
-            .ok_or_else(|| COLOR_REASON.to_owned())
+            .ok_or_else(|| reason(COLOR_REASON))
     }
 
     /// The color's components.
@@ -274,7 +275,7 @@ impl GradientDirection {
     pub fn parse(input: &str) -> Result<Self, String> {
         parse_direction(input)
             .map(Self)
-            .ok_or_else(|| DIRECTION_REASON.to_owned())
+            .ok_or_else(|| reason(DIRECTION_REASON))
     }
 }
 

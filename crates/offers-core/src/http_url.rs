@@ -7,6 +7,7 @@
 //! backticks anywhere.
 
 use crate::newtype::string_newtype;
+use crate::reason::reason;
 use crate::text::{EMPTY, check_length};
 
 /// The longest URL accepted, in characters.
@@ -33,15 +34,15 @@ impl HttpUrl {
     pub fn parse(input: &str) -> Result<Self, String> {
         let url = input.trim();
         if url.is_empty() {
-            return Err(EMPTY.to_owned());
+            return Err(reason(EMPTY));
         }
         check_length(url, MAX_URL_CHARS)?;
-        let rest = strip_scheme(url).ok_or(NOT_ABSOLUTE)?;
+        let rest = strip_scheme(url).ok_or_else(|| reason(NOT_ABSOLUTE))?;
         let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(authority_end);
         check_authority(authority)?;
         if tail.chars().any(is_forbidden) {
-            return Err(BAD_CHARS.to_owned());
+            return Err(reason(BAD_CHARS));
         }
         Ok(Self(url.to_owned()))
     }
@@ -62,11 +63,11 @@ impl HttpUrl {
             .chars()
             .any(|c| is_forbidden(c) || crate::text::is_bidi_control(c))
         {
-            return Err(BAD_CHARS.to_owned());
+            return Err(reason(BAD_CHARS));
         }
         let (head, query, tail) = crate::merge::split_query(url);
         if crate::merge::has_merge_tags(head) || crate::merge::has_merge_tags(tail) {
-            return Err(MERGE_OUTSIDE_QUERY.to_owned());
+            return Err(reason(MERGE_OUTSIDE_QUERY));
         }
         let template = crate::merge::MergeText::parse_at(query, head.chars().count())?;
         Self::parse(&format!(
@@ -136,22 +137,22 @@ fn is_forbidden(c: char) -> bool {
 
 fn check_authority(authority: &str) -> Result<(), String> {
     if authority.is_empty() {
-        return Err(NOT_ABSOLUTE.to_owned());
+        return Err(reason(NOT_ABSOLUTE));
     }
     if authority.contains('@') {
-        return Err(USER_INFO.to_owned());
+        return Err(reason(USER_INFO));
     }
     if authority.chars().any(is_forbidden) {
-        return Err(BAD_CHARS.to_owned());
+        return Err(reason(BAD_CHARS));
     }
     let port = if let Some(bracketed) = authority.strip_prefix('[') {
-        let (literal, after) = bracketed.split_once(']').ok_or(BAD_HOST)?;
+        let (literal, after) = bracketed.split_once(']').ok_or_else(|| reason(BAD_HOST))?;
         if !is_ipv6(literal) {
-            return Err(BAD_HOST.to_owned());
+            return Err(reason(BAD_HOST));
         }
         match after {
             "" => None,
-            _ => Some(after.strip_prefix(':').ok_or(BAD_HOST)?),
+            _ => Some(after.strip_prefix(':').ok_or_else(|| reason(BAD_HOST))?),
         }
     } else {
         let (host, port) = match authority.split_once(':') {
@@ -247,7 +248,7 @@ fn check_host(host: &str) -> Result<(), String> {
         .chars()
         .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
     if host.is_empty() || !valid_chars || host.split('.').any(str::is_empty) {
-        return Err(BAD_HOST.to_owned());
+        return Err(reason(BAD_HOST));
     }
     Ok(())
 }
@@ -257,7 +258,7 @@ fn check_port(port: &str) -> Result<(), String> {
         !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
     match port.parse::<u32>() {
         Ok(n) if digits_only && (1..=65_535).contains(&n) => Ok(()),
-        _ => Err(BAD_PORT.to_owned()),
+        _ => Err(reason(BAD_PORT)),
     }
 }
 

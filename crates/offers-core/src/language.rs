@@ -2,6 +2,7 @@
 //! [`best_translation`], the one rule choosing an offer's translation for a user (SPEC §7:
 //! exact `de-AT`, then `de`, then the offer's own text).
 
+use crate::reason::{reason, reason_with};
 use std::collections::BTreeMap;
 
 use crate::newtype::string_newtype;
@@ -26,13 +27,15 @@ impl LanguageTag {
     pub fn parse(input: &str) -> Result<Self, String> {
         let trimmed = input.trim();
         if trimmed.is_empty() {
-            return Err(crate::text::EMPTY.to_owned());
+            return Err(reason(crate::text::EMPTY));
         }
         if trimmed.chars().count() > LANGUAGE_TAG_MAX_CHARS {
-            return Err(format!(
-                "at most {LANGUAGE_TAG_MAX_CHARS} characters (got {})",
-                trimmed.chars().count()
-            ));
+            return Err(reason_with(|| {
+                format!(
+                    "at most {LANGUAGE_TAG_MAX_CHARS} characters (got {})",
+                    trimmed.chars().count()
+                )
+            }));
         }
         let mut out = String::with_capacity(trimmed.len());
         for (index, subtag) in trimmed.split('-').enumerate() {
@@ -43,7 +46,7 @@ impl LanguageTag {
                 (1..=8).contains(&subtag.len()) && alphanumeric
             };
             if !valid {
-                return Err(LANGUAGE_REASON.to_owned());
+                return Err(reason(LANGUAGE_REASON));
             }
             if index > 0 {
                 out.push('-');

@@ -56,6 +56,7 @@ pub mod merge;
 pub mod model;
 pub mod personalize;
 pub mod profile;
+pub mod reason;
 pub mod segment;
 pub mod stats;
 pub mod strict_json;

@@ -203,7 +203,7 @@ macro_rules! wire_enum {
                         return Ok(Self::$variant);
                     }
                 )+
-                Err($reason.to_owned())
+                Err($crate::reason::reason($reason))
             }
         }
 

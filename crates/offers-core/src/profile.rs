@@ -11,6 +11,7 @@
 //! never stops the good ones; only input that cannot be read as a whole (not a JSON array, a
 //! CSV header that does not name valid columns, too many rows) is an error.
 
+use crate::reason::reason;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -58,7 +59,7 @@ impl AttrKey {
         if valid {
             Ok(Self(input.to_owned()))
         } else {
-            Err(ATTR_KEY_REASON.to_owned())
+            Err(reason(ATTR_KEY_REASON))
         }
     }
 }
@@ -76,7 +77,7 @@ impl ProfileTag {
     pub fn parse(input: &str) -> Result<Self, String> {
         let text = checked_text(input, TAG_MAX_CHARS, false)?;
         if text.contains('|') {
-            return Err("must not contain |".to_owned());
+            return Err(reason("must not contain |"));
         }
         Ok(Self(text))
     }
@@ -108,9 +109,9 @@ impl AttrValue {
                 .as_f64()
                 .filter(|f| f.is_finite())
                 .map(Self::Number)
-                .ok_or_else(|| crate::strict_json::OUT_OF_RANGE.to_owned()),
+                .ok_or_else(|| reason(crate::strict_json::OUT_OF_RANGE)),
             Value::Bool(b) => Ok(Self::Bool(*b)),
-            _ => Err(ATTR_VALUE_REASON.to_owned()),
+            _ => Err(reason(ATTR_VALUE_REASON)),
         }
     }
 
@@ -334,7 +335,7 @@ fn tags(e: &mut FieldErrors, value: Option<&Value>) -> Vec<ProfileTag> {
     for (index, item) in items.iter().enumerate() {
         let parsed = match item {
             Value::String(s) => ProfileTag::parse(s),
-            _ => Err("must be a string".to_owned()),
+            _ => Err(reason("must be a string")),
         };
         match parsed {
             Ok(tag) => tags.push(tag),
@@ -525,7 +526,7 @@ fn strict_reason(error: &crate::strict_json::StrictJsonError) -> String {
 fn profile_row(item: &Value) -> Result<ProfileRow, String> {
     let mut errors = FieldErrors::new();
     let Value::Object(map) = item else {
-        return Err("must be a JSON object".to_owned());
+        return Err(reason("must be a JSON object"));
     };
     for key in map
         .keys()
@@ -612,7 +613,7 @@ pub fn parse_profiles_csv(bytes: &[u8]) -> Result<BulkProfiles, FieldErrors> {
         }
         let row = match text {
             Ok(text) => csv_row(columns, text),
-            Err(_) => Err("not valid UTF-8".to_owned()),
+            Err(_) => Err(reason("not valid UTF-8")),
         };
         bulk.read(&mut index, line, row);
     }

@@ -21,6 +21,7 @@
 //!   case-sensitively); `gt`, `gte`, `lt`, `lte` need a number on both sides.
 //! - An anonymous visitor (no profile) is in no segment, rules or list.
 
+use crate::reason::reason;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -95,7 +96,7 @@ impl Match {
             .iter()
             .copied()
             .find(|m| input.trim().eq_ignore_ascii_case(m.as_str()))
-            .ok_or_else(|| "must be all or any".to_owned())
+            .ok_or_else(|| reason("must be all or any"))
     }
 }
 
@@ -163,7 +164,7 @@ impl Op {
             .iter()
             .copied()
             .find(|op| input.trim().eq_ignore_ascii_case(op.as_str()))
-            .ok_or_else(|| OP_REASON.to_owned())
+            .ok_or_else(|| reason(OP_REASON))
     }
 
     /// Whether the operator compares numbers (`gt`, `gte`, `lt`, `lte`).
@@ -197,7 +198,7 @@ impl Field {
             "tag" => Ok(Self::Tag),
             other => match other.strip_prefix("attributes.") {
                 Some(key) => AttrKey::parse(key).map(Self::Attribute),
-                None => Err(FIELD_REASON.to_owned()),
+                None => Err(reason(FIELD_REASON)),
             },
         }
     }
@@ -791,11 +792,11 @@ pub(crate) fn operand(
             (Some(Field::Language), Value::String(s)) => {
                 LanguageTag::parse(s).map(|l| AttrValue::Text(l.into_string()))
             }
-            (Some(Field::Language), _) => Err(LANGUAGE_REASON.to_owned()),
+            (Some(Field::Language), _) => Err(reason(LANGUAGE_REASON)),
             (Some(Field::Tag), Value::String(s)) => {
                 ProfileTag::parse(s).map(|t| AttrValue::Text(t.into_string()))
             }
-            (Some(Field::Tag), _) => Err("must be a tag (a string)".to_owned()),
+            (Some(Field::Tag), _) => Err(reason("must be a tag (a string)")),
             (Some(Field::Attribute(_)) | None, value) => AttrValue::from_json(value),
         };
         parsed.map_err(|r| e.insert(at, r)).ok()

@@ -11,6 +11,7 @@
 //! right-to-left mark) are kept.
 
 use crate::newtype::string_newtype;
+use crate::reason::{reason, reason_with};
 
 /// The most characters a [`Title`] may have.
 pub const TITLE_MAX_CHARS: usize = 23;
@@ -75,10 +76,10 @@ pub fn is_invisible(c: char) -> bool {
 /// something visible.
 pub(crate) fn check_readable(trimmed: &str) -> Result<(), String> {
     if trimmed.chars().any(is_bidi_control) {
-        return Err(BIDI_CONTROL_REASON.to_owned());
+        return Err(reason(BIDI_CONTROL_REASON));
     }
     if trimmed.chars().all(is_invisible) {
-        return Err(INVISIBLE_ONLY_REASON.to_owned());
+        return Err(reason(INVISIBLE_ONLY_REASON));
     }
     Ok(())
 }
@@ -106,21 +107,25 @@ fn checked_merge_text(input: &str, max: usize, allow_newlines: bool) -> Result<S
     }
     let written = trimmed.chars().count();
     if written > max + MERGE_TAG_ALLOWANCE {
-        return Err(format!(
-            "at most {} characters as written, merge tags included (got {written})",
-            max + MERGE_TAG_ALLOWANCE
-        ));
+        return Err(reason_with(|| {
+            format!(
+                "at most {} characters as written, merge tags included (got {written})",
+                max + MERGE_TAG_ALLOWANCE
+            )
+        }));
     }
     let text = crate::merge::MergeText::parse(trimmed)?;
     if text
         .fallback_text()
         .is_some_and(|shown| shown.chars().all(is_invisible))
     {
-        return Err(INVISIBLE_ONLY_REASON.to_owned());
+        return Err(reason(INVISIBLE_ONLY_REASON));
     }
     let count = text.written_len();
     if count > max {
-        return Err(format!("at most {max} characters (got {count})"));
+        return Err(reason_with(|| {
+            format!("at most {max} characters (got {count})")
+        }));
     }
     Ok(trimmed.to_owned())
 }
@@ -130,14 +135,16 @@ fn checked_merge_text(input: &str, max: usize, allow_newlines: bool) -> Result<S
 fn checked_chars(input: &str, allow_newlines: bool) -> Result<&str, String> {
     let trimmed = input.trim();
     if trimmed.is_empty() {
-        return Err(EMPTY.to_owned());
+        return Err(reason(EMPTY));
     }
     if allow_newlines {
         if trimmed.chars().any(|c| c.is_control() && c != '\n') {
-            return Err("must not contain control characters other than line breaks".to_owned());
+            return Err(reason(
+                "must not contain control characters other than line breaks",
+            ));
         }
     } else if trimmed.chars().any(char::is_control) {
-        return Err("must not contain line breaks or control characters".to_owned());
+        return Err(reason("must not contain line breaks or control characters"));
     }
     check_readable(trimmed)?;
     Ok(trimmed)
@@ -147,8 +154,10 @@ fn checked_chars(input: &str, allow_newlines: bool) -> Result<&str, String> {
 pub(crate) fn check_length(text: &str, max: usize) -> Result<(), String> {
     let count = text.chars().count();
     if count > max {
-        let (max, count) = (decimal(max as i64), decimal(count as i64));
-        Err(["at most ", &max, " characters (got ", &count, ")"].concat())
+        Err(reason_with(|| {
+            let (max, count) = (decimal(max as i64), decimal(count as i64));
+            ["at most ", &max, " characters (got ", &count, ")"].concat()
+        }))
     } else {
         Ok(())
     }
@@ -289,10 +298,10 @@ impl ExternalId {
     pub fn parse(input: &str) -> Result<Self, String> {
         let trimmed = input.trim();
         if trimmed.is_empty() {
-            return Err(EMPTY.to_owned());
+            return Err(reason(EMPTY));
         }
         if trimmed.chars().any(char::is_control) {
-            return Err("must not contain control characters".to_owned());
+            return Err(reason("must not contain control characters"));
         }
         check_readable(trimmed)?;
         check_length(trimmed, EXTERNAL_ID_MAX_CHARS)?;

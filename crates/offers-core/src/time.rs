@@ -1,6 +1,7 @@
 //! Timestamps on the wire: RFC 3339 in UTC with milliseconds and `Z`
 //! (`2024-05-22T12:00:01.000Z`).
 
+use crate::reason::reason;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, SecondsFormat, Utc};
 
 /// The reason given for a timestamp that cannot be parsed.
@@ -19,7 +20,7 @@ pub fn format_timestamp(time: &DateTime<Utc>) -> String {
 /// in `tests/it/properties.rs` compare the two), but is hand-written: chrono's generic parser is
 /// several kilobytes of the widget's wasm, which reads every feed offer's times through this.
 pub fn parse_timestamp(input: &str) -> Result<DateTime<Utc>, String> {
-    parse_rfc3339(input.trim()).ok_or_else(|| TIMESTAMP_REASON.to_owned())
+    parse_rfc3339(input.trim()).ok_or_else(|| reason(TIMESTAMP_REASON))
 }
 
 /// `YYYY-MM-DD(T|t| )hh:mm:ss[.f+](Z|z|(+|-|U+2212)hh:mm)`, with a leap second `:60` kept as

@@ -5,6 +5,7 @@
 //! operators, the same operand rules, and the same comparison ([`crate::segment::compare`]).
 //! A key names a top-level property as written (`props.a.b` is the property `"a.b"`).
 
+use crate::reason::reason;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -54,7 +55,7 @@ impl EventName {
         }) {
             Ok(Self(input.to_owned()))
         } else {
-            Err(EVENT_NAME_REASON.to_owned())
+            Err(reason(EVENT_NAME_REASON))
         }
     }
 }
@@ -73,7 +74,7 @@ impl PropKey {
         }) {
             Ok(Self(input.to_owned()))
         } else {
-            Err(PROP_FIELD_REASON.to_owned())
+            Err(reason(PROP_FIELD_REASON))
         }
     }
 
@@ -81,7 +82,7 @@ impl PropKey {
     pub fn parse_field(input: &str) -> Result<Self, String> {
         input
             .strip_prefix("props.")
-            .ok_or_else(|| PROP_FIELD_REASON.to_owned())
+            .ok_or_else(|| reason(PROP_FIELD_REASON))
             .and_then(Self::parse)
     }
 }
