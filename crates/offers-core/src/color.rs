@@ -90,7 +90,7 @@ string_newtype!(CssColor);
 
 /// The CSS color names accepted (lowercase, alphabetical), without `transparent`.
 pub fn named_color_names() -> impl Iterator<Item = &'static str> {
-    named_colors::NAMED_COLORS.iter().map(|(name, _)| *name)
+    named_colors::entries().map(|(name, _)| name)
 }
 
 /// The normalised text and the components of a color, or `None` if not a color.
@@ -400,14 +400,18 @@ mod tests {
 
     #[test]
     fn named_colors() {
-        assert_eq!(named_colors::NAMED_COLORS.len(), 148);
+        let names: Vec<&str> = named_colors::entries().map(|(name, _)| name).collect();
+        assert_eq!(names.len(), 148, "one value per name");
+        assert!(names.windows(2).all(|w| w[0] < w[1]), "sorted, no repeats");
         assert!(
-            named_colors::NAMED_COLORS
-                .windows(2)
-                .all(|w| w[0].0 < w[1].0),
-            "sorted for binary search"
+            names
+                .iter()
+                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_lowercase()))
         );
-        for (name, _) in named_colors::NAMED_COLORS {
+        assert_eq!(named_colors::lookup("aliceblue"), Some(0xF0F8FF));
+        assert_eq!(named_colors::lookup("yellowgreen"), Some(0x9ACD32));
+        assert_eq!(named_colors::lookup("rebeccapurple"), Some(0x663399));
+        for name in names {
             assert_eq!(norm(name), name);
             assert_eq!(norm(&name.to_uppercase()), name);
         }

@@ -1,162 +1,59 @@
 //! The CSS Color 4 named colors (148 names) and their sRGB values, sorted by name.
+//!
+//! Kept as one text of names and one array of values rather than a table of `(&str, u32)`
+//! pairs: a pair's string pointer and length are 8 of its 12 bytes, which do not compress, and
+//! every widget bundle carries this table (BENCHMARKS.md).
 
-/// `(name, 0xRRGGBB)`, sorted by name for binary search.
-pub(crate) const NAMED_COLORS: [(&str, u32); 148] = [
-    ("aliceblue", 0xF0F8FF),
-    ("antiquewhite", 0xFAEBD7),
-    ("aqua", 0x00FFFF),
-    ("aquamarine", 0x7FFFD4),
-    ("azure", 0xF0FFFF),
-    ("beige", 0xF5F5DC),
-    ("bisque", 0xFFE4C4),
-    ("black", 0x000000),
-    ("blanchedalmond", 0xFFEBCD),
-    ("blue", 0x0000FF),
-    ("blueviolet", 0x8A2BE2),
-    ("brown", 0xA52A2A),
-    ("burlywood", 0xDEB887),
-    ("cadetblue", 0x5F9EA0),
-    ("chartreuse", 0x7FFF00),
-    ("chocolate", 0xD2691E),
-    ("coral", 0xFF7F50),
-    ("cornflowerblue", 0x6495ED),
-    ("cornsilk", 0xFFF8DC),
-    ("crimson", 0xDC143C),
-    ("cyan", 0x00FFFF),
-    ("darkblue", 0x00008B),
-    ("darkcyan", 0x008B8B),
-    ("darkgoldenrod", 0xB8860B),
-    ("darkgray", 0xA9A9A9),
-    ("darkgreen", 0x006400),
-    ("darkgrey", 0xA9A9A9),
-    ("darkkhaki", 0xBDB76B),
-    ("darkmagenta", 0x8B008B),
-    ("darkolivegreen", 0x556B2F),
-    ("darkorange", 0xFF8C00),
-    ("darkorchid", 0x9932CC),
-    ("darkred", 0x8B0000),
-    ("darksalmon", 0xE9967A),
-    ("darkseagreen", 0x8FBC8F),
-    ("darkslateblue", 0x483D8B),
-    ("darkslategray", 0x2F4F4F),
-    ("darkslategrey", 0x2F4F4F),
-    ("darkturquoise", 0x00CED1),
-    ("darkviolet", 0x9400D3),
-    ("deeppink", 0xFF1493),
-    ("deepskyblue", 0x00BFFF),
-    ("dimgray", 0x696969),
-    ("dimgrey", 0x696969),
-    ("dodgerblue", 0x1E90FF),
-    ("firebrick", 0xB22222),
-    ("floralwhite", 0xFFFAF0),
-    ("forestgreen", 0x228B22),
-    ("fuchsia", 0xFF00FF),
-    ("gainsboro", 0xDCDCDC),
-    ("ghostwhite", 0xF8F8FF),
-    ("gold", 0xFFD700),
-    ("goldenrod", 0xDAA520),
-    ("gray", 0x808080),
-    ("green", 0x008000),
-    ("greenyellow", 0xADFF2F),
-    ("grey", 0x808080),
-    ("honeydew", 0xF0FFF0),
-    ("hotpink", 0xFF69B4),
-    ("indianred", 0xCD5C5C),
-    ("indigo", 0x4B0082),
-    ("ivory", 0xFFFFF0),
-    ("khaki", 0xF0E68C),
-    ("lavender", 0xE6E6FA),
-    ("lavenderblush", 0xFFF0F5),
-    ("lawngreen", 0x7CFC00),
-    ("lemonchiffon", 0xFFFACD),
-    ("lightblue", 0xADD8E6),
-    ("lightcoral", 0xF08080),
-    ("lightcyan", 0xE0FFFF),
-    ("lightgoldenrodyellow", 0xFAFAD2),
-    ("lightgray", 0xD3D3D3),
-    ("lightgreen", 0x90EE90),
-    ("lightgrey", 0xD3D3D3),
-    ("lightpink", 0xFFB6C1),
-    ("lightsalmon", 0xFFA07A),
-    ("lightseagreen", 0x20B2AA),
-    ("lightskyblue", 0x87CEFA),
-    ("lightslategray", 0x778899),
-    ("lightslategrey", 0x778899),
-    ("lightsteelblue", 0xB0C4DE),
-    ("lightyellow", 0xFFFFE0),
-    ("lime", 0x00FF00),
-    ("limegreen", 0x32CD32),
-    ("linen", 0xFAF0E6),
-    ("magenta", 0xFF00FF),
-    ("maroon", 0x800000),
-    ("mediumaquamarine", 0x66CDAA),
-    ("mediumblue", 0x0000CD),
-    ("mediumorchid", 0xBA55D3),
-    ("mediumpurple", 0x9370DB),
-    ("mediumseagreen", 0x3CB371),
-    ("mediumslateblue", 0x7B68EE),
-    ("mediumspringgreen", 0x00FA9A),
-    ("mediumturquoise", 0x48D1CC),
-    ("mediumvioletred", 0xC71585),
-    ("midnightblue", 0x191970),
-    ("mintcream", 0xF5FFFA),
-    ("mistyrose", 0xFFE4E1),
-    ("moccasin", 0xFFE4B5),
-    ("navajowhite", 0xFFDEAD),
-    ("navy", 0x000080),
-    ("oldlace", 0xFDF5E6),
-    ("olive", 0x808000),
-    ("olivedrab", 0x6B8E23),
-    ("orange", 0xFFA500),
-    ("orangered", 0xFF4500),
-    ("orchid", 0xDA70D6),
-    ("palegoldenrod", 0xEEE8AA),
-    ("palegreen", 0x98FB98),
-    ("paleturquoise", 0xAFEEEE),
-    ("palevioletred", 0xDB7093),
-    ("papayawhip", 0xFFEFD5),
-    ("peachpuff", 0xFFDAB9),
-    ("peru", 0xCD853F),
-    ("pink", 0xFFC0CB),
-    ("plum", 0xDDA0DD),
-    ("powderblue", 0xB0E0E6),
-    ("purple", 0x800080),
-    ("rebeccapurple", 0x663399),
-    ("red", 0xFF0000),
-    ("rosybrown", 0xBC8F8F),
-    ("royalblue", 0x4169E1),
-    ("saddlebrown", 0x8B4513),
-    ("salmon", 0xFA8072),
-    ("sandybrown", 0xF4A460),
-    ("seagreen", 0x2E8B57),
-    ("seashell", 0xFFF5EE),
-    ("sienna", 0xA0522D),
-    ("silver", 0xC0C0C0),
-    ("skyblue", 0x87CEEB),
-    ("slateblue", 0x6A5ACD),
-    ("slategray", 0x708090),
-    ("slategrey", 0x708090),
-    ("snow", 0xFFFAFA),
-    ("springgreen", 0x00FF7F),
-    ("steelblue", 0x4682B4),
-    ("tan", 0xD2B48C),
-    ("teal", 0x008080),
-    ("thistle", 0xD8BFD8),
-    ("tomato", 0xFF6347),
-    ("turquoise", 0x40E0D0),
-    ("violet", 0xEE82EE),
-    ("wheat", 0xF5DEB3),
-    ("white", 0xFFFFFF),
-    ("whitesmoke", 0xF5F5F5),
-    ("yellow", 0xFFFF00),
-    ("yellowgreen", 0x9ACD32),
+/// The names, lowercase, sorted, separated by one space.
+const NAMES: &str = "aliceblue antiquewhite aqua aquamarine azure beige bisque black blanchedalmond blue \
+     blueviolet brown burlywood cadetblue chartreuse chocolate coral cornflowerblue \
+     cornsilk crimson cyan darkblue darkcyan darkgoldenrod darkgray darkgreen darkgrey \
+     darkkhaki darkmagenta darkolivegreen darkorange darkorchid darkred darksalmon \
+     darkseagreen darkslateblue darkslategray darkslategrey darkturquoise darkviolet \
+     deeppink deepskyblue dimgray dimgrey dodgerblue firebrick floralwhite forestgreen \
+     fuchsia gainsboro ghostwhite gold goldenrod gray green greenyellow grey honeydew \
+     hotpink indianred indigo ivory khaki lavender lavenderblush lawngreen lemonchiffon \
+     lightblue lightcoral lightcyan lightgoldenrodyellow lightgray lightgreen lightgrey \
+     lightpink lightsalmon lightseagreen lightskyblue lightslategray lightslategrey \
+     lightsteelblue lightyellow lime limegreen linen magenta maroon mediumaquamarine \
+     mediumblue mediumorchid mediumpurple mediumseagreen mediumslateblue \
+     mediumspringgreen mediumturquoise mediumvioletred midnightblue mintcream mistyrose \
+     moccasin navajowhite navy oldlace olive olivedrab orange orangered orchid \
+     palegoldenrod palegreen paleturquoise palevioletred papayawhip peachpuff peru pink \
+     plum powderblue purple rebeccapurple red rosybrown royalblue saddlebrown salmon \
+     sandybrown seagreen seashell sienna silver skyblue slateblue slategray slategrey \
+     snow springgreen steelblue tan teal thistle tomato turquoise violet wheat white \
+     whitesmoke yellow yellowgreen";
+
+/// `0xRRGGBB` of each name, in the order of [`NAMES`].
+const VALUES: [u32; 148] = [
+    0xF0F8FF, 0xFAEBD7, 0x00FFFF, 0x7FFFD4, 0xF0FFFF, 0xF5F5DC, 0xFFE4C4, 0x000000, 0xFFEBCD,
+    0x0000FF, 0x8A2BE2, 0xA52A2A, 0xDEB887, 0x5F9EA0, 0x7FFF00, 0xD2691E, 0xFF7F50, 0x6495ED,
+    0xFFF8DC, 0xDC143C, 0x00FFFF, 0x00008B, 0x008B8B, 0xB8860B, 0xA9A9A9, 0x006400, 0xA9A9A9,
+    0xBDB76B, 0x8B008B, 0x556B2F, 0xFF8C00, 0x9932CC, 0x8B0000, 0xE9967A, 0x8FBC8F, 0x483D8B,
+    0x2F4F4F, 0x2F4F4F, 0x00CED1, 0x9400D3, 0xFF1493, 0x00BFFF, 0x696969, 0x696969, 0x1E90FF,
+    0xB22222, 0xFFFAF0, 0x228B22, 0xFF00FF, 0xDCDCDC, 0xF8F8FF, 0xFFD700, 0xDAA520, 0x808080,
+    0x008000, 0xADFF2F, 0x808080, 0xF0FFF0, 0xFF69B4, 0xCD5C5C, 0x4B0082, 0xFFFFF0, 0xF0E68C,
+    0xE6E6FA, 0xFFF0F5, 0x7CFC00, 0xFFFACD, 0xADD8E6, 0xF08080, 0xE0FFFF, 0xFAFAD2, 0xD3D3D3,
+    0x90EE90, 0xD3D3D3, 0xFFB6C1, 0xFFA07A, 0x20B2AA, 0x87CEFA, 0x778899, 0x778899, 0xB0C4DE,
+    0xFFFFE0, 0x00FF00, 0x32CD32, 0xFAF0E6, 0xFF00FF, 0x800000, 0x66CDAA, 0x0000CD, 0xBA55D3,
+    0x9370DB, 0x3CB371, 0x7B68EE, 0x00FA9A, 0x48D1CC, 0xC71585, 0x191970, 0xF5FFFA, 0xFFE4E1,
+    0xFFE4B5, 0xFFDEAD, 0x000080, 0xFDF5E6, 0x808000, 0x6B8E23, 0xFFA500, 0xFF4500, 0xDA70D6,
+    0xEEE8AA, 0x98FB98, 0xAFEEEE, 0xDB7093, 0xFFEFD5, 0xFFDAB9, 0xCD853F, 0xFFC0CB, 0xDDA0DD,
+    0xB0E0E6, 0x800080, 0x663399, 0xFF0000, 0xBC8F8F, 0x4169E1, 0x8B4513, 0xFA8072, 0xF4A460,
+    0x2E8B57, 0xFFF5EE, 0xA0522D, 0xC0C0C0, 0x87CEEB, 0x6A5ACD, 0x708090, 0x708090, 0xFFFAFA,
+    0x00FF7F, 0x4682B4, 0xD2B48C, 0x008080, 0xD8BFD8, 0xFF6347, 0x40E0D0, 0xEE82EE, 0xF5DEB3,
+    0xFFFFFF, 0xF5F5F5, 0xFFFF00, 0x9ACD32,
 ];
+
+/// `(name, 0xRRGGBB)` in name order.
+pub(crate) fn entries() -> impl Iterator<Item = (&'static str, u32)> {
+    NAMES.split(' ').zip(VALUES)
+}
 
 /// The `0xRRGGBB` value of a lowercase color name.
 pub(crate) fn lookup(name: &str) -> Option<u32> {
-    NAMED_COLORS
-        .binary_search_by(|(candidate, _)| (*candidate).cmp(name))
-        .ok()
-        .and_then(|index| NAMED_COLORS.get(index))
-        .map(|(_, rgb)| *rgb)
+    entries()
+        .find(|(candidate, _)| *candidate == name)
+        .map(|(_, rgb)| rgb)
 }
