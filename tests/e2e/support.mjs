@@ -27,8 +27,9 @@ function freePort() {
 // CARGO_TARGET_DIR outside the repository).
 export const API_BIN = process.env.OFFERS_API_BIN ?? join(ROOT, "target", "debug", "offers-api");
 
-/** Starts `offers-api serve` on a fresh database; resolves once /healthz answers. */
-export async function startApi() {
+/** Starts `offers-api serve` on a fresh database (serving the widget bundle in `widgetDir`,
+ * dist/widget by default); resolves once /healthz answers. */
+export async function startApi({ widgetDir = join(ROOT, "dist", "widget") } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "offers-e2e-"));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -39,7 +40,7 @@ export async function startApi() {
       "serve",
       "--addr", `127.0.0.1:${port}`,
       "--database-url", databaseUrl,
-      "--widget-dir", join(ROOT, "dist", "widget"),
+      "--widget-dir", widgetDir,
       "--studio-dir", join(ROOT, "dist", "studio"),
     ],
     { cwd: dir, stdio: ["ignore", "pipe", "pipe"] },
