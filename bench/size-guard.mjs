@@ -9,11 +9,11 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { brotliCompressSync, constants } from "node:zlib";
 
-// What the critical path reaches (69.3 KB on 2026-12-04, 70.3 KB on 2026-12-03 with issue 15's campaigns: triggers,
+// What the critical path reaches (68.7 KB on 2026-12-04, 70.3 KB on 2026-12-03 with issue 15's campaigns: triggers,
 // caps, priority and variants decided in the wasm, and the stylesheet minified; it was 60.3 KB
 // before campaigns, issue 13's steps in BENCHMARKS.md) plus about 1 KB of headroom. Lower it when a change shrinks the bundle;
 // raising it is a decision to record there (BENCHMARKS.md, "Issue 15: what campaigns cost").
-export const BUDGET_KB = 70.3;
+export const BUDGET_KB = 69.7;
 
 const dir = process.argv[2] ?? "dist/widget";
 const files = readdirSync(dir).filter((name) => /^offers(-[0-9a-f]{16}(_bg\.wasm|\.js)|\.js)$/.test(name));

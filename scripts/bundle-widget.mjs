@@ -7,7 +7,8 @@
 // in BENCHMARKS.md:
 // 1. drop the wasm-streams classes server_fn's `browser` feature exports (`IntoUnderlying*`,
 //    never used by the widget, kept alive by LTO only because they are exports): their wasm
-//    exports go with `wasm-opt --remove-exports`, their glue with them;
+//    exports go with `wasm-opt --remove-exports` (`--low-memory-unused` as in
+//    scripts/build-widget.sh), their glue with them;
 // 2. minify the wasm's import, export and module names (`wasm-opt
 //    --minify-imports-and-exports-and-modules`; hashed names such as
 //    `__wbg_append_child_0a1b2c…` do not compress), rewrite the glue from the map it prints,
@@ -54,7 +55,7 @@ for (const name of STREAM_CLASSES) {
 }
 const trimmed = join(work, "offers_trimmed.wasm");
 execFileSync(wasmOpt, [join(work, "offers_opt.wasm"),
-  "--remove-exports=*intounderlying*", "-Oz", "-o", trimmed]);
+  "--remove-exports=*intounderlying*", "--low-memory-unused", "-Oz", "-o", trimmed]);
 
 // 2. Minified import, export and module names.
 if (WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(trimmed))).some((e) => e.name.includes("intounderlying"))) {
