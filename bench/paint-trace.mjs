@@ -3,18 +3,25 @@
 // to the painted frame (name, start, duration, the longest nested slices), and the wasm
 // compile work on every thread. Writes the raw trace next to it for chrome://tracing.
 //
-// Usage: node bench/paint-trace.mjs [out.json]   (needs dist/widget and target/debug/offers-api)
-import { readFileSync } from "node:fs";
+// Usage: node bench/paint-trace.mjs [out.json] [DIR]   (needs dist/widget, or DIR, and
+// target/debug/offers-api). With a bundle whose wasm keeps its function names
+// (bench/paint-functions.sh builds one), it also lists the functions V8 compiled during the
+// load (`wasm.CompileLazy`: each function is compiled on its first call): how many, their
+// bytes, by crate, and the largest.
+import { readFileSync, readdirSync } from "node:fs";
 import { createServer } from "node:http";
-import { createProject, hostPage, launchBrowser, offerBody, partner, startApi } from "../tests/e2e/support.mjs";
+import { join, resolve } from "node:path";
+import { ROOT, createProject, hostPage, launchBrowser, offerBody, partner, startApi } from "../tests/e2e/support.mjs";
+import { crateOf, functions } from "./wasm-names.mjs";
 
 const OUT = process.argv[2] ?? "/tmp/offers-paint-trace.json";
+const DIR = process.argv[3] ? resolve(process.argv[3]) : undefined;
 const CATEGORIES = [
   "devtools.timeline", "disabled-by-default-devtools.timeline", "v8", "v8.execute", "v8.wasm",
   "blink", "loading",
   "toplevel", ...(process.env.TRACE_CPU ? ["disabled-by-default-v8.cpu_profiler"] : []),
 ];
-const api = await startApi();
+const api = await startApi(DIR ? { widgetDir: DIR } : {});
 const browser = await launchBrowser();
 // The host page from a server of its own (no Playwright interception of the page's requests),
 // and no `waitForFunction` (its injected script would run inside the traced span).
@@ -77,3 +84,25 @@ for (const [k, v] of [...byName].sort((a, b) => b[1].dur - a[1].dur).slice(0, 25
   console.log(`  ${k}: ${v.n}× ${ms(v.dur)} ms, t=${ms(v.first - t0)}–${ms(v.last - t0)}`);
 const paints = traceEvents.filter((e) => `${e.pid}:${e.tid}` === main && e.name === "Paint" && e.ts >= t0);
 console.log(`\npaints at t=${paints.map((e) => ms(e.ts - t0)).join(", ")}`);
+
+// The functions compiled during the load, named when the wasm keeps its names.
+const wasmFile = readdirSync(DIR ?? join(ROOT, "dist", "widget")).find((f) => f.endsWith("_bg.wasm"));
+const bodies = functions(readFileSync(join(DIR ?? join(ROOT, "dist", "widget"), wasmFile)));
+const compiled = traceEvents.filter((e) => e.name === "wasm.CompileLazy" && e.ts >= t0);
+if ([...bodies.values()].some((f) => !f.name.startsWith("func"))) {
+  const seen = [...new Set(compiled.map((e) => e.args?.func_index))].map((i) => bodies.get(i)).filter(Boolean);
+  const all = [...bodies.values()];
+  const bytes = (list) => list.reduce((sum, f) => sum + f.size, 0);
+  console.log(`\nfunctions compiled during the load (to two frames after the first card): ${seen.length} of ${all.length}, ` +
+    `${(bytes(seen) / 1024).toFixed(1)} of ${(bytes(all) / 1024).toFixed(1)} KB of code`);
+  const byCrate = new Map();
+  for (const f of seen) {
+    const c = byCrate.get(crateOf(f.name)) ?? { n: 0, size: 0 };
+    c.n++; c.size += f.size;
+    byCrate.set(crateOf(f.name), c);
+  }
+  for (const [crate, c] of [...byCrate].sort((a, b) => b[1].size - a[1].size).slice(0, 15))
+    console.log(`  ${crate}: ${c.n} functions, ${(c.size / 1024).toFixed(1)} KB`);
+  console.log(`the largest:`);
+  for (const f of seen.sort((a, b) => b.size - a.size).slice(0, 20)) console.log(`  ${f.size} B ${f.name.slice(0, 150)}`);
+}

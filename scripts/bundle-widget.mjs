@@ -29,6 +29,10 @@ const [work, dist] = process.argv.slice(2);
 if (!work || !dist) throw new Error("usage: node scripts/bundle-widget.mjs WORK_DIR DIST_DIR");
 const ROOT = resolve(import.meta.dirname, "..");
 const wasmOpt = join(ROOT, "node_modules", ".bin", "wasm-opt");
+// OFFERS_WASM_NAMES=1 (bench/paint-functions.sh only, never a shipped bundle): wasm-opt keeps
+// the function names (`-g`) and the `name` section stays, so a trace can name what runs.
+const keepNames = process.env.OFFERS_WASM_NAMES === "1";
+const names = keepNames ? ["-g"] : [];
 
 function fail(message) {
   console.error(`bundle-widget: ${message}`);
@@ -55,17 +59,17 @@ for (const name of STREAM_CLASSES) {
 }
 const trimmed = join(work, "offers_trimmed.wasm");
 execFileSync(wasmOpt, [join(work, "offers_opt.wasm"),
-  "--remove-exports=*intounderlying*", "--low-memory-unused", "-Oz", "-o", trimmed]);
+  "--remove-exports=*intounderlying*", "--low-memory-unused", "-Oz", ...names, "-o", trimmed]);
 
 // 2. Minified import, export and module names.
 if (WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(trimmed))).some((e) => e.name.includes("intounderlying"))) {
   fail("wasm-opt left an IntoUnderlying* export");
 }
 const minified = join(work, "offers_min.wasm");
-const map = JSON.parse(execFileSync(wasmOpt, [trimmed, "--minify-imports-and-exports-and-modules", "-o", minified], { encoding: "utf8" }));
+const map = JSON.parse(execFileSync(wasmOpt, [trimmed, "--minify-imports-and-exports-and-modules", ...names, "-o", minified], { encoding: "utf8" }));
 // Custom sections (`producers`, `target_features`, `__wasm_split_unstable`: toolchain notes no
 // browser reads) are dropped; the known sections are copied as they are.
-const wasmBytes = withoutCustomSections(readFileSync(minified));
+const wasmBytes = withoutCustomSections(readFileSync(minified), keepNames ? ["name"] : []);
 const modules = [...new Set(WebAssembly.Module.imports(new WebAssembly.Module(wasmBytes)).map((i) => i.module))];
 const oldModules = [...new Set(map.imports.map(([module]) => module))];
 if (oldModules.length !== 1 || modules.length !== 1) fail(`expected one import module, got ${oldModules} -> ${modules}`);
@@ -83,8 +87,18 @@ glue = glue.replace(/\bwasm\.([A-Za-z_$][\w$]*)/g, (_, name) => {
   return `wasm.${exports.get(name)}`;
 });
 
-/** The module `bytes` without its custom sections (id 0). */
-function withoutCustomSections(bytes) {
+/** The name of the custom section whose body starts at `at` (a length-prefixed UTF-8 text). */
+function customName(bytes, at) {
+  let length = 0;
+  for (let shift = 0, byte = 0x80; byte & 0x80; shift += 7) {
+    byte = bytes[at++];
+    length += (byte & 0x7f) * 2 ** shift;
+  }
+  return bytes.subarray(at, at + length).toString("utf8");
+}
+
+/** The module `bytes` without its custom sections (id 0), but for those named in `keep`. */
+function withoutCustomSections(bytes, keep) {
   const kept = [bytes.subarray(0, 8)];
   let at = 8;
   while (at < bytes.length) {
@@ -95,9 +109,10 @@ function withoutCustomSections(bytes) {
       byte = bytes[at++];
       size += (byte & 0x7f) * 2 ** shift;
     }
+    const body = at;
     at += size;
     if (at > bytes.length) fail("a wasm section runs past the end of the module");
-    if (id !== 0) kept.push(bytes.subarray(start, at));
+    if (id !== 0 || keep.includes(customName(bytes, body))) kept.push(bytes.subarray(start, at));
   }
   const out = Buffer.concat(kept);
   if (!WebAssembly.validate(out)) fail("the wasm is not valid without its custom sections");

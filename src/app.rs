@@ -642,8 +642,13 @@ impl Widget {
 pub fn PopupLayer(widget: Widget, root: web_sys::HtmlElement) -> impl IntoView {
     Effect::new(move |_| {
         if widget.popup.with(Option::is_some) {
-            // The anchor may have moved (or appeared) since the last resize or scroll.
-            crate::placement::place(&root, &widget.session().config.anchor);
+            // The anchor may have moved (or appeared) since the last resize or scroll. Without
+            // `data-anchor` the box is the viewport, which needs nothing set (and the placing
+            // code is then never called, so never compiled, before the first paint).
+            let session = widget.session();
+            if !session.config.anchor.trim().is_empty() {
+                crate::placement::place(&root, &session.config.anchor);
+            }
         }
     });
     let handle = window_event_listener(leptos::ev::keydown, move |event| {
