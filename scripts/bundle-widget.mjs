@@ -87,14 +87,14 @@ glue = glue.replace(/\bwasm\.([A-Za-z_$][\w$]*)/g, (_, name) => {
   return `wasm.${exports.get(name)}`;
 });
 
-/** The name of the custom section whose body starts at `at` (a length-prefixed UTF-8 text). */
-function customName(bytes, at) {
-  let length = 0;
+/** The unsigned LEB128 number at `at` in `bytes`, and where it ends. */
+function leb128(bytes, at) {
+  let value = 0;
   for (let shift = 0, byte = 0x80; byte & 0x80; shift += 7) {
     byte = bytes[at++];
-    length += (byte & 0x7f) * 2 ** shift;
+    value += (byte & 0x7f) * 2 ** shift;
   }
-  return bytes.subarray(at, at + length).toString("utf8");
+  return [value, at];
 }
 
 /** The module `bytes` without its custom sections (id 0), but for those named in `keep`. */
@@ -103,16 +103,15 @@ function withoutCustomSections(bytes, keep) {
   let at = 8;
   while (at < bytes.length) {
     const start = at;
-    const id = bytes[at++];
-    let size = 0;
-    for (let shift = 0, byte = 0x80; byte & 0x80; shift += 7) {
-      byte = bytes[at++];
-      size += (byte & 0x7f) * 2 ** shift;
-    }
-    const body = at;
-    at += size;
+    const id = bytes[at];
+    const [size, body] = leb128(bytes, at + 1);
+    at = body + size;
     if (at > bytes.length) fail("a wasm section runs past the end of the module");
-    if (id !== 0 || keep.includes(customName(bytes, body))) kept.push(bytes.subarray(start, at));
+    // A custom section's body starts with its name, a length-prefixed UTF-8 text.
+    const [nameLength, name] = id === 0 ? leb128(bytes, body) : [0, body];
+    if (id !== 0 || keep.includes(bytes.subarray(name, name + nameLength).toString("utf8"))) {
+      kept.push(bytes.subarray(start, at));
+    }
   }
   const out = Buffer.concat(kept);
   if (!WebAssembly.validate(out)) fail("the wasm is not valid without its custom sections");

@@ -1,12 +1,14 @@
 //! The texts of rejections: why a value is not valid, as the API's 422 and the Studio's red
 //! fields show it.
 //!
-//! Every parser that refuses a value builds its reason through [`reason`] or [`reason_with`].
-//! With the `reasons` feature (on by default; the API and the Studio use it) that is the text
-//! itself. Without it (the shipped widget bundle, which only logs that it skipped an offer and
-//! which field was wrong) every reason is [`REJECTED`], so none of the texts, nor the code
-//! that formats them, is in the bundle. The decisions are the same either way: only the texts
-//! differ.
+//! The value parsers (texts, URLs, colors, times, the enums, event names, operators, profile
+//! values, language tags) build their reasons through [`reason`] or [`reason_with`]. With the
+//! `reasons` feature (on by default; the API and the Studio use it) that is the text itself.
+//! Without it (the shipped widget bundle, which only logs that it skipped an offer and which
+//! field was wrong) every reason is [`REJECTED`], so none of the texts, nor the code that
+//! formats them, is in the bundle. The decisions are the same either way: only the texts
+//! differ. What only the API and the Studio run (whole-body validation, segments, merge tags)
+//! keeps plain texts.
 
 /// The one reason a build without the `reasons` feature gives.
 pub const REJECTED: &str = "rejected";
