@@ -1,7 +1,7 @@
 // The widget's size budget, checked by scripts/test: fails when the critical path (the loader
 // offers.js, the glue and the wasm, each brotli quality 11, as bench/size.mjs measures them)
-// grows past BUDGET_KB. The extras module the loader fetches after the first paint
-// (offers-extras-<hash>.js) is not on the critical path and not counted against the budget;
+// grows past BUDGET_KB. What the loader fetches after the first paint (the extras module
+// offers-extras-<hash>.js, the wasm's offers-after-paint-<hash>.wasm) is not on the critical path and not counted against the budget;
 // the guard prints it and the total. Sizes are deterministic for a given source and
 // toolchain, unlike time.
 // Usage: node bench/size-guard.mjs [dist/widget]
@@ -9,17 +9,18 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { brotliCompressSync, constants } from "node:zlib";
 
-// What the critical path reaches (68.7 KB on 2026-12-04, 70.3 KB on 2026-12-03 with issue 15's campaigns: triggers,
+// What the critical path reaches (67.7 KB on 2026-12-07 with the after-paint module split off, 68.7 KB on 2026-12-04, 70.3 KB on 2026-12-03 with issue 15's campaigns: triggers,
 // caps, priority and variants decided in the wasm, and the stylesheet minified; it was 60.3 KB
 // before campaigns, issue 13's steps in BENCHMARKS.md) plus about 1 KB of headroom. Lower it when a change shrinks the bundle;
 // raising it is a decision to record there (BENCHMARKS.md, "Issue 15: what campaigns cost").
-export const BUDGET_KB = 69.7;
+export const BUDGET_KB = 68.7;
 
 const dir = process.argv[2] ?? "dist/widget";
 const files = readdirSync(dir).filter((name) => /^offers(-[0-9a-f]{16}(_bg\.wasm|\.js)|\.js)$/.test(name));
-const extras = readdirSync(dir).filter((name) => /^offers-extras-[0-9a-f]{16}\.js$/.test(name));
-if (!files.includes("offers.js") || files.length !== 3 || extras.length !== 1) {
-  console.error(`size guard: expected offers.js, offers-<hash>.js, offers-<hash>_bg.wasm and offers-extras-<hash>.js in ${dir}, found ${readdirSync(dir).join(", ")}`);
+// After paint: the extras module and the wasm's split-off module (src/after_paint.rs).
+const extras = readdirSync(dir).filter((name) => /^offers-(extras-[0-9a-f]{16}\.js|after-paint-[0-9a-f]{16}\.wasm)$/.test(name));
+if (!files.includes("offers.js") || files.length !== 3 || extras.length !== 2) {
+  console.error(`size guard: expected offers.js, offers-<hash>.js, offers-<hash>_bg.wasm, offers-extras-<hash>.js and offers-after-paint-<hash>.wasm in ${dir}, found ${readdirSync(dir).join(", ")}`);
   process.exit(1);
 }
 const brotli = (name) => {
@@ -27,7 +28,7 @@ const brotli = (name) => {
   return brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: raw.length } }).length;
 };
 const kb = files.reduce((t, name) => t + brotli(name), 0) / 1024;
-const extrasKb = brotli(extras[0]) / 1024;
+const extrasKb = extras.reduce((t, name) => t + brotli(name), 0) / 1024;
 if (kb > BUDGET_KB) {
   console.error(`size guard: the widget's critical path is ${kb.toFixed(1)} KB brotli, over the ${BUDGET_KB} KB budget (bench/size-guard.mjs)`);
   process.exit(1);

@@ -1,6 +1,7 @@
 // Widget bundle size: raw, gzip -9 and brotli (quality 11) of every file of the bundle: the
 // critical path (loader, wasm-bindgen glue, wasm: what downloads before the first offer paints)
-// and the extras module the loader fetches after that paint. Usage: node bench/size.mjs [dist/widget]
+// and what the loader fetches after that paint (the extras module, the wasm's after-paint module).
+// Usage: node bench/size.mjs [dist/widget]
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
@@ -17,8 +18,8 @@ for (const name of readdirSync(dir).sort()) {
   rows.push({ name, raw: raw.length, gzip, brotli });
 }
 const sum = (rs) => rs.reduce((t, r) => ({ raw: t.raw + r.raw, gzip: t.gzip + r.gzip, brotli: t.brotli + r.brotli }), { raw: 0, gzip: 0, brotli: 0 });
-// The extras module (offers-extras-<hash>.js) loads after the first offer is painted.
-const afterPaint = (r) => r.name.startsWith("offers-extras-");
+// The extras module and the after-paint wasm load after the first offer is painted.
+const afterPaint = (r) => r.name.startsWith("offers-extras-") || r.name.startsWith("offers-after-paint-");
 const kb = (n) => (n / 1024).toFixed(1);
 const line = (name, r) => console.log(`| ${name} | ${kb(r.raw)} | ${kb(r.gzip)} | ${kb(r.brotli)} |`);
 console.log("| file | raw KB | gzip KB | brotli KB |\n|---|---:|---:|---:|");

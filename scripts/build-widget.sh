@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds the widget bundle into dist/widget (without the Studio: --no-default-features):
-#   offers.js                 the loader a host's <script> tag names (never cached for long)
-#   offers-<hash>.js          wasm-bindgen's glue, content-hashed (cached forever)
-#   offers-<hash>_bg.wasm     the widget, size-optimised with binaryen's wasm-opt -Oz
+#   offers.js                      the loader a host's <script> tag names (never cached for long)
+#   offers-<hash>.js               wasm-bindgen's glue, content-hashed (cached forever)
+#   offers-<hash>_bg.wasm          the widget, size-optimised with binaryen's wasm-opt -Oz
+#   offers-after-paint-<hash>.wasm the code only `src/after_paint.rs` reaches, split off by
+#                                  wasm-split-cli and fetched after the first paint
+#   offers-extras-<hash>.js        the stream, events outbox and window.Offers (src/extras.js)
 # each minified (scripts/bundle-widget.mjs) and with precompressed .br and .gz twins.
 # Needs the tools scripts/setup.sh installs.
 set -euo pipefail
@@ -17,23 +20,18 @@ if [ -z "${OFFERS_WIDGET_STABLE:-}" ] && nightly_available; then
   host="$(rustc "+$WIDGET_NIGHTLY" -vV | awk '/^host:/ { print $2 }')"
   export OFFERS_RUST_LLD="$sysroot/lib/rustlib/$host/bin/rust-lld"
   # No panic locations and no `Debug` formatting code in the bundle (BENCHMARKS.md).
-  RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none -Clinker=$ROOT/scripts/wasm-ld-widget.sh" \
+  # `--features split` with `--emit-relocs`: what wasm-split-cli needs to cut the module.
+  RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none -Clinker=$ROOT/scripts/wasm-ld-widget.sh -Clink-arg=--emit-relocs" \
     cargo "+$WIDGET_NIGHTLY" build --release --lib --target wasm32-unknown-unknown -p offers-widget \
-    --no-default-features \
+    --no-default-features --features split \
     -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size --target-dir target/widget-nightly
   wasm=target/widget-nightly/wasm32-unknown-unknown/release/offers_widget.wasm
+  split=1
 else
   say "building the widget (release, wasm32, stable)"
   cargo build --release --lib --target wasm32-unknown-unknown -p offers-widget --no-default-features
   wasm=target/wasm32-unknown-unknown/release/offers_widget.wasm
+  split=
 fi
-work=target/widget-bundle
-rm -rf "$work"
-wasm-bindgen --target web --no-typescript --out-dir "$work" --out-name offers "$wasm"
-# --low-memory-unused: the wasm never reads or writes below address 1024 (rust-lld puts the
-# 1 MiB stack first, growing down to 0, so only a stack within 1 KB of overflowing would), which
-# lets wasm-opt fold added constants into load and store offsets: -0.6 KB brotli (BENCHMARKS.md).
-wasm-opt -Oz --low-memory-unused "$work/offers_bg.wasm" -o "$work/offers_opt.wasm"
-# Trims, minifies, hashes and precompresses into dist/widget (see the script's header).
-node scripts/bundle-widget.mjs "$work" dist/widget
+bash scripts/wasm-widget-steps.sh "$wasm" "$split" target/widget-bundle dist/widget
 say "widget bundle: $(ls dist/widget | tr '\n' ' ')"

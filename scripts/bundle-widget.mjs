@@ -3,8 +3,9 @@
 //
 //   node scripts/bundle-widget.mjs WORK_DIR DIST_DIR
 //
-// WORK_DIR holds wasm-bindgen's `offers.js` (glue) and `offers_opt.wasm`. Steps, each measured
-// in BENCHMARKS.md:
+// WORK_DIR holds wasm-bindgen's `offers.js` (glue) and `offers_opt.wasm`, and for a split build
+// (scripts/wasm-widget-steps.sh) wasm-split-cli's link module `__wasm_split.js` and the split
+// module `after_paint_opt.wasm`. Steps, each measured in BENCHMARKS.md:
 // 1. drop the wasm-streams classes server_fn's `browser` feature exports (`IntoUnderlying*`,
 //    never used by the widget, kept alive by LTO only because they are exports): their wasm
 //    exports go with `wasm-opt --remove-exports` (`--low-memory-unused` as in
@@ -13,14 +14,20 @@
 //    --minify-imports-and-exports-and-modules`; hashed names such as
 //    `__wbg_append_child_0a1b2c…` do not compress), rewrite the glue from the map it prints,
 //    and drop the wasm's custom sections (toolchain notes no browser reads);
+//    A split build's link module (which fetches the split module and hands it the main
+//    module's memory, table and shared functions) goes into the glue, so the critical path
+//    stays three files: the names it takes from the main module's exports are rewritten from
+//    the same map, its loader function joins the glue's one import object, and it fetches the
+//    split module by its hashed name;
 // 3. minify the glue (ES module), the extras module (`src/extras.js`, loaded after the first
 //    paint) and the loader with terser;
-// 4. write `offers-<hash>.js`, `offers-<hash>_bg.wasm`, `offers-extras-<hash>.js` and the
-//    loader `offers.js` into DIST_DIR, each with a brotli (`.br`, quality 11) and a gzip
-//    (`.gz`, level 9) twin that the API serves by `Accept-Encoding`.
+// 4. write `offers-<hash>.js`, `offers-<hash>_bg.wasm`, `offers-extras-<hash>.js`, a split
+//    build's `offers-after-paint-<hash>.wasm` and the loader `offers.js` into DIST_DIR, each
+//    with a brotli (`.br`, quality 11) and a gzip (`.gz`, level 9) twin that the API serves by
+//    `Accept-Encoding`.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { minify } from "terser";
@@ -71,12 +78,20 @@ const map = JSON.parse(execFileSync(wasmOpt, [trimmed, "--minify-imports-and-exp
 // browser reads) are dropped; the known sections are copied as they are.
 const wasmBytes = withoutCustomSections(readFileSync(minified), keepNames ? ["name"] : []);
 const modules = [...new Set(WebAssembly.Module.imports(new WebAssembly.Module(wasmBytes)).map((i) => i.module))];
-const oldModules = [...new Set(map.imports.map(([module]) => module))];
+// wasm-bindgen's own import module, and for a split build the link module's.
+const LINK = "./__wasm_split.js";
+const split = existsSync(join(work, LINK));
+const oldModules = [...new Set(map.imports.map(([module]) => module))].filter((m) => m !== LINK);
 if (oldModules.length !== 1 || modules.length !== 1) fail(`expected one import module, got ${oldModules} -> ${modules}`);
 const moduleKey = JSON.stringify(oldModules[0]);
 if (!glue.includes(`${moduleKey}: import0`)) fail(`the glue does not name the import module ${moduleKey}`);
 glue = glue.replace(`${moduleKey}: import0`, `${JSON.stringify(modules[0])}: import0`);
-for (const [, name, short] of map.imports) {
+const linked = [];
+for (const [module, name, short] of map.imports) {
+  if (module === LINK) {
+    linked.push(`${short}: ${name},`);
+    continue;
+  }
   const key = new RegExp(`(\\n\\s+)${name.replace(/\$/g, "\\$")}:`);
   if (!key.test(glue)) fail(`import ${name} not found in the glue`);
   glue = glue.replace(key, `$1${short}:`);
@@ -86,6 +101,40 @@ glue = glue.replace(/\bwasm\.([A-Za-z_$][\w$]*)/g, (_, name) => {
   if (!exports.has(name)) fail(`the glue uses wasm.${name}, which the wasm does not export`);
   return `wasm.${exports.get(name)}`;
 });
+
+// The split module and the link module that loads it, inside the glue.
+let afterPaint = null;
+if (split) {
+  afterPaint = withoutCustomSections(readFileSync(join(work, "after_paint_opt.wasm")), keepNames ? ["name"] : []);
+  const afterPaintName = `offers-after-paint-${createHash("sha256").update(afterPaint).digest("hex").slice(0, 16)}.wasm`;
+  let link = readFileSync(join(work, LINK), "utf8");
+  const edit = (from, to) => {
+    if (!from.test(link)) fail(`the link module has no ${from}`);
+    link = link.replace(from, to);
+  };
+  edit(/^import \{ initSync \} from "[^"]*";\n/m, "");
+  // `const { memory, … } = initSync(…)`: the main module's exports under their minified names.
+  edit(/const \{([^}]*)\} = initSync\(/, (_, list) => `const {${list.split(",").map((n) => n.trim()).filter(Boolean)
+    .map((n) => {
+      if (!exports.has(n)) fail(`the link module takes ${n}, which the main module does not export`);
+      return `${exports.get(n)}: ${n}`;
+    }).join(", ")}} = initSync(`);
+  edit(/"\.\/split_after_paint\.wasm"/, JSON.stringify(afterPaintName));
+  link = link.replace(/^export const /gm, "const ");
+  if (/\bexport\b|\bimport\b/.test(link.replace(/import\.meta\.url/g, ""))) fail("the link module imports or exports more than expected");
+  const linkImport = /^import \* as (\w+) from "\.\/__wasm_split\.js";?\n/m;
+  const linkVar = glue.match(linkImport)?.[1];
+  if (!linkVar) fail("the glue does not import the link module");
+  glue = glue.replace(linkImport, "");
+  const linkKey = `${JSON.stringify(LINK)}: ${linkVar},`;
+  if (!glue.includes(linkKey) || !glue.includes("const import0 = {")) fail("the glue's import object is not as expected");
+  glue = glue.replace(linkKey, "").replace("const import0 = {", `const import0 = {\n        ${linked.join("\n        ")}`);
+  if (new RegExp(`\\b${linkVar}\\b`).test(glue)) fail(`the glue still uses ${linkVar}`);
+  glue += `\n${link}`;
+  afterPaint = [afterPaintName, afterPaint];
+} else if (linked.length) {
+  fail("the wasm imports from the link module, but WORK_DIR has no __wasm_split.js");
+}
 
 /** The unsigned LEB128 number at `at` in `bytes`, and where it ends. */
 function leb128(bytes, at) {
@@ -136,6 +185,7 @@ rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 const files = { [`offers-${hash}.js`]: glueMin, [`offers-${hash}_bg.wasm`]: wasmBytes, "offers.js": loaderMin,
   [extrasName]: extrasMin };
+if (afterPaint) files[afterPaint[0]] = afterPaint[1];
 for (const [name, content] of Object.entries(files)) {
   const bytes = Buffer.from(content);
   writeFileSync(join(dist, name), bytes);

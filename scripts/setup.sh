@@ -106,10 +106,23 @@ ensure_cargo_fuzz() {
   fi
 }
 
+# wasm-split-cli: splits the shipped widget's wasm at `src/after_paint.rs`'s split point into the
+# module that paints the first offer and the module fetched after that paint
+# (scripts/build-widget.sh). The version of the tool that matches leptos' wasm_split_helpers 0.2.
+WASM_SPLIT_VERSION=0.2.4
+
+ensure_wasm_split_cli() {
+  if ! cargo install --list | grep -qx "wasm_split_cli_support v$WASM_SPLIT_VERSION:"; then
+    say "installing wasm-split-cli $WASM_SPLIT_VERSION (about 2 minutes)"
+    cargo install wasm_split_cli_support --version "$WASM_SPLIT_VERSION" --locked --features build-binary
+  fi
+}
+
 ensure_build_tools() {
   ensure_wasm_target
   ensure_nightly_components
   ensure_npm_packages
   ensure_wasm_bindgen_cli
+  ensure_wasm_split_cli
   ensure_trunk
 }

@@ -20,6 +20,7 @@ use offers_core::{FeedOffer, ViewType};
 use wasm_bindgen::JsValue;
 
 use crate::actions;
+use crate::after_paint::{Call, run};
 use crate::card::OfferCard;
 use crate::config::WidgetConfig;
 use crate::events::{self, EventKind};
@@ -645,6 +646,8 @@ pub fn PopupLayer(widget: Widget, root: web_sys::HtmlElement) -> impl IntoView {
             // The anchor may have moved (or appeared) since the last resize or scroll. Without
             // `data-anchor` the box is the viewport, which needs nothing set (and the placing
             // code is then never called, so never compiled, before the first paint).
+            // Placed before the first paint (not after the after-paint module is there), so an
+            // anchored pop-up never shows in the wrong place first.
             let session = widget.session();
             if !session.config.anchor.trim().is_empty() {
                 crate::placement::place(&root, &session.config.anchor);
@@ -655,7 +658,7 @@ pub fn PopupLayer(widget: Widget, root: web_sys::HtmlElement) -> impl IntoView {
         if event.key() == "Escape"
             && let Some(id) = widget.popup.with_untracked(|p| p.as_ref().map(|o| o.id))
         {
-            widget.close(id);
+            run(widget, Call::Close(id));
         }
     });
     on_cleanup(move || handle.remove());
@@ -670,8 +673,8 @@ pub fn PopupLayer(widget: Widget, root: web_sys::HtmlElement) -> impl IntoView {
             view! {
                 <div class=class>
                     <OfferCard offer=offer popup=true
-                        on_open=move || widget.open(id, &link, true)
-                        on_close=move || widget.close(id) />
+                        on_open=move || run(widget, Call::Open(id, link.clone(), true))
+                        on_close=move || run(widget, Call::Close(id)) />
                 </div>
             }
         })
@@ -692,8 +695,8 @@ pub fn FeedList(widget: Widget) -> impl IntoView {
                     let link = offer.link.as_str().to_owned();
                     view! {
                         <OfferCard offer=offer
-                            on_open=move || widget.open(id, &link, false)
-                            on_close=move || widget.close(id) />
+                            on_open=move || run(widget, Call::Open(id, link.clone(), false))
+                            on_close=move || run(widget, Call::Close(id)) />
                     }
                 }).collect_view()
             }}

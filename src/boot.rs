@@ -6,9 +6,10 @@
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
-use crate::app::{FeedList, PopupLayer, Widget};
+use crate::after_paint::{Call, run};
+use crate::app::{PopupLayer, Widget};
 use crate::config::WidgetConfig;
-use crate::feed::{caps_from, offer_from_js, offers_from, recent_popups_from};
+use crate::feed::{caps_from, offers_from, recent_popups_from};
 use crate::shadow::{popup_host, shadow_container};
 
 /// The running widget, as the loader and the extras module see it.
@@ -35,13 +36,16 @@ pub fn boot(config: JsValue) -> Result<WidgetHandle, JsValue> {
     let widget = Widget::new(config);
 
     let popup_root = shadow_container(&popup_host(&document)?)?;
-    follow_anchor(widget, &popup_root);
     let root = popup_root.clone();
+    // Also starts Leptos' task executor, which `run` needs.
     leptos::mount::mount_to(
-        popup_root,
+        popup_root.clone(),
         move || view! { <PopupLayer widget=widget root=root /> },
     )
     .forget();
+    if !widget.session().config.anchor.trim().is_empty() {
+        run(widget, Call::FollowAnchor(popup_root));
+    }
     let handle = WidgetHandle { widget };
     if let Ok(Some(slot)) = document.query_selector(&selector) {
         handle.mount_feed(&slot)?;
@@ -74,11 +78,7 @@ impl WidgetHandle {
     /// A feed fetched again (the stream (re)opened or asked for it): offers no longer in it
     /// go, the rest are updated or scheduled.
     pub fn resync(&self, body: &JsValue, entry: f64) {
-        if self.current(entry) {
-            self.widget
-                .set_caps(caps_from(body), recent_popups_from(body));
-            self.widget.resync(offers_from(body));
-        }
+        run(self.widget, Call::Resync(body.clone(), entry as u64));
     }
 
     /// An event the host reported (`Offers.track(name, props)` or the framing app's
@@ -89,27 +89,20 @@ impl WidgetHandle {
         if offers_core::EventName::parse(name).is_err() {
             return false;
         }
-        if self.current(entry) {
-            self.widget.track(name, props);
-        }
+        let call = Call::Track(name.to_owned(), props.clone(), entry as u64);
+        run(self.widget, call);
         true
     }
 
     /// An offer created or changed (`offer.created` / `offer.updated`); one the core rejects
     /// is ignored.
     pub fn upsert(&self, offer: &JsValue, entry: f64) {
-        if self.current(entry)
-            && let Ok(offer) = offer_from_js(offer)
-        {
-            self.widget.upsert(offer);
-        }
+        run(self.widget, Call::Upsert(offer.clone(), entry as u64));
     }
 
     /// An offer withdrawn (`offer.deleted`).
     pub fn withdraw(&self, offer_id: f64, entry: f64) {
-        if self.current(entry) {
-            self.widget.withdraw(offer_id as i64);
-        }
+        run(self.widget, Call::Withdraw(offer_id as i64, entry as u64));
     }
 
     /// A new entry (room switch, login, logout) with the loader's config object: everything on
@@ -122,26 +115,13 @@ impl WidgetHandle {
     /// Renders in-feed offers inside `slot` (in its own shadow root).
     #[wasm_bindgen(js_name = mountFeed)]
     pub fn mount_feed(&self, slot: &web_sys::Element) -> Result<(), JsValue> {
-        let widget = self.widget;
-        let root = shadow_container(slot)?;
-        leptos::mount::mount_to(root, move || view! { <FeedList widget=widget /> }).forget();
+        run(self.widget, Call::MountFeed(shadow_container(slot)?));
         Ok(())
     }
-}
 
-/// Keeps the pop-up's box on the host's `data-anchor` element as the page resizes and scrolls.
-fn follow_anchor(widget: Widget, root: &web_sys::HtmlElement) {
-    if widget.session().config.anchor.trim().is_empty() {
-        return;
+    /// Fetches the after-paint module (`crate::after_paint`) now, so that the first stream
+    /// update or click does not wait for it. The loader calls it once the first offer painted.
+    pub fn preload(&self) {
+        run(self.widget, Call::Preload);
     }
-    let root = root.clone();
-    let place = Closure::<dyn FnMut()>::new(move || {
-        crate::placement::place(&root, &widget.session().config.anchor);
-    });
-    if let Some(window) = web_sys::window() {
-        for event in ["resize", "scroll"] {
-            let _ = window.add_event_listener_with_callback(event, place.as_ref().unchecked_ref());
-        }
-    }
-    place.forget();
 }

@@ -15,6 +15,7 @@
 //! crate only wires those decisions to the DOM.
 
 pub mod actions;
+pub mod after_paint;
 pub mod app;
 pub mod boot;
 pub mod card;

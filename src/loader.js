@@ -1,7 +1,8 @@
 // Offers widget loader: the file a host page's <script src=".../widget/offers.js"> names.
 // It reads the tag's data-* attributes, starts fetching the offers while the WebAssembly bundle
 // downloads and compiles, boots the widget and hands it the feed; after the first offer is
-// painted it loads the extras module (src/extras.js: live stream, events, window.Offers).
+// painted it loads the extras module (src/extras.js: live stream, events, window.Offers) and
+// the wasm's after-paint module (src/after_paint.rs).
 // scripts/bundle-widget.mjs replaces __BUNDLE_JS__, __BUNDLE_WASM__ and __BUNDLE_EXTRAS__ with
 // the content-hashed file names, so this file is the only one that is not cached forever.
 //
@@ -98,7 +99,9 @@
       // After the frame that paints the first offer: the stream, the events outbox and the
       // window.Offers methods (src/extras.js), off the critical path.
       // (A hidden page paints nothing and runs no animation frames: load them at once there.)
+      // The wasm's after-paint module (clicks, stream updates, in-feed) is fetched then too.
       function load() {
+        handle.preload();
         import(new URL("__BUNDLE_EXTRAS__", base).href).then(function (x) {
           extras = x.start(handle, config, reports, calls);
         });

@@ -423,3 +423,41 @@ fn the_minified_stylesheet_has_the_same_rules() {
     assert!(rules.len() > 20, "{rules:?}");
     assert_eq!(parsed_rules(shipped), rules);
 }
+
+/// The stream's calls run after the current task (`offers_widget::after_paint`, the split-off
+/// module in the shipped bundle), in the order they were made: an update and then a withdrawal
+/// of the same pop-up leave it withdrawn, and a call for an entry that is over does nothing.
+#[wasm_bindgen_test]
+async fn stream_calls_run_in_order_and_only_for_their_entry() {
+    let body = js_sys::JSON::parse(&feed(40, "https://example.com/", "#fff")).unwrap();
+    let handle = offers_widget::boot::boot(config("pk_dom_stream_order")).unwrap();
+    handle.schedule(&body, handle.entry());
+    eventually(|| in_last_popup(".offer__title"))
+        .await
+        .expect("the feed's pop-up is up");
+    let offers = js_sys::Reflect::get(&body, &"offers".into()).unwrap();
+    let offer = js_sys::Reflect::get(&offers, &0.into()).unwrap();
+    js_sys::Reflect::set(&offer, &"title".into(), &"Changed".into()).unwrap();
+
+    handle.upsert(&offer, handle.entry());
+    handle.withdraw(40.0, handle.entry());
+    let gone = eventually(|| in_last_popup(".offer").is_none().then_some(())).await;
+    assert!(gone.is_some(), "the withdrawal, made last, wins");
+    sleep(100).await;
+    assert!(in_last_popup(".offer").is_none(), "nothing brings it back");
+
+    // A new entry: the old entry's update is void, the new entry's shows.
+    let old = handle.entry();
+    let new = handle.enter(&config("pk_dom_stream_order"));
+    handle.upsert(&offer, old);
+    sleep(100).await;
+    assert!(
+        in_last_popup(".offer").is_none(),
+        "an old entry's update shows nothing"
+    );
+    handle.upsert(&offer, new);
+    let title = eventually(|| in_last_popup(".offer__title"))
+        .await
+        .expect("the new entry's update shows");
+    assert_eq!(title.text_content().as_deref(), Some("Changed"));
+}
