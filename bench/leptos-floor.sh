@@ -24,4 +24,4 @@ wasm-bindgen --target web --no-typescript --out-dir "$work" --out-name offers \
   "$ROOT/target/leptos-floor/wasm32-unknown-unknown/release/leptos_floor.wasm"
 wasm-opt -Oz --low-memory-unused "$work/offers_bg.wasm" -o "$work/offers_opt.wasm"
 node "$ROOT/scripts/bundle-widget.mjs" "$work" "$ROOT/target/leptos-floor/dist"
-node "$ROOT/bench/size-guard.mjs" "$ROOT/target/leptos-floor/dist"
+node "$ROOT/bench/size-guard.mjs" "$ROOT/target/leptos-floor/dist" --unsplit

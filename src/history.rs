@@ -93,7 +93,7 @@ impl HistoryStore {
     pub fn save_mark(&self, key: &str, mark: SessionMark) {
         self.write(
             key,
-            [decimal_u64(mark.id), decimal(mark.last_active_ms)].join("|"),
+            [&decimal_u64(mark.id), "|", &decimal(mark.last_active_ms)].concat(),
         );
     }
 
@@ -144,7 +144,12 @@ fn local_storage() -> Option<web_sys::Storage> {
 /// A random id for practical purposes: the time in ms and 53 random bits, in decimal.
 pub fn random_id() -> String {
     let random = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
-    [decimal(js_sys::Date::now() as i64), decimal_u64(random)].join("-")
+    [
+        &decimal(js_sys::Date::now() as i64),
+        "-",
+        &decimal_u64(random),
+    ]
+    .concat()
 }
 
 /// The pop-up log's text form: one `at_ms session id` line per display (the id last, as sent).

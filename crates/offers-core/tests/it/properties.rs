@@ -869,6 +869,11 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(20_000))]
 
     #[test]
+    fn lf_only_is_replacing_crlf(text in "[a\r\n]{0,12}") {
+        prop_assert_eq!(offers_core::text::lf_only(&text), text.replace("\r\n", "\n"));
+    }
+
+    #[test]
     fn the_ipv6_check_agrees_with_std(text in arb_ipv6_text()) {
         prop_assert_eq!(offers_core::http_url::is_ipv6(&text), text.parse::<std::net::Ipv6Addr>().is_ok(), "{:?}", text);
     }
