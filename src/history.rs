@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 
 use offers_core::campaign::{PopupShown, SessionMark};
-use offers_core::{DisplayHistory, decimal, decimal_u64};
+use offers_core::{DisplayHistory, decimal, decimal_u64, parse_decimal, parse_digits};
 
 thread_local! {
     /// Key and text pairs: a few offers per page, so a vector (no hash map code in the bundle).
@@ -84,8 +84,8 @@ impl HistoryStore {
         let text = self.read(key)?;
         let (id, last) = text.split_once('|')?;
         Some(SessionMark {
-            id: id.parse().ok()?,
-            last_active_ms: last.parse().ok()?,
+            id: parse_digits(id)?,
+            last_active_ms: parse_decimal(last)?,
         })
     }
 
@@ -178,8 +178,8 @@ pub fn decode_log(text: &str) -> Vec<PopupShown> {
             let (session, id) = rest.split_once(' ')?;
             Some(PopupShown {
                 id: id.to_owned(),
-                at: chrono::DateTime::from_timestamp_millis(at.parse().ok()?)?,
-                session: session.parse().ok()?,
+                at: chrono::DateTime::from_timestamp_millis(parse_decimal(at)?)?,
+                session: parse_digits(session)?,
             })
         })
         .filter(|p| !p.id.is_empty())
@@ -200,14 +200,14 @@ pub fn encode(history: &DisplayHistory) -> String {
 /// Parses [`encode`]'s form; `None` for anything else (treated as no history).
 pub fn decode(text: &str) -> Option<DisplayHistory> {
     let mut parts = text.split('|');
-    let times_shown = parts.next()?.parse().ok()?;
+    let times_shown = u32::try_from(parse_digits(parts.next()?)?).ok()?;
     let last_shown = match parts.next()? {
         "" => None,
-        ms => Some(chrono::DateTime::from_timestamp_millis(ms.parse().ok()?)?),
+        ms => Some(chrono::DateTime::from_timestamp_millis(parse_decimal(ms)?)?),
     };
     let last_entry = match parts.next()? {
         "" => None,
-        entry => Some(entry.parse().ok()?),
+        entry => Some(parse_digits(entry)?),
     };
     if parts.next().is_some() {
         return None;

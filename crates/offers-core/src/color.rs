@@ -224,8 +224,9 @@ fn parse_channel(token: &str) -> Option<(u8, bool)> {
     if token.is_empty() || token.len() > 3 || !token.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let value: u16 = token.parse().ok()?;
-    u8::try_from(value).ok().map(|v| (v, false))
+    u8::try_from(crate::text::parse_digits(token)?)
+        .ok()
+        .map(|v| (v, false))
 }
 
 /// A number 0–1 or a percentage 0–100%.
@@ -248,7 +249,11 @@ fn parse_decimal(text: &str) -> Option<u64> {
     if (int.is_empty() && frac.is_empty()) || !all_digits(int) || !all_digits(frac) {
         return None;
     }
-    let int_value: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let int_value = if int.is_empty() {
+        0
+    } else {
+        crate::text::parse_digits(int)?
+    };
     let mut frac_value = 0;
     let mut scale = MICRO;
     for digit in frac.bytes().take(6) {

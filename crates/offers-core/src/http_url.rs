@@ -257,10 +257,8 @@ fn check_host(host: &str) -> Result<(), String> {
 }
 
 fn check_port(port: &str) -> Result<(), String> {
-    let digits_only =
-        !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
-    match port.parse::<u32>() {
-        Ok(n) if digits_only && (1..=65_535).contains(&n) => Ok(()),
+    match crate::text::parse_digits(port) {
+        Some(n) if port.len() <= 5 && (1..=65_535).contains(&n) => Ok(()),
         _ => Err(reason(BAD_PORT)),
     }
 }

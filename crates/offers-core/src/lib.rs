@@ -105,6 +105,9 @@ pub use segment::{
 pub use targeting::{
     AudienceKey, audience_keys, in_audience, in_audience_by, is_live, visitor_keys,
 };
-pub use text::{BodyText, ButtonText, ExternalId, OfferName, Title, decimal, decimal_u64};
+pub use text::{
+    BodyText, ButtonText, ExternalId, OfferName, Title, decimal, decimal_u64, parse_decimal,
+    parse_digits,
+};
 pub use time::{format_timestamp, parse_timestamp};
 pub use validate::{validate, validate_field};

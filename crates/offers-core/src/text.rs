@@ -181,6 +181,30 @@ pub fn decimal_u64(n: u64) -> String {
     out
 }
 
+/// The number `text` writes in ASCII digits only (no sign, no spaces), `None` for anything
+/// else or past `u64::MAX`: [`decimal_u64`]'s inverse, like `text.parse::<u64>()` on digits
+/// but one small function for every integer the widget reads (each `FromStr` for an integer
+/// type is its own generic code in the wasm).
+pub fn parse_digits(text: &str) -> Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    text.bytes().try_fold(0u64, |n, b| {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+    })
+}
+
+/// [`decimal`]'s inverse: an optional `-`, then [`parse_digits`]; `None` outside `i64`.
+pub fn parse_decimal(text: &str) -> Option<i64> {
+    match text.strip_prefix('-') {
+        Some(digits) => 0i64.checked_sub_unsigned(parse_digits(digits)?),
+        None => i64::try_from(parse_digits(text)?).ok(),
+    }
+}
+
 fn push_decimal(out: &mut String, n: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();

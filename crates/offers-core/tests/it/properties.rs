@@ -832,6 +832,18 @@ proptest! {
         prop_assert_eq!(offers_core::decimal(n), n.to_string());
         prop_assert_eq!(offers_core::decimal_u64(u), u.to_string());
     }
+
+    /// The widget's integer reading is `parse`'s on text without a `+` sign, and reads back
+    /// what `decimal` writes.
+    #[test]
+    fn parse_digits_and_parse_decimal_are_parse(
+        text in "-?[0-9]{0,21}|[0-9 +a.-]{0,6}", n in any::<i64>(), u in any::<u64>()
+    ) {
+        prop_assert_eq!(offers_core::parse_digits(&text), text.parse::<u64>().ok().filter(|_| !text.starts_with('+')));
+        prop_assert_eq!(offers_core::parse_decimal(&text), text.parse::<i64>().ok().filter(|_| !text.starts_with('+')));
+        prop_assert_eq!(offers_core::parse_decimal(&offers_core::decimal(n)), Some(n));
+        prop_assert_eq!(offers_core::parse_digits(&offers_core::decimal_u64(u)), Some(u));
+    }
 }
 
 #[test]
@@ -840,6 +852,26 @@ fn decimal_edges() {
         assert_eq!(offers_core::decimal(n), n.to_string());
     }
     assert_eq!(offers_core::decimal_u64(u64::MAX), u64::MAX.to_string());
+    for text in [
+        "",
+        "-",
+        "+1",
+        "-0",
+        "18446744073709551616",
+        "-9223372036854775808",
+        "9223372036854775808",
+    ] {
+        assert_eq!(
+            offers_core::parse_digits(text),
+            text.parse::<u64>().ok().filter(|_| !text.starts_with('+')),
+            "{text:?}"
+        );
+        assert_eq!(
+            offers_core::parse_decimal(text),
+            text.parse::<i64>().ok().filter(|_| !text.starts_with('+')),
+            "{text:?}"
+        );
+    }
 }
 
 /// Text near IPv6 literals: hex groups of 0–5 digits, `:` and `::`, dotted quads with
