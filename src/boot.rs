@@ -16,6 +16,9 @@ use crate::shadow::{popup_host, shadow_container};
 #[wasm_bindgen]
 pub struct WidgetHandle {
     widget: Widget,
+    /// The pop-up's shadow container, to follow the `data-anchor` element from the first
+    /// [`WidgetHandle::preload`] on (the first placement is made before the first paint).
+    anchored: std::cell::Cell<Option<web_sys::HtmlElement>>,
 }
 
 /// Starts the widget: mounts the pop-up layer (and the in-feed list when the host's page has
@@ -43,10 +46,11 @@ pub fn boot(config: JsValue) -> Result<WidgetHandle, JsValue> {
         move || view! { <PopupLayer widget=widget root=root /> },
     )
     .forget();
-    if !widget.session().config.anchor.trim().is_empty() {
-        run(widget, Call::FollowAnchor(popup_root));
-    }
-    let handle = WidgetHandle { widget };
+    let anchored = (!widget.session().config.anchor.trim().is_empty()).then_some(popup_root);
+    let handle = WidgetHandle {
+        widget,
+        anchored: std::cell::Cell::new(anchored),
+    };
     if let Ok(Some(slot)) = document.query_selector(&selector) {
         handle.mount_feed(&slot)?;
     }
@@ -120,8 +124,13 @@ impl WidgetHandle {
     }
 
     /// Fetches the after-paint module (`crate::after_paint`) now, so that the first stream
-    /// update or click does not wait for it. The loader calls it once the first offer painted.
+    /// update or click does not wait for it, and from then on keeps an anchored pop-up's box
+    /// on its anchor as the page scrolls and resizes. The loader calls it in the frame after
+    /// the one that painted the first offer.
     pub fn preload(&self) {
-        run(self.widget, Call::Preload);
+        match self.anchored.take() {
+            Some(root) => run(self.widget, Call::FollowAnchor(root)),
+            None => run(self.widget, Call::Preload),
+        }
     }
 }

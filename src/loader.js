@@ -96,10 +96,12 @@
     .then(function (ready) {
       var handle = ready[0];
       handle.schedule(ready[1], handle.entry());
-      // After the frame that paints the first offer: the stream, the events outbox and the
-      // window.Offers methods (src/extras.js), off the critical path.
-      // (A hidden page paints nothing and runs no animation frames: load them at once there.)
-      // The wasm's after-paint module (clicks, stream updates, in-feed) is fetched then too.
+      // After the frame that paints the first offer and the one after it: the stream, the
+      // events outbox and the window.Offers methods (src/extras.js), and the wasm's
+      // after-paint module (clicks, stream updates, in-feed), off the critical path. Started
+      // one frame earlier, fetching and instantiating that module held up the next frame by
+      // ~9 ms (BENCHMARKS.md). (A hidden page paints nothing and runs no animation frames:
+      // load them at once there.)
       function load() {
         handle.preload();
         import(new URL("__BUNDLE_EXTRAS__", base).href).then(function (x) {
@@ -107,7 +109,7 @@
         });
       }
       if (document.hidden) setTimeout(load);
-      else requestAnimationFrame(function () { setTimeout(load); });
+      else requestAnimationFrame(function () { requestAnimationFrame(function () { setTimeout(load); }); });
     })
     .catch(function (e) { console.warn("offers: the widget failed to start", e); });
 })();

@@ -33,6 +33,9 @@ impl Floor {
         0.0
     }
 
+    /// Nothing: the floor has no after-paint module (the loader calls it after the first paint).
+    pub fn preload(&self) {}
+
     /// Paints the feed body's first offer into `<div data-offers-widget="popup">`'s shadow root.
     pub fn schedule(&self, body: &JsValue, _entry: f64) -> Result<(), JsValue> {
         let offer = get(&get(body, "offers"), "0");
