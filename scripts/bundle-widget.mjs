@@ -9,7 +9,8 @@
 // 1. drop the wasm-streams classes server_fn's `browser` feature exports (`IntoUnderlying*`,
 //    never used by the widget, kept alive by LTO only because they are exports): their wasm
 //    exports go with `wasm-opt --remove-exports` (`--low-memory-unused` as in
-//    scripts/build-widget.sh), their glue with them;
+//    scripts/build-widget.sh), their glue with them. The glue's asynchronous loading goes too (`__wbg_init`, its default export): the loader
+//    instantiates the module it compiled with the glue's `initSync`;
 // 2. minify the wasm's import, export and module names (`wasm-opt
 //    --minify-imports-and-exports-and-modules`; hashed names such as
 //    `__wbg_append_child_0a1b2c…` do not compress), rewrite the glue from the map it prints,
@@ -64,6 +65,19 @@ for (const name of STREAM_CLASSES) {
   glue = glue.replace(new RegExp(`const ${name}Finalization = [^;]*;`), "");
   if (glue.includes(name)) fail(`${name} is still referenced by the glue after removing it`);
 }
+// The glue's asynchronous loading (`__wbg_init`, the default export, with `__wbg_init_once`
+// and `__wbg_load`): the loader hands the module it compiled while it streamed in to
+// `initSync`, so that code is never called.
+for (const name of ["__wbg_load", "__wbg_init_once", "__wbg_init"]) {
+  const start = glue.indexOf(`\nasync function ${name}(`);
+  if (start < 0) fail(`the glue has no ${name}`);
+  const end = glue.indexOf("\n}\n", start);
+  glue = glue.slice(0, start) + glue.slice(end + 2);
+}
+glue = glue.replace(/^let __wbg_init_promise;\n/m, "");
+if (!glue.includes("export { initSync, __wbg_init as default };")) fail("the glue's exports are not as expected");
+glue = glue.replace("export { initSync, __wbg_init as default };", "export { initSync };");
+if (/__wbg_init\b|__wbg_load\b|__wbg_init_once\b/.test(glue)) fail("the glue still uses its asynchronous loading");
 const trimmed = join(work, "offers_trimmed.wasm");
 execFileSync(wasmOpt, [join(work, "offers_opt.wasm"),
   "--remove-exports=*intounderlying*", "--low-memory-unused", "-Oz", ...names, "-o", trimmed]);

@@ -87,10 +87,12 @@
   var compiled = WebAssembly.compileStreaming
     ? WebAssembly.compileStreaming(fetch(wasmUrl)).catch(compileBytes)
     : compileBytes();
+  // The compiled module is instantiated at once (the glue's `initSync`: no await between
+  // instance and boot).
   var started = Promise.all([import(new URL("__BUNDLE_JS__", base).href), compiled])
     .then(function (loaded) {
-      var m = loaded[0];
-      return m.default({ module_or_path: loaded[1] }).then(function () { return m.boot(config); });
+      loaded[0].initSync({ module: loaded[1] });
+      return loaded[0].boot(config);
     });
   Promise.all([started, feed])
     .then(function (ready) {
