@@ -1,23 +1,12 @@
 // The widget's after-paint module (src/after_paint.rs, split off the wasm by wasm-split-cli):
 // fetched only after the first offer is painted, and a failed fetch costs one click, not the
 // widget. Real API, real Chromium, the shipped bundle.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { POPUP, createProject, hostPage, launchBrowser, offerBody, partner, serveHtml, startApi } from "./support.mjs";
+import { POPUP, apiAndBrowser, createProject, hostPage, offerBody, partner, serveHtml } from "./support.mjs";
 
-let api;
-let browser;
+const env = apiAndBrowser();
 let counter = 0;
-
-before(async () => {
-  api = await startApi();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await api?.stop();
-});
 
 // Notes (every frame) when the card is first in the pop-up's shadow root.
 const WATCH_CARD = `<script>(function watch() {
@@ -27,6 +16,7 @@ const WATCH_CARD = `<script>(function watch() {
 })();</script>`;
 
 async function open(routeAfterPaint) {
+  const { api, browser } = env;
   const project = createProject(api, `split-${++counter}`);
   await partner(api, project, "POST", "/external/offer", offerBody({ title: "Split" }));
   const context = await browser.newContext();

@@ -6,6 +6,7 @@ import { mkdtempSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 export const ROOT = resolve(import.meta.dirname, "..", "..");
@@ -94,6 +95,21 @@ export function launchBrowser() {
       ...(process.env.OFFERS_JS_FLAGS ? [`--js-flags=${process.env.OFFERS_JS_FLAGS}`] : []),
     ],
   });
+}
+
+/** Starts the API (`startApi(options)`) and a browser before a test file's tests and stops
+ * both after them: `const env = apiAndBrowser();`, then `env.api` and `env.browser`. */
+export function apiAndBrowser(options) {
+  const env = {};
+  before(async () => {
+    env.api = await startApi(options);
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.api?.stop();
+  });
+  return env;
 }
 
 /** A new project on the running API's database, through the real CLI. */
