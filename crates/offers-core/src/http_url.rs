@@ -246,11 +246,60 @@ fn number(
     (digits > 0 && !leading_zero).then_some(pos)
 }
 
+/// The non-ASCII characters the browser's IDNA processing turns into (or into text holding)
+/// a `.`, `/`, `:`, `?`, `#`, `@`, `\\`, `[`, `]` or `%`: Unicode 14's NFKC mappings (dot
+/// leaders, `℀`, `⒈`, small, vertical and fullwidth forms, …) and UTS 46's other full stops
+/// (`。`, `｡`). A host holding one would not be the host it reads as. Ranges, inclusive, in
+/// order.
+const URL_PUNCTUATION_LOOKALIKES: [(char, char); 28] = [
+    ('\u{2024}', '\u{2026}'),
+    ('\u{2047}', '\u{2049}'),
+    ('\u{2100}', '\u{2101}'),
+    ('\u{2105}', '\u{2106}'),
+    ('\u{2488}', '\u{249B}'),
+    ('\u{2A74}', '\u{2A74}'),
+    ('\u{3002}', '\u{3002}'),
+    ('\u{33C2}', '\u{33C2}'),
+    ('\u{33C7}', '\u{33C7}'),
+    ('\u{33D8}', '\u{33D8}'),
+    ('\u{FE13}', '\u{FE13}'),
+    ('\u{FE16}', '\u{FE16}'),
+    ('\u{FE19}', '\u{FE19}'),
+    ('\u{FE30}', '\u{FE30}'),
+    ('\u{FE47}', '\u{FE48}'),
+    ('\u{FE52}', '\u{FE52}'),
+    ('\u{FE55}', '\u{FE56}'),
+    ('\u{FE5F}', '\u{FE5F}'),
+    ('\u{FE68}', '\u{FE68}'),
+    ('\u{FE6A}', '\u{FE6B}'),
+    ('\u{FF03}', '\u{FF03}'),
+    ('\u{FF05}', '\u{FF05}'),
+    ('\u{FF0E}', '\u{FF0F}'),
+    ('\u{FF1A}', '\u{FF1A}'),
+    ('\u{FF1F}', '\u{FF20}'),
+    ('\u{FF3B}', '\u{FF3D}'),
+    ('\u{FF61}', '\u{FF61}'),
+    ('\u{1F100}', '\u{1F100}'),
+];
+
+/// Whether `c` may be in a host name: an ASCII letter, digit, `-` or `.`; or, for an
+/// international name, any other character that draws something (not
+/// [`crate::text::is_invisible`]: no spaces, zero-width or reordering characters) and that the
+/// browser would not turn into URL punctuation ([`URL_PUNCTUATION_LOOKALIKES`]). Which
+/// international names resolve is the browser's IDNA processing's to say; this needs no
+/// Unicode tables in the widget's wasm (`char::is_alphanumeric`'s are ~1.7 KB brotli).
+fn is_host_char(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric() || c == '-' || c == '.';
+    }
+    !crate::text::is_invisible(c)
+        && !URL_PUNCTUATION_LOOKALIKES
+            .iter()
+            .any(|&(first, last)| (first..=last).contains(&c))
+}
+
 fn check_host(host: &str) -> Result<(), String> {
-    let valid_chars = host
-        .chars()
-        .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
-    if host.is_empty() || !valid_chars || host.split('.').any(str::is_empty) {
+    if host.is_empty() || !host.chars().all(is_host_char) || host.split('.').any(str::is_empty) {
         return Err(reason(BAD_HOST));
     }
     Ok(())
@@ -279,6 +328,22 @@ mod tests {
             });
             proptest::prop_assert_eq!(strip_scheme(&text), split, "{:?}", text);
         }
+
+        /// For ASCII hosts the rule is what it was with `char::is_alphanumeric`.
+        #[test]
+        fn ascii_hosts_follow_the_ascii_rule(host in "[ -~]{0,12}") {
+            let before = !host.is_empty()
+                && host.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.')
+                && !host.split('.').any(str::is_empty);
+            proptest::prop_assert_eq!(check_host(&host).is_ok(), before, "{:?}", host);
+        }
+    }
+
+    #[test]
+    fn the_lookalike_ranges_are_in_order_and_apart() {
+        for pair in URL_PUNCTUATION_LOOKALIKES.windows(2) {
+            assert!(pair[0].0 <= pair[0].1 && pair[0].1 < pair[1].0, "{pair:?}");
+        }
     }
 
     #[test]
@@ -294,6 +359,10 @@ mod tests {
             "https://[::1]/x",
             "https://[2001:db8::1]:8080",
             "https://bücher.example/straße",
+            "https://例え.テスト/",
+            "https://i❤.ws/",
+            "https://ｅｘａｍｐｌｅ.com/",
+            "https://佐々木.jp/",
             "https://example.com?only=query",
             "https://example.com#only-fragment",
             "https://example.com/%20encoded",
@@ -345,6 +414,24 @@ mod tests {
             BAD_HOST
         );
         assert_eq!(HttpUrl::parse("https://a..b").unwrap_err(), BAD_HOST);
+        // Invisible, reordering and URL-punctuation lookalike characters (which the browser
+        // would read as `/`, `.`, `@`, …) are not part of a host.
+        for host in [
+            "a\u{200B}b.example",
+            "a\u{202E}b.example",
+            "evil.example\u{FF0F}good.example",
+            "evil.example\u{FF20}good.example",
+            "a\u{3002}example",
+            "a\u{2488}example",
+            "a\u{2024}example",
+            "a\u{2100}example",
+        ] {
+            assert_eq!(
+                HttpUrl::parse(&format!("https://{host}/")).unwrap_err(),
+                BAD_HOST,
+                "{host:?}"
+            );
+        }
         assert_eq!(HttpUrl::parse("https://[nothex]/").unwrap_err(), BAD_HOST);
         assert_eq!(HttpUrl::parse("https://[::1/").unwrap_err(), BAD_HOST);
         assert_eq!(HttpUrl::parse("https://[::1]x/").unwrap_err(), BAD_HOST);
