@@ -283,7 +283,8 @@ const URL_PUNCTUATION_LOOKALIKES: [(char, char); 28] = [
 ];
 
 /// Whether `c` may be in a host name: an ASCII letter, digit, `-` or `.`; or, for an
-/// international name, any other character that draws something (not
+/// international name, any other character an IRI may hold ([`is_iri_char`]) that draws
+/// something (not
 /// [`crate::text::is_invisible`]: no spaces, zero-width or reordering characters) and that the
 /// browser would not turn into URL punctuation ([`URL_PUNCTUATION_LOOKALIKES`]). Which
 /// international names resolve is the browser's IDNA processing's to say; this needs no
@@ -292,10 +293,22 @@ fn is_host_char(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_alphanumeric() || c == '-' || c == '.';
     }
-    !crate::text::is_invisible(c)
+    is_iri_char(c)
+        && !crate::text::is_invisible(c)
         && !URL_PUNCTUATION_LOOKALIKES
             .iter()
             .any(|&(first, last)| (first..=last).contains(&c))
+}
+
+/// Whether `c` is a `ucschar` of RFC 3987 (the non-ASCII characters an IRI may hold outside
+/// its query): not a control, private-use character or noncharacter.
+fn is_iri_char(c: char) -> bool {
+    let c = u32::from(c);
+    match c {
+        0xA0..=0xD7FF | 0xF900..=0xFDCF | 0xFDF0..=0xFFEF => true,
+        0x1_0000..=0xE_FFFF => c & 0xFFFF <= 0xFFFD && !(0xE_0000..=0xE_0FFF).contains(&c),
+        _ => false,
+    }
 }
 
 fn check_host(host: &str) -> Result<(), String> {
@@ -425,6 +438,9 @@ mod tests {
             "a\u{2488}example",
             "a\u{2024}example",
             "a\u{2100}example",
+            "a\u{E000}example",
+            "a\u{FFFE}example",
+            "a\u{10FFFF}example",
         ] {
             assert_eq!(
                 HttpUrl::parse(&format!("https://{host}/")).unwrap_err(),

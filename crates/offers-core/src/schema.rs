@@ -145,8 +145,8 @@ string_schemas! {
         (Some(1), Some(EXTERNAL_ID_MAX_CHARS)), None, Some(NOT_BLANK_PATTERN.to_owned())
     ),
     HttpUrl => (
-        "An absolute http or https URL with a host.",
-        (Some(1), Some(MAX_URL_CHARS)), Some("uri"), Some(HTTP_URL_PATTERN.to_owned())
+        "An absolute http or https URL with a host; international host names and paths as typed (an IRI, RFC 3987).",
+        (Some(1), Some(MAX_URL_CHARS)), Some("iri"), Some(HTTP_URL_PATTERN.to_owned())
     ),
     CssColor => (
         "A CSS color: `#rgb`, `#rrggbb`, `#rrggbbaa`, `rgb()`/`rgba()`, `transparent` or a CSS color name (answers are lowercase; input may be in any case).",

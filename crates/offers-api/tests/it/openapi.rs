@@ -79,7 +79,7 @@ async fn the_offer_schema_carries_the_cores_limits_and_grammar() {
         );
     }
     for field in ["link", "pic"] {
-        assert_eq!(property(&doc, "OfferInput", field)["format"], "uri");
+        assert_eq!(property(&doc, "OfferInput", field)["format"], "iri");
     }
     let rooms = &doc["components"]["schemas"]["OfferInput"]["properties"]["externalRoomIds"];
     let room = resolve(&doc, &rooms["items"]);
