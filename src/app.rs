@@ -643,11 +643,11 @@ impl Widget {
 pub fn PopupLayer(widget: Widget, root: web_sys::HtmlElement) -> impl IntoView {
     Effect::new(move |_| {
         if widget.popup.with(Option::is_some) {
-            // The anchor may have moved (or appeared) since the last resize or scroll. Without
-            // `data-anchor` the box is the viewport, which needs nothing set (and the placing
-            // code is then never called, so never compiled, before the first paint).
-            // Placed before the first paint (not after the after-paint module is there), so an
-            // anchored pop-up never shows in the wrong place first.
+            // The anchor may have moved (or appeared) since the last resize or scroll. Placed
+            // here, before the first paint (not from the after-paint module), so an anchored
+            // pop-up never shows in the wrong place first. Without `data-anchor` the box is the
+            // viewport, which needs nothing set (and the placing code is then never called, so
+            // never compiled, before the first paint).
             let session = widget.session();
             if !session.config.anchor.trim().is_empty() {
                 crate::placement::place(&root, &session.config.anchor);
