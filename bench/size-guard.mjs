@@ -1,8 +1,8 @@
 // The widget's size budget, checked by scripts/test: fails when the critical path (the loader
 // offers.js, the glue and the wasm, each brotli quality 11, as bench/size.mjs measures them)
 // grows past BUDGET_KB. What the loader fetches after the first paint (the extras module
-// offers-extras-<hash>.js, the wasm's offers-after-paint-<hash>.wasm) is not on the critical path and not counted against the budget;
-// the guard prints it and the total. Sizes are deterministic for a given source and
+// offers-extras-<hash>.js, the wasm's offers-after-paint-<hash>.wasm) is not on the critical
+// path and not counted against the budget; the guard prints it and the total. Sizes are deterministic for a given source and
 // toolchain, unlike time.
 // Usage: node bench/size-guard.mjs [dist/widget] [--unsplit]
 import { readFileSync, readdirSync } from "node:fs";

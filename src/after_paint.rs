@@ -11,7 +11,6 @@
 //! ([`Call::Preload`], `WidgetHandle::preload`). Without the feature (the Studio, the tests)
 //! [`call`] is an ordinary `async` function with the same signature, so every build runs the
 //! same order of work.
-#![cfg_attr(feature = "split", allow(unsafe_code))] // the split-point macro's import and export
 
 use leptos::prelude::*;
 use wasm_bindgen::JsValue;
