@@ -221,7 +221,7 @@ fn parse_channel(token: &str) -> Option<(u8, bool)> {
         let value = parse_decimal(percent)?;
         return (value <= 100 * MICRO).then(|| (scaled_to_byte(value, 100 * MICRO), true));
     }
-    if token.is_empty() || token.len() > 3 || !token.bytes().all(|b| b.is_ascii_digit()) {
+    if token.len() > 3 {
         return None;
     }
     u8::try_from(crate::text::parse_digits(token)?)

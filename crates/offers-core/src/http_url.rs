@@ -247,7 +247,7 @@ fn number(
 }
 
 /// The non-ASCII characters the browser's IDNA processing turns into (or into text holding)
-/// a `.`, `/`, `:`, `?`, `#`, `@`, `\\`, `[`, `]` or `%`: Unicode 14's NFKC mappings (dot
+/// a `.`, `/`, `:`, `?`, `#`, `@`, `\`, `[`, `]` or `%`: Unicode 14's NFKC mappings (dot
 /// leaders, `℀`, `⒈`, small, vertical and fullwidth forms, …) and UTS 46's other full stops
 /// (`。`, `｡`). A host holding one would not be the host it reads as. Ranges, inclusive, in
 /// order.
@@ -284,11 +284,11 @@ const URL_PUNCTUATION_LOOKALIKES: [(char, char); 28] = [
 
 /// Whether `c` may be in a host name: an ASCII letter, digit, `-` or `.`; or, for an
 /// international name, any other character an IRI may hold ([`is_iri_char`]) that draws
-/// something (not
-/// [`crate::text::is_invisible`]: no spaces, zero-width or reordering characters) and that the
-/// browser would not turn into URL punctuation ([`URL_PUNCTUATION_LOOKALIKES`]). Which
-/// international names resolve is the browser's IDNA processing's to say; this needs no
-/// Unicode tables in the widget's wasm (`char::is_alphanumeric`'s are ~1.7 KB brotli).
+/// something (not [`crate::text::is_invisible`]: no spaces, zero-width or reordering
+/// characters) and that the browser would not turn into URL punctuation
+/// ([`URL_PUNCTUATION_LOOKALIKES`]). Which international names resolve is the browser's IDNA
+/// processing's to say; this needs no Unicode tables in the widget's wasm
+/// (`char::is_alphanumeric`'s are ~1.7 KB brotli).
 fn is_host_char(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_alphanumeric() || c == '-' || c == '.';
