@@ -1,5 +1,5 @@
 //! What the widget runs only after its first offer has painted: the live stream's updates,
-//! the host's events (`Offers.track`), the in-feed list, clicks and closes, and following the
+//! the host's events (`Offers.track`) and reading the triggers they fire, the in-feed list, clicks and closes, and following the
 //! `data-anchor` element as the page scrolls and resizes (the first placement is made before
 //! the first paint, `crate::app::PopupLayer`). Each is a [`Call`], done by [`run`] as a task
 //! of its own, in the order of the calls.
@@ -16,7 +16,8 @@ use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
 use crate::app::{FeedList, Widget};
-use crate::feed::{caps_from, offer_from_js, offers_from, recent_popups_from};
+use crate::feed::{caps_from, offer_from_js, offers_from, recent_popups_from, skipped, trigger};
+use offers_core::FeedOffer;
 
 /// One piece of after-paint work, for [`Widget`] `widget` of [`call`].
 #[derive(Debug)]
@@ -26,6 +27,11 @@ pub enum Call {
     Resync(JsValue, u64),
     /// An offer created or changed, for entry `.1`; one the core rejects is ignored.
     Upsert(JsValue, u64),
+    /// A feed offer with a trigger, for entry `.2`, all but its `trigger` member (`.1`) read
+    /// before the first paint (`crate::feed::untriggered_from_js`): the trigger is read, and
+    /// the offer is held for its event (a test send shows now), or skipped when the core
+    /// rejects the trigger.
+    Triggered(FeedOffer, JsValue, u64),
     /// An offer withdrawn, for entry `.1`.
     Withdraw(i64, u64),
     /// An event the host reported (name, props), for entry `.2`: the held offers whose trigger
@@ -86,6 +92,17 @@ fn work(widget: Widget, call: Call) {
                 && let Ok(offer) = offer_from_js(&offer)
             {
                 widget.upsert(offer);
+            }
+        }
+        Call::Triggered(mut offer, member, entry) => {
+            if current(entry) {
+                match trigger(&member) {
+                    Ok(read) => {
+                        offer.trigger = read;
+                        widget.schedule(vec![offer]);
+                    }
+                    Err(reason) => skipped(&reason),
+                }
             }
         }
         Call::Withdraw(offer_id, entry) => {

@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use crate::after_paint::{Call, run};
 use crate::app::{PopupLayer, Widget};
 use crate::config::WidgetConfig;
-use crate::feed::{caps_from, offers_from, recent_popups_from};
+use crate::feed::{caps_from, recent_popups_from, untriggered_offers_from};
 use crate::shadow::{popup_host, shadow_container};
 
 /// The running widget, as the loader and the extras module see it.
@@ -70,12 +70,21 @@ impl WidgetHandle {
     }
 
     /// Schedules the offers of a feed body (`{"offers": [...], "caps"?, "recentPopups"?}`)
-    /// for entry `entry`.
+    /// for entry `entry`. An offer with a trigger is read to the end and held for its event
+    /// after the first paint ([`Call::Triggered`]).
     pub fn schedule(&self, body: &JsValue, entry: f64) {
         if self.current(entry) {
             self.widget
                 .set_caps(caps_from(body), recent_popups_from(body));
-            self.widget.schedule(offers_from(body));
+            let mut offers = Vec::new();
+            for (offer, trigger) in untriggered_offers_from(body) {
+                if trigger.is_undefined() || trigger.is_null() {
+                    offers.push(offer);
+                } else {
+                    run(self.widget, Call::Triggered(offer, trigger, entry as u64));
+                }
+            }
+            self.widget.schedule(offers);
         }
     }
 

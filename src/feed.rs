@@ -162,9 +162,8 @@ fn condition(object: &JsValue) -> Result<PropCondition, String> {
     Ok(PropCondition { key, op, value })
 }
 
-/// The offer's `trigger` (`None`: shown on entry).
-fn trigger(object: &JsValue) -> Result<Option<Trigger>, String> {
-    let value = get(object, "trigger");
+/// An offer's `trigger` member, `value` (`None`: shown on entry).
+pub fn trigger(value: &JsValue) -> Result<Option<Trigger>, String> {
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
@@ -173,14 +172,14 @@ fn trigger(object: &JsValue) -> Result<Option<Trigger>, String> {
         path.push_str(&reason);
         path
     };
-    let event = required(&value, "event", EventName::parse).map_err(nested)?;
-    let conditions = list(&value, "conditions")
+    let event = required(value, "event", EventName::parse).map_err(nested)?;
+    let conditions = list(value, "conditions")
         .map_err(nested)?
         .iter()
         .map(condition)
         .collect::<Result<Vec<_>, _>>()
         .map_err(nested)?;
-    let delay_ms = bounded(&value, "delayMS", 0.0, 86_400_000.0, 0.0).map_err(nested)? as u64;
+    let delay_ms = bounded(value, "delayMS", 0.0, 86_400_000.0, 0.0).map_err(nested)? as u64;
     Ok(Some(Trigger {
         event,
         conditions,
@@ -300,6 +299,22 @@ fn template_data(object: &JsValue) -> Result<TemplateData, String> {
 
 /// One feed offer, checked field by field by the core's types.
 pub fn offer_from_js(object: &JsValue) -> Result<FeedOffer, String> {
+    let mut offer = untriggered(object)?;
+    offer.trigger = trigger(&get(object, "trigger"))?;
+    Ok(offer)
+}
+
+/// One feed offer read before the first paint: every member but `trigger`, which is handed
+/// back unread (`undefined` or `null` when the offer has none). An offer with a trigger never
+/// shows before its event, which comes after the first paint, so its trigger is read then, by
+/// [`trigger`] in the after-paint module (`crate::after_paint`), and that reader stays off the
+/// critical path. (A test send with a trigger, which shows at once, waits for that module too.)
+pub fn untriggered_from_js(object: &JsValue) -> Result<(FeedOffer, JsValue), String> {
+    Ok((untriggered(object)?, get(object, "trigger")))
+}
+
+/// Every member of a feed offer but `trigger` (left `None`).
+fn untriggered(object: &JsValue) -> Result<FeedOffer, String> {
     if !object.is_object() {
         return Err(reason("an offer must be an object"));
     }
@@ -330,7 +345,7 @@ pub fn offer_from_js(object: &JsValue) -> Result<FeedOffer, String> {
         show_frequency: frequency.unwrap_or_default(),
         show_delay_ms: integer(object, "showDelayMS", 0.0)?.unwrap_or(0.0) as u64,
         test: boolean(object, "test")?,
-        trigger: trigger(object)?,
+        trigger: None,
         priority: bounded(object, "priority", i16::MIN.into(), i16::MAX.into(), 0.0)? as i16,
         variants: list(object, "variants")?
             .iter()
@@ -346,21 +361,30 @@ pub fn offer_from_js(object: &JsValue) -> Result<FeedOffer, String> {
 /// shipped bundle, without the core's reason texts: `templateData.bgColor: rejected`; the API
 /// gives the reason when the offer is written) and the others still show.
 pub fn offers_from(body: &JsValue) -> Vec<FeedOffer> {
+    each_offer(body, offer_from_js)
+}
+
+/// [`offers_from`] before the first paint: each offer with its `trigger` member unread
+/// ([`untriggered_from_js`]).
+pub fn untriggered_offers_from(body: &JsValue) -> Vec<(FeedOffer, JsValue)> {
+    each_offer(body, untriggered_from_js)
+}
+
+fn each_offer<T>(body: &JsValue, read: impl Fn(&JsValue) -> Result<T, String>) -> Vec<T> {
     let list = get(body, "offers");
     if !js_sys::Array::is_array(&list) {
         return Vec::new();
     }
     js_sys::Array::from(&list)
         .iter()
-        .filter_map(|item| match offer_from_js(&item) {
-            Ok(offer) => Some(offer),
-            Err(reason) => {
-                web_sys::console::warn_2(
-                    &JsValue::from_str("offers: skipped an offer the core rejected:"),
-                    &JsValue::from_str(&reason),
-                );
-                None
-            }
-        })
+        .filter_map(|item| read(&item).map_err(|reason| skipped(&reason)).ok())
         .collect()
+}
+
+/// The console warning for an offer left out (`reason`: `field: why`).
+pub fn skipped(reason: &str) {
+    web_sys::console::warn_2(
+        &JsValue::from_str("offers: skipped an offer the core rejected:"),
+        &JsValue::from_str(reason),
+    );
 }
