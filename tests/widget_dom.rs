@@ -301,6 +301,47 @@ async fn a_triggered_offer_waits_for_its_event_and_its_conditions() {
     assert_eq!(title.text_content().as_deref(), Some("Deposit help"));
 }
 
+/// Triggers are read after the first paint (`Call::Triggered`): a trigger the core rejects
+/// still drops its offer, and a test send with a trigger still shows at once.
+#[wasm_bindgen_test]
+async fn a_trigger_read_after_paint_still_drops_a_bad_offer_and_a_test_send_shows_at_once() {
+    let bad = r#","trigger":{"event":"deposit_failed","conditions":[{"field":"props.amount","op":"between","value":20}]}"#;
+    let good = r#","trigger":{"event":"deposit_failed","delayMS":0}"#;
+    let handle = boot_handle(
+        "pk_dom_trigger_after_paint",
+        &campaign_feed(
+            &[
+                campaign_offer(41, "Bad trigger", &format!(r#"{bad},"priority":9"#)),
+                campaign_offer(42, "Good trigger", good),
+            ],
+            "",
+        ),
+    );
+    sleep(100).await;
+    assert!(in_last_popup(".offer").is_none(), "neither on entry");
+    handle.track("deposit_failed", &props("{}"), handle.entry());
+    let title = eventually(|| in_last_popup(".offer__title"))
+        .await
+        .expect("the good one shown");
+    assert_eq!(title.text_content().as_deref(), Some("Good trigger"));
+
+    boot_handle(
+        "pk_dom_test_send_trigger",
+        &campaign_feed(
+            &[campaign_offer(
+                43,
+                "Test send",
+                &format!(r#"{good},"test":true"#),
+            )],
+            "",
+        ),
+    );
+    let title = eventually(|| in_last_popup(".offer__title"))
+        .await
+        .expect("a test send shows without its event");
+    assert_eq!(title.text_content().as_deref(), Some("Test send"));
+}
+
 #[wasm_bindgen_test]
 async fn the_card_shows_the_users_variant_and_the_holdout_sees_nothing() {
     let variants =
