@@ -208,7 +208,9 @@ pub fn merge(local: &[PopupShown], server: &[PopupShown]) -> Vec<PopupShown> {
             None => out.push(entry.clone()),
         }
     }
-    out.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+    // The ids in `out` are distinct, so (time, id) orders it totally and an unstable sort gives
+    // the one answer (core's stable sort is 0.2 KB more of the widget's wasm).
+    out.sort_unstable_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
     out
 }
 
