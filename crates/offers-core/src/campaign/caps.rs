@@ -358,6 +358,35 @@ mod tests {
         assert_eq!(CapReason::Session { limit: 2 }.code(), "cap_session");
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
+    proptest::proptest! {
+        /// The merged log is sorted by time, then id, holds each id once (its first entry,
+        /// with a local entry's session kept) and is what a stable sort gives: the unstable
+        /// sort cannot reorder anything, since no two entries share an id.
+        #[test]
+        fn merge_keeps_one_entry_per_id_in_time_order(
+            local in proptest::collection::vec((0u8..6, 0u32..4, 1u64..4), 0..10),
+            server in proptest::collection::vec((0u8..6, 0u32..4), 0..10),
+        ) {
+            let local: Vec<PopupShown> = local
+                .iter()
+                .map(|&(id, minute, session)| shown(&id.to_string(), at(1, 0, minute), session))
+                .collect();
+            let server: Vec<PopupShown> = server
+                .iter()
+                .map(|&(id, minute)| shown(&id.to_string(), at(1, 0, minute), 0))
+                .collect();
+            let mut expected: Vec<PopupShown> = Vec::new();
+            for entry in local.iter().chain(&server) {
+                if expected.iter().all(|p| p.id != entry.id) {
+                    expected.push(entry.clone());
+                }
+            }
+            expected.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+            proptest::prop_assert_eq!(merge(&local, &server), expected);
+        }
+    }
+
     #[test]
     fn merge_and_prune() {
         let local = [shown("a", at(10, 9, 0), 7), shown("b", at(10, 9, 5), 7)];
