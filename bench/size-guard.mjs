@@ -9,12 +9,13 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { brotliCompressSync, constants } from "node:zlib";
 
-// What the critical path reaches (63.2 KB on 2026-12-08 with triggers read after paint, 64.8 KB
+// What the critical path reaches (62.4 KB on 2026-12-08 with triggers read after paint and no
+// whole-offer copy before the first paint, 64.8 KB
 // on 2026-12-07 with the after-paint module split off, 68.7 KB on 2026-12-04, 70.3 KB on 2026-12-03 with issue 15's campaigns: triggers,
 // caps, priority and variants decided in the wasm, and the stylesheet minified; it was 60.3 KB
 // before campaigns, issue 13's steps in BENCHMARKS.md) plus about 1 KB of headroom. Lower it when a change shrinks the bundle;
 // raising it is a decision to record there (BENCHMARKS.md, "Issue 15: what campaigns cost").
-export const BUDGET_KB = 64.2;
+export const BUDGET_KB = 63.4;
 
 // `--unsplit`: a bundle without the after-paint wasm (bench/leptos-floor.sh's floor).
 const unsplit = process.argv.includes("--unsplit");

@@ -256,7 +256,8 @@ impl Session {
 /// in-feed offers. `Copy`: components and timers each hold one.
 #[derive(Debug, Clone, Copy)]
 pub struct Widget {
-    pub popup: RwSignal<Option<FeedOffer>>,
+    /// The pop-up that is up (shared with its card: no copy of the offer to render it).
+    pub popup: RwSignal<Option<Arc<FeedOffer>>>,
     waiting: StoredValue<Vec<FeedOffer>>,
     pub in_feed: RwSignal<Vec<FeedOffer>>,
     session: StoredValue<Arc<Session>>,
@@ -365,7 +366,7 @@ impl Widget {
             match if offer.test { Ok(()) } else { session.admit() } {
                 Ok(()) => {
                     session.record_impression(&offer);
-                    self.popup.set(Some(offer));
+                    self.popup.set(Some(Arc::new(offer)));
                     return;
                 }
                 Err(CapReason::Gap { wait_ms }) => {
@@ -522,7 +523,7 @@ impl Widget {
                 };
                 self.waiting.update_value(replace);
                 if self.is_up(offer.id) {
-                    self.popup.set(Some(offer.clone()));
+                    self.popup.set(Some(Arc::new(offer.clone())));
                 }
                 self.in_feed.update(replace);
                 self.schedule_end(&session, &offer, generation);

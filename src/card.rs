@@ -71,7 +71,9 @@ pub fn set_css_vars(el: web_sys::Element, vars: Vec<(&'static str, String)>) {
 /// banner); `on_close` adds the close button.
 #[component]
 pub fn OfferCard(
-    offer: FeedOffer,
+    /// The offer (the widget's pop-up layer shares its own; a `FeedOffer` converts).
+    #[prop(into)]
+    offer: std::sync::Arc<FeedOffer>,
     /// Pop-up (a dialog over the chat) or in-feed (an article among the messages).
     #[prop(optional)]
     popup: bool,

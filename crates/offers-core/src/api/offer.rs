@@ -134,18 +134,19 @@ impl FeedOffer {
     }
 
     /// The offer as shown with variant `index`: its texts, picture and colors replaced by
-    /// the variant's (`None`: no such variant, the offer unchanged).
-    pub fn with_variant(&self, index: Option<usize>) -> Self {
-        let mut shown = self.clone();
+    /// the variant's (`None`: no such variant, the offer unchanged). The variants stay. It
+    /// takes the offer, so nothing but the variant's content is copied (the widget's wasm
+    /// carries no whole-offer copy before its first paint).
+    pub fn with_variant(mut self, index: Option<usize>) -> Self {
         if let Some(variant) = index.and_then(|i| self.variants.get(i)) {
             let content = variant.content.clone();
-            shown.title = content.title;
-            shown.text = content.text;
-            shown.link_text = content.link_text;
-            shown.pic = content.pic;
-            shown.template_data = variant.template_data.clone();
+            self.template_data = variant.template_data.clone();
+            self.title = content.title;
+            self.text = content.text;
+            self.link_text = content.link_text;
+            self.pic = content.pic;
         }
-        shown
+        self
     }
 }
 
@@ -590,10 +591,10 @@ mod tests {
         let back: FeedOffer = serde_json::from_value(value).unwrap();
         assert_eq!(back, feed);
         assert_eq!(feed.weights(), [60, 40]);
-        let shown = feed.with_variant(Some(0));
+        let shown = feed.clone().with_variant(Some(0));
         assert_eq!(shown.pic.unwrap().as_str(), "https://a.example/b.png");
         assert_eq!(
-            feed.with_variant(Some(7)),
+            feed.clone().with_variant(Some(7)),
             feed,
             "no such variant: unchanged"
         );
