@@ -31,7 +31,7 @@ pub enum Call {
     /// before the first paint (`crate::feed::untriggered_from_js`): the trigger is read, and
     /// the offer is held for its event (a test send shows now), or skipped when the core
     /// rejects the trigger.
-    Triggered(FeedOffer, JsValue, u64),
+    Triggered(Box<FeedOffer>, JsValue, u64),
     /// An offer withdrawn, for entry `.1`.
     Withdraw(i64, u64),
     /// An event the host reported (name, props), for entry `.2`: the held offers whose trigger
@@ -99,7 +99,7 @@ fn work(widget: Widget, call: Call) {
                 match trigger(&member) {
                     Ok(read) => {
                         offer.trigger = read;
-                        widget.schedule(vec![offer]);
+                        widget.schedule(vec![*offer]);
                     }
                     Err(reason) => skipped(&reason),
                 }

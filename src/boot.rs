@@ -81,7 +81,8 @@ impl WidgetHandle {
                 if trigger.is_undefined() || trigger.is_null() {
                     offers.push(offer);
                 } else {
-                    run(self.widget, Call::Triggered(offer, trigger, entry as u64));
+                    let call = Call::Triggered(Box::new(offer), trigger, entry as u64);
+                    run(self.widget, call);
                 }
             }
             self.widget.schedule(offers);
