@@ -29,9 +29,12 @@ pub enum Call {
     Upsert(JsValue, u64),
     /// A feed offer with a trigger, for entry `.2`, all but its `trigger` member (`.1`) read
     /// before the first paint (`crate::feed::untriggered_from_js`): the trigger is read, and
-    /// the offer is held for its event (a test send shows now), or skipped when the core
-    /// rejects the trigger.
+    /// the offer is held for its event, or skipped when the core rejects the trigger.
     Triggered(Box<FeedOffer>, JsValue, u64),
+    /// A test send's `trigger` member (`.1`) for entry `.2`: the test send (offer `.0`) was
+    /// scheduled before the first paint, since it shows at once whatever its trigger; it is
+    /// taken down, with the usual warning, when the core rejects the trigger.
+    CheckTrigger(i64, JsValue, u64),
     /// An offer withdrawn, for entry `.1`.
     Withdraw(i64, u64),
     /// An event the host reported (name, props), for entry `.2`: the held offers whose trigger
@@ -103,6 +106,14 @@ fn work(widget: Widget, call: Call) {
                     }
                     Err(reason) => skipped(&reason),
                 }
+            }
+        }
+        Call::CheckTrigger(offer_id, member, entry) => {
+            if current(entry)
+                && let Err(reason) = trigger(&member)
+            {
+                skipped(&reason);
+                widget.withdraw(offer_id);
             }
         }
         Call::Withdraw(offer_id, entry) => {

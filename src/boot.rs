@@ -71,7 +71,8 @@ impl WidgetHandle {
 
     /// Schedules the offers of a feed body (`{"offers": [...], "caps"?, "recentPopups"?}`)
     /// for entry `entry`. An offer with a trigger is read to the end and held for its event
-    /// after the first paint ([`Call::Triggered`]).
+    /// after the first paint ([`Call::Triggered`]; a test send shows now, and its trigger is
+    /// checked then, [`Call::CheckTrigger`]).
     pub fn schedule(&self, body: &JsValue, entry: f64) {
         if self.current(entry) {
             self.widget
@@ -79,6 +80,14 @@ impl WidgetHandle {
             let mut offers = Vec::new();
             for (offer, trigger) in untriggered_offers_from(body) {
                 if trigger.is_undefined() || trigger.is_null() {
+                    offers.push(offer);
+                } else if offer.test {
+                    // A test send shows at once, whatever its trigger: it is scheduled now,
+                    // and its trigger is only checked, after the paint.
+                    run(
+                        self.widget,
+                        Call::CheckTrigger(offer.id, trigger, entry as u64),
+                    );
                     offers.push(offer);
                 } else {
                     let call = Call::Triggered(Box::new(offer), trigger, entry as u64);

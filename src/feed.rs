@@ -308,7 +308,8 @@ pub fn offer_from_js(object: &JsValue) -> Result<FeedOffer, String> {
 /// back unread (`undefined` or `null` when the offer has none). An offer with a trigger never
 /// shows before its event, which comes after the first paint, so its trigger is read then, by
 /// [`trigger`] in the after-paint module (`crate::after_paint`), and that reader stays off the
-/// critical path. (A test send with a trigger, which shows at once, waits for that module too.)
+/// critical path. (A test send shows at once whatever its trigger; its trigger is checked
+/// there too, and the test send taken down if the core rejects it.)
 pub fn untriggered_from_js(object: &JsValue) -> Result<(FeedOffer, JsValue), String> {
     Ok((untriggered(object)?, get(object, "trigger")))
 }

@@ -301,8 +301,9 @@ async fn a_triggered_offer_waits_for_its_event_and_its_conditions() {
     assert_eq!(title.text_content().as_deref(), Some("Deposit help"));
 }
 
-/// Triggers are read after the first paint (`Call::Triggered`): a trigger the core rejects
-/// still drops its offer, and a test send with a trigger still shows at once.
+/// Triggers are read after the first paint (`Call::Triggered`, `Call::CheckTrigger`): a
+/// trigger the core rejects still drops its offer, and a test send with a trigger still shows
+/// at once.
 #[wasm_bindgen_test]
 async fn a_trigger_read_after_paint_still_drops_a_bad_offer_and_a_test_send_shows_at_once() {
     let bad = r#","trigger":{"event":"deposit_failed","conditions":[{"field":"props.amount","op":"between","value":20}]}"#;
@@ -340,6 +341,22 @@ async fn a_trigger_read_after_paint_still_drops_a_bad_offer_and_a_test_send_show
         .await
         .expect("a test send shows without its event");
     assert_eq!(title.text_content().as_deref(), Some("Test send"));
+
+    // A test send is scheduled before its trigger is read; one whose trigger the core
+    // rejects does not stay up.
+    boot_handle(
+        "pk_dom_test_send_bad_trigger",
+        &campaign_feed(
+            &[campaign_offer(
+                44,
+                "Bad test send",
+                &format!(r#"{bad},"test":true"#),
+            )],
+            "",
+        ),
+    );
+    sleep(200).await;
+    assert!(in_last_popup(".offer").is_none(), "taken down");
 }
 
 #[wasm_bindgen_test]
