@@ -301,6 +301,15 @@ async fn a_triggered_offer_waits_for_its_event_and_its_conditions() {
     assert_eq!(title.text_content().as_deref(), Some("Deposit help"));
 }
 
+/// The title of the pop-up that is (eventually) up in the newest pop-up layer.
+async fn shown_title(what: &str) -> String {
+    eventually(|| in_last_popup(".offer__title"))
+        .await
+        .expect(what)
+        .text_content()
+        .unwrap_or_default()
+}
+
 /// Triggers are read after the first paint (`Call::Triggered`, `Call::CheckTrigger`): a
 /// trigger the core rejects still drops its offer, and a test send with a trigger still shows
 /// at once.
@@ -321,40 +330,23 @@ async fn a_trigger_read_after_paint_still_drops_a_bad_offer_and_a_test_send_show
     sleep(100).await;
     assert!(in_last_popup(".offer").is_none(), "neither on entry");
     handle.track("deposit_failed", &props("{}"), handle.entry());
-    let title = eventually(|| in_last_popup(".offer__title"))
-        .await
-        .expect("the good one shown");
-    assert_eq!(title.text_content().as_deref(), Some("Good trigger"));
+    assert_eq!(shown_title("the good one shown").await, "Good trigger");
 
+    let test_send = |id, title, trigger: &str| {
+        let more = format!(r#"{trigger},"test":true"#);
+        campaign_feed(&[campaign_offer(id, title, &more)], "")
+    };
     boot_handle(
         "pk_dom_test_send_trigger",
-        &campaign_feed(
-            &[campaign_offer(
-                43,
-                "Test send",
-                &format!(r#"{good},"test":true"#),
-            )],
-            "",
-        ),
+        &test_send(43, "Test send", good),
     );
-    let title = eventually(|| in_last_popup(".offer__title"))
-        .await
-        .expect("a test send shows without its event");
-    assert_eq!(title.text_content().as_deref(), Some("Test send"));
-
+    assert_eq!(
+        shown_title("a test send shows without its event").await,
+        "Test send"
+    );
     // A test send is scheduled before its trigger is read; one whose trigger the core
     // rejects does not stay up.
-    boot_handle(
-        "pk_dom_test_send_bad_trigger",
-        &campaign_feed(
-            &[campaign_offer(
-                44,
-                "Bad test send",
-                &format!(r#"{bad},"test":true"#),
-            )],
-            "",
-        ),
-    );
+    boot_handle("pk_dom_test_send_bad", &test_send(44, "Bad test send", bad));
     sleep(200).await;
     assert!(in_last_popup(".offer").is_none(), "taken down");
 }
