@@ -1,7 +1,7 @@
 //! What the widget runs only after its first offer has painted: the live stream's updates,
-//! the host's events (`Offers.track`) and reading the triggers they fire, the in-feed list, clicks and closes, and following the
-//! `data-anchor` element as the page scrolls and resizes (the first placement is made before
-//! the first paint, `crate::app::PopupLayer`). Each is a [`Call`], done by [`run`] as a task
+//! the host's events (`Offers.track`) and reading the triggers they fire, the in-feed list,
+//! clicks and closes, and following the `data-anchor` element as the page scrolls and resizes
+//! (the first placement is made before the first paint, `crate::app::PopupLayer`). Each is a [`Call`], done by [`run`] as a task
 //! of its own, in the order of the calls.
 //!
 //! In the shipped bundle (feature `split`, `scripts/build-widget.sh`), [`call`] is a split
