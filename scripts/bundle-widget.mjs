@@ -15,8 +15,9 @@
 // 2. minify the wasm's import, export and module names (`wasm-opt
 //    --minify-imports-and-exports-and-modules`; hashed names such as
 //    `__wbg_append_child_0a1b2c…` do not compress), rewrite the glue from the map it prints,
-//    and drop the wasm's custom sections (toolchain notes no browser reads). A split build's link module (which fetches the split module and hands it the main
-//    module's memory, table and shared functions) goes into the glue, so the critical path
+//    and drop the wasm's custom sections (toolchain notes no browser reads). A split build's
+//    link module (which fetches the split module and hands it the main module's memory,
+//    table and shared functions) goes into the glue, so the critical path
 //    stays three files: the names it takes from the main module's exports are rewritten from
 //    the same map, its loader function joins the glue's one import object, and it fetches the
 //    split module by its hashed name;
